@@ -1,0 +1,53 @@
+# ropuf: one entry point for set-up, the main job and the tests.
+#   make demo    set up .venv if needed, then run the end-to-end demo
+#   make test    set up .venv if needed, then run the default test tier (unit + simulation)
+# Set-up is done once: .venv/.installed is redone only when pyproject.toml changes.
+
+VENV    := .venv
+STAMP   := $(VENV)/.installed
+PY      := $(VENV)/bin/python
+PYTEST  := $(PY) -m pytest
+# Conversion to Verilog always uses Amaranth's bundled Yosys, even when YOSYS is set for boards.
+export AMARANTH_USE_YOSYS := builtin
+
+.PHONY: setup demo test test-build test-slow test-icarus test-all lint bench clean distclean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$python"; "$$python" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ropuf demo
+
+test: $(STAMP)
+	$(PYTEST)
+
+test-build: $(STAMP)
+	$(PYTEST) -m build
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
+
+test-icarus: $(STAMP)
+	$(PYTEST) -m icarus
+
+test-all: $(STAMP)
+	$(PYTEST) -m ''
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(STAMP)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Board profiles and the YoWASP bitstream build with its reports."""

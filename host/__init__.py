@@ -1,0 +1,1 @@
+"""Host side: transports, device client, enrollment, attestation, registry, metrics, CLI."""

