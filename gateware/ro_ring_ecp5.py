@@ -1,0 +1,71 @@
+"""ECP5 ring oscillator: a NAND and inverters in LUT4 cells, one ring per logic tile.
+
+Stage *k* of a ring sits on ``SLICE{A,B,C,D}[k // 2].K{k % 2}`` of its tile, so every ring has
+the same shape; ring *i* sits on tile ``(x0 + i % columns, y0 + i // columns)``. The cells carry
+``keep``; nextpnr needs ``--ignore-loops``.
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Const, Instance, Signal
+
+__all__ = ["ECP5Ring", "ECP5RingPlacement"]
+
+#: LUT4 truth tables, Z = INIT[{D, C, B, A}].
+LUT_NAND_A_B = 0x7777  # enable on A, feedback on B
+LUT_NOT_A = 0x5555
+
+#: LUT4 cells per ECP5 PLC (four slices of two).
+CELLS_PER_TILE = 8
+
+
+@dataclass(frozen=True)
+class ECP5RingPlacement:
+    """Where the rings go: a grid of PLC tiles from (x0, y0), ``columns`` tiles wide."""
+
+    x0: int = 20
+    y0: int = 20
+    columns: int = 16
+
+    def tile(self, index: int) -> tuple[int, int]:
+        """(x, y) of ring *index*."""
+        return self.x0 + index % self.columns, self.y0 + index // self.columns
+
+
+class ECP5Ring:
+    """Instantiates placed LUT4 rings (see the module docstring)."""
+
+    def __init__(self, *, stages: int, n_ro: int, placement: ECP5RingPlacement | None = None):
+        if stages > CELLS_PER_TILE:
+            raise ValueError(
+                f"An ECP5 ring must fit one tile of {CELLS_PER_TILE} LUTs, not {stages!r} stages"
+            )
+        self.stages = stages
+        self.placement = placement or ECP5RingPlacement()
+        self.n_ro = n_ro
+
+    def bels(self, index: int) -> list[str]:
+        """The BEL of every stage of ring *index*, stage 0 (the NAND) first."""
+        x, y = self.placement.tile(index)
+        return [f"X{x}/Y{y}/SLICE{'ABCD'[k // 2]}.K{k % 2}" for k in range(self.stages)]
+
+    def __call__(self, m, index: int, enable: Signal) -> Signal:
+        nets = [Signal(name=f"ro{index}_n{stage}") for stage in range(self.stages)]
+        for stage, bel in enumerate(self.bels(index)):
+            feedback = nets[stage - 1]
+            inputs = (
+                {"i_A": enable, "i_B": feedback}
+                if stage == 0
+                else {"i_A": feedback, "i_B": Const(0)}
+            )
+            m.submodules[f"ro{index}_lut{stage}"] = Instance(
+                "LUT4",
+                a_keep=1,
+                a_BEL=bel,
+                p_INIT=Const(LUT_NAND_A_B if stage == 0 else LUT_NOT_A, 16),
+                i_C=Const(0),
+                i_D=Const(0),
+                o_Z=nets[stage],
+                **inputs,
+            )
+        return nets[-1]

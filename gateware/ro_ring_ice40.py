@@ -1,0 +1,82 @@
+"""iCE40 ring oscillator: a NAND and inverters in SB_LUT4 cells, one ring per logic tile.
+
+Every ring has the same shape: its stages sit on logic cells ``lc0 .. lc(stages - 1)`` of one
+PLB, and ring *i* sits on tile ``(x0 + i % columns, y0 + i // columns)``, skipping columns that
+hold no logic (block RAM and DSP columns). The cells carry ``keep`` so that Yosys does not
+break the loop; nextpnr needs ``--ignore-loops``.
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Const, Instance, Signal
+
+__all__ = ["ICE40Ring", "ICE40RingPlacement"]
+
+#: SB_LUT4 truth tables, O = LUT_INIT[{I3, I2, I1, I0}].
+LUT_NAND_I0_I1 = 0x7777  # enable on I0, feedback on I1
+LUT_NOT_I0 = 0x5555
+
+#: Logic cells per iCE40 PLB.
+CELLS_PER_TILE = 8
+
+
+@dataclass(frozen=True)
+class ICE40RingPlacement:
+    """Where the rings go: a grid of logic tiles from (x0, y0), ``columns`` tiles wide.
+
+    ``skip_x`` lists tile columns without logic cells (iCE40UP5K: the RAM columns 6 and 19).
+    """
+
+    x0: int = 1
+    y0: int = 4
+    columns: int = 16
+    skip_x: tuple[int, ...] = (6, 19)
+
+    def tile(self, index: int) -> tuple[int, int]:
+        """(x, y) of ring *index*."""
+        xs = []
+        x = self.x0
+        while len(xs) < self.columns:
+            if x not in self.skip_x:
+                xs.append(x)
+            x += 1
+        return xs[index % self.columns], self.y0 + index // self.columns
+
+
+class ICE40Ring:
+    """Instantiates placed SB_LUT4 rings (see the module docstring)."""
+
+    def __init__(self, *, stages: int, n_ro: int, placement: ICE40RingPlacement | None = None):
+        if stages > CELLS_PER_TILE:
+            raise ValueError(
+                f"An iCE40 ring must fit one tile of {CELLS_PER_TILE} cells, not {stages!r} stages"
+            )
+        self.stages = stages
+        self.placement = placement or ICE40RingPlacement()
+        self.n_ro = n_ro
+
+    def bels(self, index: int) -> list[str]:
+        """The BEL of every stage of ring *index*, stage 0 (the NAND) first."""
+        x, y = self.placement.tile(index)
+        return [f"X{x}/Y{y}/lc{stage}" for stage in range(self.stages)]
+
+    def __call__(self, m, index: int, enable: Signal) -> Signal:
+        nets = [Signal(name=f"ro{index}_n{stage}") for stage in range(self.stages)]
+        for stage, bel in enumerate(self.bels(index)):
+            feedback = nets[stage - 1]  # stage 0 closes the loop from the last stage
+            inputs = (
+                {"i_I0": enable, "i_I1": feedback}
+                if stage == 0
+                else {"i_I0": feedback, "i_I1": Const(0)}
+            )
+            m.submodules[f"ro{index}_lut{stage}"] = Instance(
+                "SB_LUT4",
+                a_keep=1,
+                a_BEL=bel,
+                p_LUT_INIT=Const(LUT_NAND_I0_I1 if stage == 0 else LUT_NOT_I0, 16),
+                i_I2=Const(0),
+                i_I3=Const(0),
+                o_O=nets[stage],
+                **inputs,
+            )
+        return nets[-1]
