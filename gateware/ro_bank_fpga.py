@@ -58,7 +58,7 @@ class FPGARingBank(wiring.Component):
             ("b", bank.sel_b, bank.count_b, bank.overflow_b),
         ):
             domain = f"ro_{side}"
-            m.domains[domain] = ClockDomain(domain, async_reset=True, local=True)
+            m.domains += ClockDomain(domain, async_reset=True, local=True)
             m.d.comb += [
                 ClockSignal(domain).eq(rings[sel]),
                 ResetSignal(domain).eq(bank.clear),

@@ -14,7 +14,9 @@ import numpy as np
 
 from ropuf.spec import ro_sim
 
-__all__ = ["MeasureConfig", "PairResult", "edge_rates", "measure_pairs"]
+from .silicon import Die
+
+__all__ = ["MeasureConfig", "PairResult", "SimLoad", "edge_rates", "measure_pairs", "sim_load"]
 
 
 class PairResult(NamedTuple):
@@ -58,6 +60,48 @@ def edge_rates(freqs_hz: Sequence[float] | np.ndarray, clock_hz: float) -> np.nd
             f"(more than {2 ** (ro_sim.RATE_BITS - ro_sim.RATE_FRAC) - 1} edges per cycle)"
         )
     return rates
+
+
+@dataclass(frozen=True)
+class SimLoad:
+    """What the simulation body is loaded with to stand in for one die at one condition.
+
+    Attributes
+    ----------
+    rates : numpy.ndarray of int64
+        Edge rate of every RO (see :func:`edge_rates`).
+    noise_scale : int
+        Scale of each ring's own jitter.
+    common_scale : int
+        Scale of the noise shared by the two rings of a measurement.
+    """
+
+    rates: np.ndarray
+    noise_scale: int
+    common_scale: int
+
+
+def sim_load(
+    die: Die,
+    temperature: float,
+    voltage: float | None,
+    *,
+    clock_hz: float,
+    gate_cycles: int,
+) -> SimLoad:
+    """Edge rates and noise scales that make the simulation body measure *die*.
+
+    The model's noise is relative to each ring's frequency; the body has one scale for all
+    rings, set from the die's mean count over the gate window (rings differ by a few percent,
+    so their noise sigmas do too: an approximation the docs state).
+    """
+    freqs = die.frequencies(temperature, voltage)
+    mean_count = float(np.mean(freqs)) / clock_hz * gate_cycles
+    return SimLoad(
+        rates=edge_rates(freqs, clock_hz),
+        noise_scale=ro_sim.noise_scale_for(die.params.jitter_sigma * mean_count),
+        common_scale=ro_sim.noise_scale_for(die.params.common_noise_sigma * mean_count),
+    )
 
 
 def _count(acc: int, count_width: int) -> tuple[int, int]:

