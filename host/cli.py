@@ -34,6 +34,26 @@ def _cmd_demo(args: argparse.Namespace) -> dict:
     return figures
 
 
+def _cmd_sim_serve(args: argparse.Namespace) -> dict:
+    from ropuf.sim.board import Condition, serve
+
+    condition = Condition(
+        die_seed=args.die_seed,
+        temperature=args.temperature,
+        voltage=args.voltage,
+        noise_seed=args.noise_seed,
+    )
+    if not args.json:
+        print(
+            f"ropuf sim serve: die {args.die_seed} at {args.temperature} C; "
+            f"listening on {'port ' + str(args.port) if args.port else 'a free port'} "
+            "(Ctrl-C stops)",
+            flush=True,
+        )
+    serve(condition, port=args.port, ready_file=args.ready_file)
+    return {}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ropuf",
@@ -53,6 +73,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.set_defaults(run=_cmd_demo)
+
+    sim = commands.add_parser("sim", help="simulated boards").add_subparsers(
+        dest="sim_command", required=True, metavar="SIM_COMMAND"
+    )
+    serve = sim.add_parser(
+        "serve",
+        help="serve a simulated board on a TCP port",
+        description="Run the device gateware in Verilator with its UART on a TCP port; reach "
+        "it with the URL socket://localhost:PORT. Runs until stopped.",
+    )
+    serve.add_argument("--die-seed", type=int, default=0, help="which virtual die (default 0)")
+    serve.add_argument("--temperature", type=float, default=25.0, help="degrees C (default 25)")
+    serve.add_argument("--voltage", type=float, default=None, help="core supply in V")
+    serve.add_argument("--noise-seed", type=int, default=1, help="measurement noise seed")
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.add_argument("--ready-file", default=None, help="write the URL here once listening")
+    serve.add_argument("--json", action="store_true", help="no banner")
+    serve.set_defaults(run=_cmd_sim_serve)
     return parser
 
 
@@ -68,10 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         figures = args.run(args)
+    except KeyboardInterrupt:
+        return 130
     except (ToolchainError, HarnessError, SimulationError, ValueError) as exc:
         print(f"ropuf {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    if getattr(args, "json", False):
+    if getattr(args, "json", False) and figures:
         print(json.dumps(figures, indent=2))
     return 0
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge
 
-from ropuf.sim.uart_model import frame_bits
+from .uart_bfm import UARTSink, UARTSource
 
 #: Clock period of the simulation in ps: 12 MHz like the iCEBreaker's oscillator (rounded to an
 #: even number of picoseconds, as the clock needs two equal halves).
@@ -42,50 +42,36 @@ class Params:
 
 
 class TB:
-    """Owns the clock, reset, the serial driver and the serial monitor of the loopback."""
+    """Owns the clock, reset, the serial source and sink, and the error-pulse counters."""
 
     def __init__(self, dut, divisor: int):
         self.dut = dut
         self.divisor = divisor
-        self.received = bytearray()
+        self.source = UARTSource(dut.clk, dut.rx, divisor)
+        self.sink = UARTSink(dut.clk, dut.tx, divisor)
         self.frame_errors = 0
         self.overruns = 0
 
+    @property
+    def received(self) -> bytearray:
+        return self.sink.received
+
     async def start(self) -> None:
         dut = self.dut
-        dut.rx.value = 1
         dut.rst.value = 1
         Clock(dut.clk, CLOCK_PS, unit="ps").start(start_high=False)
         await ClockCycles(dut.clk, 4, rising=False)
         dut.rst.value = 0
         await ClockCycles(dut.clk, 2 * self.divisor, rising=False)
-        cocotb.start_soon(self._monitor())
+        cocotb.start_soon(self.sink.run())
         cocotb.start_soon(self._count(dut.frame_error, "frame_errors"))
         cocotb.start_soon(self._count(dut.overrun, "overruns"))
 
     async def send(self, byte: int, *, stop: int = 1) -> None:
-        """Drive one frame on ``rx``, changing the line on falling clock edges."""
-        for bit in frame_bits(byte, stop=stop):
-            self.dut.rx.value = bit
-            await ClockCycles(self.dut.clk, self.divisor, rising=False)
+        await self.source.send(byte, stop=stop)
 
     async def idle(self, bits: int) -> None:
-        self.dut.rx.value = 1
-        await ClockCycles(self.dut.clk, bits * self.divisor, rising=False)
-
-    async def _monitor(self) -> None:
-        dut, divisor = self.dut, self.divisor
-        while True:
-            await FallingEdge(dut.tx)
-            await ClockCycles(dut.clk, divisor // 2, rising=False)
-            if dut.tx.value != 0:
-                continue
-            bits = []
-            for _ in range(9):
-                await ClockCycles(dut.clk, divisor, rising=False)
-                bits.append(int(dut.tx.value))
-            assert bits[8] == 1, "the device sent a frame with a low stop bit"
-            self.received.append(sum(bit << i for i, bit in enumerate(bits[:8])))
+        await self.source.idle(bits)
 
     async def _count(self, signal, attribute: str) -> None:
         while True:
@@ -119,6 +105,7 @@ async def loopback_random_bytes(dut):
     assert bytes(tb.received) == data
     assert tb.frame_errors == 0
     assert tb.overruns == 0
+    assert tb.sink.bad_stop_bits == 0
 
     if result := os.environ.get("ROPUF_RESULT"):
         with open(result, "w") as handle:
