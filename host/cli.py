@@ -54,6 +54,58 @@ def _cmd_sim_serve(args: argparse.Namespace) -> dict:
     return {}
 
 
+def _cmd_analyze(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from ropuf.host.analysis import PUBLISHED_HOST2010, analyze
+    from ropuf.host.dataset import DATA_ENV, dataset_dir_from_env, load_dataset
+
+    folder = args.dataset or dataset_dir_from_env()
+    if folder is None:
+        raise ValueError(f"no data set given: pass --dataset DIR or set {DATA_ENV}")
+    dataset = load_dataset(folder)
+    result = analyze(dataset.freqs)
+    figures = {"dataset": str(folder), **result.summary()}
+    figures["published_host2010"] = PUBLISHED_HOST2010
+    plots = {}
+    if args.plots:
+        from ropuf.host.plots import plot_frequency_map, plot_hd_histograms
+
+        out = Path(args.plots)
+        plots["hd_histograms"] = str(plot_hd_histograms(result, out / "hd_histograms.png"))
+        plots["frequency_map"] = str(
+            plot_frequency_map(
+                dataset.means()[0],
+                dataset.columns,
+                out / "frequency_map.png",
+                title=f"RO frequencies of {dataset.names[0]}",
+            )
+        )
+        figures["plots"] = plots
+    if not args.json:
+        published = PUBLISHED_HOST2010
+        print(f"ropuf analyze: {folder}")
+        print(
+            f"  {result.n_chips} chips x {result.n_ro} ROs x {result.n_samples} samples; "
+            f"{result.n_bits} bits per chip (disjoint neighbour pairs)"
+        )
+        print(f"  {'figure':<22} {'this data':>10} {'HOST 2010 paper':>16}")
+        print(f"  {'uniformity':<22} {result.uniformity:>10.2%} {'':>16}")
+        print(
+            f"  {'uniqueness (inter HD)':<22} {result.uniqueness:>10.2%} "
+            f"{published['uniqueness']:>16.2%}"
+        )
+        print(
+            f"  {'intra-chip HD':<22} {result.intra_hd:>10.2%} {published['intra_hd']:>16.2%}"
+        )
+        print(f"  {'reliability':<22} {result.reliability:>10.2%}")
+        print(f"  {'bit-aliasing spread':<22} {result.bit_aliasing_spread:>10.4f}")
+        print(f"  {'min-entropy per bit':<22} {result.min_entropy:>10.4f}")
+        for name, path in plots.items():
+            print(f"  plot {name}: {path}")
+    return figures
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ropuf",
@@ -73,6 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.set_defaults(run=_cmd_demo)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="PUF metrics of measured RO data",
+        description="Uniformity, uniqueness, intra-chip HD, bit-aliasing and min-entropy of a "
+        "folder of RO measurements in the HOST 2010 format (one CSV per chip), with disjoint "
+        "neighbour pairs; printed beside the published HOST 2010 figures.",
+    )
+    analyze.add_argument("--dataset", help="folder of chip CSV files (default: $ROPUF_HOST2010)")
+    analyze.add_argument("--plots", help="write PNG plots into this folder")
+    analyze.add_argument("--json", action="store_true", help="print the figures as JSON")
+    analyze.set_defaults(run=_cmd_analyze)
 
     sim = commands.add_parser("sim", help="simulated boards").add_subparsers(
         dest="sim_command", required=True, metavar="SIM_COMMAND"
