@@ -95,9 +95,7 @@ def _cmd_analyze(args: argparse.Namespace) -> dict:
             f"  {'uniqueness (inter HD)':<22} {result.uniqueness:>10.2%} "
             f"{published['uniqueness']:>16.2%}"
         )
-        print(
-            f"  {'intra-chip HD':<22} {result.intra_hd:>10.2%} {published['intra_hd']:>16.2%}"
-        )
+        print(f"  {'intra-chip HD':<22} {result.intra_hd:>10.2%} {published['intra_hd']:>16.2%}")
         print(f"  {'reliability':<22} {result.reliability:>10.2%}")
         print(f"  {'bit-aliasing spread':<22} {result.bit_aliasing_spread:>10.4f}")
         print(f"  {'min-entropy per bit':<22} {result.min_entropy:>10.4f}")

@@ -1,0 +1,411 @@
+"""The device registry: what a verifier needs to attest enrolled devices, in SQLite.
+
+Each device has one enrollment record: public facts (device id, PUF geometry, helper data, the
+owner's public key) signed by the owner with Ed25519, and the device's attestation key,
+encrypted at rest with AES-256-GCM under the verifier's master key. The master key never enters
+the database: it comes from a key file or an environment variable. The ciphertext is bound to
+its record (the record's digest is the GCM associated data), so a key blob cannot be moved to
+another record. Every record's signature is checked when it is loaded.
+
+The schema is versioned (table ``meta``, key ``schema_version``) and upgraded in place by the
+migrations in :data:`MIGRATIONS`; each enrollment is one transaction, so a crash half-way leaves
+no half record.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+__all__ = [
+    "MASTER_KEY_ENV",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "EnrollmentRecord",
+    "Registry",
+    "RegistryError",
+    "generate_master_key",
+    "load_master_key",
+]
+
+#: Environment variable holding the verifier master key (64 hex digits), if no key file is given.
+MASTER_KEY_ENV = "ROPUF_MASTER_KEY"
+
+#: Schema migrations: version N is reached by running MIGRATIONS[N - 1] on version N - 1.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        (
+            "CREATE TABLE devices ("
+            " device_id TEXT PRIMARY KEY,"
+            " record TEXT NOT NULL,"
+            " signature BLOB NOT NULL,"
+            " key_blob BLOB NOT NULL)"
+        ),
+    ),
+    (
+        "ALTER TABLE devices ADD COLUMN enrolled_at TEXT",
+        (
+            "CREATE TABLE nonces ("
+            " device_id TEXT NOT NULL REFERENCES devices(device_id),"
+            " nonce BLOB NOT NULL,"
+            " used_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+            " PRIMARY KEY (device_id, nonce))"
+        ),
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_KEY_BYTES = 32
+_NONCE_BYTES = 12
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot do what was asked; the message says why and what to do."""
+
+
+def generate_master_key() -> str:
+    """A fresh master key as 64 hex digits (keep it out of the database and the logs)."""
+    return secrets.token_hex(_KEY_BYTES)
+
+
+def load_master_key(path: str | os.PathLike[str] | None = None) -> bytes:
+    """The verifier master key from *path* (a file of 64 hex digits) or ``$ROPUF_MASTER_KEY``.
+
+    Raises
+    ------
+    RegistryError
+        No key given, the file is unreadable, or the key is not 64 hex digits. The message
+        never contains the key.
+    """
+    if path is not None:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError as exc:
+            raise RegistryError(f"cannot read the master key file {path}: {exc.strerror}") from None
+        source = f"master key file {path}"
+    elif MASTER_KEY_ENV in os.environ:
+        text = os.environ[MASTER_KEY_ENV].strip()
+        source = f"${MASTER_KEY_ENV}"
+    else:
+        raise RegistryError(
+            f"no master key: give a key file or set {MASTER_KEY_ENV} "
+            "(make one with 'ropuf registry new-master-key')"
+        )
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != _KEY_BYTES:
+        raise RegistryError(f"the {source} must hold {2 * _KEY_BYTES} hex digits")
+    return key
+
+
+@dataclass(frozen=True)
+class EnrollmentRecord:
+    """The public, signed part of an enrollment.
+
+    Attributes
+    ----------
+    device_id : str
+        The device's name in the registry.
+    enrolled_at : str
+        ISO 8601 time of enrollment.
+    puf : dict
+        PUF geometry and build facts reported by the device (RO count, gate window, ...).
+    helper_data : bytes
+        The helper data the device needs to reconstruct its key (public by design).
+    owner_public_key : bytes
+        The owner's raw Ed25519 public key (32 bytes).
+    """
+
+    device_id: str
+    enrolled_at: str
+    puf: dict
+    helper_data: bytes
+    owner_public_key: bytes
+
+    def canonical(self) -> bytes:
+        """The exact bytes that are signed: sorted-key compact JSON, binary fields base64."""
+        return json.dumps(
+            {
+                "device_id": self.device_id,
+                "enrolled_at": self.enrolled_at,
+                "puf": self.puf,
+                "helper_data": base64.b64encode(self.helper_data).decode(),
+                "owner_public_key": base64.b64encode(self.owner_public_key).decode(),
+                "version": 1,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def from_canonical(cls, data: bytes) -> "EnrollmentRecord":
+        fields = json.loads(data)
+        return cls(
+            device_id=fields["device_id"],
+            enrolled_at=fields["enrolled_at"],
+            puf=fields["puf"],
+            helper_data=base64.b64decode(fields["helper_data"]),
+            owner_public_key=base64.b64decode(fields["owner_public_key"]),
+        )
+
+    def digest(self) -> bytes:
+        """SHA-256 of :meth:`canonical`: binds the encrypted key to this record."""
+        return hashlib.sha256(self.canonical()).digest()
+
+
+class Registry:
+    """An SQLite registry of enrolled devices.
+
+    Parameters
+    ----------
+    path : path-like
+        The database file (created if missing; upgraded to :data:`SCHEMA_VERSION` if older).
+    master_key : bytes
+        32-byte verifier master key (see :func:`load_master_key`).
+
+    Raises
+    ------
+    RegistryError
+        The file is not a ropuf registry, or its schema is newer than this version knows.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], master_key: bytes):
+        if len(master_key) != _KEY_BYTES:
+            raise RegistryError(f"the master key must be {_KEY_BYTES} bytes")
+        self.path = Path(path)
+        self._aead = AESGCM(master_key)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise RegistryError(f"{self.path} is not a usable registry: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Registry":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self.schema_version()
+            if version > SCHEMA_VERSION:
+                raise RegistryError(
+                    f"{self.path} has schema version {version}, newer than this ropuf knows "
+                    f"({SCHEMA_VERSION}): upgrade ropuf"
+                )
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    self._db.execute(statement)
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def enroll(
+        self, record: EnrollmentRecord, attestation_key: bytes, owner: Ed25519PrivateKey
+    ) -> None:
+        """Store *record*, signed by *owner*, with *attestation_key* encrypted (one transaction).
+
+        Raises
+        ------
+        RegistryError
+            The device is already enrolled, or *owner* does not match the record's owner key.
+        """
+        if len(attestation_key) != _KEY_BYTES:
+            raise RegistryError(f"an attestation key must be {_KEY_BYTES} bytes")
+        if owner.public_key().public_bytes_raw() != record.owner_public_key:
+            raise RegistryError(
+                f"the signing key is not the owner named in the record of {record.device_id!r}"
+            )
+        signature = owner.sign(record.canonical())
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        key_blob = nonce + self._aead.encrypt(nonce, attestation_key, record.digest())
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO devices (device_id, record, signature, key_blob, enrolled_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        record.device_id,
+                        record.canonical().decode(),
+                        signature,
+                        key_blob,
+                        record.enrolled_at,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise RegistryError(
+                f"device {record.device_id!r} is already enrolled in {self.path}"
+            ) from None
+
+    @staticmethod
+    def _verify(record_text: str, signature: bytes) -> EnrollmentRecord:
+        record = EnrollmentRecord.from_canonical(record_text.encode())
+        try:
+            Ed25519PublicKey.from_public_bytes(record.owner_public_key).verify(
+                signature, record.canonical()
+            )
+        except (InvalidSignature, ValueError):
+            raise RegistryError(
+                f"the enrollment record of {record.device_id!r} fails its owner signature: "
+                "it was changed after enrollment; re-enrol the device"
+            ) from None
+        if record.canonical().decode() != record_text:
+            raise RegistryError(f"the enrollment record of {record.device_id!r} is not canonical")
+        return record
+
+    def record(self, device_id: str) -> EnrollmentRecord:
+        """The verified enrollment record of *device_id*.
+
+        Raises
+        ------
+        RegistryError
+            Unknown device, or the record fails its owner signature.
+        """
+        row = self._db.execute(
+            "SELECT record, signature FROM devices WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        if row is None:
+            raise RegistryError(f"device {device_id!r} is not enrolled in {self.path}")
+        return self._verify(row[0], row[1])
+
+    def attestation_key(self, device_id: str) -> bytes:
+        """Decrypt the attestation key of *device_id* (after verifying its record).
+
+        Raises
+        ------
+        RegistryError
+            Unknown device, a record that fails its signature, or a key that does not decrypt
+            (wrong master key, or a key blob moved from another record).
+        """
+        record = self.record(device_id)
+        (key_blob,) = self._db.execute(
+            "SELECT key_blob FROM devices WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        try:
+            return self._aead.decrypt(
+                key_blob[:_NONCE_BYTES], key_blob[_NONCE_BYTES:], record.digest()
+            )
+        except InvalidTag:
+            raise RegistryError(
+                f"cannot decrypt the key of {device_id!r}: wrong master key, or the registry "
+                "was tampered with"
+            ) from None
+
+    def devices(self) -> list[str]:
+        """Enrolled device ids, sorted."""
+        return [row[0] for row in self._db.execute("SELECT device_id FROM devices ORDER BY 1")]
+
+    def use_nonce(self, device_id: str, nonce: bytes) -> bool:
+        """Record that *nonce* was used for *device_id*; False if it had been used before."""
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO nonces (device_id, nonce) VALUES (?, ?)", (device_id, nonce)
+                )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def export_json(self) -> str:
+        """Every device's signed record and encrypted key as JSON (no plaintext key)."""
+        rows = self._db.execute(
+            "SELECT device_id, record, signature, key_blob FROM devices ORDER BY device_id"
+        )
+        entries = []
+        for device_id, record_text, signature, key_blob in rows:
+            self._verify(record_text, signature)
+            entries.append(
+                {
+                    "device_id": device_id,
+                    "record": json.loads(record_text),
+                    "signature": base64.b64encode(signature).decode(),
+                    "key_blob": base64.b64encode(key_blob).decode(),
+                }
+            )
+        return json.dumps({"ropuf_registry": SCHEMA_VERSION, "devices": entries}, indent=2)
+
+    def import_json(self, text: str) -> list[str]:
+        """Add the devices of an export (one transaction); returns their ids.
+
+        Every record must pass its owner signature and its key must decrypt under this
+        registry's master key; nothing is added otherwise.
+        """
+        try:
+            document = json.loads(text)
+            entries = document["devices"]
+        except (ValueError, KeyError, TypeError):
+            raise RegistryError(
+                "not a ropuf registry export (expected JSON with 'devices')"
+            ) from None
+        added = []
+        with self._transaction():
+            for entry in entries:
+                record_text = json.dumps(entry["record"], sort_keys=True, separators=(",", ":"))
+                signature = base64.b64decode(entry["signature"])
+                key_blob = base64.b64decode(entry["key_blob"])
+                record = self._verify(record_text, signature)
+                try:
+                    self._aead.decrypt(
+                        key_blob[:_NONCE_BYTES], key_blob[_NONCE_BYTES:], record.digest()
+                    )
+                except InvalidTag:
+                    raise RegistryError(
+                        f"the key of {record.device_id!r} does not decrypt under this master key"
+                    ) from None
+                try:
+                    self._db.execute(
+                        "INSERT INTO devices (device_id, record, signature, key_blob, enrolled_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (record.device_id, record_text, signature, key_blob, record.enrolled_at),
+                    )
+                except sqlite3.IntegrityError:
+                    raise RegistryError(
+                        f"device {record.device_id!r} is already enrolled"
+                    ) from None
+                added.append(record.device_id)
+        return added
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,223 @@
+"""The device registry: signed records, encrypted keys, migrations, crashes, export/import."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ropuf.host import registry
+from ropuf.host.registry import EnrollmentRecord, Registry, RegistryError
+
+MASTER = bytes(range(32))
+
+
+def make_record(device_id: str, owner: Ed25519PrivateKey) -> EnrollmentRecord:
+    return EnrollmentRecord(
+        device_id=device_id,
+        enrolled_at="2026-11-24T12:00:00+00:00",
+        puf={"n_ro": 256, "gate_cycles": 4096},
+        helper_data=bytes(range(200)),
+        owner_public_key=owner.public_key().public_bytes_raw(),
+    )
+
+
+@pytest.fixture
+def owner():
+    return Ed25519PrivateKey.generate()
+
+
+def test_round_trip(tmp_path, owner):
+    key = bytes(range(100, 132))
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), key, owner)
+        assert reg.devices() == ["dev-a"]
+        assert reg.record("dev-a") == make_record("dev-a", owner)
+        assert reg.attestation_key("dev-a") == key
+    # The key is not in the file in clear.
+    assert key not in (tmp_path / "r.db").read_bytes()
+
+
+def test_wrong_master_key_cannot_read(tmp_path, owner):
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), bytes(32), owner)
+    with Registry(tmp_path / "r.db", bytes(32)) as reg:
+        with pytest.raises(RegistryError, match="cannot decrypt the key of 'dev-a': wrong master"):
+            reg.attestation_key("dev-a")
+
+
+def test_tampered_record_fails_owner_signature(tmp_path, owner):
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), bytes(32), owner)
+    db = sqlite3.connect(tmp_path / "r.db")
+    (text,) = db.execute("SELECT record FROM devices").fetchone()
+    fields = json.loads(text)
+    fields["puf"]["n_ro"] = 512
+    db.execute(
+        "UPDATE devices SET record = ?",
+        (json.dumps(fields, sort_keys=True, separators=(",", ":")),),
+    )
+    db.commit()
+    db.close()
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        with pytest.raises(RegistryError, match="fails its owner signature"):
+            reg.record("dev-a")
+
+
+def test_key_blob_moved_to_another_record_does_not_decrypt(tmp_path, owner):
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), bytes(32), owner)
+        reg.enroll(make_record("dev-b", owner), bytes([1]) * 32, owner)
+    db = sqlite3.connect(tmp_path / "r.db")
+    (blob,) = db.execute("SELECT key_blob FROM devices WHERE device_id = 'dev-a'").fetchone()
+    db.execute("UPDATE devices SET key_blob = ? WHERE device_id = 'dev-b'", (blob,))
+    db.commit()
+    db.close()
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        with pytest.raises(RegistryError, match="cannot decrypt the key of 'dev-b'"):
+            reg.attestation_key("dev-b")
+
+
+def test_duplicate_and_wrong_owner(tmp_path, owner):
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), bytes(32), owner)
+        with pytest.raises(RegistryError, match="'dev-a' is already enrolled"):
+            reg.enroll(make_record("dev-a", owner), bytes(32), owner)
+        stranger = Ed25519PrivateKey.generate()
+        with pytest.raises(RegistryError, match="not the owner named in the record of 'dev-c'"):
+            reg.enroll(make_record("dev-c", owner), bytes(32), stranger)
+        with pytest.raises(RegistryError, match="'dev-x' is not enrolled"):
+            reg.record("dev-x")
+
+
+def test_nonces_are_accepted_once(tmp_path, owner):
+    with Registry(tmp_path / "r.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), bytes(32), owner)
+        assert reg.use_nonce("dev-a", b"n" * 32)
+        assert not reg.use_nonce("dev-a", b"n" * 32)
+        assert reg.use_nonce("dev-a", b"m" * 32)
+
+
+def test_migrates_a_version_1_registry(tmp_path, owner):
+    path = tmp_path / "old.db"
+    record = make_record("dev-old", owner)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for statement in registry.MIGRATIONS[0]:
+        db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    db.commit()
+    db.close()
+    # Write the row with the current code's encryption, as a version-1 ropuf would have.
+    with Registry(tmp_path / "scratch.db", MASTER) as scratch:
+        scratch.enroll(record, bytes([7]) * 32, owner)
+        row = scratch._db.execute("SELECT record, signature, key_blob FROM devices").fetchone()
+    db = sqlite3.connect(path)
+    db.execute("INSERT INTO devices VALUES ('dev-old', ?, ?, ?)", row)
+    db.commit()
+    db.close()
+    with Registry(path, MASTER) as reg:
+        assert reg.schema_version() == registry.SCHEMA_VERSION == 2
+        assert reg.attestation_key("dev-old") == bytes([7]) * 32
+        assert reg.use_nonce("dev-old", bytes(32))
+
+
+def test_refuses_a_newer_schema(tmp_path):
+    path = tmp_path / "new.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO meta VALUES ('schema_version', '99')")
+    db.commit()
+    db.close()
+    with pytest.raises(RegistryError, match="schema version 99, newer than this ropuf knows"):
+        Registry(path, MASTER)
+
+
+def test_not_a_database(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(RegistryError, match="is not a usable registry"):
+        Registry(path, MASTER)
+
+
+def test_export_import(tmp_path, owner):
+    with Registry(tmp_path / "a.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), bytes([3]) * 32, owner)
+        reg.enroll(make_record("dev-b", owner), bytes([4]) * 32, owner)
+        exported = reg.export_json()
+    assert bytes([3]).hex() * 32 not in exported
+    with Registry(tmp_path / "b.db", MASTER) as other:
+        assert other.import_json(exported) == ["dev-a", "dev-b"]
+        assert other.attestation_key("dev-b") == bytes([4]) * 32
+    with Registry(tmp_path / "c.db", bytes(32)) as foreign:
+        with pytest.raises(RegistryError, match="does not decrypt under this master key"):
+            foreign.import_json(exported)
+        assert foreign.devices() == []
+    tampered = json.loads(exported)
+    tampered["devices"][1]["record"]["device_id"] = "dev-z"
+    with Registry(tmp_path / "d.db", MASTER) as reg:
+        with pytest.raises(RegistryError, match="fails its owner signature"):
+            reg.import_json(json.dumps(tampered))
+        assert reg.devices() == []  # all or nothing
+        with pytest.raises(RegistryError, match="not a ropuf registry export"):
+            reg.import_json("[1, 2]")
+
+
+def test_master_key_sources(tmp_path, monkeypatch):
+    monkeypatch.delenv(registry.MASTER_KEY_ENV, raising=False)
+    with pytest.raises(
+        RegistryError, match="no master key: give a key file or set ROPUF_MASTER_KEY"
+    ):
+        registry.load_master_key()
+    key = registry.generate_master_key()
+    monkeypatch.setenv(registry.MASTER_KEY_ENV, key)
+    assert registry.load_master_key() == bytes.fromhex(key)
+    (tmp_path / "k").write_text("zz" * 32)
+    with pytest.raises(RegistryError) as info:
+        registry.load_master_key(tmp_path / "k")
+    assert "must hold 64 hex digits" in str(info.value) and "zz" not in str(info.value)
+    with pytest.raises(RegistryError, match="cannot read the master key file"):
+        registry.load_master_key(tmp_path / "missing")
+
+
+CRASHER = textwrap.dedent(
+    """
+    import sys
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from ropuf.host.registry import EnrollmentRecord, Registry
+    owner = Ed25519PrivateKey.generate()
+    with Registry(sys.argv[1], bytes(range(32))) as reg:
+        for i in range(100000):
+            record = EnrollmentRecord(
+                f"dev-{i:06d}", "2026-11-24T12:00:00+00:00", {"i": i}, bytes(500),
+                owner.public_key().public_bytes_raw(),
+            )
+            reg.enroll(record, bytes([i % 256]) * 32, owner)
+            print(i, flush=True)
+    """
+)
+
+
+def test_killed_mid_enrollment_leaves_no_half_record(tmp_path):
+    path = tmp_path / "crash.db"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CRASHER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    acknowledged = -1
+    deadline = time.monotonic() + 30
+    while acknowledged < 50 and time.monotonic() < deadline:
+        acknowledged = int(child.stdout.readline())
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with Registry(path, MASTER) as reg:
+        devices = reg.devices()
+        # Every acknowledged enrollment is there; at most one more (committed, not yet printed).
+        assert acknowledged + 1 <= len(devices) <= acknowledged + 2
+        for device_id in devices:  # and every record is whole: it verifies and its key decrypts
+            index = int(device_id.removeprefix("dev-"))
+            assert reg.attestation_key(device_id) == bytes([index % 256]) * 32
