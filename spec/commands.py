@@ -1,0 +1,165 @@
+"""The device's commands, their statuses and payloads: one definition for gateware and host.
+
+A request frame carries a command code and a payload; the response carries a status and a
+payload (see :mod:`ropuf.spec.framing` for the frame itself). Multi-byte fields are
+little-endian. Framing-level statuses (bad CRC, bad length, ...) live in the framing spec;
+the command processor's own statuses are :class:`Status` here, in a range of their own.
+"""
+
+import enum
+import hashlib
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "DESIGN_VERSION",
+    "INFO_FORMAT",
+    "MAX_READ_RO_PAIRS",
+    "READ_RO_RESULT_BYTES",
+    "Command",
+    "Info",
+    "Mode",
+    "Status",
+    "build_id",
+    "decode_read_ro_response",
+    "encode_read_ro_request",
+    "encode_read_ro_response",
+]
+
+#: Version of the device design the command set describes.
+DESIGN_VERSION = 1
+
+
+class Command(enum.IntEnum):
+    """Request codes."""
+
+    INFO = 0x01  #: no payload; answers :class:`Info`
+    READ_RO = 0x02  #: pairs (a u16, b u16) x n, n <= MAX_READ_RO_PAIRS; enrollment builds only
+    LOAD_HELPER = 0x03  #: offset u16 + a chunk of helper data
+    RECONSTRUCT = 0x04  #: no payload; OK or KEY_CHECK_FAILED
+    ATTEST = 0x05  #: 32-byte nonce; answers the 32-byte MAC
+    ARBITER = 0x06  #: challenges for the arbiter PUF
+    LOCK = 0x07  #: no payload; READ_RO refused until reconfiguration
+
+
+class Status(enum.IntEnum):
+    """Command-level response statuses (``0x00`` is OK, shared with the framing layer)."""
+
+    OK = 0x00
+    UNKNOWN_COMMAND = 0x10  #: not a command of this build (a deployment build has no READ_RO)
+    BAD_PAYLOAD = 0x11  #: the payload's length or contents do not fit the command
+    LOCKED = 0x12  #: the command needs the enrollment mode, and the device is locked
+    NO_KEY = 0x13  #: ATTEST before a successful RECONSTRUCT
+    KEY_CHECK_FAILED = 0x14  #: the reconstructed key does not match the helper data's check
+    BAD_HELPER = 0x15  #: the helper data is malformed (length, CRC, version, parameters)
+
+
+class Mode(enum.IntEnum):
+    """What the device allows, reported by INFO."""
+
+    ENROLLMENT = 0  #: an enrollment build, unlocked: raw readout allowed
+    LOCKED = 1  #: an enrollment build after LOCK: no raw readout until reconfiguration
+    DEPLOYMENT = 2  #: a deployment build: it has no raw-readout logic at all
+
+
+#: INFO payload: design version u16, mode u8, key ready u8, RO count u16, stages u8,
+#: count width u8, soft width u8, reserved u8, gate cycles u32, clock Hz u32, build id 8 bytes.
+INFO_FORMAT = "<HBBHBBBBII8s"
+
+
+@dataclass(frozen=True)
+class Info:
+    """What INFO answers."""
+
+    design_version: int
+    mode: Mode
+    key_ready: bool
+    n_ro: int
+    stages: int
+    count_width: int
+    soft_width: int
+    gate_cycles: int
+    clock_hz: int
+    build_id: bytes
+
+    def encode(self) -> bytes:
+        return struct.pack(
+            INFO_FORMAT,
+            self.design_version,
+            self.mode,
+            int(self.key_ready),
+            self.n_ro,
+            self.stages,
+            self.count_width,
+            self.soft_width,
+            0,
+            self.gate_cycles,
+            self.clock_hz,
+            self.build_id,
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "Info":
+        """Parse an INFO payload; ``ValueError`` if it has the wrong length or mode."""
+        if len(payload) != struct.calcsize(INFO_FORMAT):
+            raise ValueError(
+                f"INFO answer must be {struct.calcsize(INFO_FORMAT)} bytes, not {len(payload)}"
+            )
+        fields = struct.unpack(INFO_FORMAT, payload)
+        version, mode, key_ready, n_ro, stages, count_width, soft_width, _, gate, clock, bid = (
+            fields
+        )
+        return cls(
+            version, Mode(mode), bool(key_ready), n_ro, stages, count_width, soft_width, gate,
+            clock, bid,
+        )  # fmt: skip
+
+
+def build_id(*config: object) -> bytes:
+    """The 8-byte build id INFO reports: a hash of the design version and the configuration
+    (variant, RO geometry, clock), so a host can tell builds apart."""
+    return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]
+
+
+#: Most pairs one READ_RO request may name (7 answer bytes each fit a 256-byte payload).
+MAX_READ_RO_PAIRS = 32
+#: Answer bytes per pair: count_a u24, count_b u24, flags u8 (bit 0 overflow, bit 1 invalid).
+READ_RO_RESULT_BYTES = 7
+
+
+def encode_read_ro_request(pairs: Sequence[tuple[int, int]]) -> bytes:
+    """The READ_RO payload for *pairs* (indices are checked by the device, not here)."""
+    if not 1 <= len(pairs) <= MAX_READ_RO_PAIRS:
+        raise ValueError(f"READ_RO takes 1..{MAX_READ_RO_PAIRS} pairs, not {len(pairs)}")
+    return b"".join(struct.pack("<HH", a, b) for a, b in pairs)
+
+
+def encode_read_ro_response(results: Sequence[tuple[int, int, int, int]]) -> bytes:
+    """The READ_RO answer for ``(count_a, count_b, overflow, invalid)`` tuples."""
+    out = bytearray()
+    for count_a, count_b, overflow, invalid in results:
+        out += count_a.to_bytes(3, "little") + count_b.to_bytes(3, "little")
+        out.append((overflow & 1) | ((invalid & 1) << 1))
+    return bytes(out)
+
+
+def decode_read_ro_response(payload: bytes) -> list[tuple[int, int, int, int]]:
+    """Parse a READ_RO answer into ``(count_a, count_b, overflow, invalid)`` tuples."""
+    if len(payload) % READ_RO_RESULT_BYTES:
+        raise ValueError(
+            f"READ_RO answer length {len(payload)} is not a multiple of {READ_RO_RESULT_BYTES}"
+        )
+    results = []
+    for offset in range(0, len(payload), READ_RO_RESULT_BYTES):
+        chunk = payload[offset : offset + READ_RO_RESULT_BYTES]
+        flags = chunk[6]
+        results.append(
+            (
+                int.from_bytes(chunk[0:3], "little"),
+                int.from_bytes(chunk[3:6], "little"),
+                flags & 1,
+                (flags >> 1) & 1,
+            )
+        )
+    return results

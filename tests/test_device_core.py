@@ -1,0 +1,142 @@
+# amaranth: UnusedElaboratable=no
+"""The device core (command processor + RO array) against the Python device model."""
+
+import random
+
+import pytest
+from amaranth.back import rtlil
+from amaranth.sim import Simulator
+
+from ropuf.gateware.device_core import DeviceCore
+from ropuf.sim.device_model import DeviceModel, DeviceParams
+from ropuf.spec import commands
+from ropuf.spec.commands import Command, Mode, Status
+
+N_RO = 16
+GATE = 24
+
+
+def make(variant: str):
+    dut = DeviceCore(variant=variant, n_ro=N_RO, gate_cycles=GATE, simulation=True)
+    params = DeviceParams(
+        variant, N_RO, 5, dut.array.count_width, dut.array.soft_width, GATE, 12_000_000
+    )
+    rng = random.Random(variant)
+    rates = [rng.randrange(10 << 16, 12 << 16) for _ in range(N_RO)]
+    model = DeviceModel(params, rates, seed=99, noise_scale=20000, common_scale=9000)
+    return dut, model, rates
+
+
+def run(dut, rates, requests):
+    """Send (seq, code, payload, status) requests; return (seq, status, payload) answers."""
+    answers = []
+
+    async def testbench(ctx):
+        for addr, rate in enumerate(rates):
+            ctx.set(dut.sim.rate_addr, addr)
+            ctx.set(dut.sim.rate_data, rate)
+            ctx.set(dut.sim.rate_we, 1)
+            await ctx.tick()
+        ctx.set(dut.sim.rate_we, 0)
+        ctx.set(dut.sim.seed, 99)
+        ctx.set(dut.sim.noise_scale, 20000)
+        ctx.set(dut.sim.common_scale, 9000)
+        ctx.set(dut.sim.seed_we, 1)
+        await ctx.tick()
+        ctx.set(dut.sim.seed_we, 0)
+        for seq, code, payload, status in requests:
+            ctx.set(
+                dut.i_request.payload,
+                {"seq": seq, "code": code, "length": len(payload), "status": status},
+            )
+            ctx.set(dut.i_request.valid, 1)
+            await ctx.tick().until(dut.i_request.ready)
+            ctx.set(dut.i_request.valid, 0)
+            for byte in payload:
+                ctx.set(dut.i_payload.payload, byte)
+                ctx.set(dut.i_payload.valid, 1)
+                await ctx.tick().until(dut.i_payload.ready)
+            ctx.set(dut.i_payload.valid, 0)
+            ctx.set(dut.o_response.ready, 1)
+            *_, header = await ctx.tick().sample(dut.o_response.payload).until(dut.o_response.valid)
+            ctx.set(dut.o_response.ready, 0)
+            data = bytearray()
+            ctx.set(dut.o_payload.ready, 1)
+            while len(data) < header.length:
+                *_, byte = await ctx.tick().sample(dut.o_payload.payload).until(dut.o_payload.valid)
+                data.append(byte)
+            ctx.set(dut.o_payload.ready, 0)
+            answers.append((header.seq, header.status, bytes(data)))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+    return answers
+
+
+def expected(model, requests):
+    out = []
+    for seq, code, payload, status in requests:
+        if status != Status.OK:
+            out.append((seq, status, b""))
+        else:
+            answer_status, answer = model.handle(code, payload)
+            out.append((seq, answer_status, answer))
+    return out
+
+
+def test_enrollment_build_answers_like_the_model():
+    dut, model, rates = make("enrollment")
+    pairs = [(0, 1), (2, 3), (15, 14), (4, 4), (0, 16), (7, 8)]
+    requests = [
+        (1, Command.INFO, b"", 0),
+        (2, Command.READ_RO, commands.encode_read_ro_request(pairs), 0),
+        (3, Command.READ_RO, b"\x00\x00\x01", 0),  # not a whole pair
+        (4, Command.READ_RO, b"", 0),
+        (5, 0x7F, b"junk", 0),  # unknown command, payload still consumed
+        (6, Command.INFO, b"", 0xE1),  # a framing error passed through with its status
+        (7, Command.INFO, b"x", 0),
+        (8, Command.READ_RO, commands.encode_read_ro_request([(9, 10)] * 32), 0),
+        (9, Command.LOCK, b"", 0),
+        (10, Command.READ_RO, commands.encode_read_ro_request([(0, 1)]), 0),
+        (11, Command.INFO, b"", 0),
+    ]
+    got = run(dut, rates, requests)
+    assert got == expected(model, requests)
+    statuses = [status for _, status, _ in got]
+    assert statuses == [0, 0, 0x11, 0x11, 0x10, 0xE1, 0x11, 0, 0, Status.LOCKED, 0]
+    assert commands.Info.decode(got[0][2]).mode == Mode.ENROLLMENT
+    assert commands.Info.decode(got[-1][2]).mode == Mode.LOCKED
+    counts = commands.decode_read_ro_response(got[1][2])
+    assert [invalid for *_, invalid in counts] == [0, 0, 0, 1, 1, 0]
+
+
+def test_deployment_build_has_no_raw_readout():
+    dut, model, rates = make("deployment")
+    requests = [
+        (1, Command.READ_RO, commands.encode_read_ro_request([(0, 1)]), 0),
+        (2, Command.INFO, b"", 0),
+        (3, Command.LOCK, b"", 0),
+    ]
+    got = run(dut, rates, requests)
+    assert got == expected(model, requests)
+    assert got[0][1] == Status.UNKNOWN_COMMAND
+    assert commands.Info.decode(got[1][2]).mode == Mode.DEPLOYMENT
+
+
+def test_deployment_netlist_has_no_read_ro_logic():
+    enrollment = rtlil.convert(DeviceCore(variant="enrollment", n_ro=N_RO, simulation=True))
+    deployment = rtlil.convert(DeviceCore(variant="deployment", n_ro=N_RO, simulation=True))
+    assert "read_ro" in enrollment and "ro_results" in enrollment
+    assert "read_ro" not in deployment and "ro_results" not in deployment
+    # The processor of a deployment build has no port for RO results: counts cannot reach it.
+    processor = next(part for part in deployment.split("\nmodule ") if ".processor" in part[:80])
+    assert "count" not in processor and "ro_pairs" not in processor
+
+
+def test_bad_variant_and_count_width():
+    with pytest.raises(ValueError, match=r"Variant must be one of .*, not 'debug'"):
+        DeviceCore(variant="debug", n_ro=4, simulation=True)
+    with pytest.raises(ValueError, match="READ_RO carries 24-bit counts, not 26-bit ones"):
+        DeviceCore(variant="enrollment", n_ro=4, gate_cycles=2**20, simulation=True)
