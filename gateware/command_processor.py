@@ -11,20 +11,21 @@ READ_RO is an unknown command there.
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.spec import commands
 from ropuf.spec.commands import Command, Mode, Status
 
+from .framing import REQUEST_HEADER, RESPONSE_HEADER
 from .ro_array import PairLayout, ResultLayout
 
 __all__ = ["VARIANTS", "CommandProcessor", "RequestLayout", "ResponseLayout"]
 
 #: A request as the frame receiver presents it: status is OK or a framing error.
-RequestLayout = data.StructLayout({"seq": 8, "code": 8, "length": 16, "status": 8})
+RequestLayout = REQUEST_HEADER
 #: A response header as the frame transmitter takes it.
-ResponseLayout = data.StructLayout({"seq": 8, "status": 8, "length": 16})
+ResponseLayout = RESPONSE_HEADER
 
 VARIANTS = ("enrollment", "deployment")
 

@@ -5,38 +5,76 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 __all__ = ["main"]
 
 
 def _cmd_demo(args: argparse.Namespace) -> dict:
+    from ropuf.sim.demo import run_demo
     from ropuf.sim.uart_demo import run_uart_demo
 
-    result = run_uart_demo(n_bytes=args.bytes, divisor=args.divisor, seed=args.seed)
+    if not args.json:
+        print("ropuf demo 1/3: UART loopback in Verilator (cocotb drives rx, reads tx)", flush=True)
+    uart = run_uart_demo(n_bytes=args.bytes, divisor=args.divisor, seed=args.seed)
+    if not args.json:
+        print(f"  bytes echoed and checked : {uart.n_bytes} (divisor {uart.divisor})")
+        print(f"  throughput               : {uart.bytes_per_second:,.0f} bytes/s")
+        print(f"  simulation speed         : {uart.cycles_per_second:,.0f} cycles/s")
+        print(
+            "ropuf demo 2/3: the device in Verilator on a TCP port, read by the host client;"
+            f"\nropuf demo 3/3: a fleet of {args.dies} dies at 5 corners (fast model device)",
+            flush=True,
+        )
+    result = run_demo(dies=args.dies, reads=args.reads)
     figures = {
-        "bytes": result.n_bytes,
-        "divisor": result.divisor,
-        "simulated_cycles": result.cycles,
-        "wall_seconds": round(result.wall_seconds, 3),
-        "bytes_per_second": round(result.bytes_per_second, 1),
-        "cycles_per_second": round(result.cycles_per_second),
-        "build": "reused from cache" if result.build_reused else "built now",
-        "build_dir": str(result.build_dir),
+        "uart_loopback": {
+            "bytes": uart.n_bytes,
+            "bytes_per_second": round(uart.bytes_per_second, 1),
+            "cycles_per_second": round(uart.cycles_per_second),
+        },
+        "device": {
+            **result.info,
+            "response_bits": result.response_bits,
+            "verilator_matches_fast_model": result.verilator_matches_model,
+            "info_round_trip_s": round(result.info_round_trip_s, 3),
+            "response_read_s": round(result.response_read_s, 3),
+            "link_bytes_per_s": round(result.link_bytes_per_s, 1),
+            "board_start_s": round(result.board_start_s, 1),
+        },
+        "fleet": {
+            "dies": result.fleet_dies,
+            "reads": result.fleet_reads,
+            "uniqueness": round(result.uniqueness, 4),
+            "uniformity": round(result.uniformity, 4),
+            "intra_hd": {k: round(v, 4) for k, v in result.intra_hd.items()},
+        },
     }
     if not args.json:
-        print("ropuf demo: UART loopback in Verilator (cocotb drives the rx pin, reads tx)")
-        print(f"  bytes echoed and checked : {result.n_bytes} (divisor {result.divisor})")
-        print(f"  simulated clock cycles   : {result.cycles}")
-        print(f"  wall time                : {result.wall_seconds:.3f} s")
-        print(f"  throughput               : {result.bytes_per_second:,.0f} bytes/s")
-        print(f"  simulation speed         : {result.cycles_per_second:,.0f} cycles/s")
-        print(f"  Verilator model          : {figures['build']} ({result.build_dir})")
+        device = figures["device"]
+        print(f"  device INFO              : {result.info}")
+        print(f"  answers == fast model    : {result.verilator_matches_model}")
+        print(f"  INFO round trip          : {result.info_round_trip_s * 1e3:,.0f} ms")
+        print(
+            f"  full response            : {result.response_bits} bits in "
+            f"{result.response_read_s:.2f} s ({device['link_bytes_per_s']:,.0f} link bytes/s)"
+        )
+        print(f"  fleet uniqueness         : {result.uniqueness:.2%}")
+        print(f"  fleet uniformity         : {result.uniformity:.2%}")
+        for corner, value in result.intra_hd.items():
+            print(f"  intra-chip HD {corner:<11}: {value:.2%} (vs 25 C enrollment)")
+    if not result.verilator_matches_model:
+        raise ValueError("the Verilator device and the fast model disagreed: a bug")
     return figures
 
 
 def _cmd_sim_serve(args: argparse.Namespace) -> dict:
+    import signal
+
     from ropuf.sim.board import Condition, serve
 
+    # Stopped with SIGTERM: unwind, so that the simulator child process is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     condition = Condition(
         die_seed=args.die_seed,
         temperature=args.temperature,
@@ -55,8 +93,6 @@ def _cmd_sim_serve(args: argparse.Namespace) -> dict:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> dict:
-    from pathlib import Path
-
     from ropuf.host.analysis import PUBLISHED_HOST2010, analyze
     from ropuf.host.dataset import DATA_ENV, dataset_dir_from_env, load_dataset
 
@@ -104,6 +140,128 @@ def _cmd_analyze(args: argparse.Namespace) -> dict:
     return figures
 
 
+def _client(args: argparse.Namespace):
+    from ropuf.host.client import DeviceClient
+
+    return DeviceClient.open(args.port, baudrate=args.baud, timeout=args.timeout)
+
+
+def _cmd_info(args: argparse.Namespace) -> dict:
+    with _client(args) as client:
+        info = client.info()
+    figures = {
+        "design_version": info.design_version,
+        "mode": info.mode.name.lower(),
+        "key_ready": info.key_ready,
+        "n_ro": info.n_ro,
+        "stages": info.stages,
+        "count_width": info.count_width,
+        "soft_width": info.soft_width,
+        "gate_cycles": info.gate_cycles,
+        "clock_hz": info.clock_hz,
+        "build_id": info.build_id.hex(),
+    }
+    if not args.json:
+        print(f"ropuf device at {args.port}")
+        for key, value in figures.items():
+            print(f"  {key:<15} {value}")
+    return figures
+
+
+def _cmd_lock(args: argparse.Namespace) -> dict:
+    with _client(args) as client:
+        client.lock()
+        mode = client.info().mode.name.lower()
+    if not args.json:
+        print(f"ropuf device at {args.port}: locked (mode {mode}) until reconfigured")
+    return {"mode": mode}
+
+
+def _open_registry(args: argparse.Namespace):
+    from ropuf.host.registry import Registry, load_master_key
+
+    return Registry(args.registry, load_master_key(args.master_key))
+
+
+def _cmd_registry_list(args: argparse.Namespace) -> dict:
+    with _open_registry(args) as registry:
+        devices = []
+        for device_id in registry.devices():
+            record = registry.record(device_id)  # verifies the owner signature
+            devices.append(
+                {
+                    "device_id": device_id,
+                    "enrolled_at": record.enrolled_at,
+                    "owner": record.owner_public_key.hex()[:16],
+                    "helper_bytes": len(record.helper_data),
+                }
+            )
+    if not args.json:
+        print(f"{args.registry}: {len(devices)} device(s), every record's signature verified")
+        for device in devices:
+            print(
+                f"  {device['device_id']:<24} enrolled {device['enrolled_at']}  "
+                f"owner {device['owner']}  helper data {device['helper_bytes']} bytes"
+            )
+    return {"devices": devices}
+
+
+def _cmd_registry_export(args: argparse.Namespace) -> dict:
+    with _open_registry(args) as registry:
+        text = registry.export_json()
+    Path(args.file).write_text(text)
+    count = len(json.loads(text)["devices"])
+    if not args.json:
+        print(f"exported {count} device(s) to {args.file} (keys stay encrypted)")
+    return {"exported": count, "file": args.file}
+
+
+def _cmd_registry_import(args: argparse.Namespace) -> dict:
+    try:
+        text = Path(args.file).read_text()
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
+    with _open_registry(args) as registry:
+        added = registry.import_json(text)
+    if not args.json:
+        print(f"imported {len(added)} device(s) into {args.registry}: {', '.join(added)}")
+    return {"imported": added}
+
+
+def _cmd_registry_new_master_key(args: argparse.Namespace) -> dict:
+    from ropuf.host.registry import generate_master_key
+
+    path = Path(args.file)
+    if path.exists():
+        raise ValueError(f"{path} exists: refusing to overwrite a master key")
+    path.touch(mode=0o600)
+    path.write_text(generate_master_key() + "\n")
+    if not args.json:
+        print(f"wrote a new master key to {path} (mode 600); keep it out of the registry's backups")
+    return {"file": str(path)}
+
+
+def _registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry", default="ropuf-registry.db", help="SQLite file (default ropuf-registry.db)"
+    )
+    parser.add_argument(
+        "--master-key", help="file with the verifier master key (default: $ROPUF_MASTER_KEY)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _device_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        required=True,
+        help="the device: a serial port (/dev/ttyUSB1) or socket://HOST:PORT of 'ropuf sim serve'",
+    )
+    parser.add_argument("--baud", type=int, default=115_200, help="baud rate (default 115200)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ropuf",
@@ -115,14 +273,52 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the end-to-end demo in simulation and print its figures",
-        description="Loop random bytes through the UART gateware in Verilator and print "
-        "throughput and simulation speed.",
+        description="Loop bytes through the UART gateware in Verilator; serve the device in "
+        "Verilator on a TCP port and read it with the host client; characterise a simulated "
+        "fleet at the rated corners. Prints the figures.",
     )
     demo.add_argument("--bytes", type=int, default=2000, help="bytes to loop (default 2000)")
+    demo.add_argument("--dies", type=int, default=20, help="fleet size (default 20)")
+    demo.add_argument("--reads", type=int, default=5, help="reads per die and corner")
     demo.add_argument("--divisor", type=int, default=8, help="clock cycles per bit (default 8)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.set_defaults(run=_cmd_demo)
+
+    info = commands.add_parser(
+        "info",
+        help="what a device reports: design version, mode, PUF geometry, build id",
+        description="Ask a ropuf device for its INFO answer.",
+    )
+    _device_options(info)
+    info.set_defaults(run=_cmd_info)
+
+    lock = commands.add_parser(
+        "lock",
+        help="turn a device's raw readout off until it is reconfigured",
+        description="Send LOCK: the device refuses READ_RO until its FPGA is reconfigured.",
+    )
+    _device_options(lock)
+    lock.set_defaults(run=_cmd_lock)
+
+    registry = commands.add_parser(
+        "registry", help="the device registry: list, export, import, new master key"
+    ).add_subparsers(dest="registry_command", required=True, metavar="REGISTRY_COMMAND")
+    listing = registry.add_parser("list", help="enrolled devices (signatures verified)")
+    _registry_options(listing)
+    listing.set_defaults(run=_cmd_registry_list)
+    export = registry.add_parser("export", help="write every record to a JSON file")
+    export.add_argument("file", help="JSON file to write")
+    _registry_options(export)
+    export.set_defaults(run=_cmd_registry_export)
+    import_ = registry.add_parser("import", help="add the records of a JSON export")
+    import_.add_argument("file", help="JSON file to read")
+    _registry_options(import_)
+    import_.set_defaults(run=_cmd_registry_import)
+    new_key = registry.add_parser("new-master-key", help="write a fresh master key file")
+    new_key.add_argument("file", help="where to write it (must not exist)")
+    new_key.add_argument("--json", action="store_true", help="print the result as JSON")
+    new_key.set_defaults(run=_cmd_registry_new_master_key)
 
     analyze = commands.add_parser(
         "analyze",
@@ -163,14 +359,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from ropuf.host.client import DeviceError, ProtocolError
+    from ropuf.host.registry import RegistryError
+    from ropuf.host.transport import TransportError
     from ropuf.sim.harness import HarnessError, SimulationError
     from ropuf.sim.toolchain import ToolchainError
 
+    expected = (
+        ToolchainError,
+        HarnessError,
+        SimulationError,
+        TransportError,
+        ProtocolError,
+        DeviceError,
+        RegistryError,
+        ValueError,
+    )
     try:
         figures = args.run(args)
     except KeyboardInterrupt:
         return 130
-    except (ToolchainError, HarnessError, SimulationError, ValueError) as exc:
+    except expected as exc:
         print(f"ropuf {args.command}: error: {exc}", file=sys.stderr)
         return 1
     if getattr(args, "json", False) and figures:

@@ -5,7 +5,9 @@
 tests, benchmarks and fleet runs (several at once, each with its own die).
 """
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -13,15 +15,35 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ropuf.gateware.uart_loopback import UARTLoopback
+from ropuf.gateware.device_top import DeviceTop
+from ropuf.gateware.ro_array import count_width_for
 
 from . import harness
+from .device_model import DeviceModel, DeviceParams
+from .ro_measure import sim_load
+from .silicon import Die
 
-__all__ = ["BoardError", "Condition", "SimulatedBoard", "serve"]
+__all__ = ["SIM_DEVICE", "BoardError", "Condition", "SimulatedBoard", "device_model", "serve"]
 
 #: UART bit period of the simulated board in clock cycles (fast to simulate; a real board at
 #: 12 MHz uses 104 for 115,200 baud).
 SIM_DIVISOR = 8
+
+
+#: The simulated board's build: 256 ROs (a 128-bit response of disjoint pairs), a gate window
+#: of 1,024 cycles at 12 MHz (counts near 17,000, noise of a few counts) so that a whole
+#: response takes a quarter of a second in Verilator.
+SIM_DEVICE = DeviceParams(
+    variant="enrollment",
+    n_ro=256,
+    stages=5,
+    count_width=count_width_for(1024, 32.0),
+    soft_width=16,
+    gate_cycles=1024,
+    clock_hz=12_000_000,
+)
+#: The simulated board's system clock: 12 MHz rounded to whole picoseconds per half period.
+SIM_CLOCK_HZ = 1e12 / 83_334
 
 
 class BoardError(RuntimeError):
@@ -38,13 +60,43 @@ class Condition:
     noise_seed: int = 1
 
 
-def _design():
-    """The device design the simulated board runs, its top name, and its testbench settings.
+def device_model(condition: "Condition", params: DeviceParams = SIM_DEVICE) -> DeviceModel:
+    """The Python model of the simulated board for *condition*: same die, noise and answers."""
+    load = sim_load(
+        Die(condition.die_seed, n_ro=params.n_ro),
+        condition.temperature,
+        condition.voltage,
+        clock_hz=SIM_CLOCK_HZ,
+        gate_cycles=params.gate_cycles,
+    )
+    return DeviceModel(
+        params,
+        load.rates,
+        seed=condition.noise_seed,
+        noise_scale=load.noise_scale,
+        common_scale=load.common_scale,
+    )
 
-    Until the device core lands, the board is the UART loopback: it echoes every byte.
-    """
-    design = UARTLoopback(divisor=SIM_DIVISOR)
-    return design, f"uart_loopback_d{SIM_DIVISOR}", {"ROPUF_UART_DIVISOR": str(SIM_DIVISOR)}
+
+def _design(params: DeviceParams = SIM_DEVICE):
+    """The device design the simulated board runs, its top name, and its testbench settings."""
+    design = DeviceTop(
+        divisor=SIM_DIVISOR,
+        variant=params.variant,
+        n_ro=params.n_ro,
+        stages=params.stages,
+        gate_cycles=params.gate_cycles,
+        soft_width=params.soft_width,
+        clock_hz=params.clock_hz,
+        simulation=True,
+    )
+    name = f"ropuf_{params.variant}_{params.n_ro}_g{params.gate_cycles}"
+    env = {
+        "ROPUF_UART_DIVISOR": str(SIM_DIVISOR),
+        "ROPUF_RO_N": str(params.n_ro),
+        "ROPUF_RO_GATE": str(params.gate_cycles),
+    }
+    return design, name, env
 
 
 def serve(condition: Condition, *, port: int = 0, ready_file: str | None = None) -> None:
@@ -77,7 +129,7 @@ class SimulatedBoard:
     port : int
         TCP port; 0 picks a free one.
     timeout : float
-        Seconds to wait for the board to listen (the first start also builds the model).
+        Seconds to wait for the board to listen once its model is built.
 
     Attributes
     ----------
@@ -85,7 +137,7 @@ class SimulatedBoard:
         The pyserial URL, ``socket://127.0.0.1:PORT``, once started.
     """
 
-    def __init__(self, condition: Condition | None = None, *, port: int = 0, timeout: float = 120):
+    def __init__(self, condition: Condition | None = None, *, port: int = 0, timeout: float = 60):
         self.condition = condition or Condition()
         self.port = port
         self.timeout = timeout
@@ -94,6 +146,10 @@ class SimulatedBoard:
         self._tmp: tempfile.TemporaryDirectory | None = None
 
     def __enter__(self) -> "SimulatedBoard":
+        # Build (or find) the model here, so the child starts at once and the timeout only
+        # covers starting up; a cold build of the device top takes a minute or two.
+        design, name, _ = _design()
+        harness.build(design, name)
         self._tmp = tempfile.TemporaryDirectory(prefix="ropuf-board-")
         ready = Path(self._tmp.name) / "ready"
         log = open(Path(self._tmp.name) / "board.log", "wb")  # closed in _stop
@@ -107,8 +163,13 @@ class SimulatedBoard:
         ]  # fmt: skip
         if c.voltage is not None:
             args += ["--voltage", str(c.voltage)]
+        # A session of its own, so stopping it stops the simulator process it starts too.
         self._process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+            start_new_session=True,
         )
         deadline = time.monotonic() + self.timeout
         while not ready.exists():
@@ -116,8 +177,11 @@ class SimulatedBoard:
                 self._stop()
                 raise BoardError(f"the simulated board exited at start: {self._tail()}")
             if time.monotonic() > deadline:
+                tail = self._tail()
                 self._stop()
-                raise BoardError(f"the simulated board did not listen within {self.timeout} s")
+                raise BoardError(
+                    f"the simulated board did not listen within {self.timeout} s: {tail}"
+                )
             time.sleep(0.05)
         self.url = ready.read_text().strip()
         return self
@@ -130,13 +194,21 @@ class SimulatedBoard:
         return " | ".join(lines[-5:])
 
     def _stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, None)):
+                try:
+                    os.killpg(self._process.pid, sig)
+                except ProcessLookupError:
+                    break  # the whole group is gone
+                try:
+                    self._process.wait(timeout=wait)
+                except subprocess.TimeoutExpired:
+                    continue
+                if sig == signal.SIGTERM:
+                    # The leader is gone; make sure no simulator of its group lingers.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(self._process.pid, signal.SIGKILL)
+                break
         self._log.close()
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -151,7 +151,7 @@ def _cache_key(source: str, simulator: Simulator, waves: bool) -> str:
         simulator.version,
         cocotb.__version__,
         sys.version,
-        sys.executable,
+        sys.prefix,  # the environment whose cocotb libraries the model links
         f"waves={waves}",
         f"timescale={TIMESCALE}",
         f"args={_VERILATOR_ARGS}",

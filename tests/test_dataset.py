@@ -1,7 +1,6 @@
 """Loading RO frequency data: the HOST 2010 format, chip order, and every kind of bad input."""
 
 import dataclasses
-import time
 from pathlib import Path
 
 import numpy as np
@@ -201,13 +200,9 @@ def test_columns_must_divide_the_ro_count(tmp_path):
 # --- the real data --------------------------------------------------------------------------------
 
 
-def test_real_data_loads_quickly_and_fully(host2010):
+def test_real_data_loads_fully(host2010):
     files = sorted(host2010.glob("chip_formatted_*.csv"))
-    start = time.perf_counter()
     data = load_dataset(host2010, expected_ro=512)
-    elapsed = time.perf_counter() - start
-    # About 15 ms per chip here; 0.1 s per chip leaves room for a slow CI machine.
-    assert elapsed < 0.1 * len(files) + 0.5, f"loading {len(files)} chips took {elapsed:.2f} s"
     assert data.freqs.shape == (len(files), 512, 100)
     assert data.names[0] == "chip_formatted_1"
     numbers = [int(name.rsplit("_", 1)[1]) for name in data.names]

@@ -1,33 +1,29 @@
-"""The simulated board on a TCP port, reached with pyserial's socket:// URL."""
-
-import os
+"""Simulated boards on TCP ports, reached with pyserial's socket:// URL, several at once."""
 
 import pytest
-import serial
 
+from ropuf.host.client import DeviceClient
 from ropuf.sim.board import Condition, SimulatedBoard
-
-
-def read_exactly(port: serial.Serial, count: int) -> bytes:
-    data = port.read(count)
-    assert len(data) == count, f"got {len(data)} of {count} bytes before the timeout"
-    return data
+from ropuf.spec.ro_pairs import neighbour_pairs
 
 
 @pytest.mark.sim
-def test_two_boards_at_once_echo_over_tcp():
+def test_two_boards_at_once_are_two_dies():
+    pairs = neighbour_pairs(64)
     with (
         SimulatedBoard(Condition(die_seed=1)) as first,
         SimulatedBoard(Condition(die_seed=2, temperature=85.0)) as second,
     ):
-        assert first.url != second.url
-        assert first.url.startswith("socket://127.0.0.1:")
+        assert first.url != second.url and first.url.startswith("socket://127.0.0.1:")
+        responses = []
         for board in (first, second):
-            message = os.urandom(64)
-            with serial.serial_for_url(board.url, timeout=20) as port:
-                port.write(message)
-                assert read_exactly(port, len(message)) == message
-        # A second client after the first disconnected is served too.
-        with serial.serial_for_url(first.url, timeout=20) as port:
-            port.write(b"\x00\xff again")
-            assert read_exactly(port, 8) == b"\x00\xff again"
+            with DeviceClient.open(board.url, timeout=30) as client:
+                assert client.info().n_ro == 256
+                counts = client.read_ro(pairs)
+                responses.append([int(a > b) for a, b, *_ in counts])
+        # Different dies give different responses (about half the bits differ).
+        differing = sum(x != y for x, y in zip(*responses, strict=True))
+        assert 8 <= differing <= 24
+        # A second client, after the first disconnected, is served too.
+        with DeviceClient.open(first.url, timeout=30) as client:
+            assert client.info().n_ro == 256

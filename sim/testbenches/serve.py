@@ -11,7 +11,7 @@ import os
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles
+from cocotb.triggers import ClockCycles, FallingEdge, Timer
 
 from ropuf.sim.bridge import TCPBridge
 
@@ -43,13 +43,13 @@ async def load_die(dut) -> None:
     for addr, rate in enumerate(load.rates):
         dut.sim__rate_addr.value = addr
         dut.sim__rate_data.value = int(rate)
-        await ClockCycles(dut.clk, 1, rising=False)
+        await FallingEdge(dut.clk)
     dut.sim__rate_we.value = 0
     dut.sim__seed.value = int(os.environ.get("ROPUF_NOISE_SEED", "1"))
     dut.sim__noise_scale.value = load.noise_scale
     dut.sim__common_scale.value = load.common_scale
     dut.sim__seed_we.value = 1
-    await ClockCycles(dut.clk, 1, rising=False)
+    await FallingEdge(dut.clk)
     dut.sim__seed_we.value = 0
 
 
@@ -65,8 +65,14 @@ async def serve(dut):
     await load_die(dut)
 
     bridge = TCPBridge(int(os.environ.get("ROPUF_SERVE_PORT", "0")))
-    source = UARTSource(dut.clk, dut.rx, divisor)
-    sink = UARTSink(dut.clk, dut.tx, divisor, on_byte=lambda byte: bridge.send(bytes([byte])))
+    source = UARTSource(dut.clk, dut.rx, divisor, period_ps=CLOCK_PS)
+    sink = UARTSink(
+        dut.clk,
+        dut.tx,
+        divisor,
+        on_byte=lambda byte: bridge.send(bytes([byte])),
+        period_ps=CLOCK_PS,
+    )
     cocotb.start_soon(sink.run())
     if ready := os.environ.get("ROPUF_READY_FILE"):
         with open(ready + ".tmp", "w") as handle:
@@ -75,7 +81,8 @@ async def serve(dut):
     while True:
         data = bridge.take()
         if not data:
-            await ClockCycles(dut.clk, IDLE_POLL_CYCLES, rising=False)
+            # One simulator timer, not thousands of clock edges seen from Python.
+            await Timer(IDLE_POLL_CYCLES * CLOCK_PS, "ps")
             continue
         for byte in data:
             await source.send(byte)

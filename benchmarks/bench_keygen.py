@@ -1,0 +1,216 @@
+"""Key generation: the construction's figures, the comparison, failure vs BER, silicon corner.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_keygen.py [PLOT.png] [--trials N]
+
+Prints (docs/keygen.md explains every figure):
+
+1. the chosen construction: response bits consumed, helper-data bits, key-failure probability
+   at 15 % (analytic, exact binomial tail over the numerically integrated soft inner error);
+2. the comparison of constructions at 15 % (fewest response bits for 1e-9);
+3. the key-failure table over raw BER 5..20 % (analytic), with a Monte-Carlo check at high BER
+   where failures are frequent enough to count, and its wall time;
+4. the key length reachable at 1e-9 at the silicon model's worst corner on iCE40UP5K (256 ROs)
+   and ECP5-85F (1024 ROs);
+5. the decoder's cycles per key.
+
+Writes a PNG plot of key failure against raw BER (default build/keygen_failure.png).
+"""
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ropuf.gateware.decoder import decode_cycles
+from ropuf.host import keygen_analysis as ka
+from ropuf.sim.calibration import CORNERS
+from ropuf.sim.silicon import SiliconParams, make_fleet
+from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.helper_data import HelperData
+
+TARGET = 1e-9
+#: Secret bits the comparison asks for: 128 plus the balanced-selection loss (docs/keygen.md).
+SECRET = 134
+#: Hard-decision reference of BENCHMARKS.md: repetition(7) + BCH(255, 131, t=18).
+HARD = CodeParams(rep=7, gf_m=8, t=18, n=255, candidate_pairs=1785)
+BOARDS = {"iCE40UP5K": (256, 1.2), "ECP5-85F": (1024, 1.1)}
+
+
+def _row(family: str, name: str, consumed, secret, code_bits, failure):
+    return family, ka.Candidate(name, consumed, secret, code_bits, failure)
+
+
+def comparison(p: float) -> list[tuple[str, ka.Candidate]]:
+    """Every candidate at raw BER *p*, each with its family (for the best-of-family table)."""
+    s = ka.bsc_sigma(p)
+    rows = []
+    for r in (1, 3, 5, 7, 9, 11):
+        found = ka.best_bch(ka.binomial_tail(r, p, r // 2), r, 1.0, SECRET, TARGET)
+        if found:
+            name = f"hard rep({r}) + {found.name}"
+            rows.append(_row("hard rep + BCH", name, *list(vars(found).values())[1:]))
+    for keep in (1.0, 0.6, 0.5, 0.4, 0.34, 0.3):
+        masked = "masked " if keep < 1.0 else ""
+        for r in (1, 2, 3, 5):
+            found = ka.best_bch(ka.inner_error_soft(s, keep, r), r, keep, SECRET, TARGET)
+            if found:
+                name = f"soft rep({r}) + {found.name}, keep {keep:.2f}"
+                values = list(vars(found).values())[1:]
+                rows.append(_row(f"{masked}soft rep + BCH (hard outer)", name, *values))
+        for m, r in ((5, 1), (6, 1), (4, 3), (5, 2), (6, 2)):
+            blocks = math.ceil(SECRET / (m + 1))
+            failure = blocks * ka.rm_failure_soft(m, r, s, keep)
+            name = f"soft rep({r}) + {blocks} x RM(1,{m}) ML (FHT), keep {keep:.2f}"
+            consumed = blocks * r * (1 << m) / keep
+            rows.append(
+                _row(
+                    f"{masked}soft rep + RM(1,m) soft",
+                    name,
+                    consumed,
+                    blocks * (m + 1),
+                    blocks * (1 << m),
+                    failure,
+                )
+            )
+        for r in (2, 3, 4, 5, 7):
+            blocks = math.ceil(SECRET / 12)
+            failure = blocks * ka.binomial_tail(24, ka.inner_error_soft(s, keep, r), 3)
+            name = f"soft rep({r}) + {blocks} x Golay(24,12), keep {keep:.2f}"
+            rows.append(
+                _row(
+                    f"{masked}soft rep + Golay (hard outer)",
+                    name,
+                    blocks * 24 * r / keep,
+                    blocks * 12,
+                    blocks * 24,
+                    failure,
+                )
+            )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("plot", nargs="?", default="build/keygen_failure.png")
+    parser.add_argument("--trials", type=int, default=100_000, help="Monte-Carlo trials per BER")
+    args = parser.parse_args()
+
+    p = CHOSEN
+    print("Chosen construction (BENCHMARKS soft model, p = 15 %, s = tan(0.15 pi) = 0.5095)")
+    print(f"  code: rep({p.rep}) + BCH({p.n},{p.k},t={p.t}) over GF(2^{p.gf_m})")
+    print(f"  response bits consumed: {p.candidate_pairs} (of which {p.selected_bits} selected)")
+    print(f"  helper-data bits:       {HelperData.total_length(p) * 8}")
+    mean, error = ka.device_averaged_failure(p, 0.15, 60_000, rng=np.random.default_rng(5))
+    print(f"  key failure at 15 %:    {mean:.2e} +- {error:.1e} (60,000 simulated devices, each")
+    print("                          exact over the reading noise; enrollment knows margins)")
+    failure = ka.bch_failure(p, 0.15)
+    print(f"  fixed-threshold model:  {failure:.2e} (optimistic: ignores per-device quantiles)")
+    s_e, _ = ka.soft_model_with_enrolment(ka.bsc_sigma(0.15), 1.0, 16)
+    keep = p.selected_bits / p.candidate_pairs
+    with16 = ka.binomial_tail(p.n, ka.inner_error_soft(s_e, keep, p.rep), p.t)
+    print(f"  fixed-threshold, margins from 16 enrollment reads: {with16:.2e}")
+    for reads in (64, 256):
+        s_e, _ = ka.soft_model_with_enrolment(ka.bsc_sigma(0.15), 1.0, reads)
+        tail = ka.binomial_tail(p.n, ka.inner_error_soft(s_e, keep, p.rep), p.t)
+        print(f"  fixed-threshold, margins from {reads} enrollment reads: {tail:.2e}")
+    hard = ka.bch_failure(HARD, 0.15, soft=False)
+    print(f"  hard reference rep(7)+BCH(255,131,18), 1785 bits: {hard:.2e}")
+
+    print(f"\nComparison at 15 %: fewest response bits for >= {SECRET} secret bits at <= 1e-9")
+    best: dict[str, ka.Candidate] = {}
+    for family, row in comparison(0.15):
+        if row.failure <= TARGET and (family not in best or row.consumed < best[family].consumed):
+            best[family] = row
+    print(f"  {'construction':62s} {'consumed':>8s} {'secret':>6s} {'failure':>9s}")
+    for row in sorted(best.values(), key=lambda r: r.consumed):
+        print(f"  {row.name:62s} {row.consumed:8.0f} {row.secret_bits:6d} {row.failure:9.2e}")
+
+    print("\nKey failure against raw bit-error rate (chosen: 20,000 devices, exact over noise;")
+    print("hard reference: binomial tails)")
+    bers = np.arange(0.05, 0.2001, 0.01)
+    device_rng = np.random.default_rng(6)
+    soft_curve = [ka.device_averaged_failure(p, float(b), 20_000, rng=device_rng)[0] for b in bers]
+    hard_curve = [ka.bch_failure(HARD, float(b), soft=False) for b in bers]
+    print(f"  {'BER':>5s} {'chosen (soft, masked)':>22s} {'rep7+BCH255 hard':>18s}")
+    for b, sc, hc in zip(bers, soft_curve, hard_curve, strict=True):
+        print(f"  {b:5.2f} {sc:22.2e} {hc:18.2e}")
+
+    print(f"\nMonte Carlo, full encoder and decoder, {args.trials} trials per BER")
+    rng = np.random.default_rng(2024)
+    mc_points = []
+    for b in (0.22, 0.24, 0.26):
+        started = time.monotonic()
+        failures, flagged, wrong = ka.monte_carlo(p, b, args.trials, rng=rng)
+        seconds = time.monotonic() - started
+        mc_points.append((b, failures / args.trials))
+        print(
+            f"  BER {b:.2f}: {failures / args.trials:.3e} (analytic {ka.bch_failure(p, b):.3e}); "
+            f"flagged {flagged}, wrong unflagged {wrong}; {args.trials / seconds:,.0f} "
+            f"reconstructions/s ({1e6 / (args.trials / seconds) / 60:.1f} min per 1e6)"
+        )
+
+    print("\nSilicon model, worst corner, key length at mean failure <= 1e-9 (100 dies)")
+    for board, (n_ro, v_nominal) in BOARDS.items():
+        dies = make_fleet(100, n_ro, 16, SiliconParams(v_nominal=v_nominal))
+        worst = max(
+            ((ka.corner_error_probabilities(dies, t, v), t, v) for t, v in CORNERS),
+            key=lambda item: item[0].mean(),
+        )
+        ranked, t_c, v_c = worst
+        fields = (5, 6, 7, 8) if n_ro <= 512 else (7, 8, 9)
+        found = ka.silicon_key_length(ranked, TARGET, fields)
+        print(
+            f"  {board}: {n_ro} ROs, {n_ro // 2} neighbour pairs; worst corner {t_c:.0f} C, "
+            f"{v_c:.2f} x supply, mean bit error {ranked.mean():.2%}"
+        )
+        if found:
+            k, name, mean, worst_die = found
+            print(
+                f"    {name}: {k} secret bits, mean failure {mean:.1e}, worst die {worst_die:.1e}"
+            )
+
+    print("\nDecoder")
+    print(
+        f"  cycles per key after the last input bit: {decode_cycles(p)} "
+        f"(+ {p.selected_bits} input beats)"
+    )
+
+    plot = Path(args.plot)
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.semilogy(
+        bers * 100,
+        np.maximum(soft_curve, 1e-30),
+        "o-",
+        label="chosen: masked + BCH(242,134,14), 760 bits ",
+    )
+    ax.semilogy(
+        bers * 100,
+        np.maximum(hard_curve, 1e-30),
+        "s-",
+        label="hard rep(7) + BCH(255,131,18), 1785 bits",
+    )
+    ax.semilogy(
+        [b * 100 for b, _ in mc_points], [f for _, f in mc_points], "kx", label="Monte Carlo"
+    )
+    ax.axhline(TARGET, color="grey", ls="--", lw=0.8)
+    ax.set_xlabel("raw bit-error rate (%)")
+    ax.set_ylabel("key-failure probability")
+    ax.set_ylim(1e-20, 1.5)
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", lw=0.3)
+    fig.tight_layout()
+    fig.savefig(plot, dpi=120)
+    print(f"\nPlot written to {plot}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""Key-failure analysis of the construction and its alternatives (docs/keygen.md).
+
+Two channel models (BENCHMARKS.md):
+
+* **Hard decision**: every response bit flips with probability ``p`` (binary symmetric
+  channel). Failure probabilities are binomial tails, exact.
+* **Soft decision**: a bit is the sign of a margin ``m ~ N(0, 1)`` fixed at manufacture; a
+  reading is ``y = m + e``, ``e ~ N(0, s^2)``, ``p = arctan(s) / pi``. Enrollment keeps the
+  fraction ``keep`` of bits with the largest ``|m|`` (threshold ``tau``,
+  ``keep = erfc(tau / sqrt 2)``), so a kept bit's aligned soft value ``z = sign(m) y`` has the
+  density ``f(z) ~ phi(z / a) Q((tau - z / a^2) a / s)`` with ``a^2 = 1 + s^2``. The
+  inner repetition fails when the sum of ``r`` aligned values is negative; its probability is
+  computed by numerical convolution of ``f`` on a grid after exponential tilting (the tilted
+  density has mean zero, so the tail is as accurate as the bulk, far below 1e-12). Enrollment
+  noise from ``n_enrol`` averaged reads is the same model with ``s`` and ``tau`` replaced
+  (:func:`soft_model_with_enrolment`).
+"""
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ropuf.spec.bch_code import PRIMITIVE_POLYNOMIALS, bch_code
+from ropuf.spec.code_params import CodeParams
+
+from .fuzzy import decode_soft, encode_batch
+
+__all__ = [
+    "AnalysisError",
+    "Candidate",
+    "bch_failure",
+    "binomial_tail",
+    "bsc_sigma",
+    "inner_error_soft",
+    "monte_carlo",
+    "rm_failure_soft",
+    "soft_model_with_enrolment",
+]
+
+_GRID = 0.002
+
+
+class AnalysisError(Exception):
+    """An analysis was asked for something it cannot compute (bad probability, no code)."""
+
+
+def bsc_sigma(p: float) -> float:
+    """Noise sigma ``s = tan(pi p)`` of the soft model with average bit-error rate *p*."""
+    if not 0.0 < p < 0.5:
+        raise AnalysisError(f"Bit-error rate must be in (0, 0.5), not {p!r}")
+    return math.tan(math.pi * p)
+
+
+def soft_model_with_enrolment(s: float, keep: float, n_enrol: int) -> tuple[float, float]:
+    """Equivalent ``(s, keep)`` when enrollment sees the margin through ``n_enrol`` reads.
+
+    With ``m_hat = m + N(0, s^2 / n_enrol)``, the reference bit is ``sign(m_hat)`` and a
+    reading aligned to it is ``kappa |m_hat| + N(0, v + s^2)``; rescaled, that is the exact
+    model with ``s'^2 = s_e^2 + s^2 (1 + s_e^2)``, ``s_e^2 = s^2 / n_enrol``, and the same
+    kept fraction.
+    """
+    if not isinstance(n_enrol, int) or n_enrol < 1:
+        raise AnalysisError(f"Enrollment reads must be a positive integer, not {n_enrol!r}")
+    se2 = s * s / n_enrol
+    return math.sqrt(se2 + s * s * (1.0 + se2)), keep
+
+
+def _q(x: np.ndarray) -> np.ndarray:
+    erfc = np.frompyfunc(math.erfc, 1, 1)
+    return (0.5 * erfc(np.asarray(x, dtype=float) / math.sqrt(2.0))).astype(float)
+
+
+def _threshold(keep: float) -> float:
+    if not 0.0 < keep <= 1.0:
+        raise AnalysisError(f"Kept fraction must be in (0, 1], not {keep!r}")
+    low, high = 0.0, 10.0
+    for _ in range(200):
+        mid = 0.5 * (low + high)
+        if math.erfc(mid / math.sqrt(2.0)) > keep:
+            low = mid
+        else:
+            high = mid
+    return low
+
+
+@functools.cache
+def _aligned_density(s: float, keep: float) -> tuple[np.ndarray, np.ndarray]:
+    tau = _threshold(keep) if keep < 1.0 else 0.0
+    a = math.sqrt(1.0 + s * s)
+    z = np.arange(-6.0 * s - 1.0, 9.0 + 6.0 * s, _GRID)
+    f = np.exp(-z * z / (2.0 * a * a)) * _q((tau - z / (a * a)) / (s / a))
+    return z, f / f.sum()
+
+
+@functools.cache
+def inner_error_soft(s: float, keep: float, r: int) -> float:
+    """Probability that the soft sum of ``r`` kept bits has the wrong sign.
+
+    Parameters
+    ----------
+    s : float
+        Reading noise sigma (the margin has sigma 1).
+    keep : float
+        Fraction of bits kept at enrollment (1: no masking).
+    r : int
+        Repetition length.
+    """
+    z, f = _aligned_density(s, keep)
+    low, high = -60.0, 0.0
+    for _ in range(100):  # tilt so that the tilted mean is zero
+        theta = 0.5 * (low + high)
+        exponent = theta * z
+        w = f * np.exp(exponent - exponent.max())
+        if (w * z).sum() > 0:
+            high = theta
+        else:
+            low = theta
+    w = f * np.exp(theta * z)
+    mgf = w.sum()
+    tilted = w / mgf
+    size = len(z) * r
+    fft_size = 1 << math.ceil(math.log2(size))
+    g = np.fft.irfft(np.fft.rfft(tilted, fft_size) ** r, fft_size)[:size]
+    x = r * z[0] + np.arange(size) * _GRID
+    below = x < 0
+    return float(mgf**r * (np.clip(g[below], 0.0, None) * np.exp(-theta * x[below])).sum())
+
+
+@functools.cache
+def _tails(n: int, p: float) -> np.ndarray:
+    i = np.arange(n + 1)
+    log_choose = np.array(
+        [math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1) for j in range(n + 1)]
+    )
+    pmf = np.exp(log_choose + i * math.log(p) + (n - i) * math.log1p(-p)) if p > 0 else None
+    if pmf is None:
+        return np.zeros(n + 1)
+    return np.concatenate([np.cumsum(pmf[::-1])[::-1][1:], [0.0]])
+
+
+def binomial_tail(n: int, p: float, t: int) -> float:
+    """``P(Bin(n, p) > t)``."""
+    if t >= n:
+        return 0.0
+    return float(_tails(n, p)[t])
+
+
+def bch_failure(params: CodeParams, p: float, *, soft: bool = True, keep: float = 1.0) -> float:
+    """Key-failure probability of a construction at raw bit-error rate *p*.
+
+    Hard decision: each code bit is a majority of ``rep`` response bits (ties count as errors),
+    ``p_in = P(Bin(rep, p) >= rep/2)``. Soft decision: ``p_in`` from :func:`inner_error_soft`
+    with enrollment masking at *keep* (default: the construction's own kept fraction when
+    *keep* is 1 and the construction masks). The bounded-distance BCH decoder fails when more
+    than ``t`` code bits are wrong: ``P(Bin(n, p_in) > t)``, exact for independent bits.
+    """
+    if soft:
+        fraction = keep if keep < 1.0 else params.selected_bits / params.candidate_pairs
+        p_in = inner_error_soft(bsc_sigma(p), fraction, params.rep)
+    else:
+        r = params.rep
+        p_in = binomial_tail(r, p, (r - 1) // 2)
+    return binomial_tail(params.n, p_in, params.t)
+
+
+def rm_failure_soft(m: int, r: int, s: float, keep: float) -> float:
+    """Union bound on the block error of soft ML decoding of rep(r) + RM(1, m) (fast Hadamard
+    transform): ``(2^(m+1) - 2) P2(r 2^(m-1)) + P2(r 2^m)``, ``P2(w)`` the probability that
+    ``w`` aligned soft values sum below zero."""
+    n = 1 << m
+    return ((1 << (m + 1)) - 2) * inner_error_soft(s, keep, r * n // 2) + inner_error_soft(
+        s, keep, r * n
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One construction in the comparison: its name, response bits consumed, secret bits, code
+    bits carrying the offset, and key-failure probability."""
+
+    name: str
+    consumed: float
+    secret_bits: int
+    code_bits: int
+    failure: float
+
+
+def best_bch(
+    p_in: float, r: int, keep: float, secret: int, target: float, fields=(6, 7, 8, 9)
+) -> Candidate | None:
+    """Fewest consumed response bits over shortened BCH codes (one or more blocks) that carry
+    *secret* bits at key failure <= *target*, given the code-bit error rate *p_in*."""
+    best = None
+    for gf_m in fields:
+        order = (1 << gf_m) - 1
+        for t in range(1, order // 2):
+            try:
+                code = bch_code(gf_m, t, order)
+            except ValueError:
+                break
+            for blocks in range(1, 9):
+                k = math.ceil(secret / blocks)
+                if k > code.k:
+                    continue
+                n = code.n - (code.k - k)
+                failure = blocks * binomial_tail(n, p_in, t)
+                if failure <= target:
+                    consumed = blocks * n * r / keep
+                    if best is None or consumed < best.consumed:
+                        name = f"{blocks} x BCH({n},{k},t={t})"
+                        best = Candidate(name, consumed, blocks * k, blocks * n, failure)
+                    break
+    return best
+
+
+def monte_carlo(
+    params: CodeParams,
+    p: float,
+    trials: int,
+    *,
+    rng: np.random.Generator,
+    n_enrol: int | None = None,
+    scale: float = 1000.0,
+    chunk: int = 50_000,
+) -> tuple[int, int, int]:
+    """Simulated enrollments and reconstructions under the soft model, full decoder.
+
+    Each trial draws a device (``candidate_pairs`` margins), enrols it (balanced selection of
+    the largest ``|margin|``, measured exactly or as the mean of ``n_enrol`` reads), encodes a
+    random message, reads the selected pairs once (soft values ``round(scale * y)``, saturated
+    to ``soft_width``) and decodes.
+
+    Returns
+    -------
+    (failures, flagged, wrong_unflagged)
+        Key failures (decoder flag or wrong message), those the decoder flagged, and wrong
+        messages it did not flag (the key-check value catches those at reconstruction).
+    """
+    s = bsc_sigma(p)
+    n_sel = params.selected_bits
+    ones = n_sel // 2
+    limit = 2 ** (params.soft_width - 1) - 1
+    failures = flagged = wrong = 0
+    done = 0
+    while done < trials:
+        size = min(chunk, trials - done)
+        margin = rng.standard_normal((size, params.candidate_pairs))
+        seen = margin
+        if n_enrol is not None:
+            seen = margin + s / math.sqrt(n_enrol) * rng.standard_normal(margin.shape)
+        magnitude = np.abs(seen)
+        positive = seen > 0
+        pos_rank = np.argsort(np.where(positive, -magnitude, np.inf), axis=1)[:, :ones]
+        neg_rank = np.argsort(np.where(positive, np.inf, -magnitude), axis=1)[:, : n_sel - ones]
+        selected = np.sort(np.concatenate([pos_rank, neg_rank], axis=1), axis=1)
+        bits = np.take_along_axis(positive, selected, axis=1).astype(np.uint8)
+        message = rng.integers(0, 2, (size, params.k), dtype=np.uint8)
+        codeword = encode_batch(message, params)
+        offset = bits ^ np.repeat(codeword, params.rep, axis=1)
+        reading = np.take_along_axis(margin, selected, axis=1)
+        reading = reading + s * rng.standard_normal(reading.shape)
+        soft = np.clip(np.rint(scale * reading), -limit, limit).astype(np.int64)
+        decoded, failed = decode_soft(soft, offset, params)
+        bad = np.any(decoded != message, axis=1)
+        failures += int(np.count_nonzero(failed | bad))
+        flagged += int(np.count_nonzero(failed))
+        wrong += int(np.count_nonzero(bad & ~failed))
+        done += size
+    return failures, flagged, wrong
+
+
+def fields_available() -> list[int]:
+    """BCH field degrees the analysis searches (those with a primitive polynomial)."""
+    return sorted(PRIMITIVE_POLYNOMIALS)
+
+
+def corner_error_probabilities(dies, temperature: float, relative_supply: float) -> np.ndarray:
+    """Per-pair error probability at a corner, pairs ranked by enrollment reliability.
+
+    Enrollment is at 25 C and nominal supply and knows each neighbour pair's noise-free
+    difference (many averaged reads). A reading at the corner errs with probability
+    ``Q(sign(d_25) d_corner / sigma)``, ``sigma = sqrt(2) jitter f`` (the common noise cancels).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_dies, n_ro // 2)
+        Each die's pair error probabilities, sorted from the most reliable pair at enrollment.
+    """
+    rows = []
+    for die in dies:
+        f25 = die.frequencies(25.0)
+        corner = die.frequencies(temperature, relative_supply * die.params.v_nominal)
+        d25 = f25[0::2] - f25[1::2]
+        dc = corner[0::2] - corner[1::2]
+        sigma = math.sqrt(2.0) * die.params.jitter_sigma * 0.5 * (corner[0::2] + corner[1::2])
+        q = _q(np.sign(d25) * dc / sigma)
+        order = np.argsort(-np.abs(d25) / sigma, kind="stable")
+        rows.append(q[order])
+    return np.array(rows)
+
+
+def _poisson_binomial_tail(p: np.ndarray, t: int) -> np.ndarray:
+    # P(more than t of the independent events in each row), rows of p: (n_dies, n).
+    dist = np.zeros((p.shape[0], t + 2))
+    dist[:, 0] = 1.0
+    for j in range(p.shape[1]):
+        q = p[:, j : j + 1]
+        shifted = np.concatenate([np.zeros((p.shape[0], 1)), dist[:, :-1]], axis=1)
+        overflow = dist[:, -1:] * q
+        dist = dist * (1 - q) + shifted * q
+        dist[:, -1:] += overflow
+    return dist[:, t + 1]
+
+
+def silicon_key_length(ranked: np.ndarray, target: float = 1e-9, fields=(5, 6, 7, 8)):
+    """Longest secret reachable from one BCH block at mean key failure <= *target*.
+
+    The code bits are the ``n`` most reliable pairs (``rep = 1``: the corner errors of the
+    silicon model are too few for repetition to pay). Returns ``(k, code name, mean failure,
+    worst die's failure)`` or ``None`` when no code reaches the target.
+    """
+    best = None
+    pairs = ranked.shape[1]
+    for gf_m in fields:
+        order = (1 << gf_m) - 1
+        for t in range(1, order // 2):
+            try:
+                code = bch_code(gf_m, t, order)
+            except ValueError:
+                break
+            top = min(order, pairs)
+            if top <= code.parity_bits:
+                break
+            for n in range(top, code.parity_bits, -1):
+                # the n most reliable pairs, in any order: the tail does not depend on it
+                per_die = _poisson_binomial_tail(ranked[:, :n], t)
+                if per_die.mean() <= target:
+                    k = n - code.parity_bits
+                    if best is None or k > best[0]:
+                        name = f"BCH({n},{k},t={t}) over GF(2^{gf_m})"
+                        best = (k, name, float(per_die.mean()), float(per_die.max()))
+                    break
+    return best
+
+
+def device_averaged_failure(
+    params: CodeParams, p: float, devices: int, *, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Key failure averaged over simulated devices, exact over the reading noise.
+
+    Each device draws its margins and keeps the balanced top ``selected_bits`` by ``|m|``
+    (the per-device quantile enrollment really uses, not a fixed threshold); its failure is
+    then exact: ``P(more than t of the kept bits err)``, bit ``i`` erring with
+    ``Q(|m_i| / s)`` (``rep = 1``). No rare-event problem: each device's figure is computed,
+    not counted. Returns the mean and its standard error.
+    """
+    if params.rep != 1:
+        raise AnalysisError(f"Device averaging handles rep = 1 only, not {params.rep!r}")
+    s = bsc_sigma(p)
+    margin = np.abs(rng.standard_normal((devices, params.candidate_pairs)))
+    sign = rng.integers(0, 2, margin.shape).astype(bool)
+    ones = params.selected_bits // 2
+    kept = np.concatenate(
+        [
+            -np.sort(np.where(sign, -margin, 0.0), axis=1)[:, :ones],
+            -np.sort(np.where(sign, 0.0, -margin), axis=1)[:, : params.selected_bits - ones],
+        ],
+        axis=1,
+    )
+    per_device = _poisson_binomial_tail(_q(kept / s), params.t)
+    return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(devices))

@@ -1,0 +1,243 @@
+"""The helper-data record: versioned, self-describing, length- and CRC-checked.
+
+Helper data is public. It tells a device which RO pairs to measure, the code offset to undo
+and the key-check value to compare with; it is stored off the device and handed back at
+reconstruction, so it is parsed defensively: truncation, a bad CRC, an unknown version and
+parameters out of range are all caught here, before any decoding.
+
+Byte layout (version 1; integers big-endian; bit strings packed MSB-first, zero-padded)::
+
+    offset  size  field
+    0       4     magic b"RPHD"
+    4       1     version (1)
+    5       2     total length of the record in bytes, CRC included
+    7       1     rep            inner repetition length
+    8       1     gf_m           BCH field degree
+    9       1     t              BCH error capability
+    10      2     n              shortened BCH length
+    12      2     candidate_pairs
+    14      1     soft_width
+    15      1     pairing scheme (0: neighbour pairs (2i, 2i + 1), i < candidate_pairs)
+    16      2     n_ro           RO count of the array the pairs index
+    18      M     mask           candidate_pairs bits, 1 = selected, M = ceil(candidate_pairs / 8)
+    18+M    F     code offset    n * rep bits in selected order, F = ceil(n * rep / 8)
+    18+M+F  8     key-check value
+    26+M+F  4     CRC-32 (zlib) of bytes 0 .. 25+M+F
+
+The *body*, bytes ``0 .. 17+M+F`` (everything before the key-check value), is what the key
+derivation hashes (:mod:`ropuf.spec.kdf_labels`).
+"""
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from .code_params import CodeParams
+
+__all__ = [
+    "HEADER",
+    "KCV_BYTES",
+    "MAGIC",
+    "PAIRING_NEIGHBOUR",
+    "VERSION",
+    "HelperData",
+    "HelperDataError",
+    "pack_bits",
+    "unpack_bits",
+]
+
+MAGIC = b"RPHD"
+VERSION = 1
+#: Fixed header after the magic: version, total length, code parameters, pairing, RO count.
+HEADER = struct.Struct(">4sBHBBBHHBBH")
+KCV_BYTES = 8
+CRC_BYTES = 4
+PAIRING_NEIGHBOUR = 0
+
+
+class HelperDataError(Exception):
+    """Helper data that cannot be used: truncated, corrupted, of an unknown version, or with
+    parameters out of range. The message says which."""
+
+
+def pack_bits(bits: tuple[int, ...] | list[int]) -> bytes:
+    """Bits, MSB-first into bytes, the last byte zero-padded."""
+    out = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit:
+            out[i >> 3] |= 0x80 >> (i & 7)
+    return bytes(out)
+
+
+def unpack_bits(data: bytes, count: int) -> tuple[int, ...]:
+    """The first *count* bits of *data*, MSB-first."""
+    return tuple((data[i >> 3] >> (7 - (i & 7))) & 1 for i in range(count))
+
+
+@dataclass(frozen=True)
+class HelperData:
+    """One device's helper data.
+
+    Parameters
+    ----------
+    params : CodeParams
+        Code and selection parameters.
+    n_ro : int
+        RO count of the array; neighbour pairs need ``n_ro >= 2 * candidate_pairs``.
+    mask : tuple of int
+        ``candidate_pairs`` bits; bit ``i`` set selects neighbour pair ``(2i, 2i + 1)``;
+        exactly ``params.selected_bits`` set.
+    offset : tuple of int
+        ``params.selected_bits`` code-offset bits, in the order of the selected pairs.
+    kcv : bytes
+        The 8-byte key-check value (zeros while the key is not derived yet).
+
+    Raises
+    ------
+    HelperDataError
+        The fields do not fit each other or the parameters.
+    """
+
+    params: CodeParams
+    n_ro: int
+    mask: tuple[int, ...]
+    offset: tuple[int, ...]
+    kcv: bytes = bytes(KCV_BYTES)
+
+    def __post_init__(self) -> None:
+        p = self.params
+        if not isinstance(p, CodeParams):
+            raise HelperDataError(f"params must be a CodeParams, not {p!r}")
+        if not isinstance(self.n_ro, int) or not 2 * p.candidate_pairs <= self.n_ro <= 65535:
+            raise HelperDataError(
+                f"RO count {self.n_ro!r} does not hold {p.candidate_pairs} neighbour pairs "
+                f"(need {2 * p.candidate_pairs}..65535)"
+            )
+        if len(self.mask) != p.candidate_pairs or any(b not in (0, 1) for b in self.mask):
+            raise HelperDataError(f"mask must be {p.candidate_pairs} bits of 0 or 1")
+        if sum(self.mask) != p.selected_bits:
+            raise HelperDataError(
+                f"mask selects {sum(self.mask)} pairs, the code needs {p.selected_bits}"
+            )
+        if len(self.offset) != p.selected_bits or any(b not in (0, 1) for b in self.offset):
+            raise HelperDataError(f"code offset must be {p.selected_bits} bits of 0 or 1")
+        if not isinstance(self.kcv, bytes) or len(self.kcv) != KCV_BYTES:
+            raise HelperDataError(f"key-check value must be {KCV_BYTES} bytes, not {self.kcv!r}")
+
+    @property
+    def selected(self) -> tuple[int, ...]:
+        """Candidate indices of the selected pairs, in increasing order (the decoding order)."""
+        return tuple(i for i, bit in enumerate(self.mask) if bit)
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """The RO pairs to measure at reconstruction, in decoding order."""
+        return [(2 * i, 2 * i + 1) for i in self.selected]
+
+    @staticmethod
+    def total_length(params: CodeParams) -> int:
+        """Bytes of a record with these parameters."""
+        mask = (params.candidate_pairs + 7) // 8
+        offset = (params.selected_bits + 7) // 8
+        return HEADER.size + mask + offset + KCV_BYTES + CRC_BYTES
+
+    def body(self) -> bytes:
+        """The record up to the key-check value: what the key derivation binds."""
+        p = self.params
+        header = HEADER.pack(
+            MAGIC,
+            VERSION,
+            self.total_length(p),
+            p.rep,
+            p.gf_m,
+            p.t,
+            p.n,
+            p.candidate_pairs,
+            p.soft_width,
+            PAIRING_NEIGHBOUR,
+            self.n_ro,
+        )
+        return header + pack_bits(self.mask) + pack_bits(self.offset)
+
+    def to_bytes(self) -> bytes:
+        """The serialised record, CRC included."""
+        data = self.body() + self.kcv
+        return data + struct.pack(">I", zlib.crc32(data))
+
+    @property
+    def bits(self) -> int:
+        """Size of the record in bits."""
+        return 8 * self.total_length(self.params)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "HelperData":
+        """Parse and check a record.
+
+        Raises
+        ------
+        HelperDataError
+            Truncated or too long, bad magic, unknown version, bad CRC, parameters out of
+            range, or padding bits set; checked in that order, before anything is decoded.
+        """
+        if not isinstance(data, bytes | bytearray):
+            raise HelperDataError(f"Helper data must be bytes, not {type(data).__name__}")
+        data = bytes(data)
+        if len(data) < HEADER.size:
+            raise HelperDataError(
+                f"Helper data truncated: {len(data)} bytes, the header alone has {HEADER.size}"
+            )
+        magic, version, length, *fields = HEADER.unpack_from(data)
+        if magic != MAGIC:
+            raise HelperDataError(f"Not helper data: magic {magic!r}, expected {MAGIC!r}")
+        if version != VERSION:
+            raise HelperDataError(
+                f"Unsupported helper-data version {version}; this reader knows {VERSION}"
+            )
+        if len(data) < length:
+            raise HelperDataError(
+                f"Helper data truncated: {len(data)} bytes of the {length} its header states"
+            )
+        if len(data) > length:
+            raise HelperDataError(
+                f"Helper data has {len(data) - length} bytes after the {length} its header states"
+            )
+        (crc,) = struct.unpack_from(">I", data, length - CRC_BYTES)
+        if zlib.crc32(data[: length - CRC_BYTES]) != crc:
+            raise HelperDataError("Helper data CRC mismatch: the record is corrupted")
+        rep, gf_m, t, n, candidate_pairs, soft_width, pairing, n_ro = fields
+        try:
+            params = CodeParams(
+                rep=rep,
+                gf_m=gf_m,
+                t=t,
+                n=n,
+                candidate_pairs=candidate_pairs,
+                soft_width=soft_width,
+            )
+        except (TypeError, ValueError) as error:
+            raise HelperDataError(f"Helper-data parameters out of range: {error}") from None
+        if pairing != PAIRING_NEIGHBOUR:
+            raise HelperDataError(f"Unknown pairing scheme {pairing}")
+        if length != cls.total_length(params):
+            raise HelperDataError(
+                f"Helper-data length {length} does not match its parameters "
+                f"({cls.total_length(params)} bytes)"
+            )
+        position = HEADER.size
+        mask_bytes = (candidate_pairs + 7) // 8
+        offset_bytes = (params.selected_bits + 7) // 8
+        mask_raw = data[position : position + mask_bytes]
+        offset_raw = data[position + mask_bytes : position + mask_bytes + offset_bytes]
+        for name, raw, count in (
+            ("mask", mask_raw, candidate_pairs),
+            ("code offset", offset_raw, params.selected_bits),
+        ):
+            if pack_bits(unpack_bits(raw, count)) != raw:
+                raise HelperDataError(f"Helper-data {name} has padding bits set")
+        kcv_at = position + mask_bytes + offset_bytes
+        return cls(
+            params=params,
+            n_ro=n_ro,
+            mask=unpack_bits(mask_raw, candidate_pairs),
+            offset=unpack_bits(offset_raw, params.selected_bits),
+            kcv=data[kcv_at : kcv_at + KCV_BYTES],
+        )
