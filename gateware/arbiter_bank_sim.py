@@ -10,6 +10,7 @@ from amaranth.lib.wiring import In, Out
 from ropuf.spec import arbiter_sim
 
 from .arbiter_puf import ArbiterBodySignature
+from .xorshift import xorshift32
 
 __all__ = ["ArbiterSimLoadSignature", "SimArbiterBody"]
 
@@ -45,12 +46,6 @@ class ArbiterSimLoadSignature(wiring.Signature):
                 "noise_scale": Out(arbiter_sim.NOISE_SCALE_BITS),
             }
         )
-
-
-def _xorshift32(value):
-    value = value ^ (value << 13)[:32]
-    value = value ^ (value >> 17)
-    return value ^ (value << 5)[:32]
 
 
 def _tree_sum(terms: list):
@@ -117,7 +112,7 @@ class SimArbiterBody(wiring.Component):
         value = state
         for index in range(k * arbiter_sim.DRAWS_PER_CHAIN):
             draw = Signal(32, name=f"draw{index}")  # a signal per step keeps the logic linear
-            m.d.comb += draw.eq(_xorshift32(value))
+            m.d.comb += draw.eq(xorshift32(value))
             draws.append(draw)
             value = draw
 

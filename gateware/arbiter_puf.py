@@ -20,6 +20,8 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.spec import arbiter_sim
 
+from .checks import check_int
+
 if TYPE_CHECKING:
     from .arbiter_ecp5 import ECP5ArbiterPlacement
     from .arbiter_ice40 import ICE40ArbiterPlacement
@@ -78,14 +80,6 @@ class ArbiterBodySignature(wiring.Signature):
         return self._k
 
 
-def _check_int(name: str, value: object, minimum: int, maximum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be in {minimum}..{maximum}, not {value!r}")
-    return value
-
-
 class ArbiterPUF(wiring.Component):
     """k-XOR arbiter PUF: one response bit per challenge, constant time.
 
@@ -142,9 +136,9 @@ class ArbiterPUF(wiring.Component):
         simulation: bool = False,
         placement: "ICE40ArbiterPlacement | ECP5ArbiterPlacement | None" = None,
     ):
-        self._n_stages = _check_int("Stage count", n_stages, 1, arbiter_sim.MAX_STAGES)
-        self._k = _check_int("Chain count", k, 1, arbiter_sim.MAX_CHAINS)
-        self._settle_cycles = _check_int("Settle cycles", settle_cycles, 2, 255)
+        self._n_stages = check_int("Stage count", n_stages, 1, arbiter_sim.MAX_STAGES)
+        self._k = check_int("Chain count", k, 1, arbiter_sim.MAX_CHAINS)
+        self._settle_cycles = check_int("Settle cycles", settle_cycles, 2, 255)
         for name, flag in (("expose_chains", expose_chains), ("simulation", simulation)):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, not {flag!r}")

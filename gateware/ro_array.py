@@ -13,6 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.spec.ro_pairs import PAIR_INDEX_BITS
 
+from .checks import check_int
 from .ro_bank import RingBankSignature
 
 __all__ = ["PairLayout", "ROArray", "ResultLayout", "count_width_for"]
@@ -54,14 +55,6 @@ def ResultLayout(count_width: int, soft_width: int) -> data.StructLayout:  # noq
 def count_width_for(gate_cycles: int, max_edges_per_cycle: float) -> int:
     """Counter width that holds ``gate_cycles * max_edges_per_cycle`` edges without overflow."""
     return max(1, math.ceil(gate_cycles * max_edges_per_cycle)).bit_length()
-
-
-def _check_int(name: str, value: object, minimum: int, maximum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be in {minimum}..{maximum}, not {value!r}")
-    return value
 
 
 class ROArray(wiring.Component):
@@ -118,17 +111,17 @@ class ROArray(wiring.Component):
         settle_cycles: int = 4,
         simulation: bool = False,
     ):
-        self._n_ro = _check_int("RO count", n_ro, 2, 2**PAIR_INDEX_BITS - 1)
-        self._stages = _check_int("Stage count", stages, 3, 63)
+        self._n_ro = check_int("RO count", n_ro, 2, 2**PAIR_INDEX_BITS - 1)
+        self._stages = check_int("Stage count", stages, 3, 63)
         if stages % 2 == 0:
             raise ValueError(f"Stage count must be odd for the ring to oscillate, not {stages!r}")
-        self._gate_cycles = _check_int("Gate window", gate_cycles, 1, 2**24)
+        self._gate_cycles = check_int("Gate window", gate_cycles, 1, 2**24)
         if not isinstance(max_edges_per_cycle, int | float) or not max_edges_per_cycle > 0:
             raise ValueError(
                 f"Edges per cycle must be a positive number, not {max_edges_per_cycle!r}"
             )
-        self._soft_width = _check_int("Soft value width", soft_width, 2, 32)
-        self._settle_cycles = _check_int("Settle cycles", settle_cycles, 1, 255)
+        self._soft_width = check_int("Soft value width", soft_width, 2, 32)
+        self._settle_cycles = check_int("Settle cycles", settle_cycles, 1, 255)
         self._max_edges_per_cycle = float(max_edges_per_cycle)
         self._count_width = count_width_for(gate_cycles, max_edges_per_cycle)
         self._simulation = bool(simulation)

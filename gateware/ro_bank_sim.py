@@ -10,6 +10,7 @@ from amaranth.lib.wiring import In, Out
 from ropuf.spec import ro_sim
 
 from .ro_bank import RingBankSignature
+from .xorshift import xorshift32
 
 __all__ = ["SimLoadSignature", "SimRingBank"]
 
@@ -48,12 +49,6 @@ class SimLoadSignature(wiring.Signature):
                 "common_scale": Out(ro_sim.NOISE_SCALE_BITS),
             }
         )
-
-
-def _xorshift32(value):
-    value = value ^ (value << 13)[:32]
-    value = value ^ (value >> 17)
-    return value ^ (value << 5)[:32]
 
 
 class SimRingBank(wiring.Component):
@@ -111,7 +106,7 @@ class SimRingBank(wiring.Component):
         value = state
         for index in range(groups * ro_sim.DRAWS_PER_RO):
             draw = Signal(32, name=f"draw{index}")  # a signal per step keeps the logic linear
-            m.d.comb += draw.eq(_xorshift32(value))
+            m.d.comb += draw.eq(xorshift32(value))
             draws.append(draw)
             value = draw
         parts = []
