@@ -20,7 +20,7 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.spec import arbiter_sim
 
-from .checks import check_int
+from .checks import check_body_choice, check_int
 
 if TYPE_CHECKING:
     from .arbiter_ecp5 import ECP5ArbiterPlacement
@@ -199,20 +199,11 @@ class ArbiterPUF(wiring.Component):
         return 2 * self._settle_cycles + 1
 
     def _body(self, platform) -> wiring.Component:
+        check_body_choice(self._simulation, platform, name="arbiter PUF", parts="chains")
         if self._simulation:
-            if platform is not None:
-                raise ValueError(
-                    f"The simulation body of the arbiter PUF cannot be built for {platform!r}: "
-                    "construct the PUF with simulation=False"
-                )
             from .arbiter_bank_sim import SimArbiterBody
 
             return SimArbiterBody(n_stages=self._n_stages, k=self._k)
-        if platform is None:
-            raise ValueError(
-                "An arbiter PUF without a platform has no chains: construct it with "
-                "simulation=True to simulate it"
-            )
         from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
         match platform:

@@ -1,6 +1,6 @@
 """Argument checks shared by the gateware constructors (messages quote the bad value)."""
 
-__all__ = ["check_int"]
+__all__ = ["check_body_choice", "check_int"]
 
 
 def check_int(name: str, value: object, minimum: int, maximum: int) -> int:
@@ -18,3 +18,24 @@ def check_int(name: str, value: object, minimum: int, maximum: int) -> int:
     if not minimum <= value <= maximum:
         raise ValueError(f"{name} must be in {minimum}..{maximum}, not {value!r}")
     return value
+
+
+def check_body_choice(simulation: bool, platform: object, *, name: str, parts: str) -> None:
+    """Check that a PUF's body fits the platform: the simulation body only without a platform,
+    an FPGA body only with one. *name* is the PUF ("RO array"), *parts* what it lacks ("rings").
+
+    Raises
+    ------
+    ValueError
+        The simulation body asked for on an FPGA platform, or no platform for an FPGA body.
+    """
+    if simulation and platform is not None:
+        raise ValueError(
+            f"The simulation body of the {name} cannot be built for {platform!r}: "
+            "construct it with simulation=False"
+        )
+    if not simulation and platform is None:
+        raise ValueError(
+            f"An {name} without a platform has no {parts}: construct it with "
+            "simulation=True to simulate it"
+        )

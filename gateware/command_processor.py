@@ -83,21 +83,10 @@ class CommandProcessor(wiring.Component):
         self._variant = variant
         self._count_width = count_width
         self._soft_width = soft_width
-        self.build_id = commands.build_id(
+        self._info = commands.Info.of_build(
             variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz
         )
-        self._info = commands.Info(
-            design_version=commands.DESIGN_VERSION,
-            mode=Mode.ENROLLMENT if variant == "enrollment" else Mode.DEPLOYMENT,
-            key_ready=False,
-            n_ro=n_ro,
-            stages=stages,
-            count_width=count_width,
-            soft_width=soft_width,
-            gate_cycles=gate_cycles,
-            clock_hz=clock_hz,
-            build_id=self.build_id,
-        )
+        self.build_id = self._info.build_id
         members = {
             "i_request": In(stream.Signature(RequestLayout)),
             "i_payload": In(stream.Signature(8)),

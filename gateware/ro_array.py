@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.spec.ro_pairs import PAIR_INDEX_BITS
 
-from .checks import check_int
+from .checks import check_body_choice, check_int
 from .ro_bank import RingBankSignature
 
 __all__ = ["PairLayout", "ROArray", "ResultLayout", "count_width_for"]
@@ -175,20 +175,11 @@ class ROArray(wiring.Component):
         return self._gate_cycles + self._settle_cycles + 3
 
     def _bank(self, platform) -> wiring.Component:
+        check_body_choice(self._simulation, platform, name="RO array", parts="rings")
         if self._simulation:
-            if platform is not None:
-                raise ValueError(
-                    f"The simulation body of the RO array cannot be built for {platform!r}: "
-                    "construct the array with simulation=False"
-                )
             from .ro_bank_sim import SimRingBank
 
             return SimRingBank(n_ro=self._n_ro, count_width=self._count_width)
-        if platform is None:
-            raise ValueError(
-                "An RO array without a platform has no rings: construct it with "
-                "simulation=True to simulate it"
-            )
         from .ro_bank_fpga import ring_bank_for
 
         return ring_bank_for(

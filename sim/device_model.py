@@ -53,26 +53,14 @@ class DeviceModel:
         self.config = MeasureConfig(
             params.n_ro, params.gate_cycles, params.count_width, params.soft_width
         )
-        mode = Mode.ENROLLMENT if params.variant == "enrollment" else Mode.DEPLOYMENT
-        self._info = commands.Info(
-            design_version=commands.DESIGN_VERSION,
-            mode=mode,
-            key_ready=False,
-            n_ro=params.n_ro,
-            stages=params.stages,
-            count_width=params.count_width,
-            soft_width=params.soft_width,
-            gate_cycles=params.gate_cycles,
-            clock_hz=params.clock_hz,
-            build_id=commands.build_id(
-                params.variant,
-                params.n_ro,
-                params.stages,
-                params.count_width,
-                params.soft_width,
-                params.gate_cycles,
-                params.clock_hz,
-            ),
+        self._info = commands.Info.of_build(
+            params.variant,
+            params.n_ro,
+            params.stages,
+            params.count_width,
+            params.soft_width,
+            params.gate_cycles,
+            params.clock_hz,
         )
 
     def info(self) -> commands.Info:

@@ -83,6 +83,34 @@ class Info:
     clock_hz: int
     build_id: bytes
 
+    @classmethod
+    def of_build(
+        cls,
+        variant: str,
+        n_ro: int,
+        stages: int,
+        count_width: int,
+        soft_width: int,
+        gate_cycles: int,
+        clock_hz: int,
+    ) -> "Info":
+        """What a freshly configured build answers (unlocked, no key): gateware and model
+        both take it from here."""
+        return cls(
+            design_version=DESIGN_VERSION,
+            mode=Mode.ENROLLMENT if variant == "enrollment" else Mode.DEPLOYMENT,
+            key_ready=False,
+            n_ro=n_ro,
+            stages=stages,
+            count_width=count_width,
+            soft_width=soft_width,
+            gate_cycles=gate_cycles,
+            clock_hz=clock_hz,
+            build_id=build_id(
+                variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz
+            ),
+        )
+
     def encode(self) -> bytes:
         return struct.pack(
             INFO_FORMAT,
