@@ -18,6 +18,7 @@ from ropuf.spec import commands
 from ropuf.spec.commands import Command, Mode, Status
 
 from .framing import REQUEST_HEADER, RESPONSE_HEADER
+from .handler import HandlerSignature
 from .ro_array import PairLayout, ResultLayout
 
 __all__ = ["VARIANTS", "CommandProcessor", "RequestLayout", "ResponseLayout"]
@@ -31,7 +32,8 @@ VARIANTS = ("enrollment", "deployment")
 
 
 class CommandProcessor(wiring.Component):
-    """Dispatch requests, answer INFO, READ_RO (enrollment builds) and LOCK.
+    """Dispatch requests, answer INFO, READ_RO (enrollment builds) and LOCK; hand the rest to
+    handlers (:mod:`ropuf.gateware.handler`).
 
     Parameters
     ----------
@@ -41,6 +43,12 @@ class CommandProcessor(wiring.Component):
         The RO array's geometry, reported by INFO (``count_width`` at most 24).
     clock_hz : int
         System clock, reported by INFO.
+    handlers : dict of str to tuple of int, optional
+        Handler ports to create: name -> the command codes that handler serves. A port
+        ``h_<name>`` (:class:`~ropuf.gateware.handler.HandlerSignature`) appears for each.
+    features : tuple, optional
+        What else the build has (the key construction, arbiter chains...), folded into the
+        build id.
 
     Attributes
     ----------
@@ -58,6 +66,10 @@ class CommandProcessor(wiring.Component):
         Enrollment builds only: their results.
     locked : Out(1)
         High after LOCK until reset (reconfiguration).
+    key_ready : In(1)
+        INFO's key-ready flag (a key engine drives it).
+    h_<name> : Out(HandlerSignature())
+        One per entry of *handlers*.
 
     Raises
     ------
@@ -75,6 +87,8 @@ class CommandProcessor(wiring.Component):
         soft_width: int,
         gate_cycles: int,
         clock_hz: int,
+        handlers: dict[str, tuple[int, ...]] | None = None,
+        features: tuple = (),
     ):
         if variant not in VARIANTS:
             raise ValueError(f"Variant must be one of {VARIANTS!r}, not {variant!r}")
@@ -83,8 +97,13 @@ class CommandProcessor(wiring.Component):
         self._variant = variant
         self._count_width = count_width
         self._soft_width = soft_width
+        self._handlers = dict(handlers or {})
+        served = [code for codes in self._handlers.values() for code in codes]
+        own = {Command.INFO, Command.LOCK, Command.READ_RO}
+        if len(set(served)) != len(served) or own & set(served):
+            raise ValueError(f"Handlers {self._handlers!r} serve a command twice")
         self._info = commands.Info.of_build(
-            variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz
+            variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz, features
         )
         self.build_id = self._info.build_id
         members = {
@@ -93,7 +112,10 @@ class CommandProcessor(wiring.Component):
             "o_response": Out(stream.Signature(ResponseLayout)),
             "o_payload": Out(stream.Signature(8)),
             "locked": Out(1),
+            "key_ready": In(1),
         }
+        for name in self._handlers:
+            members[f"h_{name}"] = Out(HandlerSignature())
         if variant == "enrollment":
             members["ro_pairs"] = Out(stream.Signature(PairLayout))
             members["ro_results"] = In(stream.Signature(ResultLayout(count_width, soft_width)))
@@ -130,6 +152,11 @@ class CommandProcessor(wiring.Component):
         m.d.comb += info_byte.eq(info_rom[sent[: (len(info_bytes) - 1).bit_length()]])
         with m.If(sent == 2):
             m.d.comb += info_byte.eq(mode)
+        with m.If(sent == 3):
+            m.d.comb += info_byte.eq(self.key_ready)
+        handlers = {name: getattr(self, f"h_{name}") for name in self._handlers}
+        for port in handlers.values():
+            m.d.comb += [port.code.eq(code), port.length.eq(length), port.locked.eq(locked)]
 
         if enrollment:
             m.submodules.read_ro_pairs = pair_mem = memory.Memory(
@@ -201,6 +228,10 @@ class CommandProcessor(wiring.Component):
                                 source.eq(2),
                             ]
                             m.next = "READ_RO_LOAD"
+                for name, codes in self._handlers.items():
+                    with m.Elif(Cat(code == c for c in codes).any()):
+                        m.d.comb += handlers[name].start.eq(1)
+                        m.next = f"{name.upper()}_REQUEST"
                 with m.Else():
                     m.d.sync += status.eq(Status.UNKNOWN_COMMAND)
                     m.next = "DRAIN"
@@ -224,6 +255,43 @@ class CommandProcessor(wiring.Component):
                             pair_shift.eq(Cat(pair_shift[8:], self.i_payload.payload)),
                         ]
                         m.d.comb += pair_write.en.eq(drained[:2] == 3)
+
+            for name, port in handlers.items():
+                with m.State(f"{name.upper()}_REQUEST"):
+                    # Forward the payload; once it is all taken and the handler has its answer,
+                    # send the header with the handler's status and length.
+                    m.d.comb += [
+                        port.payload.valid.eq(self.i_payload.valid & (drained != length)),
+                        port.payload.payload.eq(self.i_payload.payload),
+                        self.i_payload.ready.eq(port.payload.ready & (drained != length)),
+                    ]
+                    with m.If(self.i_payload.valid & port.payload.ready & (drained != length)):
+                        m.d.sync += drained.eq(drained + 1)
+                    with m.If((drained == length) & port.done):
+                        m.d.sync += [status.eq(port.status), out_length.eq(port.out_length)]
+                        m.next = f"{name.upper()}_HEADER"
+                with m.State(f"{name.upper()}_HEADER"):
+                    m.d.comb += [
+                        self.o_response.valid.eq(1),
+                        self.o_response.payload.seq.eq(seq),
+                        self.o_response.payload.status.eq(status),
+                        self.o_response.payload.length.eq(out_length),
+                    ]
+                    with m.If(self.o_response.ready):
+                        with m.If(out_length == 0):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = f"{name.upper()}_RESPONSE"
+                with m.State(f"{name.upper()}_RESPONSE"):
+                    m.d.comb += [
+                        self.o_payload.valid.eq(port.response.valid),
+                        self.o_payload.payload.eq(port.response.payload),
+                        port.response.ready.eq(self.o_payload.ready),
+                    ]
+                    with m.If(self.o_payload.valid & self.o_payload.ready):
+                        m.d.sync += sent.eq(sent + 1)
+                        with m.If(sent == out_length - 1):
+                            m.next = "IDLE"
 
             with m.State("HEADER"):
                 m.d.comb += [

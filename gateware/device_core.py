@@ -1,22 +1,25 @@
-"""The device core at frame level: command processor and RO array, wired.
+"""The device core at frame level: command processor, RO array and key engine, wired.
 
 Framing (COBS, CRC) and the UART wrap around it in the device top; this level takes request
 headers and payload bytes and gives response headers and payload bytes, which keeps its tests
 fast and lets the same core serve every transport.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.spec.code_params import CodeParams
+
 from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
+from .key_engine import KeyEngine
 from .ro_array import ROArray, count_width_for
 
 __all__ = ["DeviceCore"]
 
 
 class DeviceCore(wiring.Component):
-    """Command processor plus RO PUF.
+    """Command processor, RO PUF and (with a code) the key engine.
 
     Parameters
     ----------
@@ -28,6 +31,9 @@ class DeviceCore(wiring.Component):
         System clock, reported by INFO.
     simulation : bool
         Use the RO array's simulation body and expose its ``sim`` load port.
+    code : CodeParams, optional
+        The key construction: adds the key engine (LOAD_HELPER, RECONSTRUCT, ATTEST). Without
+        it those commands are unknown.
 
     Attributes
     ----------
@@ -50,16 +56,25 @@ class DeviceCore(wiring.Component):
         soft_width: int = 16,
         clock_hz: int = 12_000_000,
         simulation: bool = False,
+        code: CodeParams | None = None,
     ):
         # The processor checks the variant and the count width first, before anything is built.
+        count_width = count_width_for(gate_cycles, max_edges_per_cycle)
         self.processor = CommandProcessor(
             variant=variant,
             n_ro=n_ro,
             stages=stages,
-            count_width=count_width_for(gate_cycles, max_edges_per_cycle),
+            count_width=count_width,
             soft_width=soft_width,
             gate_cycles=gate_cycles,
             clock_hz=clock_hz,
+            handlers={} if code is None else {"key": KeyEngine.COMMANDS},
+            features=() if code is None else (code,),
+        )
+        self.engine = (
+            None
+            if code is None
+            else KeyEngine(code=code, n_ro=n_ro, count_width=count_width, soft_width=soft_width)
         )
         self.array = ROArray(
             n_ro=n_ro,
@@ -93,7 +108,26 @@ class DeviceCore(wiring.Component):
         m.d.comb += [self.locked.eq(processor.locked), array.enable.eq(1)]
         if "sim" in self.signature.members:
             wiring.connect(m, wiring.flipped(self.sim), array.sim)
+        users = []
         if processor.variant == "enrollment":
-            wiring.connect(m, processor.ro_pairs, array.i_pairs)
-            wiring.connect(m, array.o_results, processor.ro_results)
+            users.append((processor.ro_pairs, processor.ro_results))
+        if self.engine is not None:
+            m.submodules.key = engine = self.engine
+            wiring.connect(m, processor.h_key, engine.h)
+            m.d.comb += processor.key_ready.eq(engine.key_ready)
+            users.append((engine.ro_pairs, engine.ro_results))
+        # The processor serves one command at a time, so at most one user of the array is
+        # active: requests and ready signals are ORed, results go to both.
+        for pairs, results in users:
+            with m.If(pairs.valid):
+                m.d.comb += array.i_pairs.payload.eq(pairs.payload)
+            m.d.comb += [
+                pairs.ready.eq(array.i_pairs.ready),
+                results.payload.eq(array.o_results.payload),
+                results.valid.eq(array.o_results.valid),
+            ]
+        m.d.comb += [
+            array.i_pairs.valid.eq(Cat(pairs.valid for pairs, _ in users).any()),
+            array.o_results.ready.eq(Cat(results.ready for _, results in users).any()),
+        ]
         return m

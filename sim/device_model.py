@@ -4,11 +4,17 @@ The gateware is checked against it, and it is the heart of the fast model device
 answers the same requests without a simulator.
 """
 
+import hmac
 import struct
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ropuf.spec import commands, ro_sim
+from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
+from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Mode, Status
+from ropuf.spec.helper_data import HelperData, HelperDataError
 
 from .ro_measure import MeasureConfig, measure_pairs
 
@@ -26,6 +32,17 @@ class DeviceParams:
     soft_width: int
     gate_cycles: int
     clock_hz: int
+    #: The key construction (LOAD_HELPER, RECONSTRUCT, ATTEST); None: a build without a key path.
+    code: CodeParams | None = None
+
+    def features(self) -> tuple:
+        """What enters the build id besides the RO geometry."""
+        return () if self.code is None else (self.code,)
+
+    @property
+    def helper_length(self) -> int:
+        """Bytes of this build's helper-data record (0 without a key path)."""
+        return 0 if self.code is None else HelperData.total_length(self.code)
 
 
 class DeviceModel:
@@ -50,6 +67,8 @@ class DeviceModel:
         self.common_scale = common_scale
         self.state = ro_sim.seed_state(seed)
         self.locked = False
+        self.helper = bytearray(params.helper_length)
+        self._attestation_key: bytes | None = None
         self.config = MeasureConfig(
             params.n_ro, params.gate_cycles, params.count_width, params.soft_width
         )
@@ -61,11 +80,67 @@ class DeviceModel:
             params.soft_width,
             params.gate_cycles,
             params.clock_hz,
+            params.features(),
         )
+
+    @property
+    def key_ready(self) -> bool:
+        return self._attestation_key is not None
 
     def info(self) -> commands.Info:
         """What INFO answers now."""
-        return replace(self._info, mode=Mode.LOCKED) if self.locked else self._info
+        mode = Mode.LOCKED if self.locked else self._info.mode
+        return replace(self._info, mode=mode, key_ready=self.key_ready)
+
+    def _measure(self, pairs) -> list:
+        results, self.state = measure_pairs(
+            self.rates,
+            pairs,
+            self.config,
+            seed=0,
+            noise_scale=self.noise_scale,
+            common_scale=self.common_scale,
+            state=self.state,
+        )
+        return results
+
+    def _load_helper(self, payload: bytes) -> tuple[int, bytes]:
+        if len(payload) < 2:
+            return Status.BAD_PAYLOAD, b""
+        offset = int.from_bytes(payload[:2], "little")
+        chunk = payload[2:]
+        if offset + len(chunk) > len(self.helper):
+            return Status.BAD_PAYLOAD, b""
+        self.helper[offset : offset + len(chunk)] = chunk
+        self._attestation_key = None
+        return Status.OK, b""
+
+    def _reconstruct(self) -> int:
+        from ropuf.host.fuzzy import decode_soft
+        from ropuf.host.kdf import derive_keys, pack_secret
+
+        self._attestation_key = None
+        record = bytes(self.helper)
+        try:
+            helper = HelperData.from_bytes(record)
+        except HelperDataError:
+            return Status.BAD_HELPER
+        if helper.params != self.params.code or helper.n_ro != self.params.n_ro:
+            return Status.BAD_HELPER
+        soft = np.array([r.soft for r in self._measure(helper.pairs())], dtype=np.int64)
+        message, failed = decode_soft(soft[None, :], np.array(helper.offset), helper.params)
+        keys = derive_keys(helper.body(), pack_secret(message[0]))
+        if failed[0] or not hmac.compare_digest(keys.kcv, helper.kcv):
+            return Status.KEY_CHECK_FAILED
+        self._attestation_key = keys.attestation
+        return Status.OK
+
+    def _attest(self, nonce: bytes) -> tuple[int, bytes]:
+        if len(nonce) != NONCE_BYTES:
+            return Status.BAD_PAYLOAD, b""
+        if self._attestation_key is None:
+            return Status.NO_KEY, b""
+        return Status.OK, attestation_mac(self._attestation_key, bytes(self.helper), nonce)
 
     def handle(self, code: int, payload: bytes) -> tuple[int, bytes]:
         """The (status, payload) answer to one CRC-checked request."""
@@ -86,16 +161,17 @@ class DeviceModel:
             if not payload or len(payload) % 4 or len(payload) > 4 * commands.MAX_READ_RO_PAIRS:
                 return Status.BAD_PAYLOAD, b""
             pairs = [struct.unpack_from("<HH", payload, i) for i in range(0, len(payload), 4)]
-            results, self.state = measure_pairs(
-                self.rates,
-                pairs,
-                self.config,
-                seed=0,
-                noise_scale=self.noise_scale,
-                common_scale=self.common_scale,
-                state=self.state,
-            )
+            results = self._measure(pairs)
             return Status.OK, commands.encode_read_ro_response(
                 [(r.count_a, r.count_b, r.overflow, r.invalid) for r in results]
             )
+        if self.params.code is not None:
+            if code == Command.LOAD_HELPER:
+                return self._load_helper(payload)
+            if code == Command.RECONSTRUCT:
+                if payload:
+                    return Status.BAD_PAYLOAD, b""
+                return self._reconstruct(), b""
+            if code == Command.ATTEST:
+                return self._attest(payload)
         return Status.UNKNOWN_COMMAND, b""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 __all__ = [
     "DESIGN_VERSION",
     "INFO_FORMAT",
+    "LOAD_HELPER_CHUNK",
     "MAX_READ_RO_PAIRS",
     "READ_RO_RESULT_BYTES",
     "Command",
@@ -23,6 +24,7 @@ __all__ = [
     "Status",
     "build_id",
     "decode_read_ro_response",
+    "encode_load_helper",
     "encode_read_ro_request",
     "encode_read_ro_response",
 ]
@@ -36,9 +38,9 @@ class Command(enum.IntEnum):
 
     INFO = 0x01  #: no payload; answers :class:`Info`
     READ_RO = 0x02  #: pairs (a u16, b u16) x n, n <= MAX_READ_RO_PAIRS; enrollment builds only
-    LOAD_HELPER = 0x03  #: offset u16 + a chunk of helper data
-    RECONSTRUCT = 0x04  #: no payload; OK or KEY_CHECK_FAILED
-    ATTEST = 0x05  #: 32-byte nonce; answers the 32-byte MAC
+    LOAD_HELPER = 0x03  #: offset u16 + a chunk of helper data; see :func:`encode_load_helper`
+    RECONSTRUCT = 0x04  #: no payload; OK, BAD_HELPER or KEY_CHECK_FAILED
+    ATTEST = 0x05  #: 32-byte nonce; answers the 32-byte MAC (NO_KEY before a reconstruction)
     ARBITER = 0x06  #: challenges for the arbiter PUF
     LOCK = 0x07  #: no payload; READ_RO refused until reconfiguration
 
@@ -93,9 +95,11 @@ class Info:
         soft_width: int,
         gate_cycles: int,
         clock_hz: int,
+        features: tuple = (),
     ) -> "Info":
         """What a freshly configured build answers (unlocked, no key): gateware and model
-        both take it from here."""
+        both take it from here. *features* (the key construction, arbiter chains, ...) only
+        enter the build id."""
         return cls(
             design_version=DESIGN_VERSION,
             mode=Mode.ENROLLMENT if variant == "enrollment" else Mode.DEPLOYMENT,
@@ -107,7 +111,7 @@ class Info:
             gate_cycles=gate_cycles,
             clock_hz=clock_hz,
             build_id=build_id(
-                variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz
+                variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz, *features
             ),
         )
 
@@ -191,3 +195,32 @@ def decode_read_ro_response(payload: bytes) -> list[tuple[int, int, int, int]]:
             )
         )
     return results
+
+
+#: Most helper-data bytes one LOAD_HELPER request carries (the payload is 256 bytes at most).
+LOAD_HELPER_CHUNK = 240
+
+
+def encode_load_helper(helper: bytes, chunk: int = LOAD_HELPER_CHUNK) -> list[bytes]:
+    """LOAD_HELPER payloads that write *helper* from offset 0: ``offset u16 || bytes``.
+
+    The key path's semantics (gateware and model agree):
+
+    - LOAD_HELPER: payload ``offset u16 || data``, at least the two offset bytes; writes *data*
+      to the device's helper buffer at *offset*. ``offset + len(data)`` beyond the build's
+      helper-data length is BAD_PAYLOAD (nothing written). Any accepted LOAD_HELPER forgets
+      the key (INFO's key_ready drops to 0). The buffer starts as zeros at configuration.
+    - RECONSTRUCT: no payload. BAD_HELPER when the buffer is not a well-formed record for this
+      build (header bytes, CRC-32, mask weight, padding bits); otherwise the device measures
+      the selected pairs, decodes, derives the master key over the helper body and compares
+      the key-check value: OK (key ready) or KEY_CHECK_FAILED (decoding failed or the check
+      value differs; no key). Any outcome but OK forgets the key.
+    - ATTEST: a 32-byte nonce; NO_KEY without a key; otherwise OK and the 32-byte MAC of
+      :func:`ropuf.spec.attestation.attestation_mac` over the loaded helper record.
+    """
+    if not 1 <= chunk <= LOAD_HELPER_CHUNK:
+        raise ValueError(f"LOAD_HELPER chunk must be 1..{LOAD_HELPER_CHUNK} bytes, not {chunk}")
+    return [
+        (offset).to_bytes(2, "little") + helper[offset : offset + chunk]
+        for offset in range(0, len(helper), chunk)
+    ]
