@@ -11,6 +11,8 @@ from amaranth.hdl import Module
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.spec.code_params import CodeParams
+
 from .device_core import DeviceCore
 from .framing import FrameReceiver, FrameTransmitter
 from .uart import UART, check_divisor
@@ -31,6 +33,9 @@ class DeviceTop(wiring.Component):
         As :class:`~ropuf.gateware.device_core.DeviceCore`.
     simulation : bool
         Use the RO array's simulation body and expose its ``sim`` load port.
+    code : CodeParams, optional
+        The key construction (adds the key engine; see
+        :class:`~ropuf.gateware.device_core.DeviceCore`).
 
     Attributes
     ----------
@@ -56,6 +61,7 @@ class DeviceTop(wiring.Component):
         soft_width: int = 16,
         clock_hz: int = 12_000_000,
         simulation: bool = False,
+        code: CodeParams | None = None,
     ):
         self._divisor = check_divisor(divisor)
         self.core = DeviceCore(
@@ -67,6 +73,7 @@ class DeviceTop(wiring.Component):
             soft_width=soft_width,
             clock_hz=clock_hz,
             simulation=simulation,
+            code=code,
         )
         members = {"rx": In(1, init=1), "tx": Out(1, init=1), "locked": Out(1)}
         if simulation:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ropuf.gateware.device_top import DeviceTop
 from ropuf.gateware.ro_array import count_width_for
+from ropuf.spec.code_params import CHOSEN
 
 from . import harness
 from .device_model import DeviceModel, DeviceParams
@@ -30,17 +31,19 @@ __all__ = ["SIM_DEVICE", "BoardError", "Condition", "SimulatedBoard", "device_mo
 SIM_DIVISOR = 8
 
 
-#: The simulated board's build: 256 ROs (a 128-bit response of disjoint pairs), a gate window
-#: of 1,024 cycles at 12 MHz (counts near 17,000, noise of a few counts) so that a whole
-#: response takes a quarter of a second in Verilator.
+#: The simulated board's build: 1,536 ROs (768 disjoint pairs, enough for the 760 candidate
+#: pairs of the chosen key construction, as on an ECP5-85F), a gate window of 1,024 cycles at
+#: 12 MHz (counts near 17,000, noise of a few counts), and the key engine with
+#: :data:`~ropuf.spec.code_params.CHOSEN`.
 SIM_DEVICE = DeviceParams(
     variant="enrollment",
-    n_ro=256,
+    n_ro=1536,
     stages=5,
     count_width=count_width_for(1024, 32.0),
     soft_width=16,
     gate_cycles=1024,
     clock_hz=12_000_000,
+    code=CHOSEN,
 )
 #: The simulated board's system clock: 12 MHz rounded to whole picoseconds per half period.
 SIM_CLOCK_HZ = 1e12 / 83_334
@@ -89,8 +92,10 @@ def _design(params: DeviceParams = SIM_DEVICE):
         soft_width=params.soft_width,
         clock_hz=params.clock_hz,
         simulation=True,
+        code=params.code,
     )
-    name = f"ropuf_{params.variant}_{params.n_ro}_g{params.gate_cycles}"
+    key = "" if params.code is None else f"_bch{params.code.n}t{params.code.t}"
+    name = f"ropuf_{params.variant}_{params.n_ro}_g{params.gate_cycles}{key}"
     env = {
         "ROPUF_UART_DIVISOR": str(SIM_DIVISOR),
         "ROPUF_RO_N": str(params.n_ro),

@@ -4,7 +4,7 @@ import pytest
 
 from ropuf.host.client import DeviceClient, DeviceError
 from ropuf.host.fast_device import FastDevice
-from ropuf.sim.board import Condition, SimulatedBoard, device_model
+from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.spec import framing
 from ropuf.spec.commands import Mode, Status
 from ropuf.spec.ro_pairs import neighbour_pairs
@@ -13,7 +13,7 @@ from ropuf.spec.ro_pairs import neighbour_pairs
 @pytest.mark.sim
 def test_verilator_device_equals_fast_model_bit_for_bit():
     condition = Condition(die_seed=11, temperature=60.0, voltage=1.17, noise_seed=5)
-    pairs = [*neighbour_pairs(256)[:40], (3, 3), (0, 300)]
+    pairs = [*neighbour_pairs(SIM_DEVICE.n_ro)[:40], (3, 3), (0, SIM_DEVICE.n_ro + 10)]
     with SimulatedBoard(condition) as board, DeviceClient.open(board.url, timeout=30) as device:
         fast = DeviceClient(FastDevice(device_model(condition)), timeout=1)
         assert device.info() == fast.info()

@@ -3,7 +3,7 @@
 import pytest
 
 from ropuf.host.client import DeviceClient
-from ropuf.sim.board import Condition, SimulatedBoard
+from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard
 from ropuf.spec.ro_pairs import neighbour_pairs
 
 
@@ -18,7 +18,7 @@ def test_two_boards_at_once_are_two_dies():
         responses = []
         for board in (first, second):
             with DeviceClient.open(board.url, timeout=30) as client:
-                assert client.info().n_ro == 256
+                assert client.info().n_ro == SIM_DEVICE.n_ro
                 counts = client.read_ro(pairs)
                 responses.append([int(a > b) for a, b, *_ in counts])
         # Different dies give different responses (about half the bits differ).
@@ -26,4 +26,4 @@ def test_two_boards_at_once_are_two_dies():
         assert 8 <= differing <= 24
         # A second client, after the first disconnected, is served too.
         with DeviceClient.open(first.url, timeout=30) as client:
-            assert client.info().n_ro == 256
+            assert client.info().n_ro == SIM_DEVICE.n_ro
