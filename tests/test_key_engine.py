@@ -17,6 +17,7 @@ from ropuf.gateware.key_engine import KeyEngine, MemoryMap
 from ropuf.host.fuzzy import encode_batch
 from ropuf.host.kdf import derive_keys, pack_secret
 from ropuf.sim.device_model import DeviceModel, DeviceParams
+from ropuf.sim.handler_driver import drive_handler
 from ropuf.spec import commands
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.code_params import CodeParams
@@ -214,3 +215,30 @@ def test_fuzz_with_a_key_loaded_never_answers_key_material():
     for secret in secrets:
         for i in range(len(secret) - 3):
             assert secret[i : i + 4] not in answered
+
+
+def engine_cycles(record: bytes, soft: dict, nonces=()) -> list[tuple[int, int]]:
+    """(status, cycles from start to done) of RECONSTRUCT and then ATTEST of each nonce, on the
+    key engine alone with an RO array that answers at once (the array's time is constant)."""
+    engine = KeyEngine(code=CODE, n_ro=N_RO, count_width=16, soft_width=16)
+    requests = [(Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)]
+    requests += [(Command.RECONSTRUCT, b""), *((Command.ATTEST, nonce) for nonce in nonces)]
+    answers = drive_handler(engine, requests, soft_of_pair=lambda a, b: soft[a])
+    return [(status, cycles) for status, _, cycles in answers[-1 - len(nonces) :]]
+
+
+def test_reconstruct_and_attest_take_the_same_cycles_whatever_the_secret_and_outcome():
+    _, _, rates = make()
+    soft = {2 * i: (rates[2 * i] - rates[2 * i + 1]) >> 12 for i in range(CODE.candidate_pairs)}
+    first, _, _ = enrol(rates, message_seed=1)
+    second, _, _ = enrol(rates, message_seed=2)  # same mask, another secret
+    layout = MemoryMap(CODE, N_RO)
+    wrong_kcv = with_crc(first[: layout.kcv] + bytes(8))
+    nonces = [bytes(32), bytes(range(32)), b"\xff" * 32]
+    runs = [engine_cycles(record, soft, nonces) for record in (first, second)]
+    failing = engine_cycles(wrong_kcv, soft)
+    assert [status for status, _ in runs[0] + runs[1]] == [Status.OK] * 8
+    assert failing[0][0] == Status.KEY_CHECK_FAILED
+    reconstruct = {runs[0][0][1], runs[1][0][1], failing[0][1]}
+    attest = {cycles for run in runs for _, cycles in run[1:]}
+    assert len(reconstruct) == 1 and len(attest) == 1
