@@ -12,8 +12,8 @@ Usage::
 2. The gateware (simulation body, 64 stages, one chain) streams 2,000 challenges back to back
    in Verilator, every answer checked against the model; prints CRPs per wall second of the
    simulation and CRPs per second the same sequence gives on a 12 MHz board.
-3. The device link: the framed UART command for CRPs is not built yet, so this prints the bound
-   the line rate sets (115,200 baud, 8N1, at least the 8 challenge bytes in per CRP).
+3. The device link: the bound the line rate sets (115,200 baud, 8N1, at least the 8 challenge
+   bytes in per CRP); ``bench_arbiter_link.py`` measures the ARBITER command itself.
 """
 
 import json
@@ -91,8 +91,8 @@ def gateware() -> None:
     for label, value in rows:
         print(f"  {label:<38}: {value}")
     print(
-        f"  (the framed CRP command is not built yet; the bound counts only the "
-        f"{challenge_bytes} challenge bytes in per CRP, 10 bits a byte, no framing)"
+        f"  (the bound counts only the {challenge_bytes} challenge bytes in per CRP, 10 bits a "
+        "byte, no framing; bench_arbiter_link.py measures the ARBITER command)"
     )
 
 

@@ -7,6 +7,11 @@ the database: it comes from a key file or an environment variable. The ciphertex
 its record (the record's digest is the GCM associated data), so a key blob cannot be moved to
 another record. Every record's signature is checked when it is loaded.
 
+A device may also have one-time challenge-response pairs of its arbiter PUF (table ``crps``,
+schema version 3; see :mod:`ropuf.host.crp_auth`): each response encrypted like the key and
+bound to its device and challenge, each CRP marked used before a verifier sees it. The JSON
+export carries the devices only, not their CRPs.
+
 The schema is versioned (table ``meta``, key ``schema_version``) and upgraded in place by the
 migrations in :data:`MIGRATIONS`; each enrollment is one transaction, so a crash half-way leaves
 no half record.
@@ -18,6 +23,7 @@ import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +69,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " PRIMARY KEY (device_id, nonce))"
         ),
     ),
+    (
+        (
+            "CREATE TABLE crps ("
+            " device_id TEXT NOT NULL REFERENCES devices(device_id),"
+            " challenge BLOB NOT NULL,"
+            " response BLOB NOT NULL,"
+            " used_at TEXT,"
+            " PRIMARY KEY (device_id, challenge))"
+        ),
+        "CREATE INDEX crps_unused ON crps (device_id, used_at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
+#: Associated-data prefix of an encrypted CRP response (then device id, 0x00, challenge).
+_CRP_LABEL = b"ropuf crp v1\x00"
 
 
 class RegistryError(RuntimeError):
@@ -334,6 +353,107 @@ class Registry:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    def _crp_context(self, device_id: str, challenge: bytes) -> bytes:
+        return _CRP_LABEL + device_id.encode() + b"\x00" + challenge
+
+    def add_crps(self, device_id: str, crps: Iterable[tuple[bytes, int]]) -> int:
+        """Store one-time challenge-response pairs of an enrolled device (one transaction).
+
+        Each response (0 or 1) is encrypted with AES-256-GCM under the master key, bound to
+        the device and the challenge, like the attestation key. A challenge the device already
+        has, used or not, is skipped: a used challenge never comes back.
+
+        Returns
+        -------
+        int
+            How many CRPs were new.
+
+        Raises
+        ------
+        RegistryError
+            The device is not enrolled, or a CRP is not ``(non-empty bytes, 0 or 1)``.
+        """
+        self._require_device(device_id, "adding CRPs")
+        rows = []
+        for challenge, response in crps:
+            if not isinstance(challenge, bytes) or not challenge or response not in (0, 1):
+                raise RegistryError(
+                    f"a CRP is (challenge bytes, response 0 or 1), not ({challenge!r}, "
+                    f"{response!r})"
+                )
+            nonce = secrets.token_bytes(_NONCE_BYTES)
+            sealed = self._aead.encrypt(
+                nonce, bytes([int(response)]), self._crp_context(device_id, challenge)
+            )
+            rows.append((device_id, challenge, nonce + sealed))
+        with self._transaction():
+            cursor = self._db.executemany(
+                "INSERT OR IGNORE INTO crps (device_id, challenge, response) VALUES (?, ?, ?)",
+                rows,
+            )
+        return max(cursor.rowcount, 0)
+
+    def take_crps(self, device_id: str, count: int) -> list[tuple[bytes, int]]:
+        """Take *count* unused CRPs of *device_id*, oldest first, and mark them used.
+
+        They are marked used and committed **before** they are returned, so a verifier that
+        crashes or rejects still never uses them again (like nonces).
+
+        Raises
+        ------
+        RegistryError
+            Fewer than *count* unused CRPs are left (none is marked then), or a response does
+            not decrypt (wrong master key, or the database was tampered with).
+        """
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise RegistryError(f"the number of CRPs to take must be at least 1, not {count!r}")
+        self._require_device(device_id, "taking CRPs")
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT rowid, challenge, response FROM crps"
+                " WHERE device_id = ? AND used_at IS NULL ORDER BY rowid LIMIT ?",
+                (device_id, count),
+            ).fetchall()
+            if len(rows) < count:
+                raise RegistryError(
+                    f"device {device_id!r} has {len(rows)} unused CRPs, {count} needed: "
+                    "enrol more CRPs"
+                )
+            self._db.executemany(
+                "UPDATE crps SET used_at = CURRENT_TIMESTAMP WHERE rowid = ?",
+                [(rowid,) for rowid, _, _ in rows],
+            )
+        taken = []
+        for _, challenge, blob in rows:
+            try:
+                plain = self._aead.decrypt(
+                    blob[:_NONCE_BYTES],
+                    blob[_NONCE_BYTES:],
+                    self._crp_context(device_id, challenge),
+                )
+            except InvalidTag:
+                raise RegistryError(
+                    f"cannot decrypt a CRP of {device_id!r}: wrong master key, or the registry "
+                    "was tampered with"
+                ) from None
+            taken.append((bytes(challenge), plain[0]))
+        return taken
+
+    def crp_counts(self, device_id: str) -> tuple[int, int]:
+        """``(unused, used)`` CRPs stored for *device_id*."""
+        unused, used = self._db.execute(
+            "SELECT COUNT(*) - COUNT(used_at), COUNT(used_at) FROM crps WHERE device_id = ?",
+            (device_id,),
+        ).fetchone()
+        return unused, used
+
+    def _require_device(self, device_id: str, action: str) -> None:
+        row = self._db.execute("SELECT 1 FROM devices WHERE device_id = ?", (device_id,))
+        if row.fetchone() is None:
+            raise RegistryError(
+                f"device {device_id!r} is not enrolled in {self.path}: enrol it before {action}"
+            )
 
     def export_json(self) -> str:
         """Every device's signed record and encrypted key as JSON (no plaintext key)."""

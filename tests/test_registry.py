@@ -122,7 +122,7 @@ def test_migrates_a_version_1_registry(tmp_path, owner):
     db.commit()
     db.close()
     with Registry(path, MASTER) as reg:
-        assert reg.schema_version() == registry.SCHEMA_VERSION == 2
+        assert reg.schema_version() == registry.SCHEMA_VERSION  # every migration ran
         assert reg.attestation_key("dev-old") == bytes([7]) * 32
         assert reg.use_nonce("dev-old", bytes(32))
 
@@ -183,6 +183,67 @@ def test_master_key_sources(tmp_path, monkeypatch):
     assert "must hold 64 hex digits" in str(info.value) and "zz" not in str(info.value)
     with pytest.raises(RegistryError, match="cannot read the master key file"):
         registry.load_master_key(tmp_path / "missing")
+
+
+def test_crp_table_encrypts_and_binds_responses(tmp_path):
+    path = tmp_path / "r.db"
+    owner = Ed25519PrivateKey.generate()
+    with Registry(path, MASTER) as reg:
+        reg.enroll(make_record("arb-a", owner), bytes(32), owner)
+        crps = [(bytes([i]) * 8, i % 2) for i in range(10)]
+        assert reg.add_crps("arb-a", crps) == 10
+        assert reg.add_crps("arb-a", [*crps[:3], (b"\x77" * 8, 1)]) == 1  # known ones skipped
+        with pytest.raises(RegistryError, match="response 0 or 1"):
+            reg.add_crps("arb-a", [(b"\x01" * 8, 2)])
+        with pytest.raises(RegistryError, match="not enrolled"):
+            reg.take_crps("nobody", 1)
+        with pytest.raises(RegistryError, match="at least 1"):
+            reg.take_crps("arb-a", 0)
+    db = sqlite3.connect(path)
+    stored = db.execute("SELECT challenge, response FROM crps ORDER BY rowid").fetchall()
+    # The response is sealed: 12-byte nonce, 1 byte, 16-byte tag.
+    assert all(len(blob) == 29 for _, blob in stored)
+    # Copy one response onto another challenge: bound to its own challenge, it does not decrypt.
+    db.execute("UPDATE crps SET response = ? WHERE challenge = ?", (stored[1][1], stored[0][0]))
+    db.commit()
+    db.close()
+    with Registry(path, MASTER) as reg:
+        with pytest.raises(RegistryError, match="cannot decrypt a CRP of 'arb-a'"):
+            reg.take_crps("arb-a", 1)
+        assert reg.take_crps("arb-a", 2) == [(bytes([1]) * 8, 1), (bytes([2]) * 8, 0)]
+    with Registry(path, bytes(32)) as reg:
+        with pytest.raises(RegistryError, match="wrong master key"):
+            reg.take_crps("arb-a", 1)
+
+
+def test_migrates_a_version_2_registry(tmp_path):
+    """A registry of the previous schema (devices, nonces) gains the CRP table, keeps its data."""
+    old = tmp_path / "v2.db"
+    owner = Ed25519PrivateKey.generate()
+    with Registry(tmp_path / "scratch.db", MASTER) as scratch:
+        scratch.enroll(make_record("dev-old", owner), bytes(32), owner)
+        row = scratch._db.execute(
+            "SELECT device_id, record, signature, key_blob, enrolled_at FROM devices"
+        ).fetchone()
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for statements in registry.MIGRATIONS[:2]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    db.execute("INSERT INTO devices VALUES (?, ?, ?, ?, ?)", row)
+    db.execute("INSERT INTO nonces (device_id, nonce) VALUES ('dev-old', ?)", (b"n" * 32,))
+    db.commit()
+    assert "crps" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    with Registry(old, MASTER) as reg:
+        assert reg.schema_version() == registry.SCHEMA_VERSION == 3
+        assert reg.devices() == ["dev-old"] and reg.attestation_key("dev-old") == bytes(32)
+        assert not reg.use_nonce("dev-old", b"n" * 32)  # the old nonce is still spent
+        assert reg.add_crps("dev-old", [(b"c" * 8, 1)]) == 1
+        assert reg.take_crps("dev-old", 1) == [(b"c" * 8, 1)]
+    with Registry(old, MASTER) as reg:  # reopening runs no migration twice
+        assert reg.schema_version() == 3 and reg.crp_counts("dev-old") == (0, 1)
 
 
 CRASHER = textwrap.dedent(
