@@ -1,19 +1,34 @@
 """Build an Amaranth component for a simulator once, cache it, and run cocotb testbenches on it.
 
 One call, :func:`build`, turns a component into Verilog with Amaranth's bundled Yosys, then into a
-Verilator (or Icarus) model through ``cocotb_tools.runner``. Builds are cached under
-:func:`cache_root`, keyed by a hash of the Verilog, the simulator version, the cocotb version and
-the Python version: a test session builds each design once, and the next session reuses it.
-:func:`run` runs a cocotb test module against a build and raises :class:`SimulationError` when a
-test fails.
+Verilator (or Icarus) model. Builds are cached under :func:`cache_root`, keyed by a hash of the
+Verilog, the build options, the simulator version, the cocotb version and the Python version: a
+test session builds each design once, and the next session reuses it. :func:`run` runs a cocotb
+test module against a build and raises :class:`SimulationError` when a test fails.
+
+Verilator builds are made for speed, with the same results:
+
+- only the top-level ports are visible to the testbench (cocotb's runner passes
+  ``--public-flat-rw``, which keeps every signal of the design out of the optimiser: 5 to 10
+  times slower models); ``internal_signals=True`` gives a build whose testbenches can reach
+  signals inside the design;
+- the model and Verilator's runtime are compiled with ``-O2`` (Verilator's default is ``-Os``);
+- the main loop (cocotb's ``verilator.cpp``) can toggle a clock itself, which a testbench starts
+  with :func:`ropuf.sim.testbenches.clock.start_clock` instead of cocotb's ``Clock`` (whose VPI
+  callback per edge costs more than the model's own work per cycle);
+- Verilator's runtime objects, which do not depend on the design, are compiled once and reused
+  by every build made with the same compiler command (half the compile time of a small design).
 """
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import logging
 import os
+import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +63,15 @@ _STAMP = "ropuf-build.ok"
 #: Amaranth's Verilog is correct but lint-noisy (width extensions, incomplete case arms that its
 #: own defaults cover): such warnings are not errors; real errors still stop the build.
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+
+#: Variables of Verilator's makefile: -O2 for the model's per-cycle code and the runtime (both
+#: default to -Os, about 1.5 times slower under cocotb); the model's start-up code keeps the
+#: compiler's default (-O0), which compiles fastest.
+_MAKE_VARS = ["OPT_FAST=-O2", "OPT_GLOBAL=-O2"]
+
+#: Names the way Verilator builds are made; part of the cache key, so that a change to the recipe
+#: below (not only to the options above) rebuilds.
+_RECIPE = "cc-exe-vpi-ports-2"
 
 
 class HarnessError(RuntimeError):
@@ -141,10 +165,20 @@ def to_verilog(component: object, name: str) -> str:
         ) from exc
 
 
-def _cache_key(source: str, simulator: Simulator, waves: bool) -> str:
+def _cache_key(source: str, simulator: Simulator, waves: bool, internal_signals: bool) -> str:
     import cocotb
 
     digest = hashlib.sha256()
+    options = [f"waves={waves}", f"timescale={TIMESCALE}"]
+    if simulator.name == "verilator":
+        options += [
+            f"args={_VERILATOR_ARGS}",
+            f"make={_MAKE_VARS}",
+            f"recipe={_RECIPE}",
+            f"internal={internal_signals}",
+            _compiler_version(simulator),
+            hashlib.sha256(_main_source()[0].encode()).hexdigest(),
+        ]
     for part in (
         source,
         simulator.name,
@@ -152,9 +186,7 @@ def _cache_key(source: str, simulator: Simulator, waves: bool) -> str:
         cocotb.__version__,
         sys.version,
         sys.prefix,  # the environment whose cocotb libraries the model links
-        f"waves={waves}",
-        f"timescale={TIMESCALE}",
-        f"args={_VERILATOR_ARGS}",
+        *options,
     ):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -173,6 +205,90 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+#: cocotb's Verilator main loop, with one addition: a clock the loop toggles itself. cocotb's
+#: ``Clock`` toggles through a VPI timer callback and a VPI put per edge, which costs more than
+#: the model's own work per cycle; ``ropuf.sim.testbenches.clock.start_clock`` starts this one
+#: instead (through ``ctypes``; the executable exports its symbols). The new level is written
+#: where cocotb's inertial puts of the same time step are applied, so every signal sees the
+#: same values at the same instants as with cocotb's ``Clock``. Each pair is (text of cocotb's
+#: ``verilator.cpp``, what replaces it); when one is missing (another cocotb), the build uses
+#: cocotb's file unchanged and ``start_clock`` falls back to cocotb's ``Clock``.
+_MAIN_PATCHES = (
+    (
+        '#include "verilated_vpi.h"\n',
+        '#include "verilated_vpi.h"\n#include "verilated_syms.h"\n',
+    ),
+    (
+        "static vluint64_t main_time = 0;  // Current simulation time\n",
+        """static vluint64_t main_time = 0;  // Current simulation time
+
+// ropuf: a clock toggled by this loop (see ropuf_clock_start), in time steps of the simulation.
+static CData *ropuf_clock = nullptr;
+static vluint64_t ropuf_clock_half = 0;
+static vluint64_t ropuf_clock_next = 0;
+static int ropuf_clock_first = -1;  // the level to put first, then -1: toggle
+
+// Start a 50 % clock on top-level port *name*: *first* (0 or 1) now, toggled every *half*
+// time steps. Returns 0, or 1 when there is no such one-bit port.
+extern "C" int ropuf_clock_start(const char *name, unsigned long long half, int first) {
+    const VerilatedScope *scope = Verilated::threadContextp()->scopeFind("TOP");
+    VerilatedVar *var = scope ? scope->varFind(name) : nullptr;
+    if (!var || var->vltype() != VLVT_UINT8 || half == 0) return 1;
+    ropuf_clock = static_cast<CData *>(var->datap());
+    ropuf_clock_half = half;
+    ropuf_clock_next = main_time;
+    ropuf_clock_first = first ? 1 : 0;
+    return 0;
+}
+""",
+    ),
+    (
+        """            do {
+                top->eval_step();
+                VerilatedVpi::clearEvalNeeded();
+                VerilatedVpi::doInertialPuts();
+                settle_value_callbacks();
+            } while (VerilatedVpi::evalNeeded());
+""",
+        """            bool clocked;
+            do {
+                top->eval_step();
+                VerilatedVpi::clearEvalNeeded();
+                clocked = ropuf_clock && main_time == ropuf_clock_next;
+                if (clocked) {  // with the inertial puts of this time step, as cocotb's Clock
+                    *ropuf_clock = ropuf_clock_first >= 0 ? ropuf_clock_first : !*ropuf_clock;
+                    ropuf_clock_first = -1;
+                    ropuf_clock_next = main_time + ropuf_clock_half;
+                }
+                VerilatedVpi::doInertialPuts();
+                settle_value_callbacks();
+            } while (VerilatedVpi::evalNeeded() || clocked);
+""",
+    ),
+    (
+        "        vluint64_t next_time = std::min(next_time_cocotb, next_time_timing);\n",
+        """        vluint64_t next_time = std::min(next_time_cocotb, next_time_timing);
+        if (ropuf_clock) next_time = std::min(next_time, ropuf_clock_next);
+""",
+    ),
+)
+
+
+@functools.cache
+def _main_source() -> tuple[str, bool]:
+    """The C++ main of Verilator builds, and whether it has the main-loop clock."""
+    import cocotb_tools.config
+
+    text = (cocotb_tools.config.share_dir / "lib" / "verilator" / "verilator.cpp").read_text()
+    patched = text
+    for old, new in _MAIN_PATCHES:
+        if patched.count(old) != 1:
+            logger.debug("cocotb's verilator.cpp is not the expected one: no main-loop clock")
+            return text, False
+        patched = patched.replace(old, new)
+    return patched, True
+
+
 def _runner(simulator: Simulator):  # -> cocotb_tools.runner.Runner
     from cocotb_tools.runner import get_runner
 
@@ -189,12 +305,162 @@ def _runner(simulator: Simulator):  # -> cocotb_tools.runner.Runner
     return runner
 
 
+def _compiler_version(simulator: Simulator) -> str:
+    """The C++ compiler Verilator's makefile uses (``CXX`` in ``verilated.mk``) and its version:
+    part of the cache keys, so that a compiler upgrade rebuilds."""
+    return _compiler_of(simulator.bin_dir, tuple(sorted(simulator.env.items())))
+
+
+@functools.cache
+def _compiler_of(bin_dir: Path, extra_env: tuple[tuple[str, str], ...]) -> str:
+    compiler = "g++"
+    try:
+        root = subprocess.run(
+            [str(bin_dir / "verilator"), "--getenv", "VERILATOR_ROOT"],
+            capture_output=True, text=True, timeout=60, env={**os.environ, **dict(extra_env)},
+        ).stdout.strip()  # fmt: skip
+        makefile = Path(root) / "include" / "verilated.mk"
+        if match := re.search(r"^CXX\s*=\s*(.+)$", makefile.read_text(), re.MULTILINE):
+            compiler = match[1].strip()
+        version = subprocess.run(
+            [*compiler.split(), "--version"], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{compiler}: {exc}"
+    return f"{compiler}: {version.splitlines()[0] if version else ''}"
+
+
+def _jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _top_ports(source: str, name: str) -> list[str] | None:
+    """The port names of module *name* in *source* (Yosys writes ``module name(a, b, ...);``)."""
+    match = re.search(rf"^module\s+{re.escape(name)}\s*\(([^)]*)\)\s*;", source, re.MULTILINE)
+    if match is None:
+        return None
+    ports = [port.strip() for port in match[1].split(",") if port.strip()]
+    return ports if all(port.isidentifier() for port in ports) else None
+
+
+def _public_ports_file(source: str, name: str, directory: Path) -> Path:
+    """A Verilator control file that makes the top-level ports (only) visible to cocotb."""
+    ports = _top_ports(source, name)
+    if ports is None:  # not the usual header: every signal of the top module, still far fewer
+        logger.debug("cannot read the ports of %s; making its whole top module public", name)
+        ports = ["*"]
+    lines = ["`verilator_config"]
+    lines += [f'public_flat_rw -module "{name}" -var "{port}"' for port in ports]
+    path = directory / "ports.vlt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _run_logged(command: list[str], log, env: dict[str, str]) -> None:
+    log.write(("$ " + " ".join(command) + "\n").encode())
+    log.flush()
+    try:
+        result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    except OSError as exc:
+        raise RuntimeError(f"cannot run {command[0]}: {exc}") from None
+    if result.returncode != 0:
+        raise RuntimeError(f"{Path(command[0]).name} exited with status {result.returncode}")
+
+
+def _runtime_objects(directory: Path) -> list[str]:
+    """Verilator's runtime objects the generated makefile links (``VM_GLOBAL_FAST/SLOW``)."""
+    text = (directory / "Vtop_classes.mk").read_text()
+    objects = []
+    for block in re.finditer(r"^VM_GLOBAL_(?:FAST|SLOW) \+= \\\n((?:  \S+ \\\n)*)", text, re.M):
+        objects += [f"{line.split()[0]}.o" for line in block[1].splitlines()]
+    return objects
+
+
+def _runtime_cache(make: list[str], directory: Path, env, sim: Simulator) -> dict[str, Path]:
+    """Where each runtime object of this build is kept, keyed by its exact compile command."""
+    places = {}
+    for obj in _runtime_objects(directory):
+        dry = subprocess.run(
+            [*make, "--no-print-directory", "-n", obj],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=directory,
+        )
+        if dry.returncode != 0 or not dry.stdout.strip():
+            continue
+        digest = hashlib.sha256()
+        for part in (dry.stdout, sim.version, _compiler_version(sim)):
+            digest.update(part.encode())
+            digest.update(b"\0")
+        key = digest.hexdigest()[:16]
+        places[obj] = cache_root() / "sim" / "verilator-runtime" / f"{obj[:-2]}-{key}.o"
+    return places
+
+
+def _build_verilator(
+    sim: Simulator,
+    source: str,
+    name: str,
+    directory: Path,
+    waves: bool,
+    internal_signals: bool,
+    log_file: Path,
+) -> None:
+    """Verilate and compile *name* for cocotb, as cocotb's runner does, made for speed.
+
+    The commands are the runner's (``verilator -cc --exe --vpi`` with cocotb's ``verilator.cpp``
+    main, then Verilator's makefile) except for four things: only the top-level ports are public
+    (a control file) unless *internal_signals*; ``_MAKE_VARS``; the main has the main-loop clock
+    (``_MAIN_PATCHES``); and Verilator's runtime objects are taken from, and put into, a cache
+    shared by all builds.
+    """
+    import cocotb_tools.config
+
+    libs = cocotb_tools.config.libs_dir
+    main = directory / "ropuf_verilator_main.cpp"
+    main.write_text(_main_source()[0])
+    verilate = [
+        str(sim.bin_dir / "verilator"), "-cc", "--exe", "-Mdir", str(directory),
+        "--top-module", name, "--vpi", "--prefix", "Vtop", "-o", name,
+        "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        *(["--trace"] if waves else []),
+        *_VERILATOR_ARGS,
+        "--timescale", "/".join(TIMESCALE),
+    ]  # fmt: skip
+    if internal_signals:
+        verilate += ["--public-flat-rw", str(main), str(directory / f"{name}.v")]
+    else:
+        ports = _public_ports_file(source, name, directory)
+        verilate += [str(main), str(ports), str(directory / f"{name}.v")]
+    make = ["make", "-C", str(directory), "-f", "Vtop.mk", f"VM_TRACE={int(waves)}", *_MAKE_VARS]
+    env = dict(os.environ)
+    with open(log_file, "ab") as log:
+        _run_logged(verilate, log, env)
+        cached = _runtime_cache(make, directory, env, sim)
+        for obj, keep in cached.items():
+            if keep.is_file():
+                shutil.copyfile(keep, directory / obj)  # newer than the makefile: not rebuilt
+                log.write(f"reused {keep}\n".encode())
+        _run_logged([*make[:1], "-j", str(_jobs()), *make[1:]], log, env)
+    for obj, keep in cached.items():
+        if not keep.is_file() and (directory / obj).is_file():
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            partial = keep.with_name(f"{keep.name}.{os.getpid()}.tmp")
+            shutil.copyfile(directory / obj, partial)
+            os.replace(partial, keep)  # atomic: parallel builds never see half a file
+
+
 def build(
     component: object,
     name: str,
     *,
     simulator: str = "verilator",
     waves: bool = False,
+    internal_signals: bool = False,
 ) -> SimBuild:
     """Convert *component* to Verilog and build it for *simulator*, reusing a cached build.
 
@@ -208,6 +474,10 @@ def build(
         ``"verilator"`` (default) or ``"icarus"``.
     waves : bool
         Build with tracing (Verilator) so that runs can record ``dump.vcd``.
+    internal_signals : bool
+        Verilator: let testbenches reach every signal of the design, not only its top-level
+        ports (``--public-flat-rw``; a several times slower model). A waves build records every
+        signal either way.
 
     Raises
     ------
@@ -218,7 +488,7 @@ def build(
     """
     sim = find_simulator(simulator)
     source = to_verilog(component, name)
-    key = _cache_key(source, sim, waves)
+    key = _cache_key(source, sim, waves, internal_signals)
     directory = cache_root() / "sim" / sim.name / f"{name}-{key}"
     with _locked(directory.with_suffix(".lock")):
         if (directory / _STAMP).is_file():
@@ -232,16 +502,18 @@ def build(
         started = time.monotonic()
         runner = _runner(sim)
         try:
-            runner.build(
-                sources=[directory / f"{name}.v"],
-                hdl_toplevel=name,
-                build_dir=directory,
-                timescale=TIMESCALE,
-                waves=waves,
-                always=True,
-                log_file=log_file,
-                build_args=_VERILATOR_ARGS if sim.name == "verilator" else [],
-            )
+            if sim.name == "verilator":
+                _build_verilator(sim, source, name, directory, waves, internal_signals, log_file)
+            else:
+                runner.build(
+                    sources=[directory / f"{name}.v"],
+                    hdl_toplevel=name,
+                    build_dir=directory,
+                    timescale=TIMESCALE,
+                    waves=waves,
+                    always=True,
+                    log_file=log_file,
+                )
         except (RuntimeError, SystemExit) as exc:
             tail = log_file.read_text(errors="replace").strip().splitlines()[-20:]
             errors = [line for line in tail if "Error" in line or "error" in line] or tail[-3:]

@@ -126,3 +126,39 @@ def test_cache_root_follows_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("ROPUF_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert harness.cache_root() == tmp_path / "xdg" / "ropuf"
+
+
+def test_top_ports_read_from_the_module_header():
+    source = "module top(clk, rst, rx, tx);\n  input clk;\nendmodule\nmodule sub(a);\nendmodule\n"
+    assert harness._top_ports(source, "top") == ["clk", "rst", "rx", "tx"]
+    assert harness._top_ports(source, "other") is None
+
+
+@pytest.mark.sim
+def test_only_ports_are_visible_unless_internal_signals():
+    fast = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
+    harness.run(
+        fast, "cocotb_harness_checks", testcase="visibility", env={"ROPUF_EXPECT_INTERNAL": "0"}
+    )
+    full = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13", internal_signals=True)
+    assert full.key != fast.key
+    harness.run(
+        full, "cocotb_harness_checks", testcase="visibility", env={"ROPUF_EXPECT_INTERNAL": "1"}
+    )
+
+
+@pytest.mark.sim
+def test_main_loop_clock():
+    build = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
+    env = {"ROPUF_EXPECT_CLOCK": "main loop"}
+    harness.run(build, "cocotb_harness_checks", testcase="main_loop_clock", env=env)
+
+
+@pytest.mark.sim
+def test_runtime_objects_are_compiled_once():
+    harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")  # fills the runtime cache
+    other = harness.build(UARTLoopback(divisor=11), "uart_loopback_d11")
+    if not other.reused:
+        assert "reused " in (other.directory / "build.log").read_text()
+    runtime = harness.cache_root() / "sim" / "verilator-runtime"
+    assert any(path.name.startswith("verilated_vpi-") for path in runtime.iterdir())
