@@ -9,8 +9,10 @@ from amaranth.hdl import Cat, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CodeParams
 
+from .arbiter_handler import ArbiterHandler
 from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
 from .key_engine import KeyEngine
 from .ro_array import ROArray, count_width_for
@@ -34,6 +36,8 @@ class DeviceCore(wiring.Component):
     code : CodeParams, optional
         The key construction: adds the key engine (LOAD_HELPER, RECONSTRUCT, ATTEST). Without
         it those commands are unknown.
+    arbiter : ArbiterConfig, optional
+        Adds a k-XOR arbiter PUF behind ARBITER (``allow_counts`` in enrollment builds only).
 
     Attributes
     ----------
@@ -43,6 +47,8 @@ class DeviceCore(wiring.Component):
         High after LOCK.
     sim : In(SimLoadSignature)
         Only with ``simulation=True``.
+    arbiter_sim : In(ArbiterSimLoadSignature)
+        Only with ``simulation=True`` and an arbiter: loads its die.
     """
 
     def __init__(
@@ -57,7 +63,15 @@ class DeviceCore(wiring.Component):
         clock_hz: int = 12_000_000,
         simulation: bool = False,
         code: CodeParams | None = None,
+        arbiter: ArbiterConfig | None = None,
     ):
+        if arbiter is not None and arbiter.allow_counts and variant != "enrollment":
+            raise ValueError("Arbiter COUNTS answers are for enrollment builds only")
+        handlers = {}
+        if code is not None:
+            handlers["key"] = KeyEngine.COMMANDS
+        if arbiter is not None:
+            handlers["arbiter"] = ArbiterHandler.COMMANDS
         # The processor checks the variant and the count width first, before anything is built.
         count_width = count_width_for(gate_cycles, max_edges_per_cycle)
         self.processor = CommandProcessor(
@@ -68,8 +82,8 @@ class DeviceCore(wiring.Component):
             soft_width=soft_width,
             gate_cycles=gate_cycles,
             clock_hz=clock_hz,
-            handlers={} if code is None else {"key": KeyEngine.COMMANDS},
-            features=() if code is None else (code,),
+            handlers=handlers,
+            features=tuple(part for part in (code, arbiter) if part is not None),
         )
         self.engine = (
             None
@@ -84,6 +98,16 @@ class DeviceCore(wiring.Component):
             soft_width=soft_width,
             simulation=simulation,
         )
+        self.arbiter = (
+            None
+            if arbiter is None
+            else ArbiterHandler(
+                n_stages=arbiter.n_stages,
+                k=arbiter.k,
+                allow_counts=arbiter.allow_counts,
+                simulation=simulation,
+            )
+        )
         members = {
             "i_request": In(stream.Signature(RequestLayout)),
             "i_payload": In(stream.Signature(8)),
@@ -95,6 +119,12 @@ class DeviceCore(wiring.Component):
             from .ro_bank_sim import SimLoadSignature
 
             members["sim"] = In(SimLoadSignature(n_ro))
+            if arbiter is not None:
+                from .arbiter_bank_sim import ArbiterSimLoadSignature
+
+                members["arbiter_sim"] = In(
+                    ArbiterSimLoadSignature(n_stages=arbiter.n_stages, k=arbiter.k)
+                )
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -116,6 +146,11 @@ class DeviceCore(wiring.Component):
             wiring.connect(m, processor.h_key, engine.h)
             m.d.comb += processor.key_ready.eq(engine.key_ready)
             users.append((engine.ro_pairs, engine.ro_results))
+        if self.arbiter is not None:
+            m.submodules.arbiter = self.arbiter
+            wiring.connect(m, processor.h_arbiter, self.arbiter.h)
+            if "arbiter_sim" in self.signature.members:
+                wiring.connect(m, wiring.flipped(self.arbiter_sim), self.arbiter.sim)
         # The processor serves one command at a time, so at most one user of the array is
         # active: requests and ready signals are ORed, results go to both.
         for pairs, results in users:

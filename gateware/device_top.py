@@ -11,6 +11,7 @@ from amaranth.hdl import Module
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CodeParams
 
 from .device_core import DeviceCore
@@ -36,6 +37,8 @@ class DeviceTop(wiring.Component):
     code : CodeParams, optional
         The key construction (adds the key engine; see
         :class:`~ropuf.gateware.device_core.DeviceCore`).
+    arbiter : ArbiterConfig, optional
+        A k-XOR arbiter PUF behind ARBITER (as the device core).
 
     Attributes
     ----------
@@ -62,6 +65,7 @@ class DeviceTop(wiring.Component):
         clock_hz: int = 12_000_000,
         simulation: bool = False,
         code: CodeParams | None = None,
+        arbiter: ArbiterConfig | None = None,
     ):
         self._divisor = check_divisor(divisor)
         self.core = DeviceCore(
@@ -74,12 +78,15 @@ class DeviceTop(wiring.Component):
             clock_hz=clock_hz,
             simulation=simulation,
             code=code,
+            arbiter=arbiter,
         )
         members = {"rx": In(1, init=1), "tx": Out(1, init=1), "locked": Out(1)}
         if simulation:
             from .ro_bank_sim import SimLoadSignature
 
             members["sim"] = In(SimLoadSignature(n_ro))
+            if "arbiter_sim" in self.core.signature.members:
+                members["arbiter_sim"] = self.core.signature.members["arbiter_sim"]
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -99,6 +106,8 @@ class DeviceTop(wiring.Component):
         wiring.connect(m, transmitter.o_stream, uart.i_stream)
         if "sim" in self.signature.members:
             wiring.connect(m, wiring.flipped(self.sim), core.sim)
+        if "arbiter_sim" in self.signature.members:
+            wiring.connect(m, wiring.flipped(self.arbiter_sim), core.arbiter_sim)
         m.d.comb += [
             receiver.skip.eq(0),
             uart.rx.eq(self.rx),

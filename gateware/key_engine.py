@@ -23,7 +23,8 @@ RECONSTRUCT runs in three phases:
    length, code parameters, pairing, RO count), mask weight equal to ``n * rep``, padding bits
    clear, CRC-32 equal to the stored one. Anything else answers BAD_HELPER.
 2. **Measure and decode**: walk the mask; for each selected candidate ``i`` measure pair
-   ``(2i, 2i + 1)`` and feed its soft value with the next code-offset bit to the decoder.
+   ``(2i, 2i + 1)`` and feed its soft value less the pair's design threshold (saturated) with
+   the next code-offset bit to the decoder.
 3. **Derive** with a small program of SHA-256 messages (below); the program is the same
    whatever the data, so its cycle count is constant. The key is kept only when the decoder
    succeeded and the key-check value matches; otherwise the attestation-key slot is cleared
@@ -42,7 +43,7 @@ exactly (HMAC with a 32-byte key: ``SHA((K || 0^32) ^ opad || SHA((K || 0^32) ^ 
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -101,6 +102,10 @@ class MemoryMap:
     @property
     def offset_bytes(self) -> int:
         return (self.code.selected_bits + 7) // 8
+
+    @property
+    def thresholds(self) -> int:
+        return self.offset + self.offset_bytes
 
     @property
     def kcv(self) -> int:
@@ -294,7 +299,8 @@ class KeyEngine(wiring.Component):
         candidate = Signal(range(code.candidate_pairs + 1))
         selected = Signal(range(code.selected_bits + 1))
         offset_bit = Signal()
-        soft = Signal(code.soft_width)
+        soft = Signal(signed(code.soft_width))
+        threshold = Signal(16)
         pc = Signal(range(len(ops)))
         phase = Signal()
         op = Signal(OpLayout)
@@ -416,10 +422,19 @@ class KeyEngine(wiring.Component):
                     m.d.sync += candidate.eq(candidate + 1)
                     m.next = "MASK_READ"
             with m.State("OFFSET_BIT"):
-                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.offset + selected[3:])]
+                # Then the pair's threshold, big-endian, high byte first.
+                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.thresholds + 2 * selected)]
                 offset_byte = Signal(8)
                 m.d.comb += offset_byte.eq(rd.data)
                 m.d.sync += offset_bit.eq(offset_byte.bit_select(~selected[:3], 1))
+                m.next = "THRESHOLD_HIGH"
+            with m.State("THRESHOLD_HIGH"):
+                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.thresholds + 2 * selected + 1)]
+                m.d.sync += threshold[8:].eq(rd.data)
+                m.next = "THRESHOLD_LOW"
+            with m.State("THRESHOLD_LOW"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += threshold[:8].eq(rd.data)
                 m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [
@@ -436,10 +451,21 @@ class KeyEngine(wiring.Component):
                     m.d.sync += soft.eq(self.ro_results.payload.soft)
                     m.next = "FEED"
             with m.State("FEED"):
+                # soft - threshold, saturated to the soft width (spec.helper_data.corrected_soft).
+                limit = 2 ** (code.soft_width - 1) - 1
+                difference = Signal(signed(max(code.soft_width, 16) + 1))
+                corrected = Signal(signed(code.soft_width))
+                m.d.comb += difference.eq(soft - threshold.as_signed())
+                with m.If(difference > limit):
+                    m.d.comb += corrected.eq(limit)
+                with m.Elif(difference < -limit):
+                    m.d.comb += corrected.eq(-limit)
+                with m.Else():
+                    m.d.comb += corrected.eq(difference)
                 m.d.comb += [
                     self.busy.eq(1),
                     decoder.i_bits.valid.eq(1),
-                    decoder.i_bits.payload.soft.eq(soft),
+                    decoder.i_bits.payload.soft.eq(corrected),
                     decoder.i_bits.payload.offset.eq(offset_bit),
                 ]
                 with m.If(decoder.i_bits.ready):

@@ -11,7 +11,7 @@ from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES, attestation_mac
 
 from .registry import Registry, RegistryError
 
-__all__ = ["AttestationResult", "Attester", "Verifier"]
+__all__ = ["AttestationResult", "Attester", "KeyDevice", "Verifier"]
 
 logger = logging.getLogger(__name__)
 
@@ -20,6 +20,14 @@ class Attester(Protocol):
     """Anything that answers a nonce with a MAC: a device client, a simulated or fast device."""
 
     def attest(self, nonce: bytes) -> bytes: ...
+
+
+class KeyDevice(Attester, Protocol):
+    """A device that reconstructs its key from helper data first (a device client)."""
+
+    def load_helper(self, record: bytes) -> None: ...
+
+    def reconstruct(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,27 @@ class Verifier:
         except Exception as exc:  # a device fault is a failed attestation, not a crash
             return AttestationResult(device_id, False, f"device error: {exc}")
         return self.verify(device_id, nonce, mac)
+
+    def attest_enrolled(self, device_id: str, device: KeyDevice) -> AttestationResult:
+        """Attest a device from scratch: its helper data from the registry, LOAD_HELPER,
+        RECONSTRUCT, then a fresh nonce (:meth:`attest`).
+
+        The record's signature is checked and its key decrypted before the device is
+        touched, so a bad record or master key fails at once. Registry, device and link
+        failures are results with the reason (``KEY_CHECK_FAILED`` when the helper data does
+        not match the device or was manipulated), not exceptions.
+        """
+        try:
+            record = self.registry.record(device_id)
+            self.registry.attestation_key(device_id)
+        except RegistryError as exc:
+            return AttestationResult(device_id, False, str(exc))
+        try:
+            device.load_helper(record.helper_data)
+            device.reconstruct()
+        except (RuntimeError, ValueError) as exc:  # device and link errors
+            return AttestationResult(device_id, False, str(exc))
+        return self.attest(device_id, device)
 
     def attest_many(self, devices: Mapping[str, Attester]) -> list[AttestationResult]:
         """Attest each device of *devices* (device id -> attester), in order."""

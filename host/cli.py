@@ -7,65 +7,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .cli_fleet import cmd_demo, cmd_fleet
+from .cli_keys import (
+    CommandFailedError,
+    ProgressBar,
+    add_progress_option,
+    add_target_options,
+    cmd_attest,
+    cmd_enroll,
+    open_registry,
+)
+
 __all__ = ["main"]
-
-
-def _cmd_demo(args: argparse.Namespace) -> dict:
-    from ropuf.sim.demo import run_demo
-    from ropuf.sim.uart_demo import run_uart_demo
-
-    if not args.json:
-        print("ropuf demo 1/3: UART loopback in Verilator (cocotb drives rx, reads tx)", flush=True)
-    uart = run_uart_demo(n_bytes=args.bytes, divisor=args.divisor, seed=args.seed)
-    if not args.json:
-        print(f"  bytes echoed and checked : {uart.n_bytes} (divisor {uart.divisor})")
-        print(f"  throughput               : {uart.bytes_per_second:,.0f} bytes/s")
-        print(f"  simulation speed         : {uart.cycles_per_second:,.0f} cycles/s")
-        print(
-            "ropuf demo 2/3: the device in Verilator on a TCP port, read by the host client;"
-            f"\nropuf demo 3/3: a fleet of {args.dies} dies at 5 corners (fast model device)",
-            flush=True,
-        )
-    result = run_demo(dies=args.dies, reads=args.reads)
-    figures = {
-        "uart_loopback": {
-            "bytes": uart.n_bytes,
-            "bytes_per_second": round(uart.bytes_per_second, 1),
-            "cycles_per_second": round(uart.cycles_per_second),
-        },
-        "device": {
-            **result.info,
-            "response_bits": result.response_bits,
-            "verilator_matches_fast_model": result.verilator_matches_model,
-            "info_round_trip_s": round(result.info_round_trip_s, 3),
-            "response_read_s": round(result.response_read_s, 3),
-            "link_bytes_per_s": round(result.link_bytes_per_s, 1),
-            "board_start_s": round(result.board_start_s, 1),
-        },
-        "fleet": {
-            "dies": result.fleet_dies,
-            "reads": result.fleet_reads,
-            "uniqueness": round(result.uniqueness, 4),
-            "uniformity": round(result.uniformity, 4),
-            "intra_hd": {k: round(v, 4) for k, v in result.intra_hd.items()},
-        },
-    }
-    if not args.json:
-        device = figures["device"]
-        print(f"  device INFO              : {result.info}")
-        print(f"  answers == fast model    : {result.verilator_matches_model}")
-        print(f"  INFO round trip          : {result.info_round_trip_s * 1e3:,.0f} ms")
-        print(
-            f"  full response            : {result.response_bits} bits in "
-            f"{result.response_read_s:.2f} s ({device['link_bytes_per_s']:,.0f} link bytes/s)"
-        )
-        print(f"  fleet uniqueness         : {result.uniqueness:.2%}")
-        print(f"  fleet uniformity         : {result.uniformity:.2%}")
-        for corner, value in result.intra_hd.items():
-            print(f"  intra-chip HD {corner:<11}: {value:.2%} (vs 25 C enrollment)")
-    if not result.verilator_matches_model:
-        raise ValueError("the Verilator device and the fast model disagreed: a bug")
-    return figures
 
 
 def _cmd_sim_serve(args: argparse.Namespace) -> dict:
@@ -177,14 +130,8 @@ def _cmd_lock(args: argparse.Namespace) -> dict:
     return {"mode": mode}
 
 
-def _open_registry(args: argparse.Namespace):
-    from ropuf.host.registry import Registry, load_master_key
-
-    return Registry(args.registry, load_master_key(args.master_key))
-
-
 def _cmd_registry_list(args: argparse.Namespace) -> dict:
-    with _open_registry(args) as registry:
+    with open_registry(args) as registry:
         devices = []
         for device_id in registry.devices():
             record = registry.record(device_id)  # verifies the owner signature
@@ -207,7 +154,7 @@ def _cmd_registry_list(args: argparse.Namespace) -> dict:
 
 
 def _cmd_registry_export(args: argparse.Namespace) -> dict:
-    with _open_registry(args) as registry:
+    with open_registry(args) as registry:
         text = registry.export_json()
     Path(args.file).write_text(text)
     count = len(json.loads(text)["devices"])
@@ -221,7 +168,7 @@ def _cmd_registry_import(args: argparse.Namespace) -> dict:
         text = Path(args.file).read_text()
     except OSError as exc:
         raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
-    with _open_registry(args) as registry:
+    with open_registry(args) as registry:
         added = registry.import_json(text)
     if not args.json:
         print(f"imported {len(added)} device(s) into {args.registry}: {', '.join(added)}")
@@ -239,6 +186,18 @@ def _cmd_registry_new_master_key(args: argparse.Namespace) -> dict:
     if not args.json:
         print(f"wrote a new master key to {path} (mode 600); keep it out of the registry's backups")
     return {"file": str(path)}
+
+
+def _cmd_registry_new_owner_key(args: argparse.Namespace) -> dict:
+    from ropuf.host.owner_key import write_owner_key
+
+    public = write_owner_key(args.file)
+    if not args.json:
+        print(
+            f"wrote a new owner signing key to {args.file} (mode 600); public key "
+            f"{public.hex()}; keep the file private: it signs enrollment records"
+        )
+    return {"file": args.file, "public_key": public.hex()}
 
 
 def _registry_options(parser: argparse.ArgumentParser) -> None:
@@ -274,16 +233,27 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="run the end-to-end demo in simulation and print its figures",
         description="Loop bytes through the UART gateware in Verilator; serve the device in "
-        "Verilator on a TCP port and read it with the host client; characterise a simulated "
-        "fleet at the rated corners. Prints the figures.",
+        "Verilator on a TCP port and read it with the host client; enrol and attest a few dies "
+        "on Verilator boards and show another die failing with the first die's record; enrol "
+        "and attest a simulated fleet at the rated corners on the fast model device. Prints "
+        "the figures; a few minutes on 2 cores.",
     )
     demo.add_argument("--bytes", type=int, default=2000, help="bytes to loop (default 2000)")
+    demo.add_argument(
+        "--board-dies", type=int, default=2, help="dies enrolled on Verilator boards (default 2)"
+    )
+    demo.add_argument(
+        "--board-reads", type=int, default=5, help="enrollment reads on the boards (default 5)"
+    )
     demo.add_argument("--dies", type=int, default=20, help="fleet size (default 20)")
-    demo.add_argument("--reads", type=int, default=5, help="reads per die and corner")
+    demo.add_argument(
+        "--reads", type=int, default=25, help="enrollment reads per fleet die (default 25)"
+    )
+    demo.add_argument("--plots", default=None, help="write the fleet's PNG plots into this folder")
     demo.add_argument("--divisor", type=int, default=8, help="clock cycles per bit (default 8)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
-    demo.set_defaults(run=_cmd_demo)
+    demo.set_defaults(run=cmd_demo)
 
     info = commands.add_parser(
         "info",
@@ -301,8 +271,91 @@ def _parser() -> argparse.ArgumentParser:
     _device_options(lock)
     lock.set_defaults(run=_cmd_lock)
 
+    enroll = commands.add_parser(
+        "enroll",
+        help="enrol a device: read it, derive helper data and keys, verify, register",
+        description="Read every candidate RO pair of the device --reads times (at each --at "
+        "condition for a simulated die), select and balance the reliable pairs, derive the "
+        "helper data and keys with an entropy account, check on the device that RECONSTRUCT "
+        "and ATTEST work with them, and only then write the owner-signed record and the "
+        "encrypted attestation key into the registry. Refuses a locked device and a "
+        "deployment build.",
+    )
+    add_target_options(enroll, noise_seed=1)
+    enroll.add_argument("--device-id", required=True, help="the device's name in the registry")
+    enroll.add_argument(
+        "--reads", type=int, default=25, help="reads per pair and condition (default 25)"
+    )
+    enroll.add_argument(
+        "--owner-key",
+        help="the owner's Ed25519 key file that signs the record (default: $ROPUF_OWNER_KEY; "
+        "make one with 'ropuf registry new-owner-key')",
+    )
+    enroll.add_argument(
+        "--lock", action="store_true", help="send LOCK after registering (raw readout off)"
+    )
+    enroll.add_argument(
+        "--design-min-entropy",
+        type=float,
+        default=None,
+        metavar="BITS",
+        help="min-entropy per response bit from a fleet characterisation (bit-aliasing); "
+        "caps the entropy account, which otherwise assumes no bias shared across dies",
+    )
+    enroll.add_argument(
+        "--thresholds",
+        metavar="FILE",
+        help="the design's pair thresholds (JSON, from a characterisation of several devices) "
+        "that remove bit-aliasing; simulated dies use the simulated design's own",
+    )
+    add_progress_option(enroll)
+    _registry_options(enroll)
+    enroll.set_defaults(run=cmd_enroll)
+
+    attest = commands.add_parser(
+        "attest",
+        help="attest an enrolled device: reconstruct its key and answer a fresh nonce",
+        description="Load the device's helper data from its (signature-checked) registry "
+        "record, LOAD_HELPER, RECONSTRUCT, and check its MAC over a fresh nonce against the "
+        "registered key. Prints ATTESTED, or FAILED with the reason and exits 1.",
+    )
+    add_target_options(attest, noise_seed=None)
+    attest.add_argument("--device-id", required=True, help="the enrolled device's name")
+    _registry_options(attest)
+    attest.set_defaults(run=cmd_attest)
+
+    fleet = commands.add_parser(
+        "fleet",
+        help="enrol and attest a simulated fleet at the rated corners (fast model device)",
+        description="Enrol --dies simulated dies at 25 C on the fast model device, then at 25 C "
+        "and the rated corners (-20/85 C, supply -5/+5 %%) reconstruct and attest each "
+        "--trials times; print key-reconstruction success per corner, uniqueness, uniformity "
+        "and reliability, and write PNG plots.",
+    )
+    fleet.add_argument("--dies", type=int, default=20, help="fleet size (default 20)")
+    fleet.add_argument("--first-seed", type=int, default=1000, help="first die seed (1000)")
+    fleet.add_argument("--reads", type=int, default=25, help="enrollment reads (default 25)")
+    fleet.add_argument(
+        "--trials", type=int, default=2, help="attestations per die and corner (default 2)"
+    )
+    fleet.add_argument(
+        "--char-reads",
+        type=int,
+        default=3,
+        help="characterisation reads per die and corner (default 3)",
+    )
+    fleet.add_argument(
+        "--plots", default="build/fleet", help="folder for the PNG plots (default build/fleet)"
+    )
+    fleet.add_argument(
+        "--no-plots", dest="plots", action="store_const", const=None, help="write no plots"
+    )
+    add_progress_option(fleet)
+    fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
+    fleet.set_defaults(run=cmd_fleet)
+
     registry = commands.add_parser(
-        "registry", help="the device registry: list, export, import, new master key"
+        "registry", help="the device registry: list, export, import, new master or owner key"
     ).add_subparsers(dest="registry_command", required=True, metavar="REGISTRY_COMMAND")
     listing = registry.add_parser("list", help="enrolled devices (signatures verified)")
     _registry_options(listing)
@@ -319,6 +372,12 @@ def _parser() -> argparse.ArgumentParser:
     new_key.add_argument("file", help="where to write it (must not exist)")
     new_key.add_argument("--json", action="store_true", help="print the result as JSON")
     new_key.set_defaults(run=_cmd_registry_new_master_key)
+    new_owner = registry.add_parser(
+        "new-owner-key", help="write a fresh Ed25519 owner key file (signs enrollment records)"
+    )
+    new_owner.add_argument("file", help="where to write it (must not exist)")
+    new_owner.add_argument("--json", action="store_true", help="print the result as JSON")
+    new_owner.set_defaults(run=_cmd_registry_new_owner_key)
 
     analyze = commands.add_parser(
         "analyze",
@@ -349,6 +408,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--ready-file", default=None, help="write the URL here once listening")
     serve.add_argument("--json", action="store_true", help="no banner")
     serve.set_defaults(run=_cmd_sim_serve)
+
+    from ropuf.boards.cli import add_build_command
+
+    add_build_command(commands)
     return parser
 
 
@@ -359,7 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from ropuf.boards.build import BoardError
     from ropuf.host.client import DeviceError, ProtocolError
+    from ropuf.host.keygen import EnrollmentError
     from ropuf.host.registry import RegistryError
     from ropuf.host.transport import TransportError
     from ropuf.sim.harness import HarnessError, SimulationError
@@ -373,13 +438,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         ProtocolError,
         DeviceError,
         RegistryError,
+        EnrollmentError,
+        BoardError,
         ValueError,
     )
     try:
         figures = args.run(args)
     except KeyboardInterrupt:
+        ProgressBar.end_line()
         return 130
-    except expected as exc:
+    except CommandFailedError as failed:
+        print(json.dumps(failed.figures, indent=2) if args.json else failed.line)
+        return 1
+    except Exception as exc:
+        # A simulated board that does not start (only loaded by the commands that use one).
+        board = sys.modules.get("ropuf.sim.board")
+        if not isinstance(exc, expected) and not (board and isinstance(exc, board.BoardError)):
+            raise
+        ProgressBar.end_line()
         print(f"ropuf {args.command}: error: {exc}", file=sys.stderr)
         return 1
     if getattr(args, "json", False) and figures:

@@ -5,11 +5,22 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from ropuf.spec import commands, framing
+from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES
 from ropuf.spec.commands import Command, Status
 
 from .transport import SerialTransport, Transport
 
-__all__ = ["DeviceClient", "DeviceError", "ProtocolError"]
+__all__ = [
+    "BadHelperError",
+    "DeviceClient",
+    "DeviceError",
+    "DeviceLockedError",
+    "KeyCheckFailedError",
+    "NoKeyError",
+    "ProtocolError",
+    "UnknownCommandError",
+    "device_error",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +40,16 @@ class DeviceError(RuntimeError):
 
     _MESSAGES: ClassVar[dict[int, str]] = {
         Status.UNKNOWN_COMMAND: "the device does not know this command (a deployment build "
-        "has no raw readout)",
+        "has no raw readout; a build without the key path has no LOAD_HELPER, RECONSTRUCT "
+        "or ATTEST)",
         Status.BAD_PAYLOAD: "the device rejected the request's payload",
-        Status.LOCKED: "the device is locked: raw readout is off until it is reconfigured",
+        Status.LOCKED: "the device is locked: raw readout is off until its FPGA is "
+        "reconfigured (reload the enrollment bitstream)",
         Status.NO_KEY: "the device has no key: load helper data and reconstruct first",
-        Status.KEY_CHECK_FAILED: "key check failed: the helper data does not belong to this "
-        "device, or was changed",
-        Status.BAD_HELPER: "the device rejected the helper data (length, CRC or version)",
+        Status.KEY_CHECK_FAILED: "key check failed: the helper data does not match this "
+        "device or was manipulated",
+        Status.BAD_HELPER: "the device rejected the helper data as malformed for its build "
+        "(length, CRC, version or code parameters)",
     }
 
     def __init__(self, status: int, command: str):
@@ -46,6 +60,42 @@ class DeviceError(RuntimeError):
             name = framing.Status(status).name if status in framing.FRAMING_STATUSES else "?"
         reason = self._MESSAGES.get(status, "the device reported an error")
         super().__init__(f"{command}: {reason} (status 0x{status:02x} {name})")
+
+
+class UnknownCommandError(DeviceError):
+    """The build does not have the command (a deployment build has no READ_RO)."""
+
+
+class DeviceLockedError(DeviceError):
+    """The device is locked (LOCK was sent): raw readout is off until it is reconfigured."""
+
+
+class NoKeyError(DeviceError):
+    """ATTEST before a successful RECONSTRUCT: load helper data and reconstruct first."""
+
+
+class KeyCheckFailedError(DeviceError):
+    """RECONSTRUCT did not give the enrolled key: the helper data does not match this device
+    (another die, or a die far outside its enrolled conditions) or was manipulated."""
+
+
+class BadHelperError(DeviceError):
+    """The helper data is malformed for this build (length, CRC, version, parameters)."""
+
+
+_ERRORS: dict[int, type[DeviceError]] = {
+    Status.UNKNOWN_COMMAND: UnknownCommandError,
+    Status.LOCKED: DeviceLockedError,
+    Status.NO_KEY: NoKeyError,
+    Status.KEY_CHECK_FAILED: KeyCheckFailedError,
+    Status.BAD_HELPER: BadHelperError,
+}
+
+
+def device_error(status: int, command: str) -> DeviceError:
+    """The exception for an error *status* answered to *command*: the most specific
+    :class:`DeviceError` subclass there is."""
+    return _ERRORS.get(status, DeviceError)(status, command)
 
 
 class DeviceClient:
@@ -82,8 +132,10 @@ class DeviceClient:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def request(self, code: int, payload: bytes = b"") -> bytes:
+    def request(self, code: int, payload: bytes = b"", *, timeout: float | None = None) -> bytes:
         """Send one request and return the payload of its OK answer.
+
+        *timeout* overrides the client's seconds to wait for this answer.
 
         Raises
         ------
@@ -93,6 +145,7 @@ class DeviceClient:
             The device answered with an error status.
         """
         name = Command(code).name if code in Command._value2member_map_ else f"0x{code:02x}"
+        wait = self.timeout if timeout is None else timeout
         self._seq = (self._seq + 1) & 0xFF
         seq = self._seq
         frame = framing.encode_frame(seq, code, payload)
@@ -101,9 +154,9 @@ class DeviceClient:
             if attempt:
                 logger.info("%s: retrying after %s", name, problem)
             self.transport.send(frame)
-            answer = self._answer(seq)
+            answer = self._answer(seq, wait)
             if answer is None:
-                problem = f"no answer within {self.timeout} s"
+                problem = f"no answer within {wait} s"
                 break  # the device is silent: resending will not help
             if isinstance(answer, str):
                 problem = answer
@@ -112,17 +165,17 @@ class DeviceClient:
                 problem = "the request was corrupted on the way"
                 continue
             if answer.code != Status.OK:
-                raise DeviceError(answer.code, name)
+                raise device_error(answer.code, name)
             return answer.payload
         raise ProtocolError(
             f"{name}: {problem} (device at {getattr(self.transport, 'url', '?')}); "
             "is it a ropuf device, powered and running the ropuf bitstream?"
         )
 
-    def _answer(self, seq: int) -> framing.Frame | str | None:
+    def _answer(self, seq: int, timeout: float) -> framing.Frame | str | None:
         """The answer to *seq*: a frame, a description of a bad one, or None on silence."""
         while True:
-            raw = self.transport.receive(self.timeout)
+            raw = self.transport.receive(timeout)
             if raw is None:
                 return None
             try:
@@ -158,8 +211,10 @@ class DeviceClient:
 
         Raises
         ------
-        DeviceError
-            LOCKED when the device is locked; UNKNOWN_COMMAND on a deployment build.
+        DeviceLockedError
+            The device is locked.
+        UnknownCommandError
+            A deployment build (it has no raw readout).
         """
         results = []
         step = commands.MAX_READ_RO_PAIRS
@@ -175,5 +230,67 @@ class DeviceClient:
         return results
 
     def lock(self) -> None:
-        """Turn raw readout off until the device is reconfigured."""
+        """Turn raw readout off until the device is reconfigured.
+
+        Key reconstruction and attestation keep working; READ_RO answers LOCKED afterwards.
+        """
         self.request(Command.LOCK)
+
+    def load_helper(self, record: bytes) -> None:
+        """Write a helper-data record into the device's helper buffer, from offset 0.
+
+        The record is sent in chunks of at most :data:`~ropuf.spec.commands.LOAD_HELPER_CHUNK`
+        bytes (:func:`~ropuf.spec.commands.encode_load_helper`). The device forgets any key
+        it held; it checks the record only at :meth:`reconstruct`.
+
+        Raises
+        ------
+        DeviceError
+            BAD_PAYLOAD when the record is longer than this build's helper data;
+            :class:`UnknownCommandError` on a build without the key path.
+        ValueError
+            The record is empty.
+        """
+        if not record:
+            raise ValueError("LOAD_HELPER: the helper-data record is empty")
+        for payload in commands.encode_load_helper(bytes(record)):
+            self.request(Command.LOAD_HELPER, payload)
+
+    def reconstruct(self, *, timeout: float | None = None) -> None:
+        """Reconstruct the key from the loaded helper data (measure, decode, derive, check).
+
+        On success the device holds its attestation key (INFO's key_ready is set). A real
+        board answers within a fraction of a second; a simulated board takes seconds, so
+        *timeout* may raise the client's wait for this answer.
+
+        Raises
+        ------
+        KeyCheckFailedError
+            The helper data does not match this device, or was manipulated: no key.
+        BadHelperError
+            The loaded record is malformed for this build: load the right record.
+        """
+        self.request(Command.RECONSTRUCT, timeout=timeout)
+
+    def attest(self, nonce: bytes) -> bytes:
+        """The device's 32-byte MAC over *nonce* and its loaded helper data.
+
+        ``HMAC-SHA256(attestation key, "ropuf attest v1" 0x00 || SHA-256(helper) || nonce)``
+        (:func:`ropuf.spec.attestation.attestation_mac`); check it with
+        :class:`~ropuf.host.attestation.Verifier`, never with ``==``.
+
+        Raises
+        ------
+        NoKeyError
+            No successful :meth:`reconstruct` since the last configuration or LOAD_HELPER.
+        ValueError
+            *nonce* is not 32 bytes.
+        ProtocolError
+            The answer is not a 32-byte MAC.
+        """
+        if len(nonce) != NONCE_BYTES:
+            raise ValueError(f"ATTEST: a nonce must be {NONCE_BYTES} bytes, not {len(nonce)}")
+        mac = self.request(Command.ATTEST, bytes(nonce))
+        if len(mac) != MAC_BYTES:
+            raise ProtocolError(f"ATTEST answered {len(mac)} bytes, not a {MAC_BYTES}-byte MAC")
+        return mac

@@ -231,6 +231,13 @@ def encode_batch(messages: np.ndarray, params: CodeParams) -> np.ndarray:
     return np.concatenate([messages, parity.astype(np.uint8)], axis=1)
 
 
+def corrected_batch(soft: np.ndarray, thresholds, soft_width: int) -> np.ndarray:
+    """:func:`ropuf.spec.helper_data.corrected_soft` over arrays: ``soft - thresholds``,
+    saturated to the soft width (thresholds broadcast along the last axis)."""
+    limit = 2 ** (soft_width - 1) - 1
+    return np.clip(np.asarray(soft, np.int64) - np.asarray(thresholds, np.int64), -limit, limit)
+
+
 def reconstruct(helper: HelperData, soft: np.ndarray) -> DerivedKeys:
     """Reconstruct a device's keys from one reading of its selected pairs.
 
@@ -239,7 +246,8 @@ def reconstruct(helper: HelperData, soft: np.ndarray) -> DerivedKeys:
     helper : HelperData
         The device's (parsed, CRC-checked) helper data.
     soft : array_like of int, shape (n * rep,)
-        Soft values of ``helper.pairs()``, in that order.
+        Soft values of ``helper.pairs()``, in that order (the helper data's thresholds are
+        subtracted here).
 
     Returns
     -------
@@ -255,7 +263,11 @@ def reconstruct(helper: HelperData, soft: np.ndarray) -> DerivedKeys:
     soft = np.asarray(soft, dtype=np.int64)
     if soft.shape != (params.selected_bits,):
         raise ValueError(f"Expected {params.selected_bits} soft values, got shape {soft.shape!r}")
-    message, failed = decode_soft(soft[None, :], np.array(helper.offset), params)
+    message, failed = decode_soft(
+        corrected_batch(soft[None, :], helper.thresholds, params.soft_width),
+        np.array(helper.offset),
+        params,
+    )
     if failed[0]:
         raise KeyCheckError(f"Decoder failure: more errors than the code corrects (t={params.t})")
     keys = derive_keys(helper.body(), pack_secret(message[0]))

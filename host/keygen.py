@@ -16,7 +16,7 @@ characterisation) to cap the account with it.
 
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -95,6 +95,7 @@ def enrol(
     n_ro: int,
     max_bias: float = 0.1,
     design_min_entropy: float | None = None,
+    thresholds=None,
     message_bits: list[int] | None = None,
 ) -> Enrollment:
     """Enrol one device from repeated soft readings of its candidate pairs.
@@ -111,6 +112,10 @@ def enrol(
         Largest accepted ``|fraction of ones - 0.5|`` among the candidates (default 0.1).
     design_min_entropy : float, optional
         Min-entropy per response bit from a fleet characterisation (bit-aliasing), in (0, 1].
+    thresholds : array_like of int, shape (candidate_pairs,), optional
+        The design's systematic count difference of each candidate pair
+        (:mod:`ropuf.host.design_offsets`), subtracted before anything else and recorded for
+        the selected pairs in the helper data; zeros when omitted.
     message_bits : list of int, optional
         The secret message (``params.k`` bits); drawn with :mod:`secrets` when omitted. Only
         tests pass it.
@@ -132,7 +137,18 @@ def enrol(
         raise ValueError(
             f"reads must have shape (n_reads >= 2, {params.candidate_pairs}), not {reads.shape!r}"
         )
-    margin = reads.mean(axis=0)
+    if thresholds is None:
+        thresholds = np.zeros(params.candidate_pairs, dtype=np.int64)
+    thresholds = np.asarray(thresholds)
+    if thresholds.shape != (params.candidate_pairs,) or not np.all(
+        (thresholds == np.round(thresholds)) & (np.abs(thresholds) < 2**15)
+    ):
+        raise ValueError(
+            f"thresholds must be {params.candidate_pairs} signed 16-bit integers, "
+            f"not shape {thresholds.shape!r}"
+        )
+    thresholds = thresholds.astype(np.int64)
+    margin = reads.mean(axis=0) - thresholds
     spread = np.maximum(reads.std(axis=0, ddof=1), 0.5)
     bits = (margin > 0).astype(np.uint8)
     bias = float(bits.mean())
@@ -186,9 +202,8 @@ def enrol(
         n_ro=n_ro,
         mask=tuple(int(b) for b in mask),
         offset=tuple(int(b) for b in offset),
+        thresholds=tuple(int(t) for t in thresholds[selected]),
     )
     keys = derive_keys(helper.body(), pack_secret(message_bits))
-    helper = HelperData(
-        params=params, n_ro=n_ro, mask=helper.mask, offset=helper.offset, kcv=keys.kcv
-    )
+    helper = replace(helper, kcv=keys.kcv)
     return Enrollment(helper=helper, keys=keys, account=account)

@@ -33,6 +33,8 @@ min-entropy
     with few chips, is biased low by the sampling noise of ``p``.
 """
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -43,6 +45,7 @@ __all__ = [
     "bit_aliasing",
     "bit_aliasing_spread",
     "bitwise_min_entropy",
+    "fair_min_entropy_estimate",
     "hamming_distance",
     "intra_hd",
     "min_entropy",
@@ -350,6 +353,20 @@ def bitwise_min_entropy(bits: npt.ArrayLike) -> np.ndarray:
     """
     p = bit_aliasing(bits)
     return -np.log2(np.maximum(p, 1.0 - p))
+
+
+def fair_min_entropy_estimate(n_chips: int) -> float:
+    """What :func:`bitwise_min_entropy` gives on average for a position that is a fair coin
+    on each of *n_chips* chips: the estimator's own ceiling (below 1: ``p`` estimated from few
+    chips is rarely exactly one half). 0.863 for 60 chips, 0.892 for 100, 0.964 for 1,000;
+    compare a measured figure with it, not with 1."""
+    if not isinstance(n_chips, int) or n_chips < 1:
+        raise ValueError(f"n_chips must be a positive integer, not {n_chips!r}")
+    total = 0.0
+    for ones in range(n_chips + 1):
+        weight = math.comb(n_chips, ones) / 2**n_chips
+        total += weight * -math.log2(max(ones, n_chips - ones) / n_chips)
+    return total
 
 
 def min_entropy(bits: npt.ArrayLike) -> float:

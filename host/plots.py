@@ -11,7 +11,12 @@ import numpy as np
 
 from .analysis import Analysis
 
-__all__ = ["plot_frequency_map", "plot_hd_histograms"]
+__all__ = [
+    "plot_corner_success",
+    "plot_fleet_hd",
+    "plot_frequency_map",
+    "plot_hd_histograms",
+]
 
 
 def plot_hd_histograms(analysis: Analysis, path: Path, *, title: str = "") -> Path:
@@ -55,6 +60,101 @@ def plot_frequency_map(
     axis.set_xlabel("column (x)")
     axis.set_ylabel("row (y)")
     axis.set_title(title)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_fleet_hd(
+    inter_hd: np.ndarray, intra_hd: dict[str, np.ndarray], path: Path, *, title: str = ""
+) -> Path:
+    """Inter-chip HD of a fleet beside its per-die intra-chip HD at each corner; returns *path*.
+
+    Parameters
+    ----------
+    inter_hd : array_like
+        Every pairwise inter-chip fractional HD.
+    intra_hd : dict
+        Corner label -> per-die mean intra-chip fractional HD at that corner.
+    """
+    figure, axis = plt.subplots(figsize=(7, 4))
+    bins = np.linspace(0.0, 0.6, 121)
+    inter = np.asarray(inter_hd, dtype=np.float64)
+    for corner, per_die in intra_hd.items():
+        values = np.asarray(per_die, dtype=np.float64)
+        axis.hist(
+            values,
+            bins=bins,
+            alpha=0.6,
+            density=True,
+            label=f"intra {corner} (mean {values.mean():.2%})",
+        )
+    axis.hist(
+        inter,
+        bins=bins,
+        alpha=0.6,
+        density=True,
+        color="black",
+        label=f"inter-chip (mean {inter.mean():.2%})",
+    )
+    axis.set_xlabel("fractional Hamming distance")
+    axis.set_ylabel("density")
+    axis.set_title(title or "fleet: inter-chip HD and intra-chip HD per corner")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_corner_success(
+    labels: list[str],
+    success: list[float],
+    key_bit_error: list[float],
+    correctable: float,
+    path: Path,
+    *,
+    title: str = "",
+) -> Path:
+    """Key-reconstruction success and key-bit error rate per corner, side by side.
+
+    Parameters
+    ----------
+    labels : list of str
+        Corner names.
+    success : list of float
+        Fraction of reconstruct-and-attest attempts accepted at each corner.
+    key_bit_error : list of float
+        Error rate of the key-carrying bits at each corner.
+    correctable : float
+        The code's correctable fraction ``t / n``, drawn as a line.
+    """
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    x = np.arange(len(labels))
+    left.bar(x, np.asarray(success) * 100.0, color="tab:green")
+    left.set_ylim(0, 105)
+    left.set_ylabel("attested (%)")
+    left.set_title("key reconstruction + attestation")
+    right.bar(x, np.asarray(key_bit_error) * 100.0, color="tab:orange")
+    for position, value in zip(x, key_bit_error, strict=True):
+        right.annotate(
+            f"{value:.3%}", (position, value * 100.0), ha="center", va="bottom", fontsize=7
+        )
+    right.axhline(
+        correctable * 100.0,
+        color="tab:red",
+        linestyle="--",
+        label=f"code corrects {correctable:.1%}",
+    )
+    right.set_ylabel("key-bit error (%)")
+    right.set_title("error rate of the selected bits")
+    right.legend(fontsize=8)
+    for axis in (left, right):
+        axis.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
+    figure.suptitle(title or "fleet at its corners (enrolled at 25 C)")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)

@@ -17,9 +17,12 @@ from pathlib import Path
 
 from ropuf.gateware.device_top import DeviceTop
 from ropuf.gateware.ro_array import count_width_for
+from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CHOSEN
 
 from . import harness
+from .arbiter_device import ArbiterDevice
+from .arbiter_model import ArbiterDie
 from .device_model import DeviceModel, DeviceParams
 from .ro_measure import sim_load
 from .silicon import Die
@@ -33,8 +36,9 @@ SIM_DIVISOR = 8
 
 #: The simulated board's build: 1,536 ROs (768 disjoint pairs, enough for the 760 candidate
 #: pairs of the chosen key construction, as on an ECP5-85F), a gate window of 1,024 cycles at
-#: 12 MHz (counts near 17,000, noise of a few counts), and the key engine with
-#: :data:`~ropuf.spec.code_params.CHOSEN`.
+#: 12 MHz (counts near 17,000, noise of a few counts), the key engine with
+#: :data:`~ropuf.spec.code_params.CHOSEN`, and a 4-XOR 64-stage arbiter PUF (COUNTS allowed
+#: until LOCK, as in any enrollment build).
 SIM_DEVICE = DeviceParams(
     variant="enrollment",
     n_ro=1536,
@@ -44,6 +48,7 @@ SIM_DEVICE = DeviceParams(
     gate_cycles=1024,
     clock_hz=12_000_000,
     code=CHOSEN,
+    arbiter=ArbiterConfig(n_stages=64, k=4, allow_counts=True),
 )
 #: The simulated board's system clock: 12 MHz rounded to whole picoseconds per half period.
 SIM_CLOCK_HZ = 1e12 / 83_334
@@ -72,12 +77,22 @@ def device_model(condition: "Condition", params: DeviceParams = SIM_DEVICE) -> D
         clock_hz=SIM_CLOCK_HZ,
         gate_cycles=params.gate_cycles,
     )
+    arbiter = None
+    if params.arbiter is not None:
+        arbiter = ArbiterDevice.for_die(
+            ArbiterDie(condition.die_seed, params.arbiter.n_stages, params.arbiter.k),
+            allow_counts=params.arbiter.allow_counts,
+            temperature=condition.temperature,
+            voltage=condition.voltage,
+            seed=condition.noise_seed,
+        )
     return DeviceModel(
         params,
         load.rates,
         seed=condition.noise_seed,
         noise_scale=load.noise_scale,
         common_scale=load.common_scale,
+        arbiter=arbiter,
     )
 
 
@@ -93,14 +108,19 @@ def _design(params: DeviceParams = SIM_DEVICE):
         clock_hz=params.clock_hz,
         simulation=True,
         code=params.code,
+        arbiter=params.arbiter,
     )
     key = "" if params.code is None else f"_bch{params.code.n}t{params.code.t}"
-    name = f"ropuf_{params.variant}_{params.n_ro}_g{params.gate_cycles}{key}"
+    arb = "" if params.arbiter is None else f"_arb{params.arbiter.n_stages}x{params.arbiter.k}"
+    name = f"ropuf_{params.variant}_{params.n_ro}_g{params.gate_cycles}{key}{arb}"
     env = {
         "ROPUF_UART_DIVISOR": str(SIM_DIVISOR),
         "ROPUF_RO_N": str(params.n_ro),
         "ROPUF_RO_GATE": str(params.gate_cycles),
     }
+    if params.arbiter is not None:
+        env["ROPUF_ARBITER_STAGES"] = str(params.arbiter.n_stages)
+        env["ROPUF_ARBITER_K"] = str(params.arbiter.k)
     return design, name, env
 
 

@@ -1,35 +1,87 @@
-"""The end-to-end demo (``ropuf demo``, ``make demo``): a simulated device over its UART, and a
-small simulated fleet characterised through the same client.
+"""The end-to-end demo (``ropuf demo``, ``make demo``): the device in Verilator over its UART,
+enrolled and attested through the host code, and a simulated fleet on the fast model device.
 
-1. A Verilator device (die 1) is served on a TCP port; the host client asks INFO and reads the
-   whole RO response through the simulated UART, and checks each answer against the fast model
-   device for the same die, condition and noise seed (bit for bit).
-2. A fleet of dies is read through the fast model device at 25 C and at the rated corners, and
-   characterised with the same metric code as real data.
+1. **Link.** A Verilator device (die 1) is served on a TCP port; the host client asks INFO and
+   reads the whole RO response through the simulated UART, and checks each answer against the
+   fast model device for the same die, condition and noise seed (bit for bit).
+2. **Key path in Verilator.** A few dies, each on its own simulated board (two at a time),
+   are enrolled like real boards (:func:`ropuf.host.enrollment.enroll_device`: read, select,
+   derive, verify on the device, register) with a few reads, then attested from scratch by the
+   verifier (LOAD_HELPER, RECONSTRUCT, ATTEST with a fresh nonce); a replayed nonce is shown
+   refused; then another die, given the first die's record, fails its key check.
+3. **Fleet.** :func:`ropuf.sim.fleet.run_fleet` on the fast model device: enrol at 25 C, key
+   reconstruction and attestation at the rated corners, PUF figures.
 """
 
+import secrets
+import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ropuf.host.analysis import analyze
+from ropuf.host.attestation import Verifier
 from ropuf.host.client import DeviceClient
+from ropuf.host.enrollment import SerialSource, enroll_device
 from ropuf.host.fast_device import FastDevice
+from ropuf.host.registry import Registry
 from ropuf.spec.framing import frame_size
 from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .board import SIM_DEVICE, Condition, SimulatedBoard, device_model
+from .design_thresholds import simulated_thresholds
+from .fleet import CORNERS, FleetResult, run_fleet
 
-__all__ = ["CORNERS", "DemoResult", "run_demo"]
+__all__ = [
+    "CORNERS",
+    "BoardDie",
+    "DemoResult",
+    "KeyPathResult",
+    "LinkResult",
+    "key_path",
+    "link_check",
+    "run_demo",
+]
 
-#: Operating points of the fleet run: nominal, then the rated corners.
-CORNERS = ((25.0, 1.2), (-20.0, 1.14), (-20.0, 1.26), (85.0, 1.14), (85.0, 1.26))
+#: Seconds to wait for one answer of a simulated board (RECONSTRUCT takes seconds).
+BOARD_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
-class DemoResult:
-    """Figures of one demo run (fractions, seconds, bytes per second)."""
+class BoardDie:
+    """One die of the key-path part, on the Verilator device.
+
+    Attributes
+    ----------
+    device_id : str
+    die_seed : int
+    entropy_bits : float
+        Its entropy account.
+    enrol_s : float
+        Wall time of its enrollment (board start excluded).
+    attested : bool
+        The verifier accepted it from scratch (own record, fresh nonce).
+    reason : str
+        The verifier's reason (``"ok"`` when attested).
+    replay_refused : bool
+        Its answer, sent again for the same nonce, was refused.
+    """
+
+    device_id: str
+    die_seed: int
+    entropy_bits: float
+    enrol_s: float
+    attested: bool
+    reason: str
+    replay_refused: bool
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """Part 1: the Verilator device through its UART (seconds, bytes per second)."""
 
     info: dict
     response_bits: int
@@ -38,23 +90,60 @@ class DemoResult:
     response_read_s: float
     link_bytes_per_s: float
     board_start_s: float
-    fleet_dies: int
-    fleet_reads: int
-    uniqueness: float
-    uniformity: float
-    intra_hd: dict[str, float]
 
 
-def _response(counts) -> list[int]:
-    return [int(a > b) for a, b, *_ in counts]
+@dataclass(frozen=True)
+class KeyPathResult:
+    """Part 2: dies enrolled and attested on Verilator boards, and an impostor die.
+
+    Attributes
+    ----------
+    board_reads : int
+        Enrollment reads per die.
+    board_dies : list of BoardDie
+    impostor_die_seed : int
+        The die that presents another die's record.
+    impostor_record : str
+        Whose record it presents.
+    impostor_attested : bool
+        Whether the verifier accepted it (it must not).
+    impostor_reason : str
+    seconds : float
+    """
+
+    board_reads: int
+    board_dies: list[BoardDie]
+    impostor_die_seed: int
+    impostor_record: str
+    impostor_attested: bool
+    impostor_reason: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        """Every die attested with its replay refused, and the impostor refused."""
+        dies_ok = all(d.attested and d.replay_refused for d in self.board_dies)
+        return dies_ok and not self.impostor_attested
 
 
-def run_demo(*, dies: int = 20, reads: int = 5, die_seed: int = 1) -> DemoResult:
-    """Run both parts and return the figures (see the module docstring)."""
+@dataclass(frozen=True)
+class DemoResult:
+    """Figures of one demo run: its three parts."""
+
+    link: LinkResult
+    key_path: KeyPathResult
+    fleet: FleetResult
+
+
+def link_check(die_seed: int = 1) -> LinkResult:
+    """Part 1: INFO and the whole response through the UART, against the fast model."""
     pairs = neighbour_pairs(SIM_DEVICE.n_ro)
     condition = Condition(die_seed=die_seed, noise_seed=7)
     started = time.monotonic()
-    with SimulatedBoard(condition) as board, DeviceClient.open(board.url, timeout=60) as device:
+    with (
+        SimulatedBoard(condition) as board,
+        DeviceClient.open(board.url, timeout=BOARD_TIMEOUT) as device,
+    ):
         board_start = time.monotonic() - started
         fast = DeviceClient(FastDevice(device_model(condition)))
         t = time.monotonic()
@@ -68,30 +157,7 @@ def run_demo(*, dies: int = 20, reads: int = 5, die_seed: int = 1) -> DemoResult
     # Bytes on the wire for the read: requests and answers, framed (COBS adds about 1/254).
     requests = [pairs[i : i + 32] for i in range(0, len(pairs), 32)]
     wire = sum(frame_size(4 * len(r)) + frame_size(7 * len(r)) + 4 for r in requests)
-
-    measured = np.empty((len(CORNERS), dies, SIM_DEVICE.n_ro // 2, reads))
-    for d in range(dies):
-        for c, (temperature, voltage) in enumerate(CORNERS):
-            model = device_model(Condition(die_seed=100 + d, temperature=temperature,
-                                           voltage=voltage, noise_seed=d + 1))  # fmt: skip
-            client = DeviceClient(FastDevice(model))
-            for r in range(reads):
-                counts_dr = client.read_ro(pairs)
-                measured[c, d, :, r] = [a - b for a, b, *_ in counts_dr]
-
-    # Differences against zero: analyze() compares pairs, so give it (difference, 0) columns.
-    def as_pairs(diffs):
-        stacked = np.zeros((diffs.shape[0], 2 * diffs.shape[1], diffs.shape[2]))
-        stacked[:, 0::2, :] = diffs
-        return stacked
-
-    nominal = analyze(as_pairs(measured[0]))
-    reference = measured[0].mean(axis=2) > 0  # (dies, bits), enrolled at 25 C
-    intra = {}
-    for c, (temperature, voltage) in enumerate(CORNERS):
-        bits = measured[c] > 0  # (dies, bits, reads)
-        intra[f"{temperature:g} C, {voltage:g} V"] = float(np.mean(bits != reference[:, :, None]))
-    return DemoResult(
+    return LinkResult(
         info={
             "mode": info.mode.name.lower(),
             "n_ro": info.n_ro,
@@ -105,9 +171,103 @@ def run_demo(*, dies: int = 20, reads: int = 5, die_seed: int = 1) -> DemoResult
         response_read_s=read_time,
         link_bytes_per_s=wire / read_time,
         board_start_s=board_start,
-        fleet_dies=dies,
-        fleet_reads=reads,
-        uniqueness=nominal.uniqueness,
-        uniformity=nominal.uniformity,
-        intra_hd=intra,
+    )
+
+
+def _board_die(
+    seed: int, registry_path: Path, master_key: bytes, owner: Ed25519PrivateKey, reads: int
+) -> BoardDie:
+    """Part 2 for one die: its own board, enrolled like a real board, then attested."""
+    device_id = f"die-{seed}"
+    with (
+        SimulatedBoard(Condition(die_seed=seed, noise_seed=seed + 10)) as board,
+        Registry(registry_path, master_key) as registry,
+    ):
+        source = SerialSource(board.url, timeout=BOARD_TIMEOUT)
+        t = time.monotonic()
+        report = enroll_device(
+            device_id, [source], registry, owner, reads=reads, thresholds=simulated_thresholds()
+        )
+        enrol_s = time.monotonic() - t
+        verifier = Verifier(registry)
+        with source.open() as client:
+            result = verifier.attest_enrolled(device_id, client)
+            # The same answer for the same nonce, sent twice: the second is a replay.
+            nonce = verifier.challenge()
+            mac = client.attest(nonce)
+            first = verifier.verify(device_id, nonce, mac)
+            replay = verifier.verify(device_id, nonce, mac)
+    return BoardDie(
+        device_id=device_id,
+        die_seed=seed,
+        entropy_bits=report.account.remaining,
+        enrol_s=enrol_s,
+        attested=result.ok,
+        reason=result.reason,
+        replay_refused=first.ok and not replay.ok and "replayed" in replay.reason,
+    )
+
+
+def key_path(die_seed: int = 1, board_dies: int = 2, reads: int = 5) -> KeyPathResult:
+    """Part 2: enrol *board_dies* dies (seeds from *die_seed*) on Verilator boards, two at a
+    time, with *reads* reads each; attest each from scratch; show a replay refused; then let
+    one more die present the first die's record."""
+    if board_dies < 1:
+        raise ValueError(f"the demo enrols at least one die on a board, not {board_dies!r}")
+    started = time.monotonic()
+    seeds = [die_seed + i for i in range(board_dies)]
+    impostor = die_seed + board_dies
+    master_key = secrets.token_bytes(32)
+    owner = Ed25519PrivateKey.generate()
+    with tempfile.TemporaryDirectory(prefix="ropuf-demo-") as tmp:
+        path = Path(tmp) / "registry.db"
+        Registry(path, master_key).close()  # created once, before the threads share it
+        with ThreadPoolExecutor(max_workers=2) as pool:  # at most two boards at once
+            dies = list(
+                pool.map(lambda seed: _board_die(seed, path, master_key, owner, reads), seeds)
+            )
+        with (
+            Registry(path, master_key) as registry,
+            SimulatedBoard(Condition(die_seed=impostor, noise_seed=3)) as board,
+            DeviceClient.open(board.url, timeout=BOARD_TIMEOUT) as client,
+        ):
+            stolen = Verifier(registry).attest_enrolled(dies[0].device_id, client)
+    return KeyPathResult(
+        board_reads=reads,
+        board_dies=dies,
+        impostor_die_seed=impostor,
+        impostor_record=dies[0].device_id,
+        impostor_attested=stolen.ok,
+        impostor_reason=stolen.reason,
+        seconds=time.monotonic() - started,
+    )
+
+
+def run_demo(
+    *,
+    dies: int = 20,
+    reads: int = 25,
+    board_dies: int = 2,
+    board_reads: int = 5,
+    die_seed: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoResult:
+    """Run the three parts and return the figures (see the module docstring).
+
+    Parameters
+    ----------
+    dies, reads : int
+        Fleet size and enrollment reads per die of the fleet (fast model device).
+    board_dies, board_reads : int
+        Dies enrolled on Verilator boards, and their enrollment reads (a full read of the
+        760 candidate pairs is about 1.5 million simulated cycles).
+    die_seed : int
+        Seed of the first Verilator die.
+    progress : callable, optional
+        ``progress(done, total)`` of the fleet part, in dies.
+    """
+    return DemoResult(
+        link=link_check(die_seed),
+        key_path=key_path(die_seed, board_dies, board_reads),
+        fleet=run_fleet(dies, reads=reads, progress=progress),
     )

@@ -11,11 +11,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ropuf.spec import commands, ro_sim
+from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Mode, Status
 from ropuf.spec.helper_data import HelperData, HelperDataError
 
+from .arbiter_device import ArbiterDevice
 from .ro_measure import MeasureConfig, measure_pairs
 
 __all__ = ["DeviceModel", "DeviceParams"]
@@ -34,10 +36,12 @@ class DeviceParams:
     clock_hz: int
     #: The key construction (LOAD_HELPER, RECONSTRUCT, ATTEST); None: a build without a key path.
     code: CodeParams | None = None
+    #: The arbiter PUF behind ARBITER; None: a build without one.
+    arbiter: ArbiterConfig | None = None
 
     def features(self) -> tuple:
-        """What enters the build id besides the RO geometry."""
-        return () if self.code is None else (self.code,)
+        """What enters the build id besides the RO geometry (as the device core orders it)."""
+        return tuple(part for part in (self.code, self.arbiter) if part is not None)
 
     @property
     def helper_length(self) -> int:
@@ -56,11 +60,25 @@ class DeviceModel:
         The die's edge rates as loaded into the simulation body.
     seed, noise_scale, common_scale : int
         The noise generator's seed and scales as loaded.
+    arbiter : ArbiterDevice, optional
+        The arbiter PUF's model (its die and noise), for builds with ``params.arbiter``.
     """
 
     def __init__(
-        self, params: DeviceParams, rates, *, seed: int, noise_scale: int, common_scale: int
+        self,
+        params: DeviceParams,
+        rates,
+        *,
+        seed: int,
+        noise_scale: int,
+        common_scale: int,
+        arbiter: "ArbiterDevice | None" = None,
     ):
+        if (arbiter is None) != (params.arbiter is None) or (
+            arbiter is not None and arbiter.config != params.arbiter
+        ):
+            raise ValueError(f"The build's arbiter is {params.arbiter!r}, the model's {arbiter!r}")
+        self.arbiter = arbiter
         self.params = params
         self.rates = [int(r) for r in rates]
         self.noise_scale = noise_scale
@@ -116,7 +134,7 @@ class DeviceModel:
         return Status.OK, b""
 
     def _reconstruct(self) -> int:
-        from ropuf.host.fuzzy import decode_soft
+        from ropuf.host.fuzzy import corrected_batch, decode_soft
         from ropuf.host.kdf import derive_keys, pack_secret
 
         self._attestation_key = None
@@ -128,6 +146,7 @@ class DeviceModel:
         if helper.params != self.params.code or helper.n_ro != self.params.n_ro:
             return Status.BAD_HELPER
         soft = np.array([r.soft for r in self._measure(helper.pairs())], dtype=np.int64)
+        soft = corrected_batch(soft, helper.thresholds, helper.params.soft_width)
         message, failed = decode_soft(soft[None, :], np.array(helper.offset), helper.params)
         keys = derive_keys(helper.body(), pack_secret(message[0]))
         if failed[0] or not hmac.compare_digest(keys.kcv, helper.kcv):
@@ -165,6 +184,8 @@ class DeviceModel:
             return Status.OK, commands.encode_read_ro_response(
                 [(r.count_a, r.count_b, r.overflow, r.invalid) for r in results]
             )
+        if code == Command.ARBITER and self.arbiter is not None:
+            return self.arbiter.handle(code, payload, locked=self.locked)
         if self.params.code is not None:
             if code == Command.LOAD_HELPER:
                 return self._load_helper(payload)

@@ -5,7 +5,7 @@ and the key-check value to compare with; it is stored off the device and handed 
 reconstruction, so it is parsed defensively: truncation, a bad CRC, an unknown version and
 parameters out of range are all caught here, before any decoding.
 
-Byte layout (version 1; integers big-endian; bit strings packed MSB-first, zero-padded)::
+Byte layout (version 2; integers big-endian; bit strings packed MSB-first, zero-padded)::
 
     offset  size  field
     0       4     magic b"RPHD"
@@ -21,11 +21,20 @@ Byte layout (version 1; integers big-endian; bit strings packed MSB-first, zero-
     16      2     n_ro           RO count of the array the pairs index
     18      M     mask           candidate_pairs bits, 1 = selected, M = ceil(candidate_pairs / 8)
     18+M    F     code offset    n * rep bits in selected order, F = ceil(n * rep / 8)
-    18+M+F  8     key-check value
-    26+M+F  4     CRC-32 (zlib) of bytes 0 .. 25+M+F
+    18+M+F  T     thresholds     n * rep signed 16-bit values in selected order, T = 2 n rep
+    18+M+F+T 8    key-check value
+    26+M+F+T 4    CRC-32 (zlib) of bytes 0 .. 25+M+F+T
 
-The *body*, bytes ``0 .. 17+M+F`` (everything before the key-check value), is what the key
+The *body*, bytes ``0 .. 17+M+F+T`` (everything before the key-check value), is what the key
 derivation hashes (:mod:`ropuf.spec.kdf_labels`).
+
+**Thresholds** remove the design's systematic part of each pair's difference: the count
+difference that every die of a design shows at that pair (layout, routing, the die-common
+gradient), which would otherwise make the same response bit likely on every die (bit-aliasing)
+and cost key entropy. A response bit is ``corrected_soft(soft, threshold) > 0``. They are
+public design data, estimated from a characterisation of several devices (see
+:mod:`ropuf.host.design_offsets`), and bound into the key like the rest of the body: altered
+thresholds change the key, so they cannot be used to probe bits one at a time.
 """
 
 import struct
@@ -39,20 +48,33 @@ __all__ = [
     "KCV_BYTES",
     "MAGIC",
     "PAIRING_NEIGHBOUR",
+    "THRESHOLD_LIMIT",
     "VERSION",
     "HelperData",
     "HelperDataError",
+    "corrected_soft",
     "pack_bits",
     "unpack_bits",
 ]
 
 MAGIC = b"RPHD"
-VERSION = 1
+VERSION = 2
 #: Fixed header after the magic: version, total length, code parameters, pairing, RO count.
 HEADER = struct.Struct(">4sBHBBBHHBBH")
 KCV_BYTES = 8
 CRC_BYTES = 4
 PAIRING_NEIGHBOUR = 0
+
+
+#: Thresholds are signed 16-bit integers: -THRESHOLD_LIMIT - 1 .. THRESHOLD_LIMIT.
+THRESHOLD_LIMIT = 2**15 - 1
+
+
+def corrected_soft(soft: int, threshold: int, soft_width: int) -> int:
+    """The soft value the decoder takes: ``soft - threshold``, saturated to
+    ``+-(2**(soft_width - 1) - 1)`` as the RO array saturates (gateware and host agree)."""
+    limit = 2 ** (soft_width - 1) - 1
+    return max(-limit, min(limit, soft - threshold))
 
 
 class HelperDataError(Exception):
@@ -91,6 +113,9 @@ class HelperData:
         ``params.selected_bits`` code-offset bits, in the order of the selected pairs.
     kcv : bytes
         The 8-byte key-check value (zeros while the key is not derived yet).
+    thresholds : tuple of int, optional
+        ``params.selected_bits`` design thresholds in selected order, signed 16-bit; zeros
+        when omitted.
 
     Raises
     ------
@@ -103,6 +128,7 @@ class HelperData:
     mask: tuple[int, ...]
     offset: tuple[int, ...]
     kcv: bytes = bytes(KCV_BYTES)
+    thresholds: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         p = self.params
@@ -123,6 +149,15 @@ class HelperData:
             raise HelperDataError(f"code offset must be {p.selected_bits} bits of 0 or 1")
         if not isinstance(self.kcv, bytes) or len(self.kcv) != KCV_BYTES:
             raise HelperDataError(f"key-check value must be {KCV_BYTES} bytes, not {self.kcv!r}")
+        if self.thresholds is None:
+            object.__setattr__(self, "thresholds", (0,) * p.selected_bits)
+        thresholds = tuple(self.thresholds)
+        if len(thresholds) != p.selected_bits or any(
+            isinstance(t, bool) or int(t) != t or not -THRESHOLD_LIMIT - 1 <= t <= THRESHOLD_LIMIT
+            for t in thresholds
+        ):
+            raise HelperDataError(f"thresholds must be {p.selected_bits} signed 16-bit integers")
+        object.__setattr__(self, "thresholds", tuple(int(t) for t in thresholds))
 
     @property
     def selected(self) -> tuple[int, ...]:
@@ -138,7 +173,8 @@ class HelperData:
         """Bytes of a record with these parameters."""
         mask = (params.candidate_pairs + 7) // 8
         offset = (params.selected_bits + 7) // 8
-        return HEADER.size + mask + offset + KCV_BYTES + CRC_BYTES
+        thresholds = 2 * params.selected_bits
+        return HEADER.size + mask + offset + thresholds + KCV_BYTES + CRC_BYTES
 
     def body(self) -> bytes:
         """The record up to the key-check value: what the key derivation binds."""
@@ -156,7 +192,8 @@ class HelperData:
             PAIRING_NEIGHBOUR,
             self.n_ro,
         )
-        return header + pack_bits(self.mask) + pack_bits(self.offset)
+        thresholds = struct.pack(f">{len(self.thresholds)}h", *self.thresholds)
+        return header + pack_bits(self.mask) + pack_bits(self.offset) + thresholds
 
     def to_bytes(self) -> bytes:
         """The serialised record, CRC included."""
@@ -233,11 +270,15 @@ class HelperData:
         ):
             if pack_bits(unpack_bits(raw, count)) != raw:
                 raise HelperDataError(f"Helper-data {name} has padding bits set")
-        kcv_at = position + mask_bytes + offset_bytes
+        thresholds_at = position + mask_bytes + offset_bytes
+        count = params.selected_bits
+        thresholds = struct.unpack_from(f">{count}h", data, thresholds_at)
+        kcv_at = thresholds_at + 2 * count
         return cls(
             params=params,
             n_ro=n_ro,
             mask=unpack_bits(mask_raw, candidate_pairs),
             offset=unpack_bits(offset_raw, params.selected_bits),
             kcv=data[kcv_at : kcv_at + KCV_BYTES],
+            thresholds=thresholds,
         )

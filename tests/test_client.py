@@ -3,7 +3,16 @@
 import pytest
 import serial
 
-from ropuf.host.client import DeviceClient, DeviceError, ProtocolError
+from ropuf.host.client import (
+    BadHelperError,
+    DeviceClient,
+    DeviceError,
+    DeviceLockedError,
+    KeyCheckFailedError,
+    NoKeyError,
+    ProtocolError,
+    UnknownCommandError,
+)
 from ropuf.host.fast_device import FastDevice
 from ropuf.host.transport import SerialTransport, TransportError
 from ropuf.sim.board import SIM_DEVICE, Condition, device_model
@@ -101,3 +110,92 @@ def test_status_enums_do_not_overlap():
     assert not set(Status) & set(framing.Status) - {Status.OK}
     assert min(s for s in Status if s) >= framing.COMMAND_STATUS_BASE
     assert serial.__version__
+
+
+# --- the key path: LOAD_HELPER, RECONSTRUCT, ATTEST and their errors ---------------------------
+
+
+def enrolled_helper(die_seed=3):
+    """Helper data and keys of *die_seed* from 5 reads through the client (no registry)."""
+    from ropuf.host.enrollment import read_soft
+    from ropuf.host.keygen import enrol
+    from ropuf.spec.code_params import CHOSEN
+
+    reads = read_soft(client_for(die_seed), CHOSEN.candidate_pairs, 5, SIM_DEVICE.soft_width)
+    return enrol(reads, CHOSEN, n_ro=SIM_DEVICE.n_ro)
+
+
+def with_valid_crc(record: bytes) -> bytes:
+    import zlib
+
+    body = record[:-4]
+    return body + zlib.crc32(body).to_bytes(4, "big")
+
+
+def test_load_reconstruct_attest():
+    from ropuf.spec.attestation import attestation_mac
+
+    enrollment = enrolled_helper()
+    record = enrollment.helper.to_bytes()
+    client = client_for()
+    client.load_helper(record)
+    assert not client.info().key_ready
+    client.reconstruct()
+    assert client.info().key_ready
+    nonce = bytes(range(32))
+    assert client.attest(nonce) == attestation_mac(enrollment.keys.attestation, record, nonce)
+    # LOAD_HELPER forgets the key.
+    client.load_helper(record[:10])
+    with pytest.raises(NoKeyError, match=r"ATTEST: the device has no key: .*reconstruct first"):
+        client.attest(nonce)
+
+
+def test_key_path_errors_are_typed():
+    enrollment = enrolled_helper()
+    record = enrollment.helper.to_bytes()
+    with pytest.raises(NoKeyError) as caught:
+        client_for().attest(bytes(32))
+    assert caught.value.status == Status.NO_KEY and isinstance(caught.value, DeviceError)
+    # Another die with this die's record: the key check fails.
+    other = client_for(die_seed=4)
+    other.load_helper(record)
+    with pytest.raises(
+        KeyCheckFailedError,
+        match=r"RECONSTRUCT: key check failed: the helper data does not match this device or "
+        r"was manipulated \(status 0x14 KEY_CHECK_FAILED\)",
+    ):
+        other.reconstruct()
+    with pytest.raises(NoKeyError):
+        other.attest(bytes(32))
+    # Manipulated helper data with a valid CRC: one code-offset bit flipped.
+    tampered = bytearray(record)
+    tampered[18 + 95] ^= 0x80
+    client = client_for()
+    client.load_helper(with_valid_crc(bytes(tampered)))
+    with pytest.raises(KeyCheckFailedError):
+        client.reconstruct()
+    # A broken CRC, and a record that is not helper data at all: BAD_HELPER.
+    for broken in (bytes(tampered), bytes(len(record))):
+        client.load_helper(broken)
+        with pytest.raises(BadHelperError, match=r"malformed for its build.*BAD_HELPER"):
+            client.reconstruct()
+    # Longer than the build's helper data: the device refuses the chunk.
+    with pytest.raises(DeviceError, match="BAD_PAYLOAD"):
+        client.load_helper(record + b"\x00")
+    with pytest.raises(ValueError, match="empty"):
+        client.load_helper(b"")
+    with pytest.raises(ValueError, match="a nonce must be 32 bytes, not 31"):
+        client.attest(bytes(31))
+
+
+def test_locked_and_deployment_errors_are_typed():
+    from dataclasses import replace
+
+    client = client_for()
+    client.lock()
+    with pytest.raises(DeviceLockedError):
+        client.read_ro([(0, 1)])
+    deployment = replace(SIM_DEVICE, variant="deployment")
+    client = DeviceClient(FastDevice(device_model(Condition(), deployment)), timeout=0.1)
+    with pytest.raises(UnknownCommandError, match="UNKNOWN_COMMAND"):
+        client.read_ro([(0, 1)])

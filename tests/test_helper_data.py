@@ -6,7 +6,7 @@ import zlib
 import pytest
 
 from ropuf.spec.code_params import CHOSEN, CodeParams
-from ropuf.spec.helper_data import HEADER, HelperData, HelperDataError
+from ropuf.spec.helper_data import HEADER, HelperData, HelperDataError, corrected_soft
 
 
 def record() -> HelperData:
@@ -14,7 +14,9 @@ def record() -> HelperData:
     ones = [i for i, b in enumerate(mask) if b][CHOSEN.selected_bits :]
     mask = tuple(0 if i in set(ones) else b for i, b in enumerate(mask))
     offset = tuple((i * 7) % 3 % 2 for i in range(CHOSEN.selected_bits))
-    return HelperData(CHOSEN, 2048, mask, offset, bytes(range(8)))
+    thresholds = tuple((i * 37) % 200 - 100 for i in range(CHOSEN.selected_bits - 2))
+    thresholds += (-32768, 32767)  # the whole signed 16-bit range
+    return HelperData(CHOSEN, 2048, mask, offset, bytes(range(8)), thresholds)
 
 
 def recrc(data: bytes) -> bytes:
@@ -24,23 +26,40 @@ def recrc(data: bytes) -> bytes:
 def test_round_trip_and_size():
     helper = record()
     data = helper.to_bytes()
-    assert len(data) == HelperData.total_length(CHOSEN) == 18 + 95 + 31 + 8 + 4
+    assert len(data) == HelperData.total_length(CHOSEN) == 18 + 95 + 31 + 2 * 242 + 8 + 4
     assert helper.bits == 8 * len(data)
     assert HelperData.from_bytes(data) == helper
     assert helper.body() == data[: -(8 + 4)]
     assert helper.pairs()[0] == (2, 3) and len(helper.pairs()) == CHOSEN.selected_bits
 
 
+def test_thresholds_default_to_zero_and_are_checked():
+    helper = record()
+    plain = HelperData(CHOSEN, 2048, helper.mask, helper.offset)
+    assert plain.thresholds == (0,) * CHOSEN.selected_bits
+    with pytest.raises(HelperDataError, match="242 signed 16-bit integers"):
+        HelperData(CHOSEN, 2048, helper.mask, helper.offset, thresholds=(0,) * 241)
+    with pytest.raises(HelperDataError, match="242 signed 16-bit integers"):
+        HelperData(CHOSEN, 2048, helper.mask, helper.offset, thresholds=(2**15,) * 242)
+
+
+def test_corrected_soft_saturates_like_the_array():
+    assert corrected_soft(100, 30, 16) == 70
+    assert corrected_soft(-32767, 32767, 16) == -32767
+    assert corrected_soft(32767, -32768, 16) == 32767
+    assert corrected_soft(5, 5, 16) == 0
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
         (lambda d: d[:10], r"truncated: 10 bytes, the header alone has 18"),
-        (lambda d: d[:-1], r"truncated: 155 bytes of the 156 its header states"),
-        (lambda d: d + b"\0", r"1 bytes after the 156"),
+        (lambda d: d[:-1], r"truncated: 639 bytes of the 640 its header states"),
+        (lambda d: d + b"\0", r"1 bytes after the 640"),
         (lambda d: b"XPHD" + d[4:], r"Not helper data: magic b'XPHD'"),
         (
-            lambda d: d[:4] + b"\x02" + d[5:],
-            r"Unsupported helper-data version 2; this reader knows 1",
+            lambda d: d[:4] + b"\x01" + d[5:],
+            r"Unsupported helper-data version 1; this reader knows 2",
         ),
         (lambda d: d[:60] + bytes([d[60] ^ 1]) + d[61:], r"CRC mismatch"),
         (

@@ -7,6 +7,7 @@ engine is generic in the code, and the simulated board runs the full-size one in
 
 import random
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -46,10 +47,22 @@ def make(variant="enrollment"):
     return dut, model, rates
 
 
+def thresholds_for(rates):
+    """Design thresholds for the test die: a third of each pair's expected count difference,
+    twice it on every fifth pair, so that subtracting them flips those bits:
+    a device that ignored them would fail the key check (the code corrects 3 errors)."""
+    expected = [GATE * (rates[2 * i] - rates[2 * i + 1]) >> 16 for i in range(CODE.candidate_pairs)]
+    return np.array([2 * e if i % 5 == 0 else e // 3 for i, e in enumerate(expected)])
+
+
 def enrol(rates, message_seed=1):
-    """Helper data and keys for *rates* (noise-free bits; the 31 largest margins, balanced
-    enough for a test)."""
-    margins = np.array([rates[2 * i] - rates[2 * i + 1] for i in range(CODE.candidate_pairs)])
+    """Helper data and keys for *rates* (noise-free bits after the thresholds; the 31 largest
+    corrected margins, balanced enough for a test)."""
+    thresholds = thresholds_for(rates)
+    expected = np.array(
+        [GATE * (rates[2 * i] - rates[2 * i + 1]) >> 16 for i in range(CODE.candidate_pairs)]
+    )
+    margins = expected - thresholds
     selected = np.sort(np.argsort(-np.abs(margins), kind="stable")[: CODE.selected_bits])
     bits = (margins[selected] > 0).astype(np.uint8)
     rng = np.random.default_rng(message_seed)
@@ -58,10 +71,14 @@ def enrol(rates, message_seed=1):
     mask = np.zeros(CODE.candidate_pairs, np.uint8)
     mask[selected] = 1
     helper = HelperData(
-        CODE, N_RO, tuple(int(b) for b in mask), tuple(int(b) for b in bits ^ codeword)
+        CODE,
+        N_RO,
+        tuple(int(b) for b in mask),
+        tuple(int(b) for b in bits ^ codeword),
+        thresholds=tuple(int(t) for t in thresholds[selected]),
     )
     keys = derive_keys(helper.body(), pack_secret(message))
-    helper = HelperData(CODE, N_RO, helper.mask, helper.offset, keys.kcv)
+    helper = replace(helper, kcv=keys.kcv)
     return helper.to_bytes(), keys, message
 
 
@@ -98,7 +115,7 @@ def test_enrol_reconstruct_attest_like_the_model_and_the_host_kdf():
     nonce_a, nonce_b = bytes(range(32)), bytes(range(100, 132))
     requests = [
         (1, Command.ATTEST, nonce_a, 0),  # no key yet
-        *load(record, seq=2, chunk=20),  # two chunks
+        *load(record, seq=2, chunk=60),  # two chunks
         (5, Command.RECONSTRUCT, b"", 0),
         (6, Command.INFO, b"", 0),
         (7, Command.ATTEST, nonce_a, 0),
@@ -172,7 +189,12 @@ def test_manipulated_code_offset_fails_the_key_check():
     body[layout.offset] ^= 0xFF
     manipulated = with_crc(bytes(body))
     other_kcv = with_crc(record[: layout.kcv] + bytes(8))
+    # One threshold moved by one count: no bit changes, but the key is bound to the record.
+    nudged = bytearray(record[:-4])
+    nudged[layout.thresholds + 1] ^= 1
     requests = [
+        *load(with_crc(bytes(nudged)), seq=12),
+        (13, Command.RECONSTRUCT, b"", 0),
         *load(manipulated, seq=1),
         (3, Command.RECONSTRUCT, b"", 0),
         (4, Command.ATTEST, bytes(32), 0),
@@ -185,7 +207,7 @@ def test_manipulated_code_offset_fails_the_key_check():
     got = run(dut, rates, requests, **NOISE)
     assert got == expected(model, requests)
     statuses = {seq: status for seq, status, _ in got}
-    assert statuses[3] == statuses[7] == Status.KEY_CHECK_FAILED
+    assert statuses[3] == statuses[7] == statuses[13] == Status.KEY_CHECK_FAILED
     assert statuses[4] == Status.NO_KEY
     assert statuses[10] == Status.OK and commands.Info.decode(got[-1][2]).key_ready
 

@@ -206,3 +206,15 @@ def test_swapping_a_pair_flips_exactly_the_unequal_bits(values):
     backward = metrics.responses(values, pairs[:, ::-1])
     unequal = values[pairs[:, 0]] != values[pairs[:, 1]]
     assert np.array_equal(forward ^ backward, unequal)
+
+
+def test_fair_min_entropy_estimate_is_the_estimators_mean_on_fair_coins():
+    assert metrics.fair_min_entropy_estimate(1) == 0.0  # one chip: every position looks fixed
+    assert metrics.fair_min_entropy_estimate(2) == pytest.approx(0.5)  # 01/10 give 1 bit
+    rng = np.random.default_rng(4)
+    fair = rng.integers(0, 2, (60, 20_000))
+    measured = float(np.mean(metrics.bitwise_min_entropy(fair)))
+    assert measured == pytest.approx(metrics.fair_min_entropy_estimate(60), abs=0.003)
+    assert metrics.fair_min_entropy_estimate(1000) > metrics.fair_min_entropy_estimate(60)
+    with pytest.raises(ValueError, match="positive integer, not 0"):
+        metrics.fair_min_entropy_estimate(0)

@@ -1,0 +1,423 @@
+"""Enrollment of one device: read its ring oscillators, derive helper data and keys, prove them
+on the device, and only then register it.
+
+1. **Read.** At each operating condition the device is reached at (a :class:`DeviceSource`),
+   INFO must report an unlocked enrollment build with enough ROs; then every candidate pair
+   ``(2i, 2i + 1)``, ``i < candidate_pairs``, is read *reads* times with READ_RO (32 pairs per
+   request). The soft value of a pair is ``count_a - count_b`` saturated to the build's soft
+   width, exactly what the device's decoder sees at reconstruction. Reads of all conditions
+   are pooled: a pair's margin is its mean over all of them.
+2. **Derive.** :func:`ropuf.host.keygen.enrol` masks and balances the pairs, makes the entropy
+   account (refusing below 128 bits), draws the secret, and derives the helper data and keys.
+3. **Verify on the device** (at the first condition): LOAD_HELPER, RECONSTRUCT must answer OK,
+   and one ATTEST with a fresh nonce must equal the MAC of the derived attestation key
+   (compared in constant time). A record that the device cannot use is never written.
+4. **Register**: the signed record and the encrypted attestation key, in one transaction
+   (:meth:`ropuf.host.registry.Registry.enroll`).
+
+The keys stay in this process's memory; nothing here logs, prints or returns them.
+
+A real board is read at whatever condition it is at (one :class:`SerialSource`); a simulated
+die can be read at several (:mod:`ropuf.sim.sources`).
+"""
+
+import contextlib
+import datetime
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
+from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.commands import Info, Mode
+
+from .client import (
+    BadHelperError,
+    DeviceClient,
+    KeyCheckFailedError,
+    UnknownCommandError,
+)
+from .design_offsets import load_thresholds
+from .keygen import EnrollmentError, EntropyAccount, enrol
+from .registry import EnrollmentRecord, Registry, RegistryError
+
+__all__ = [
+    "DeviceSource",
+    "EnrollmentError",
+    "EnrollmentReport",
+    "SerialSource",
+    "check_enrollable",
+    "enroll_device",
+    "puf_facts",
+    "read_soft",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``progress(done, total)``: called after each full read of the candidate pairs and after the
+#: verification (units: full reads; the verification counts as one).
+Progress = Callable[[int, int], None]
+
+
+class DeviceSource(Protocol):
+    """One way to reach the device at one operating condition.
+
+    Attributes
+    ----------
+    label : str
+        What to call it in messages (a port, or "die 7 at 85 C, 1.14 V").
+    """
+
+    label: str
+
+    def open(self) -> contextlib.AbstractContextManager[DeviceClient]:
+        """A client for the device, closed (and any simulator stopped) on leaving."""
+
+
+@dataclass(frozen=True)
+class SerialSource:
+    """A device on a serial port or a ``socket://`` URL, at whatever condition it is at.
+
+    Parameters
+    ----------
+    url : str
+        Any pyserial URL (``/dev/ttyUSB1``, ``socket://localhost:5007``).
+    baudrate : int
+        Line rate of a real port.
+    timeout : float
+        Seconds to wait for each answer (a simulated board needs tens of seconds for some).
+    """
+
+    url: str
+    baudrate: int = 115_200
+    timeout: float = 5.0
+
+    @property
+    def label(self) -> str:
+        return self.url
+
+    def open(self) -> DeviceClient:
+        return DeviceClient.open(self.url, baudrate=self.baudrate, timeout=self.timeout)
+
+
+@dataclass(frozen=True)
+class EnrollmentReport:
+    """What an enrollment did (public facts only: no key, no response bit).
+
+    Attributes
+    ----------
+    device_id : str
+    conditions : tuple of str
+        Labels of the conditions read; the first is where the device was verified.
+    reads : int
+        Full reads of the candidate pairs per condition.
+    candidate_pairs, selected : int
+        Pairs read, and pairs selected to carry the key.
+    helper_bytes : int
+        Size of the helper-data record.
+    account : EntropyAccount
+        Bias, min-entropy account and the predicted bit-error rate of the selected pairs.
+    puf : dict
+        The PUF facts stored in the record.
+    locked : bool
+        Whether the device was locked after enrollment.
+    seconds : float
+        Wall time of the whole enrollment.
+    """
+
+    device_id: str
+    conditions: tuple[str, ...]
+    reads: int
+    candidate_pairs: int
+    selected: int
+    helper_bytes: int
+    account: EntropyAccount
+    puf: dict
+    locked: bool
+    seconds: float
+
+
+def check_enrollable(info: Info, params: CodeParams, where: str) -> None:
+    """Refuse a device that cannot be enrolled with *params*, saying why and what to do.
+
+    Raises
+    ------
+    EnrollmentError
+        Locked, a deployment build, too few ROs, or another soft-value width.
+    """
+    if info.mode == Mode.LOCKED:
+        raise EnrollmentError(
+            f"the device at {where} is locked: its raw readout is off until the FPGA is "
+            "reconfigured; reload the enrollment bitstream and enrol before sending LOCK"
+        )
+    if info.mode == Mode.DEPLOYMENT:
+        raise EnrollmentError(
+            f"the device at {where} runs a deployment build, which has no raw readout: "
+            "enrol it with the enrollment bitstream, then deploy"
+        )
+    if info.n_ro < 2 * params.candidate_pairs:
+        raise EnrollmentError(
+            f"the device at {where} has {info.n_ro} ROs; the key construction reads "
+            f"{params.candidate_pairs} neighbour pairs and needs {2 * params.candidate_pairs}"
+        )
+    if info.soft_width != params.soft_width:
+        raise EnrollmentError(
+            f"the device at {where} has {info.soft_width}-bit soft values; the key "
+            f"construction expects {params.soft_width}"
+        )
+
+
+def read_soft(
+    client: DeviceClient,
+    candidate_pairs: int,
+    reads: int,
+    soft_width: int,
+    *,
+    after_read: Callable[[], None] | None = None,
+) -> np.ndarray:
+    """Soft values of neighbour pairs ``(2i, 2i + 1)``, ``i < candidate_pairs``, read *reads*
+    times: an int64 array of shape ``(reads, candidate_pairs)``.
+
+    A soft value is ``count_a - count_b`` saturated to ``+-(2**(soft_width - 1) - 1)``, as
+    the device computes it for its decoder. *after_read* is called after each full read.
+
+    Raises
+    ------
+    EnrollmentError
+        The device flags a pair invalid (its array is smaller than it reported).
+    DeviceLockedError, UnknownCommandError
+        The device refuses raw readout.
+    """
+    pairs = [(2 * i, 2 * i + 1) for i in range(candidate_pairs)]
+    limit = 2 ** (soft_width - 1) - 1
+    out = np.empty((reads, candidate_pairs), dtype=np.int64)
+    for r in range(reads):
+        results = client.read_ro(pairs)
+        invalid = [pairs[i] for i, result in enumerate(results) if result[3]]
+        if invalid:
+            raise EnrollmentError(
+                f"the device flags {len(invalid)} pair(s) invalid, first {invalid[0]}: its "
+                "RO array is smaller than its INFO answer says"
+            )
+        out[r] = np.clip([a - b for a, b, *_ in results], -limit, limit)
+        if after_read is not None:
+            after_read()
+    return out
+
+
+def puf_facts(info: Info, params: CodeParams, conditions: Sequence[str], reads: int) -> dict:
+    """The public PUF facts an enrollment record keeps: build, geometry, code, how enrolled."""
+    return {
+        "design_version": info.design_version,
+        "build_id": info.build_id.hex(),
+        "n_ro": info.n_ro,
+        "stages": info.stages,
+        "count_width": info.count_width,
+        "soft_width": info.soft_width,
+        "gate_cycles": info.gate_cycles,
+        "clock_hz": info.clock_hz,
+        "code": {
+            "rep": params.rep,
+            "gf_m": params.gf_m,
+            "t": params.t,
+            "n": params.n,
+            "k": params.k,
+            "candidate_pairs": params.candidate_pairs,
+        },
+        "enrollment": {"conditions": list(conditions), "reads_per_condition": reads},
+    }
+
+
+def _verify_on_device(
+    client: DeviceClient, record: bytes, attestation_key: bytes, where: str
+) -> None:
+    """LOAD_HELPER, RECONSTRUCT and one ATTEST must work with the new record."""
+    try:
+        client.load_helper(record)
+        client.reconstruct()
+    except KeyCheckFailedError:
+        raise EnrollmentError(
+            f"verification failed: the device at {where} does not reconstruct the key from "
+            "the helper data just derived (KEY_CHECK_FAILED); its readings are too noisy or "
+            "too few: enrol again with more reads"
+        ) from None
+    except BadHelperError:
+        raise EnrollmentError(
+            f"verification failed: the device at {where} rejects the helper data "
+            "(BAD_HELPER): its build has another key construction; enrol with its code"
+        ) from None
+    except UnknownCommandError:
+        raise EnrollmentError(
+            f"verification failed: the device at {where} has no key path (LOAD_HELPER, "
+            "RECONSTRUCT, ATTEST); load a bitstream with the key engine"
+        ) from None
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    expected = attestation_mac(attestation_key, record, nonce)
+    if not hmac.compare_digest(client.attest(nonce), expected):
+        raise EnrollmentError(
+            f"verification failed: the attestation of the device at {where} does not match "
+            "the derived attestation key; nothing was registered"
+        )
+
+
+def enroll_device(
+    device_id: str,
+    sources: Sequence[DeviceSource],
+    registry: Registry,
+    owner: Ed25519PrivateKey,
+    *,
+    reads: int = 25,
+    params: CodeParams = CHOSEN,
+    max_bias: float = 0.1,
+    design_min_entropy: float | None = None,
+    thresholds: np.ndarray | str | Path | None = None,
+    lock: bool = False,
+    progress: Progress | None = None,
+) -> EnrollmentReport:
+    """Enrol the device reached through *sources* as *device_id* (see the module docstring).
+
+    Parameters
+    ----------
+    device_id : str
+        Its name in the registry (must not be enrolled yet).
+    sources : sequence of DeviceSource
+        The device at each condition to read; the first is where it is verified (read last,
+        so that one device is open at a time and the verification follows its reads).
+    registry : Registry
+        Where the record goes.
+    owner : Ed25519PrivateKey
+        Signs the record (:func:`ropuf.host.owner_key.load_owner_key`).
+    reads : int
+        Full reads of the candidate pairs per condition, at least 2 (default 25).
+    params : CodeParams
+        The key construction (default :data:`~ropuf.spec.code_params.CHOSEN`).
+    max_bias, design_min_entropy : float
+        As :func:`ropuf.host.keygen.enrol`.
+    thresholds : array or path, optional
+        The design's thresholds of the candidate pairs (:mod:`ropuf.host.design_offsets`),
+        or a thresholds file, checked against the device's gate. Without them bit-aliasing is
+        not corrected (a warning is logged).
+    lock : bool
+        Send LOCK once the device is registered (raw readout off until reconfiguration).
+    progress : callable, optional
+        ``progress(done, total)`` in full reads.
+
+    Returns
+    -------
+    EnrollmentReport
+
+    Raises
+    ------
+    EnrollmentError
+        The device is locked, a deployment build, unfit for *params*, too biased, short of
+        entropy, or fails the verification. Nothing is registered.
+    RegistryError
+        *device_id* is already enrolled.
+    ProtocolError, TransportError, DeviceError
+        The device cannot be reached or answers wrongly.
+    """
+    if not isinstance(device_id, str) or not device_id.strip():
+        raise ValueError(f"a device id must be a non-empty name, not {device_id!r}")
+    if not sources:
+        raise ValueError("enrollment needs at least one device source")
+    if not isinstance(reads, int) or reads < 2:
+        raise ValueError(f"enrollment needs at least 2 reads per condition, not {reads!r}")
+    if device_id in registry.devices():
+        raise RegistryError(
+            f"device {device_id!r} is already enrolled in {registry.path}: choose another id"
+        )
+    started = time.monotonic()
+    total = len(sources) * reads + 1
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    primary, *others = sources
+    pooled = []
+    info = None
+    for source in others:
+        with source.open() as client:
+            info = _read_source(client, source.label, params, info)
+            logger.info("reading %d times at %s", reads, source.label)
+            pooled.append(
+                read_soft(client, params.candidate_pairs, reads, info.soft_width, after_read=step)
+            )
+    with primary.open() as client:
+        info = _read_source(client, primary.label, params, info)
+        logger.info("reading %d times at %s", reads, primary.label)
+        pooled.insert(
+            0,
+            read_soft(client, params.candidate_pairs, reads, info.soft_width, after_read=step),
+        )
+        if isinstance(thresholds, str | Path):
+            thresholds = load_thresholds(
+                thresholds, pairs=params.candidate_pairs, gate_cycles=info.gate_cycles
+            )
+        elif thresholds is None:
+            logger.warning(
+                "no design thresholds: bits shared by every device of the design (bit-aliasing) "
+                "are not corrected; characterise the design (docs/keygen.md)"
+            )
+        enrollment = enrol(
+            np.concatenate(pooled),
+            params,
+            n_ro=info.n_ro,
+            max_bias=max_bias,
+            design_min_entropy=design_min_entropy,
+            thresholds=thresholds,
+        )
+        record_bytes = enrollment.helper.to_bytes()
+        logger.info("verifying the new helper data on %s", primary.label)
+        _verify_on_device(client, record_bytes, enrollment.keys.attestation, primary.label)
+        step()
+        labels = tuple(source.label for source in sources)
+        puf = puf_facts(info, params, labels, reads)
+        record = EnrollmentRecord(
+            device_id=device_id,
+            enrolled_at=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            puf=puf,
+            helper_data=record_bytes,
+            owner_public_key=owner.public_key().public_bytes_raw(),
+        )
+        registry.enroll(record, enrollment.keys.attestation, owner)
+        logger.info("registered %s in %s", device_id, registry.path)
+        if lock:
+            client.lock()
+    return EnrollmentReport(
+        device_id=device_id,
+        conditions=labels,
+        reads=reads,
+        candidate_pairs=params.candidate_pairs,
+        selected=params.selected_bits,
+        helper_bytes=len(record_bytes),
+        account=enrollment.account,
+        puf=puf,
+        locked=lock,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _read_source(
+    client: DeviceClient, where: str, params: CodeParams, previous: Info | None
+) -> Info:
+    """INFO of the device at one condition, checked (and the same build as before)."""
+    info = client.info()
+    check_enrollable(info, params, where)
+    if previous is not None and info.build_id != previous.build_id:
+        raise EnrollmentError(
+            f"the device at {where} runs another build ({info.build_id.hex()}) than at the "
+            f"other conditions ({previous.build_id.hex()}): enrol one build at a time"
+        )
+    return info

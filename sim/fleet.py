@@ -1,0 +1,368 @@
+"""A simulated fleet, enrolled and attested end to end on the fast model device.
+
+Every die goes through the same host code as a real board (:mod:`ropuf.host.enrollment`,
+:class:`~ropuf.host.attestation.Verifier`, the device client over frames), with the fast
+model device standing in for the board (bit-identical to the Verilator device):
+
+1. **Enrol** each die at 25 C and nominal supply: read, select, derive, verify on the device,
+   register (a throw-away registry with a fresh master key and owner key).
+2. At every **corner** (:data:`CORNERS`: 25 C and the rated -20 / 85 C at -5 % / +5 % supply)
+   a fresh device for the die: read the candidate pairs a few times (characterisation), then
+   ``trials`` times LOAD_HELPER, RECONSTRUCT and ATTEST with a fresh nonce through the
+   verifier: the key-reconstruction success per corner.
+3. **PUF figures** of the characterisation reads (:mod:`ropuf.host.metrics`): uniqueness and
+   uniformity of the 25 C reference responses, reliability at each corner against them, and
+   the error rate of the key-carrying (selected) bits at each corner.
+"""
+
+import secrets
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ropuf.host import metrics
+from ropuf.host.attestation import Verifier
+from ropuf.host.enrollment import EnrollmentError, enroll_device, read_soft
+from ropuf.host.registry import Registry
+from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.helper_data import HelperData
+
+from .board import Condition
+from .design_thresholds import simulated_thresholds
+from .sources import FastModelSource
+
+__all__ = ["CORNERS", "CornerResult", "FleetResult", "fleet_entropy", "run_fleet"]
+
+#: Operating points (temperature in C, supply in V): nominal, then the rated corners.
+CORNERS = ((25.0, 1.2), (-20.0, 1.14), (-20.0, 1.26), (85.0, 1.14), (85.0, 1.26))
+#: Enrollment condition: 25 C, nominal supply.
+ENROL_AT = (25.0, None)
+
+
+@dataclass(frozen=True)
+class CornerResult:
+    """Key reconstruction and response figures at one corner.
+
+    Attributes
+    ----------
+    temperature, voltage : float
+    attempts : int
+        RECONSTRUCT + ATTEST attempts (enrolled dies x trials).
+    attested : int
+        Attempts the verifier accepted.
+    failures : dict
+        Failed attempts by reason (the first words of the verifier's reason).
+    reliability : float
+        ``1 - intra-chip HD`` of all candidate bits against the 25 C references.
+    intra_hd : numpy.ndarray
+        Per die, the mean intra-chip HD (for the histogram).
+    key_bit_error : float
+        Error rate of the selected (key-carrying) bits of enrolled dies, against their 25 C
+        references; the code corrects 14 of 242 (5.8 %) per reconstruction.
+    """
+
+    temperature: float
+    voltage: float
+    attempts: int
+    attested: int
+    failures: dict[str, int]
+    reliability: float
+    intra_hd: np.ndarray
+    key_bit_error: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.temperature:g} C, {self.voltage:g} V"
+
+    @property
+    def success(self) -> float:
+        """Fraction of attempts attested (NaN without attempts)."""
+        return self.attested / self.attempts if self.attempts else float("nan")
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    """Figures of one fleet run (fractions, seconds).
+
+    Attributes
+    ----------
+    dies, first_seed, reads, trials, char_reads : int
+        Fleet size, first die seed, enrollment reads, attestation trials per die and corner,
+        characterisation reads per die and corner.
+    enrolled : int
+        Dies enrolled (and verified on the device).
+    refused : list of (int, str)
+        Dies whose enrollment was refused, with the reason.
+    min_entropy_account : float
+        Smallest entropy account of an enrolled die, in bits.
+    corners : list of CornerResult
+    uniqueness, uniformity, bit_aliasing_spread, min_entropy : float
+        Of the 25 C reference responses (760 candidate bits per die).
+    fleet_key_entropy : float
+        The key's min-entropy as the fleet sees it: per enrolled die, the sum over its
+        selected bits of the per-position min-entropy from bit-aliasing
+        (:func:`~ropuf.host.metrics.bitwise_min_entropy`), minus the bits the code offset
+        discloses; the mean over dies. Unlike the per-die account (which assumes positions
+        alike), it counts bias shared by the fleet; with few dies it is biased low.
+    fair_key_entropy : float
+        What :attr:`fleet_key_entropy` would read if every position were a fair coin on each
+        die, with this many dies (:func:`~ropuf.host.metrics.fair_min_entropy_estimate`): the
+        estimator's ceiling to compare with.
+    majority_guess : float
+        Fraction of a die's selected bits an attacker guesses right from the other dies'
+        majority at each position (leave one out; 0.5 when positions carry no fleet bias).
+    inter_hd : numpy.ndarray
+        Every pairwise inter-chip HD (for the histogram).
+    enrol_seconds : float
+        Mean wall time of one enrollment.
+    seconds : float
+        Wall time of the whole run.
+    """
+
+    dies: int
+    first_seed: int
+    reads: int
+    trials: int
+    char_reads: int
+    enrolled: int
+    refused: list[tuple[int, str]]
+    min_entropy_account: float
+    corners: list[CornerResult]
+    uniqueness: float
+    uniformity: float
+    bit_aliasing_spread: float
+    min_entropy: float
+    fleet_key_entropy: float
+    fair_key_entropy: float
+    majority_guess: float
+    inter_hd: np.ndarray
+    enrol_seconds: float
+    seconds: float
+
+    def summary(self) -> dict:
+        """The figures as plain JSON-ready values (no arrays)."""
+        return {
+            "dies": self.dies,
+            "first_seed": self.first_seed,
+            "reads": self.reads,
+            "trials": self.trials,
+            "characterisation_reads": self.char_reads,
+            "enrolled": self.enrolled,
+            "refused": [{"die_seed": seed, "reason": reason} for seed, reason in self.refused],
+            "min_entropy_account_bits": round(self.min_entropy_account, 2),
+            "uniqueness": round(self.uniqueness, 4),
+            "uniformity": round(self.uniformity, 4),
+            "bit_aliasing_spread": round(self.bit_aliasing_spread, 4),
+            "min_entropy_per_bit": round(self.min_entropy, 4),
+            "fleet_key_entropy_bits": round(self.fleet_key_entropy, 1),
+            "fair_key_entropy_bits": round(self.fair_key_entropy, 1),
+            "majority_guess": round(self.majority_guess, 4),
+            "corners": [
+                {
+                    "temperature": c.temperature,
+                    "voltage": c.voltage,
+                    "attempts": c.attempts,
+                    "attested": c.attested,
+                    "success": round(c.success, 6) if c.attempts else None,
+                    "failures": c.failures,
+                    "reliability": round(c.reliability, 5),
+                    "key_bit_error": round(c.key_bit_error, 5),
+                }
+                for c in self.corners
+            ],
+            "enrol_seconds_per_die": round(self.enrol_seconds, 3),
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def _reason_key(reason: str) -> str:
+    """A short tally key for a failure reason."""
+    for status in ("KEY_CHECK_FAILED", "BAD_HELPER", "NO_KEY", "MAC mismatch", "replayed"):
+        if status in reason:
+            return status
+    return reason.split(":")[0]
+
+
+def run_fleet(
+    dies: int = 20,
+    *,
+    reads: int = 25,
+    trials: int = 2,
+    char_reads: int = 3,
+    first_seed: int = 1000,
+    corners: Sequence[tuple[float, float]] = CORNERS,
+    params: CodeParams = CHOSEN,
+    progress: Callable[[int, int], None] | None = None,
+) -> FleetResult:
+    """Enrol *dies* simulated dies and attest them at *corners* (see the module docstring).
+
+    Parameters
+    ----------
+    dies : int
+        Fleet size, at least 2 (die seeds ``first_seed .. first_seed + dies - 1``).
+    reads : int
+        Enrollment reads per die (at 25 C).
+    trials : int
+        Reconstruct-and-attest attempts per die and corner.
+    char_reads : int
+        Characterisation reads per die and corner (for the PUF figures).
+    progress : callable, optional
+        ``progress(done, total)`` in dies.
+    """
+    if not isinstance(dies, int) or dies < 2:
+        raise ValueError(f"a fleet needs at least 2 dies, not {dies!r}")
+    for name, value, least in (("trials", trials, 0), ("char_reads", char_reads, 1)):
+        if not isinstance(value, int) or value < least:
+            raise ValueError(f"{name} must be an integer >= {least}, not {value!r}")
+    if not corners:
+        raise ValueError("give at least one corner")
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ropuf-fleet-") as tmp:
+        # A throw-away registry: its master key lives only in this process.
+        with Registry(Path(tmp) / "fleet.db", secrets.token_bytes(32)) as registry:
+            result = _run(
+                registry,
+                dies=dies,
+                reads=reads,
+                trials=trials,
+                char_reads=char_reads,
+                first_seed=first_seed,
+                corners=corners,
+                params=params,
+                progress=progress,
+            )
+    return FleetResult(**result, seconds=time.monotonic() - started)
+
+
+def fleet_entropy(reference: np.ndarray, masks: np.ndarray, params: CodeParams) -> dict:
+    """The key's entropy as the fleet's bit-aliasing sees it, and the majority guess.
+
+    *reference*: 25 C responses of every die; *masks*: selected pairs per die (all False for
+    a die that was not enrolled)."""
+    enrolled = np.flatnonzero(masks.any(axis=1))
+    if len(enrolled) == 0:
+        nan = float("nan")
+        return {"fleet_key_entropy": nan, "fair_key_entropy": nan, "majority_guess": nan}
+    per_position = metrics.bitwise_min_entropy(reference)
+    disclosed = params.selected_bits - params.k
+    entropy = float(np.mean([per_position[masks[d]].sum() for d in enrolled])) - disclosed
+    hits = []
+    for d in enrolled:
+        guess = np.delete(reference, d, axis=0).mean(axis=0) > 0.5
+        hits.append(np.mean(guess[masks[d]] == reference[d][masks[d]]))
+    fair = params.selected_bits * metrics.fair_min_entropy_estimate(len(reference)) - disclosed
+    return {
+        "fleet_key_entropy": entropy,
+        "fair_key_entropy": fair,
+        "majority_guess": float(np.mean(hits)),
+    }
+
+
+def _run(
+    registry: Registry,
+    *,
+    dies: int,
+    reads: int,
+    trials: int,
+    char_reads: int,
+    first_seed: int,
+    corners: Sequence[tuple[float, float]],
+    params: CodeParams,
+    progress: Callable[[int, int], None] | None,
+) -> dict:
+    """The fleet run proper; returns the fields of :class:`FleetResult` but its wall time."""
+    owner = Ed25519PrivateKey.generate()
+    verifier = Verifier(registry)
+    n_pairs = params.candidate_pairs
+    soft = np.zeros((len(corners), dies, char_reads, n_pairs))
+    masks = np.zeros((dies, n_pairs), dtype=bool)
+    enrolled = np.zeros(dies, dtype=bool)
+    attested = np.zeros(len(corners), dtype=np.int64)
+    failures = [Counter() for _ in corners]
+    refused, accounts, enrol_times = [], [], []
+    # The simulated design, characterised on dies the fleet never uses (sim.design_thresholds):
+    # enrollment subtracts these, and the fleet's responses below are taken the same way.
+    thresholds = simulated_thresholds()
+    for d in range(dies):
+        seed = first_seed + d
+        device_id = f"die-{seed}"
+        source = FastModelSource(Condition(seed, ENROL_AT[0], ENROL_AT[1], noise_seed=1))
+        t = time.monotonic()
+        try:
+            report = enroll_device(
+                device_id,
+                [source],
+                registry,
+                owner,
+                reads=reads,
+                params=params,
+                thresholds=thresholds,
+            )
+        except EnrollmentError as exc:
+            refused.append((seed, str(exc)))
+        else:
+            enrol_times.append(time.monotonic() - t)
+            accounts.append(report.account.remaining)
+            enrolled[d] = True
+            helper = HelperData.from_bytes(registry.record(device_id).helper_data)
+            masks[d] = np.array(helper.mask, dtype=bool)
+        for c, (temperature, voltage) in enumerate(corners):
+            corner = FastModelSource(Condition(seed, temperature, voltage, noise_seed=100 + c))
+            with corner.open() as client:
+                soft[c, d] = read_soft(client, n_pairs, char_reads, params.soft_width)
+                for _ in range(trials if enrolled[d] else 0):
+                    result = verifier.attest_enrolled(device_id, client)
+                    if result.ok:
+                        attested[c] += 1
+                    else:
+                        failures[c][_reason_key(result.reason)] += 1
+        if progress is not None:
+            progress(d + 1, dies)
+
+    soft -= thresholds  # response bits as the device takes them: soft - threshold > 0
+    reference = soft[0].mean(axis=1) > 0  # (dies, pairs): the 25 C nominal responses
+    results = []
+    for c, (temperature, voltage) in enumerate(corners):
+        bits = soft[c] > 0  # (dies, reads, pairs)
+        per_die = metrics.intra_hd(bits, reference)
+        # Selected bits of the enrolled dies that differ from their reference.
+        wrong_key_bits = (bits != reference[:, None, :]) & masks[:, None, :]
+        key_bit_count = int(masks.sum()) * char_reads
+        results.append(
+            CornerResult(
+                temperature=float(temperature),
+                voltage=float(voltage),
+                attempts=int(enrolled.sum()) * trials,
+                attested=int(attested[c]),
+                failures=dict(failures[c]),
+                reliability=float(np.mean(1.0 - per_die)),
+                intra_hd=np.asarray(per_die),
+                key_bit_error=(
+                    float(wrong_key_bits.sum() / key_bit_count) if key_bit_count else float("nan")
+                ),
+            )
+        )
+    return dict(
+        dies=dies,
+        first_seed=first_seed,
+        reads=reads,
+        trials=trials,
+        char_reads=char_reads,
+        enrolled=int(enrolled.sum()),
+        refused=refused,
+        min_entropy_account=float(min(accounts)) if accounts else float("nan"),
+        corners=results,
+        uniqueness=metrics.uniqueness(reference),
+        uniformity=float(np.mean(metrics.uniformity(reference))),
+        bit_aliasing_spread=metrics.bit_aliasing_spread(reference),
+        min_entropy=metrics.min_entropy(reference),
+        **fleet_entropy(reference, masks, params),
+        inter_hd=metrics.pairwise_hd(reference),
+        enrol_seconds=float(np.mean(enrol_times)) if enrol_times else float("nan"),
+    )
