@@ -1,6 +1,6 @@
 # ropuf: one entry point for set-up, the main job and the tests.
 #   make demo    set up .venv if needed, then run the end-to-end demo
-#   make test    set up .venv if needed, then run the default test tier (unit + simulation)
+#   make test    set up .venv if needed, then run the default test tier (unit, simulation, builds)
 # Set-up is done once: .venv/.installed is redone only when pyproject.toml changes.
 
 VENV    := .venv

@@ -107,8 +107,8 @@ def bench_board(board: str, variant: str, cache: Path) -> None:
     print(f"    {'block':<8} {'LUTs':^17}  {'flip-flops':^17}  {'block RAM':^17}")
     for line in _table(report):
         print(line)
-    for phrase in report["not_built"]:
-        print(f"    not built: {phrase}")
+    for phrase in report["features"]:
+        print(f"    has: {phrase}")
 
 
 def probe_key_path(board: str, n_ro: int, variant: str, folder: Path) -> None:

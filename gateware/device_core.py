@@ -36,6 +36,8 @@ class DeviceCore(wiring.Component):
     code : CodeParams, optional
         The key construction: adds the key engine (LOAD_HELPER, RECONSTRUCT, ATTEST). Without
         it those commands are unknown.
+    ring_placement, arbiter_placement : optional
+        Where the FPGA bodies' rings and arbiter chains go (families' defaults when omitted).
     arbiter : ArbiterConfig, optional
         Adds a k-XOR arbiter PUF behind ARBITER (``allow_counts`` in enrollment builds only).
 
@@ -64,6 +66,8 @@ class DeviceCore(wiring.Component):
         simulation: bool = False,
         code: CodeParams | None = None,
         arbiter: ArbiterConfig | None = None,
+        ring_placement=None,
+        arbiter_placement=None,
     ):
         if arbiter is not None and arbiter.allow_counts and variant != "enrollment":
             raise ValueError("Arbiter COUNTS answers are for enrollment builds only")
@@ -97,6 +101,7 @@ class DeviceCore(wiring.Component):
             max_edges_per_cycle=max_edges_per_cycle,
             soft_width=soft_width,
             simulation=simulation,
+            ring_placement=ring_placement,
         )
         self.arbiter = (
             None
@@ -106,6 +111,7 @@ class DeviceCore(wiring.Component):
                 k=arbiter.k,
                 allow_counts=arbiter.allow_counts,
                 simulation=simulation,
+                placement=arbiter_placement,
             )
         )
         members = {

@@ -37,6 +37,8 @@ class DeviceTop(wiring.Component):
     code : CodeParams, optional
         The key construction (adds the key engine; see
         :class:`~ropuf.gateware.device_core.DeviceCore`).
+    ring_placement, arbiter_placement : optional
+        Where the FPGA bodies' rings and arbiter chains go (families' defaults when omitted).
     arbiter : ArbiterConfig, optional
         A k-XOR arbiter PUF behind ARBITER (as the device core).
 
@@ -66,6 +68,8 @@ class DeviceTop(wiring.Component):
         simulation: bool = False,
         code: CodeParams | None = None,
         arbiter: ArbiterConfig | None = None,
+        ring_placement=None,
+        arbiter_placement=None,
     ):
         self._divisor = check_divisor(divisor)
         self.core = DeviceCore(
@@ -79,6 +83,8 @@ class DeviceTop(wiring.Component):
             simulation=simulation,
             code=code,
             arbiter=arbiter,
+            ring_placement=ring_placement,
+            arbiter_placement=arbiter_placement,
         )
         members = {"rx": In(1, init=1), "tx": Out(1, init=1), "locked": Out(1)}
         if simulation:

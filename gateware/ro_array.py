@@ -80,6 +80,8 @@ class ROArray(wiring.Component):
     simulation : bool
         Build the behavioural simulation body and expose its ``sim`` load port; required when
         elaborating without a platform, refused with an FPGA platform.
+    ring_placement : ICE40RingPlacement or ECP5RingPlacement, optional
+        Where the FPGA body's rings go (the family's default when omitted).
 
     Attributes
     ----------
@@ -110,7 +112,9 @@ class ROArray(wiring.Component):
         soft_width: int = 16,
         settle_cycles: int = 4,
         simulation: bool = False,
+        ring_placement=None,
     ):
+        self._ring_placement = ring_placement
         self._n_ro = check_int("RO count", n_ro, 2, 2**PAIR_INDEX_BITS - 1)
         self._stages = check_int("Stage count", stages, 3, 63)
         if stages % 2 == 0:
@@ -183,7 +187,11 @@ class ROArray(wiring.Component):
         from .ro_bank_fpga import ring_bank_for
 
         return ring_bank_for(
-            platform, n_ro=self._n_ro, stages=self._stages, count_width=self._count_width
+            platform,
+            n_ro=self._n_ro,
+            stages=self._stages,
+            count_width=self._count_width,
+            placement=self._ring_placement,
         )
 
     def elaborate(self, platform):

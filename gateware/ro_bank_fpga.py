@@ -73,8 +73,11 @@ class FPGARingBank(wiring.Component):
         return m
 
 
-def ring_bank_for(platform, *, n_ro: int, stages: int, count_width: int) -> FPGARingBank:
-    """The ring bank for *platform*'s FPGA family.
+def ring_bank_for(
+    platform, *, n_ro: int, stages: int, count_width: int, placement=None
+) -> FPGARingBank:
+    """The ring bank for *platform*'s FPGA family, its rings where *placement* says (the
+    family's default placement when None).
 
     Raises
     ------
@@ -93,4 +96,5 @@ def ring_bank_for(platform, *, n_ro: int, stages: int, count_width: int) -> FPGA
                 f"No ring-oscillator body for {type(platform).__name__}: "
                 "ropuf has rings for iCE40 and ECP5"
             )
-    return FPGARingBank(ring=Ring(stages=stages, n_ro=n_ro), n_ro=n_ro, count_width=count_width)
+    ring = Ring(stages=stages, n_ro=n_ro, placement=placement)
+    return FPGARingBank(ring=ring, n_ro=n_ro, count_width=count_width)

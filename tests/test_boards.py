@@ -2,7 +2,6 @@
 
 import argparse
 import dataclasses
-import inspect
 import json
 import os
 import re
@@ -15,8 +14,7 @@ import pytest
 from ropuf.boards import build, yowasp
 from ropuf.boards.cli import add_build_command
 from ropuf.boards.profiles import PROFILES, VARIANTS, BoardProfile, ECP5RingRegion
-from ropuf.boards.top import BoardTop, board_top, device_top_kwargs, unbuilt_features
-from ropuf.gateware.device_top import DeviceTop
+from ropuf.boards.top import BoardTop, board_top, device_top_kwargs
 from ropuf.gateware.ro_ring_ecp5 import ECP5RingPlacement
 from ropuf.spec.code_params import CHOSEN
 
@@ -122,6 +120,10 @@ def test_both_variants_build_the_same_rings(profile):
     deployment = device_top_kwargs(profile, "deployment")
     assert enrollment.pop("variant") == "enrollment"
     assert deployment.pop("variant") == "deployment"
+    # Only the arbiter's COUNTS form differs (enrollment builds answer it until LOCK).
+    arbiters = enrollment.pop("arbiter"), deployment.pop("arbiter")
+    if arbiters[0] is not None:
+        assert arbiters[0] == dataclasses.replace(arbiters[1], allow_counts=True)
     assert enrollment == deployment
     assert enrollment["n_ro"] == profile.n_ro
     assert enrollment["clock_hz"] == profile.clock_hz
@@ -133,12 +135,12 @@ def test_device_top_kwargs_refuses_an_unknown_variant():
         device_top_kwargs(PROFILES["icebreaker"], "debug")
 
 
-def test_unbuilt_features_follow_the_device_top():
-    takes = inspect.signature(DeviceTop).parameters
-    missing = " ".join(unbuilt_features(PROFILES["ulx3s-85f"]))
-    assert ("key path" in missing) == ("code" not in takes)
-    assert ("arbiter PUF" in missing) == ("arbiter_chains" not in takes)
-    assert unbuilt_features(PROFILES["icebreaker"]) == []  # it asks for neither
+def test_profiles_build_the_key_path_and_arbiter_they_name():
+    big = device_top_kwargs(PROFILES["ulx3s-85f"], "enrollment")
+    assert big["code"] == CHOSEN and big["arbiter"].k == 4 and big["arbiter"].allow_counts
+    assert not device_top_kwargs(PROFILES["ulx3s-85f"], "deployment")["arbiter"].allow_counts
+    small = device_top_kwargs(PROFILES["icebreaker"], "enrollment")
+    assert small["code"] is None and small["arbiter"] is None  # cut on the UP5K
 
 
 def test_board_top_puts_the_rings_where_the_profile_says():
@@ -286,7 +288,7 @@ SAMPLE_REPORT = {
     "uart": {"rx": "6", "tx": "9", "baud": 115200},
     "rings": {"n_ro": 128, "stages": 5, "region": "X1..17 Y4..11, 128 tiles",
               "luts_on_requested_bel": 640},
-    "not_built": [],
+    "features": [],
     "blocks": {
         "PUF": {"luts": 1300, "ffs": 90, "brams": 0},
         "decoder": {"luts": 0, "ffs": 0, "brams": 0},
@@ -332,9 +334,9 @@ def test_format_report():
     assert lines[-1].strip() == "build    21.4 s; INFO build id 0123456789abcdef"
 
 
-def test_format_report_lists_what_was_not_built():
-    report = {**SAMPLE_REPORT, "not_built": ["key path (...): the device top has none yet"]}
-    assert "  not built  key path (...): the device top has none yet" in build.format_report(report)
+def test_format_report_lists_the_features():
+    report = {**SAMPLE_REPORT, "features": ["key path: BCH(242,134,t=14)"]}
+    assert "  has        key path: BCH(242,134,t=14)" in build.format_report(report)
 
 
 def fake_tool(folder: Path, name: str, exit_code: int, message: str = "") -> Path:
