@@ -172,7 +172,7 @@ class SimulatedBoard:
 
     def __enter__(self) -> "SimulatedBoard":
         # Build (or find) the model here, so the child starts at once and the timeout only
-        # covers starting up; a cold build of the device top takes a minute or two.
+        # covers starting up; a cold build of the device top takes about half a minute.
         design, name, _ = _design()
         harness.build(design, name)
         self._tmp = tempfile.TemporaryDirectory(prefix="ropuf-board-")
