@@ -32,6 +32,7 @@ from ropuf.host.attestation import Verifier
 from ropuf.host.enrollment import SerialSource, enroll_device
 from ropuf.host.registry import EnrollmentRecord, Registry
 from ropuf.sim.board import Condition, SimulatedBoard
+from ropuf.sim.design_thresholds import simulated_thresholds
 from ropuf.sim.sources import FastModelSource
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.helper_data import HelperData
@@ -64,18 +65,21 @@ def verifications_per_second(folder: Path, count: int) -> tuple[float, float]:
 
 def enrollment_times(folder: Path, reads: int) -> dict:
     condition = Condition(die_seed=41, noise_seed=3)
+    design = simulated_thresholds()
     owner = Ed25519PrivateKey.generate()
     master = secrets.token_bytes(32)
     with Registry(folder / "enrol.db", master) as registry:
         start = time.perf_counter()
-        enroll_device("fast", [FastModelSource(condition)], registry, owner, reads=reads)
+        enroll_device(
+            "fast", [FastModelSource(condition)], registry, owner, reads=reads, thresholds=design
+        )
         fast = time.perf_counter() - start
         start = time.perf_counter()
         with SimulatedBoard(condition) as board:
             board_start = time.perf_counter() - start
             source = SerialSource(board.url, timeout=300)
             start = time.perf_counter()
-            enroll_device("verilator", [source], registry, owner, reads=reads)
+            enroll_device("verilator", [source], registry, owner, reads=reads, thresholds=design)
             verilator = time.perf_counter() - start
         masks = [
             HelperData.from_bytes(registry.record(d).helper_data).mask

@@ -209,6 +209,10 @@ class Registry:
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
+            # Write-ahead log: a commit is one append and one fsync (synchronous=FULL keeps
+            # every committed nonce across a power loss, so no replay window opens).
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = FULL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise RegistryError(f"{self.path} is not a usable registry: {exc}") from None
