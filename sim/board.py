@@ -54,6 +54,10 @@ SIM_DEVICE = DeviceParams(
 SIM_CLOCK_HZ = 1e12 / 83_334
 
 
+#: Environment variable through which a SimulatedBoard hands its child the built model.
+BUILD_HANDLE_ENV = "ROPUF_SIM_BUILD"
+
+
 class BoardError(RuntimeError):
     """The simulated board did not start or stopped unexpectedly."""
 
@@ -129,7 +133,10 @@ def serve(condition: Condition, *, port: int = 0, ready_file: str | None = None)
     if not 0 <= port <= 65535:
         raise ValueError(f"TCP port must be in 0..65535, not {port!r}")
     design, name, env = _design()
-    build = harness.build(design, name)
+    # A SimulatedBoard parent has built (or found) the model already and names it here, so
+    # the design is not converted to Verilog a second time.
+    handle = os.environ.get(BUILD_HANDLE_ENV)
+    build = harness.from_handle(handle) if handle else harness.build(design, name)
     env = {
         **env,
         "ROPUF_SERVE_PORT": str(port),
@@ -174,7 +181,7 @@ class SimulatedBoard:
         # Build (or find) the model here, so the child starts at once and the timeout only
         # covers starting up; a cold build of the device top takes about half a minute.
         design, name, _ = _design()
-        harness.build(design, name)
+        build = harness.build(design, name)
         self._tmp = tempfile.TemporaryDirectory(prefix="ropuf-board-")
         ready = Path(self._tmp.name) / "ready"
         log = open(Path(self._tmp.name) / "board.log", "wb")  # closed in _stop
@@ -193,14 +200,15 @@ class SimulatedBoard:
             args,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env={**os.environ, BUILD_HANDLE_ENV: build.handle()},
             start_new_session=True,
         )
         deadline = time.monotonic() + self.timeout
         while not ready.exists():
             if self._process.poll() is not None:
+                tail = self._tail()  # before stopping, which removes the log
                 self._stop()
-                raise BoardError(f"the simulated board exited at start: {self._tail()}")
+                raise BoardError(f"the simulated board exited at start: {tail}")
             if time.monotonic() > deadline:
                 tail = self._tail()
                 self._stop()

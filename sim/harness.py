@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import functools
 import hashlib
+import json
 import logging
 import os
 import re
@@ -110,6 +111,29 @@ class SimBuild:
     def verilog(self) -> Path:
         """The Verilog source of the build."""
         return self.directory / f"{self.name}.v"
+
+    def handle(self) -> str:
+        """A string naming this build, for another process on this machine
+        (:func:`from_handle`): it can run the build without converting the design again."""
+        return json.dumps([self.name, str(self.directory), self.simulator.name, self.key])
+
+
+def from_handle(handle: str) -> SimBuild:
+    """The build :meth:`SimBuild.handle` names.
+
+    Raises
+    ------
+    HarnessError
+        The handle is malformed, or its build folder is gone or incomplete.
+    """
+    try:
+        name, directory, simulator, key = json.loads(handle)
+        directory = Path(directory)
+    except (ValueError, TypeError) as exc:
+        raise HarnessError(f"not a simulation build handle: {handle!r}") from exc
+    if not (directory / _STAMP).is_file():
+        raise HarnessError(f"the simulation build in {directory} is gone or incomplete: rebuild")
+    return SimBuild(name, directory, find_simulator(simulator), key, reused=True)
 
 
 @dataclass(frozen=True)

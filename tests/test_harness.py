@@ -162,3 +162,19 @@ def test_runtime_objects_are_compiled_once():
         assert "reused " in (other.directory / "build.log").read_text()
     runtime = harness.cache_root() / "sim" / "verilator-runtime"
     assert any(path.name.startswith("verilated_vpi-") for path in runtime.iterdir())
+
+
+def test_a_build_handle_names_the_build_for_another_process(tmp_path):
+    from ropuf.sim.harness import HarnessError, SimBuild, from_handle
+    from ropuf.sim.toolchain import find_verilator
+
+    simulator = find_verilator()
+    built = SimBuild("top", tmp_path, simulator, "abc", reused=False)
+    with pytest.raises(HarnessError, match="gone or incomplete: rebuild"):
+        from_handle(built.handle())
+    (tmp_path / "ropuf-build.ok").write_text("1 s\n")
+    again = from_handle(built.handle())
+    assert (again.name, again.directory, again.key, again.reused) == ("top", tmp_path, "abc", True)
+    assert again.simulator.name == "verilator"
+    with pytest.raises(HarnessError, match="not a simulation build handle"):
+        from_handle("not json")
