@@ -411,6 +411,9 @@ def _parser() -> argparse.ArgumentParser:
 
     from ropuf.boards.cli import add_build_command
 
+    from .cli_thresholds import add_thresholds_command
+
+    add_thresholds_command(commands)
     add_build_command(commands)
     return parser
 

@@ -154,3 +154,25 @@ def test_fleet(tmp_path, capsys):
     assert "85 C, 1.26 V" in out and "uniqueness" in out and "plot" not in out
     assert main(["fleet", "--dies", "1"]) == 1
     assert "a fleet needs at least 2 dies, not 1" in capsys.readouterr().err
+
+
+def test_thresholds_from_a_characterisation_go_into_the_helper_data(keys, tmp_path, capsys):
+    from ropuf.spec.helper_data import HelperData
+
+    out = tmp_path / "design.json"
+    assert main(["thresholds", "--sim-dies", "8", "--reads", "2", "--out", str(out)]) == 0
+    assert "760 pair thresholds from 8 devices" in capsys.readouterr().out
+    thresholds = json.loads(out.read_text())["thresholds"]
+    assert enroll(keys, 3, "die-3", "--thresholds", str(out)) == 0
+    with Registry(keys["db"], load_master_key(str(keys["master"]))) as registry:
+        helper = HelperData.from_bytes(registry.record("die-3").helper_data)
+    assert helper.thresholds == tuple(thresholds[i] for i in helper.selected)
+    assert attest(keys, 3, "die-3") == 0
+    # A file measured with another gate is refused with the reason, and nothing is enrolled.
+    other = tmp_path / "other.json"
+    other.write_text(out.read_text().replace('"gate_cycles": 1024', '"gate_cycles": 4096'))
+    capsys.readouterr()
+    assert enroll(keys, 4, "die-4", "--thresholds", str(other)) == 1
+    assert "4096-cycle gate; the device counts over 1024: re-characterise" in capsys.readouterr().err
+    # Too few devices for an estimate.
+    assert main(["thresholds", "--sim-dies", "3", "--reads", "2", "--out", str(other)]) == 1
