@@ -49,7 +49,13 @@ def print_fleet(fleet, indent: str = "  ") -> None:
 
 def _fleet_plots(fleet, folder: Path) -> dict:
     """The fleet's PNG plots in *folder*; their paths by name."""
-    from ropuf.host.plots import plot_corner_success, plot_fleet_hd
+    from ropuf.host.keygen_analysis import bch_failure
+    from ropuf.host.plots import (
+        plot_ber_vs_temperature,
+        plot_corner_success,
+        plot_fleet_hd,
+        plot_key_failure_vs_ber,
+    )
     from ropuf.spec.code_params import CHOSEN
 
     hd = plot_fleet_hd(
@@ -66,7 +72,22 @@ def _fleet_plots(fleet, folder: Path) -> dict:
         folder / "fleet_corners.png",
         title=f"{fleet.enrolled} dies enrolled at 25 C, attested at each corner",
     )
-    return {"hd_histograms": str(hd), "corners": str(success)}
+    ber = plot_ber_vs_temperature(
+        [(c.temperature, c.voltage, 1 - c.reliability, c.key_bit_error) for c in fleet.corners],
+        folder / "fleet_ber_temperature.png",
+    )
+    bers = [0.005 * i for i in range(1, 41)]
+    failure = plot_key_failure_vs_ber(
+        (bers, [bch_failure(CHOSEN, b) for b in bers]),
+        [(1 - c.reliability, c.attempts - c.attested, c.attempts, c.label) for c in fleet.corners],
+        folder / "fleet_key_failure.png",
+    )
+    return {
+        "hd_histograms": str(hd),
+        "corners": str(success),
+        "ber_vs_temperature": str(ber),
+        "key_failure_vs_ber": str(failure),
+    }
 
 
 def cmd_demo(args: argparse.Namespace) -> dict:

@@ -160,3 +160,80 @@ def plot_corner_success(
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path
+
+
+def plot_ber_vs_temperature(
+    points: list[tuple[float, float, float, float]], path: Path, *, title: str = ""
+) -> Path:
+    """Bit-error rate against temperature, one line per supply voltage.
+
+    Parameters
+    ----------
+    points : list of (temperature, voltage, raw_ber, key_bit_error)
+        Per corner: the raw response bit-error rate (intra-chip HD against the enrollment
+        reference) and the error rate of the selected, key-carrying bits.
+    """
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    for voltage in sorted({v for _, v, _, _ in points}):
+        rows = sorted((t, raw, key) for t, v, raw, key in points if v == voltage)
+        temperatures = [t for t, _, _ in rows]
+        axis.plot(
+            temperatures, [100 * raw for _, raw, _ in rows], "o-", label=f"all bits, {voltage} V"
+        )
+        axis.plot(
+            temperatures, [100 * key for _, _, key in rows], "s--", label=f"key bits, {voltage} V"
+        )
+    axis.set_xlabel("temperature (C)")
+    axis.set_ylabel("bit-error rate against the enrollment (%)")
+    axis.set_title(title or "bit-error rate against temperature")
+    axis.grid(True, lw=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_key_failure_vs_ber(
+    curve: tuple[list[float], list[float]],
+    measured: list[tuple[float, int, int, str]],
+    path: Path,
+    *,
+    title: str = "",
+) -> Path:
+    """Key failure against raw bit-error rate: the construction's model curve and measured
+    corners.
+
+    Parameters
+    ----------
+    curve : (bers, failures)
+        Model key-failure probability at each raw bit-error rate.
+    measured : list of (raw_ber, failures, attempts, label)
+        Corners; a corner with no failure is drawn at ``1 / attempts`` as an upper bound
+        (a downward triangle).
+    """
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    bers, failures = curve
+    axis.semilogy(
+        [100 * b for b in bers], np.maximum(failures, 1e-30), "-", label="model (masked + BCH)"
+    )
+    for ber, failed, attempts, label in measured:
+        if attempts == 0:
+            continue
+        if failed:
+            axis.semilogy(100 * ber, failed / attempts, "ko")
+        else:
+            axis.semilogy(100 * ber, 1 / attempts, "kv")
+        axis.annotate(label, (100 * ber, max(failed, 1) / attempts), fontsize=6)
+    axis.set_xlabel("raw bit-error rate (%)")
+    axis.set_ylabel("key-failure probability")
+    axis.set_ylim(1e-20, 1.5)
+    axis.grid(True, which="both", lw=0.3)
+    axis.legend(fontsize=8, title="corners: o failed, v none failed (bound 1/attempts)")
+    axis.set_title(title or "key failure against raw bit-error rate")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path

@@ -147,6 +147,9 @@ def test_fleet(tmp_path, capsys):
     assert all(c["attempts"] == 3 and c["attested"] == 3 and c["success"] == 1 for c in corners)
     assert corners[0]["reliability"] > max(c["reliability"] for c in corners[1:])
     assert 0.3 < figures["uniqueness"] < 0.6 and 0.3 < figures["uniformity"] < 0.7
+    assert set(figures["plots"]) == {
+        "hd_histograms", "corners", "ber_vs_temperature", "key_failure_vs_ber",
+    }  # fmt: skip
     for path in figures["plots"].values():
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main([*args, "--no-plots"]) == 0
