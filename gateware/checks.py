@@ -1,23 +1,8 @@
 """Argument checks shared by the gateware constructors (messages quote the bad value)."""
 
+from ropuf.spec.checks import check_int
+
 __all__ = ["check_body_choice", "check_int"]
-
-
-def check_int(name: str, value: object, minimum: int, maximum: int) -> int:
-    """Return *value* if it is an integer in *minimum*..*maximum*.
-
-    Raises
-    ------
-    TypeError
-        *value* is not an integer (``bool`` included).
-    ValueError
-        *value* is out of range.
-    """
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be in {minimum}..{maximum}, not {value!r}")
-    return value
 
 
 def check_body_choice(simulation: bool, platform: object, *, name: str, parts: str) -> None:

@@ -141,7 +141,8 @@ class CommandProcessor(wiring.Component):
         out_length = Signal(16)
         drained = Signal(16)
         sent = Signal(16)
-        source = Signal(range(3))  # what the payload bytes come from: 0 none, 1 INFO, 2 READ_RO
+        # What the answer's payload bytes come from: 0 none, 1 INFO, 2 READ_RO, 3.. a handler.
+        source = Signal(range(3 + len(self._handlers)))
         locked = Signal()
         m.d.comb += self.locked.eq(locked)
 
@@ -268,20 +269,12 @@ class CommandProcessor(wiring.Component):
                     with m.If(self.i_payload.valid & port.payload.ready & (drained != length)):
                         m.d.sync += drained.eq(drained + 1)
                     with m.If((drained == length) & port.done):
-                        m.d.sync += [status.eq(port.status), out_length.eq(port.out_length)]
-                        m.next = f"{name.upper()}_HEADER"
-                with m.State(f"{name.upper()}_HEADER"):
-                    m.d.comb += [
-                        self.o_response.valid.eq(1),
-                        self.o_response.payload.seq.eq(seq),
-                        self.o_response.payload.status.eq(status),
-                        self.o_response.payload.length.eq(out_length),
-                    ]
-                    with m.If(self.o_response.ready):
-                        with m.If(out_length == 0):
-                            m.next = "IDLE"
-                        with m.Else():
-                            m.next = f"{name.upper()}_RESPONSE"
+                        m.d.sync += [
+                            status.eq(port.status),
+                            out_length.eq(port.out_length),
+                            source.eq(3 + list(handlers).index(name)),
+                        ]
+                        m.next = "HEADER"
                 with m.State(f"{name.upper()}_RESPONSE"):
                     m.d.comb += [
                         self.o_payload.valid.eq(port.response.valid),
@@ -305,6 +298,9 @@ class CommandProcessor(wiring.Component):
                         m.next = "IDLE"
                     with m.Elif(source == 1):
                         m.next = "INFO"
+                    for index, name in enumerate(handlers):
+                        with m.Elif(source == 3 + index):
+                            m.next = f"{name.upper()}_RESPONSE"
                     with m.Else():
                         m.next = "READ_RO_ISSUE" if enrollment else "IDLE"
 

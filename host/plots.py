@@ -19,6 +19,15 @@ __all__ = [
 ]
 
 
+def _save(figure, path: Path) -> Path:
+    """Lay out, write as PNG (creating the folder) and close *figure*; return *path*."""
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
 def plot_hd_histograms(analysis: Analysis, path: Path, *, title: str = "") -> Path:
     """Inter-chip and intra-chip fractional HD histograms in one figure; returns *path*."""
     figure, axis = plt.subplots(figsize=(7, 4))
@@ -41,11 +50,7 @@ def plot_hd_histograms(analysis: Analysis, path: Path, *, title: str = "") -> Pa
     axis.set_ylabel("density")
     axis.set_title(title or f"{analysis.n_chips} chips, {analysis.n_bits} bits each")
     axis.legend()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_frequency_map(
@@ -60,11 +65,7 @@ def plot_frequency_map(
     axis.set_xlabel("column (x)")
     axis.set_ylabel("row (y)")
     axis.set_title(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_fleet_hd(
@@ -103,11 +104,7 @@ def plot_fleet_hd(
     axis.set_ylabel("density")
     axis.set_title(title or "fleet: inter-chip HD and intra-chip HD per corner")
     axis.legend(fontsize=7)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_corner_success(
@@ -155,11 +152,7 @@ def plot_corner_success(
     for axis in (left, right):
         axis.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
     figure.suptitle(title or "fleet at its corners (enrolled at 25 C)")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_ber_vs_temperature(
@@ -188,11 +181,7 @@ def plot_ber_vs_temperature(
     axis.set_title(title or "bit-error rate against temperature")
     axis.grid(True, lw=0.3)
     axis.legend(fontsize=7)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)
 
 
 def plot_key_failure_vs_ber(
@@ -232,8 +221,4 @@ def plot_key_failure_vs_ber(
     axis.grid(True, which="both", lw=0.3)
     axis.legend(fontsize=8, title="corners: o failed, v none failed (bound 1/attempts)")
     axis.set_title(title or "key failure against raw bit-error rate")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return _save(figure, path)

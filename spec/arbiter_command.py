@@ -50,6 +50,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .checks import check_int
 from .commands import Status
 from .framing import MAX_PAYLOAD
 
@@ -85,17 +86,9 @@ class Form(enum.IntEnum):
     COUNTS = 1  #: one byte: how many evaluations answered 1 (enrollment builds, unlocked)
 
 
-def _check_int(name: str, value: object, minimum: int, maximum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be in {minimum}..{maximum}, not {value!r}")
-    return value
-
-
 def challenge_bytes(n_stages: int) -> int:
     """Bytes of one challenge of *n_stages* bits."""
-    return (_check_int("Stage count", n_stages, 1, _MAX_STAGES) + 7) // 8
+    return (check_int("Stage count", n_stages, 1, _MAX_STAGES) + 7) // 8
 
 
 def max_challenges(n_stages: int) -> int:
@@ -135,8 +128,8 @@ class ArbiterConfig:
     allow_counts: bool = False
 
     def __post_init__(self) -> None:
-        _check_int("Stage count", self.n_stages, 1, _MAX_STAGES)
-        _check_int("Chain count", self.k, 1, _MAX_CHAINS)
+        check_int("Stage count", self.n_stages, 1, _MAX_STAGES)
+        check_int("Chain count", self.k, 1, _MAX_CHAINS)
         if not isinstance(self.allow_counts, bool):
             raise TypeError(f"allow_counts must be a bool, not {self.allow_counts!r}")
 

@@ -10,19 +10,12 @@ correcting ``t`` errors and carrying ``k`` secret bits.
 from dataclasses import dataclass, field
 
 from .bch_code import PRIMITIVE_POLYNOMIALS, BCHCode, bch_code
+from .checks import check_int
 
 __all__ = ["CHOSEN", "MAX_REP", "CodeParams"]
 
 #: Longest inner repetition code the format and the decoder accept.
 MAX_REP = 15
-
-
-def _check_int(name: str, value: object, minimum: int, maximum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer, not {value!r}")
-    if not minimum <= value <= maximum:
-        raise ValueError(f"{name} must be in {minimum}..{maximum}, not {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -72,18 +65,18 @@ class CodeParams:
     code: BCHCode = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_int("Repetition length", self.rep, 1, MAX_REP)
+        check_int("Repetition length", self.rep, 1, MAX_REP)
         if not isinstance(self.gf_m, int) or isinstance(self.gf_m, bool):
             raise TypeError(f"Field degree must be an integer, not {self.gf_m!r}")
         if self.gf_m not in PRIMITIVE_POLYNOMIALS:
             raise ValueError(
                 f"Field degree must be one of {sorted(PRIMITIVE_POLYNOMIALS)}, not {self.gf_m!r}"
             )
-        _check_int("Error capability t", self.t, 1, (1 << self.gf_m) // 2)
-        _check_int("Code length n", self.n, 2, (1 << self.gf_m) - 1)
-        _check_int("Soft value width", self.soft_width, 2, 32)
+        check_int("Error capability t", self.t, 1, (1 << self.gf_m) // 2)
+        check_int("Code length n", self.n, 2, (1 << self.gf_m) - 1)
+        check_int("Soft value width", self.soft_width, 2, 32)
         object.__setattr__(self, "code", bch_code(self.gf_m, self.t, self.n))
-        _check_int("Candidate pairs", self.candidate_pairs, self.selected_bits, 65535)
+        check_int("Candidate pairs", self.candidate_pairs, self.selected_bits, 65535)
 
     @property
     def k(self) -> int:
