@@ -12,7 +12,8 @@ drops from 70 % to 53 % right (`docs/keygen.md`).
 The thresholds are public design data. They are estimated once per design (bitstream and
 board family) from a characterisation of several devices with an enrollment build, stored in a
 JSON file, and each enrollment copies the selected pairs' values into the helper data, where
-the key derivation binds them (:mod:`ropuf.spec.helper_data`).
+the key derivation binds them (:mod:`ropuf.spec.helper_data`). Characterise with devices that
+will not be enrolled: each contributes ``1/N`` of its own differences to the public thresholds.
 """
 
 import json
