@@ -5,6 +5,8 @@ the mean soft value of every pair on every device goes into
 :func:`ropuf.host.design_offsets.estimate_thresholds`, and the file it writes is what
 ``ropuf enroll --thresholds FILE`` takes. Devices are named by ``--port`` (one per board, read in
 turn) or, for the simulated design, ``--sim-dies N`` (fast model dies from ``--first-seed``).
+Characterise with devices that will not be enrolled: each leaves 1/N of its own response in
+the public thresholds.
 """
 
 import argparse
