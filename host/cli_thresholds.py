@@ -85,7 +85,14 @@ def add_thresholds_command(commands) -> None:
     parser = commands.add_parser(
         "thresholds",
         help="characterise a design on several devices; write the pair thresholds file",
-        description=__doc__.split("\n\n")[1],
+        description=(
+            "Read each device (an enrollment build, unlocked) over the candidate pairs, average "
+            "each pair's count difference over the devices, and write the design thresholds "
+            "that 'ropuf enroll --thresholds FILE' takes. Name the devices with --port (one per "
+            "board, read in turn) or, for the simulated design, --sim-dies N. Characterise with "
+            "devices that will not be enrolled: each leaves 1/N of its own response in the "
+            "public thresholds."
+        ),
     )
     parser.add_argument("--port", action="append", help="a device's serial port or URL (repeat)")
     parser.add_argument("--sim-dies", type=int, default=0, help="simulated dies instead")
