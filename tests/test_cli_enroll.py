@@ -176,6 +176,7 @@ def test_thresholds_from_a_characterisation_go_into_the_helper_data(keys, tmp_pa
     other.write_text(out.read_text().replace('"gate_cycles": 1024', '"gate_cycles": 4096'))
     capsys.readouterr()
     assert enroll(keys, 4, "die-4", "--thresholds", str(other)) == 1
-    assert "4096-cycle gate; the device counts over 1024: re-characterise" in capsys.readouterr().err
+    refusal = capsys.readouterr().err
+    assert "4096-cycle gate; the device counts over 1024: re-characterise" in refusal
     # Too few devices for an estimate.
     assert main(["thresholds", "--sim-dies", "3", "--reads", "2", "--out", str(other)]) == 1
