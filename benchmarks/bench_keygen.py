@@ -113,14 +113,12 @@ def main() -> None:
     print("                          exact over the reading noise; enrollment knows margins)")
     failure = ka.bch_failure(p, 0.15)
     print(f"  fixed-threshold model:  {failure:.2e} (optimistic: ignores per-device quantiles)")
-    s_e, _ = ka.soft_model_with_enrolment(ka.bsc_sigma(0.15), 1.0, 16)
-    keep = p.selected_bits / p.candidate_pairs
-    with16 = ka.binomial_tail(p.n, ka.inner_error_soft(s_e, keep, p.rep), p.t)
-    print(f"  fixed-threshold, margins from 16 enrollment reads: {with16:.2e}")
-    for reads in (64, 256):
-        s_e, _ = ka.soft_model_with_enrolment(ka.bsc_sigma(0.15), 1.0, reads)
-        tail = ka.binomial_tail(p.n, ka.inner_error_soft(s_e, keep, p.rep), p.t)
-        print(f"  fixed-threshold, margins from {reads} enrollment reads: {tail:.2e}")
+    print("  with margins from N enrollment reads (exact per device, 20,000 devices each):")
+    for reads in (25, 64, 128, 256):
+        mean, error = ka.device_averaged_failure(
+            p, 0.15, 20_000, rng=np.random.default_rng(5), enrol_reads=reads
+        )
+        print(f"    N = {reads:>3}: {mean:.2e} +- {error:.1e}")
     hard = ka.bch_failure(HARD, 0.15, soft=False)
     print(f"  hard reference rep(7)+BCH(255,131,18), 1785 bits: {hard:.2e}")
 

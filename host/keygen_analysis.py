@@ -346,7 +346,12 @@ def silicon_key_length(ranked: np.ndarray, target: float = 1e-9, fields=(5, 6, 7
 
 
 def device_averaged_failure(
-    params: CodeParams, p: float, devices: int, *, rng: np.random.Generator
+    params: CodeParams,
+    p: float,
+    devices: int,
+    *,
+    rng: np.random.Generator,
+    enrol_reads: int | None = None,
 ) -> tuple[float, float]:
     """Key failure averaged over simulated devices, exact over the reading noise.
 
@@ -355,10 +360,17 @@ def device_averaged_failure(
     then exact: ``P(more than t of the kept bits err)``, bit ``i`` erring with
     ``Q(|m_i| / s)`` (``rep = 1``). No rare-event problem: each device's figure is computed,
     not counted. Returns the mean and its standard error.
+
+    With *enrol_reads* = N, enrollment sees each margin through the mean of N reads,
+    ``m_hat = m + s z / sqrt(N)``: it selects by ``|m_hat|`` (balanced by the sign of
+    ``m_hat``) and enrols ``sign(m_hat)``; a kept bit then errs with ``Q(|m| / s)`` when that
+    sign is right and ``1 - Q(|m| / s)`` when it is wrong. Still exact per device.
     """
     if params.rep != 1:
         raise AnalysisError(f"Device averaging handles rep = 1 only, not {params.rep!r}")
     s = bsc_sigma(p)
+    if enrol_reads is not None:
+        return _failure_with_enrol_reads(params, s, devices, rng, enrol_reads)
     margin = np.abs(rng.standard_normal((devices, params.candidate_pairs)))
     sign = rng.integers(0, 2, margin.shape).astype(bool)
     ones = params.selected_bits // 2
@@ -370,4 +382,26 @@ def device_averaged_failure(
         axis=1,
     )
     per_device = _poisson_binomial_tail(_q(kept / s), params.t)
+    return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(devices))
+
+
+def _failure_with_enrol_reads(
+    params: CodeParams, s: float, devices: int, rng: np.random.Generator, reads: int
+) -> tuple[float, float]:
+    if not isinstance(reads, int) or reads < 1:
+        raise AnalysisError(f"Enrollment reads must be a positive integer, not {reads!r}")
+    margin = rng.standard_normal((devices, params.candidate_pairs))
+    estimate = margin + s * rng.standard_normal(margin.shape) / math.sqrt(reads)
+    ones = params.selected_bits // 2
+    kept = []
+    for value, count in ((True, ones), (False, params.selected_bits - ones)):
+        # Largest |m_hat| among the pairs enrolled as *value*; others pushed to the end.
+        key = np.where((estimate > 0) == value, -np.abs(estimate), np.inf)
+        kept.append(np.argsort(key, axis=1, kind="stable")[:, :count])
+    index = np.concatenate(kept, axis=1)
+    true = np.take_along_axis(margin, index, axis=1)
+    enrolled = np.take_along_axis(estimate, index, axis=1)
+    q = _q(np.abs(true) / s)
+    error = np.where((true > 0) == (enrolled > 0), q, 1.0 - q)
+    per_device = _poisson_binomial_tail(error, params.t)
     return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(devices))

@@ -160,3 +160,21 @@ def test_enrolment_refusals():
         keygen.enrol(fair, CHOSEN, n_ro=2 * n, design_min_entropy=0.69)
     with pytest.raises(ValueError, match=r"reads must have shape \(n_reads >= 2, 760\)"):
         keygen.enrol(fair[:1], CHOSEN, n_ro=2 * n)
+
+
+def test_device_averaged_failure_with_enrollment_reads():
+    """Noisy enrollment margins cost key failure, and many reads approach exact margins."""
+    from ropuf.host import keygen_analysis as ka
+
+    p = CodeParams(rep=1, gf_m=6, t=4, n=63, candidate_pairs=150)
+
+    def failure(reads):
+        rng = np.random.default_rng(3)
+        return ka.device_averaged_failure(p, 0.15, 4000, rng=rng, enrol_reads=reads)[0]
+
+    exact = ka.device_averaged_failure(p, 0.15, 4000, rng=np.random.default_rng(3))[0]
+    few, many, limit = failure(2), failure(64), failure(10**9)
+    assert few > 2 * many > 0
+    assert limit == pytest.approx(exact, rel=0.15)
+    with pytest.raises(ka.AnalysisError, match="positive integer, not 0"):
+        failure(0)
