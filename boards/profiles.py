@@ -171,8 +171,8 @@ ICEBREAKER = BoardProfile(
     uart_rx="6",
     uart_tx="9",
     # What is left of the 5,280 logic cells beside UART, framing and the command processor
-    # (docs/boards.md): 128 rings in tiles X1..17 (not the RAM column 6), rows 4..11.
-    n_ro=128,
+    # (docs/boards.md): 256 rings in tiles X1..17 (not the RAM column 6), rows 4..19.
+    n_ro=256,
     placement=ICE40RingPlacement(x0=1, y0=4, columns=16, skip_x=(6, 19)),
     logic_rows=(1, 30),
     programmer="iceprog",

@@ -164,7 +164,9 @@ class CommandProcessor(wiring.Component):
                 shape=32, depth=commands.MAX_READ_RO_PAIRS, init=[]
             )
             pair_write = pair_mem.write_port()
-            pair_read = pair_mem.read_port(domain="comb")
+            # A synchronous read port, so the pair list sits in block RAM (an asynchronous one
+            # becomes about a thousand flip-flops): the pair is read a cycle ahead.
+            pair_read = pair_mem.read_port()
             read_ro_count = Signal(range(commands.MAX_READ_RO_PAIRS + 1))
             read_ro_index = Signal(range(commands.MAX_READ_RO_PAIRS + 1))
             read_ro_byte = Signal(range(commands.READ_RO_RESULT_BYTES))
@@ -312,6 +314,8 @@ class CommandProcessor(wiring.Component):
                         m.next = "IDLE"
 
             if enrollment:
+                with m.State("READ_RO_FETCH"):
+                    m.next = "READ_RO_ISSUE"  # the next pair's read port output settles
                 with m.State("READ_RO_ISSUE"):
                     m.d.comb += self.ro_pairs.valid.eq(1)
                     with m.If(self.ro_pairs.ready):
@@ -342,6 +346,6 @@ class CommandProcessor(wiring.Component):
                             with m.If(read_ro_index == read_ro_count - 1):
                                 m.next = "IDLE"
                             with m.Else():
-                                m.next = "READ_RO_ISSUE"
+                                m.next = "READ_RO_FETCH"
 
         return m
