@@ -75,8 +75,9 @@ def save_thresholds(path: str | Path, thresholds: np.ndarray, *, gate_cycles: in
     )
 
 
-def load_thresholds(path: str | Path, *, pairs: int, gate_cycles: int) -> np.ndarray:
-    """Read a thresholds file and check it fits the device (pair count and gate).
+def load_thresholds(path: str | Path, *, pairs: int, gate_cycles: int | None) -> np.ndarray:
+    """Read a thresholds file and check it fits the device (pair count and gate; the gate is
+    not checked when *gate_cycles* is None, for a check before the device is reached).
 
     Raises
     ------
@@ -95,7 +96,7 @@ def load_thresholds(path: str | Path, *, pairs: int, gate_cycles: int) -> np.nda
             f"{path} holds {len(values) if isinstance(values, list) else 'no'} thresholds; "
             f"the device has {pairs} candidate pairs"
         )
-    if data.get("gate_cycles") != gate_cycles:
+    if gate_cycles is not None and data.get("gate_cycles") != gate_cycles:
         raise DesignThresholdsError(
             f"{path} was measured with a {data.get('gate_cycles')}-cycle gate; the device "
             f"counts over {gate_cycles}: re-characterise"

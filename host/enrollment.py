@@ -334,6 +334,9 @@ def enroll_device(
         raise RegistryError(
             f"device {device_id!r} is already enrolled in {registry.path}: choose another id"
         )
+    if isinstance(thresholds, str | Path):
+        # A bad file is refused before any reading (its gate is checked once INFO is known).
+        load_thresholds(thresholds, pairs=params.candidate_pairs, gate_cycles=None)
     started = time.monotonic()
     total = len(sources) * reads + 1
     done = 0

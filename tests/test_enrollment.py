@@ -233,3 +233,13 @@ def test_lock_after_enrollment(registry, owner):
     assert source.client.info().mode == Mode.LOCKED
     # Locked: no raw readout, but the key path still works.
     assert Verifier(registry).attest_enrolled("die-3", source.client).ok
+
+
+def test_a_bad_thresholds_file_is_refused_before_any_read(registry, owner, tmp_path):
+    from ropuf.host.design_offsets import DesignThresholdsError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"kind": "ropuf design thresholds", "gate_cycles": 1024, "thresholds": [1]}')
+    for path in (bad, tmp_path / "missing.json"):
+        with pytest.raises(DesignThresholdsError):
+            enroll_device("x", [Untouchable()], registry, owner, reads=2, thresholds=path)
