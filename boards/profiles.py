@@ -9,7 +9,7 @@ The figures behind each choice (what fits, what meets timing) are in docs/boards
 """
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ropuf.gateware.ro_ring_ecp5 import ECP5RingPlacement
 from ropuf.gateware.ro_ring_ice40 import ICE40RingPlacement
@@ -198,24 +198,16 @@ ULX3S_85F = BoardProfile(
     code=CHOSEN,
 )
 
-ULX3S_45F = BoardProfile(
+#: The 85F's design on the 45F: the same rings, key path and arbiter, centred on the narrower die
+#: (64 columns from x=13, rows 11..36).
+ULX3S_45F = replace(
+    ULX3S_85F,
     name="ulx3s-45f",
     summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 1,536 ROs, key path",
     platform="amaranth_boards.ulx3s:ULX3S_45F_Platform",
-    family="ecp5",
     device="LFE5U-45F",
-    clock="clk25",
-    clock_hz=25_000_000,
-    uart_rx="M1",
-    uart_tx="L4",
-    n_ro=1536,
-    # The 85F's shape, centred on the narrower die: 64 columns from x=13, rows 11..36.
     placement=ECP5RingRegion(x0=13, y0=11, columns=64, skip_y=_ECP5_45F_NON_LOGIC_ROWS),
     logic_rows=(2, 69),
-    programmer="openFPGALoader",
-    arbiter_chains=4,
-    arbiter_stages=64,
-    code=CHOSEN,
 )
 
 PROFILES: dict[str, BoardProfile] = {p.name: p for p in (ICEBREAKER, ULX3S_85F, ULX3S_45F)}
