@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
 from ropuf.gateware.decoder import BCHDecoder, decode_cycles
@@ -35,7 +35,8 @@ class DecoderProbe(wiring.Component):
         m.submodules.decoder = decoder = self.decoder
         lfsr = Signal(32, init=1)
         m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[10] ^ lfsr[30] ^ lfsr[31]))
-        led = platform.request("led", 0)
+        led = platform.request("led", 0, dir="-")
+        m.submodules.led = led_buffer = io.Buffer("o", led)
         out = Signal()
         result = decoder.o_result
         m.d.comb += [
@@ -43,7 +44,7 @@ class DecoderProbe(wiring.Component):
             decoder.i_bits.payload.soft.eq(lfsr[:16]),
             decoder.i_bits.payload.offset.eq(lfsr[20]),
             result.ready.eq(lfsr[5]),
-            led.o.eq(out),
+            led_buffer.o.eq(out),
         ]
         m.d.sync += out.eq(result.payload.message.xor() ^ result.payload.failed ^ result.valid)
         return m

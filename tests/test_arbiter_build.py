@@ -5,7 +5,7 @@ import re
 
 import pytest
 from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
 from ropuf.gateware.arbiter_puf import ArbiterPUF
@@ -28,7 +28,8 @@ class ArbiterProbe(wiring.Component):
         m = Module()
         m.submodules.puf = puf = self.puf
         m.submodules.tx = tx = UARTTx(divisor=self._divisor)
-        uart = platform.request("uart", 0)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_tx = uart_tx = io.Buffer("o", uart.tx)
         lfsr = Signal(max(32, self._n_stages), init=1)
         byte = Signal(8)
         count = Signal(range(8))
@@ -40,7 +41,7 @@ class ArbiterProbe(wiring.Component):
             puf.o_response.ready.eq(~full),
             tx.i_stream.valid.eq(full),
             tx.i_stream.payload.eq(byte),
-            uart.tx.o.eq(tx.tx),
+            uart_tx.o.eq(tx.tx),
         ]
         with m.If(puf.i_challenge.ready):  # Galois-free 32-bit LFSR, taps 32, 22, 2, 1
             m.d.sync += lfsr.eq((lfsr << 1) | (lfsr[31] ^ lfsr[21] ^ lfsr[1] ^ lfsr[0]))

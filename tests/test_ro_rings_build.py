@@ -4,7 +4,7 @@ import re
 
 import pytest
 from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
 from ropuf.gateware.ro_array import ROArray
@@ -26,7 +26,8 @@ class RingProbe(wiring.Component):
         m = Module()
         m.submodules.ro = ro = self.array
         m.submodules.tx = tx = UARTTx(divisor=self._divisor)
-        uart = platform.request("uart", 0)
+        uart = platform.request("uart", 0, dir="-")
+        m.submodules.uart_tx = uart_tx = io.Buffer("o", uart.tx)
         index = Signal(range(N_RO // 2))
         m.d.comb += [
             ro.enable.eq(1),
@@ -36,7 +37,7 @@ class RingProbe(wiring.Component):
             tx.i_stream.valid.eq(ro.o_results.valid),
             tx.i_stream.payload.eq(ro.o_results.payload.soft[:8]),
             ro.o_results.ready.eq(tx.i_stream.ready),
-            uart.tx.o.eq(tx.tx),
+            uart_tx.o.eq(tx.tx),
         ]
         with m.If(ro.i_pairs.ready):
             m.d.sync += index.eq(index + 1)
