@@ -11,9 +11,6 @@ from amaranth.hdl import Module
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
-from ropuf.spec.arbiter_command import ArbiterConfig
-from ropuf.spec.code_params import CodeParams
-
 from .device_core import DeviceCore
 from .framing import FrameReceiver, FrameTransmitter
 from .uart import UART, check_divisor
@@ -28,19 +25,9 @@ class DeviceTop(wiring.Component):
     ----------
     divisor : int
         Clock cycles per UART bit.
-    variant : str
-        ``"enrollment"`` or ``"deployment"``.
-    n_ro, stages, gate_cycles, max_edges_per_cycle, soft_width, clock_hz
-        As :class:`~ropuf.gateware.device_core.DeviceCore`.
-    simulation : bool
-        Use the RO array's simulation body and expose its ``sim`` load port.
-    code : CodeParams, optional
-        The key construction (adds the key engine; see
-        :class:`~ropuf.gateware.device_core.DeviceCore`).
-    ring_placement, arbiter_placement : optional
-        Where the FPGA bodies' rings and arbiter chains go (families' defaults when omitted).
-    arbiter : ArbiterConfig, optional
-        A k-XOR arbiter PUF behind ARBITER (as the device core).
+    **core
+        Every other keyword argument goes to :class:`~ropuf.gateware.device_core.DeviceCore`
+        (variant, RO geometry, clock, ``simulation``, ``code``, ``arbiter``, placements).
 
     Attributes
     ----------
@@ -50,49 +37,18 @@ class DeviceTop(wiring.Component):
         Serial output (responses).
     locked : Out(1)
         High after LOCK (an LED on a board).
-    sim : In(SimLoadSignature)
-        Only with ``simulation=True``.
+    sim, arbiter_sim : In
+        The core's simulation load ports, when it has them.
     """
 
-    def __init__(
-        self,
-        *,
-        divisor: int,
-        variant: str,
-        n_ro: int,
-        stages: int = 5,
-        gate_cycles: int = 4096,
-        max_edges_per_cycle: float = 32.0,
-        soft_width: int = 16,
-        clock_hz: int = 12_000_000,
-        simulation: bool = False,
-        code: CodeParams | None = None,
-        arbiter: ArbiterConfig | None = None,
-        ring_placement=None,
-        arbiter_placement=None,
-    ):
+    def __init__(self, *, divisor: int, **core):
         self._divisor = check_divisor(divisor)
-        self.core = DeviceCore(
-            variant=variant,
-            n_ro=n_ro,
-            stages=stages,
-            gate_cycles=gate_cycles,
-            max_edges_per_cycle=max_edges_per_cycle,
-            soft_width=soft_width,
-            clock_hz=clock_hz,
-            simulation=simulation,
-            code=code,
-            arbiter=arbiter,
-            ring_placement=ring_placement,
-            arbiter_placement=arbiter_placement,
-        )
+        self.core = DeviceCore(**core)
         members = {"rx": In(1, init=1), "tx": Out(1, init=1), "locked": Out(1)}
-        if simulation:
-            from .ro_bank_sim import SimLoadSignature
-
-            members["sim"] = In(SimLoadSignature(n_ro))
-            if "arbiter_sim" in self.core.signature.members:
-                members["arbiter_sim"] = self.core.signature.members["arbiter_sim"]
+        # The simulation load ports pass straight through from the core.
+        for name in ("sim", "arbiter_sim"):
+            if name in self.core.signature.members:
+                members[name] = self.core.signature.members[name]
         super().__init__(members)
 
     def elaborate(self, platform):

@@ -52,6 +52,7 @@ from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES, HelperData
 
+from .crc32 import CRC32
 from .decoder import BCHDecoder
 from .handler import HandlerSignature
 from .ro_array import PairLayout, ResultLayout
@@ -217,8 +218,6 @@ class KeyEngine(wiring.Component):
     ro_pairs : Out(stream.Signature(PairLayout))
     ro_results : In(stream.Signature(ResultLayout))
         The RO array, used during RECONSTRUCT only.
-    busy : Out(1)
-        High while the engine uses the RO array.
 
     Raises
     ------
@@ -253,7 +252,6 @@ class KeyEngine(wiring.Component):
                 "key_ready": Out(1),
                 "ro_pairs": Out(stream.Signature(PairLayout)),
                 "ro_results": In(stream.Signature(ResultLayout(count_width, soft_width))),
-                "busy": Out(1),
             }
         )
 
@@ -268,8 +266,6 @@ class KeyEngine(wiring.Component):
         rd = mem.read_port(transparent_for=())
         m.submodules.sha = sha = SHA256()
         m.submodules.decoder = decoder = BCHDecoder(code)
-        from .crc32 import CRC32
-
         m.submodules.crc = crc = CRC32()
 
         ops, attest_entry, rom = _program(mm)
@@ -406,14 +402,14 @@ class KeyEngine(wiring.Component):
 
             # Phase 2: measure the selected pairs, feed the decoder.
             with m.State("MASK_READ"):
-                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.mask + candidate[3:])]
+                m.d.comb += rd.addr.eq(mm.mask + candidate[3:])
                 with m.If(candidate == code.candidate_pairs):
                     m.d.sync += [pc.eq(0), phase.eq(0), index.eq(0)]
                     m.next = "RUN"
                 with m.Else():
                     m.next = "MASK_BIT"
             with m.State("MASK_BIT"):
-                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.offset + selected[3:])]
+                m.d.comb += rd.addr.eq(mm.offset + selected[3:])
                 mask_byte = Signal(8)
                 m.d.comb += mask_byte.eq(rd.data)
                 with m.If(mask_byte.bit_select(~candidate[:3], 1)):
@@ -423,22 +419,20 @@ class KeyEngine(wiring.Component):
                     m.next = "MASK_READ"
             with m.State("OFFSET_BIT"):
                 # Then the pair's threshold, big-endian, high byte first.
-                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.thresholds + 2 * selected)]
+                m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected)
                 offset_byte = Signal(8)
                 m.d.comb += offset_byte.eq(rd.data)
                 m.d.sync += offset_bit.eq(offset_byte.bit_select(~selected[:3], 1))
                 m.next = "THRESHOLD_HIGH"
             with m.State("THRESHOLD_HIGH"):
-                m.d.comb += [self.busy.eq(1), rd.addr.eq(mm.thresholds + 2 * selected + 1)]
+                m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected + 1)
                 m.d.sync += threshold[8:].eq(rd.data)
                 m.next = "THRESHOLD_LOW"
             with m.State("THRESHOLD_LOW"):
-                m.d.comb += self.busy.eq(1)
                 m.d.sync += threshold[:8].eq(rd.data)
                 m.next = "ISSUE"
             with m.State("ISSUE"):
                 m.d.comb += [
-                    self.busy.eq(1),
                     self.ro_pairs.valid.eq(1),
                     self.ro_pairs.payload.a.eq(Cat(Const(0, 1), candidate)),
                     self.ro_pairs.payload.b.eq(Cat(Const(1, 1), candidate)),
@@ -446,7 +440,7 @@ class KeyEngine(wiring.Component):
                 with m.If(self.ro_pairs.ready):
                     m.next = "RESULT"
             with m.State("RESULT"):
-                m.d.comb += [self.busy.eq(1), self.ro_results.ready.eq(1)]
+                m.d.comb += [self.ro_results.ready.eq(1)]
                 with m.If(self.ro_results.valid):
                     m.d.sync += soft.eq(self.ro_results.payload.soft)
                     m.next = "FEED"
@@ -463,7 +457,6 @@ class KeyEngine(wiring.Component):
                 with m.Else():
                     m.d.comb += corrected.eq(difference)
                 m.d.comb += [
-                    self.busy.eq(1),
                     decoder.i_bits.valid.eq(1),
                     decoder.i_bits.payload.soft.eq(corrected),
                     decoder.i_bits.payload.offset.eq(offset_bit),
