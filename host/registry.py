@@ -38,6 +38,7 @@ __all__ = [
     "MASTER_KEY_ENV",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Challenge",
     "EnrollmentRecord",
     "Registry",
     "RegistryError",
@@ -237,6 +238,26 @@ class EnrollmentRecord:
     def digest(self) -> bytes:
         """SHA-256 of :meth:`canonical`: binds the encrypted key to this record."""
         return hashlib.sha256(self.canonical()).digest()
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A nonce a verifier issued (table ``challenges``), as it stood before it was spent.
+
+    Attributes
+    ----------
+    device_id : str or None
+        The device it was issued for; None: any one enrolled device.
+    issued_at, expires_at : float
+        Seconds since the epoch (the verifier's clock).
+    spent_at : float or None
+        When it was spent before, or None if it was pending.
+    """
+
+    device_id: str | None
+    issued_at: float
+    expires_at: float
+    spent_at: float | None
 
 
 class Registry:
@@ -461,6 +482,43 @@ class Registry:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    def add_challenge(
+        self, nonce: bytes, device_id: str | None, issued_at: float, expires_at: float
+    ) -> None:
+        """Record *nonce* as issued and pending (committed before it is handed out).
+
+        Raises
+        ------
+        RegistryError
+            *device_id* is not enrolled, or the nonce was issued before.
+        """
+        if device_id is not None:
+            self._require_device(device_id, "issuing a nonce for it")
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO challenges (nonce, device_id, issued_at, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (nonce, device_id, issued_at, expires_at),
+                )
+        except sqlite3.IntegrityError:
+            raise RegistryError("this nonce was issued before: issue a fresh one") from None
+
+    def spend_challenge(self, nonce: bytes, now: float) -> Challenge | None:
+        """Mark the issued *nonce* spent at *now* (committed) and return it as it was before.
+
+        None if it was never issued; a :class:`Challenge` with ``spent_at`` set if it had been
+        spent already (it stays spent). The caller judges device and expiry.
+        """
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT device_id, issued_at, expires_at, spent_at FROM challenges WHERE nonce = ?",
+                (nonce,),
+            ).fetchone()
+            if row is not None and row[3] is None:
+                self._db.execute("UPDATE challenges SET spent_at = ? WHERE nonce = ?", (now, nonce))
+        return None if row is None else Challenge(*row)
 
     def _crp_context(self, device_id: str, challenge: bytes) -> bytes:
         return _CRP_LABEL + device_id.encode() + b"\x00" + challenge
