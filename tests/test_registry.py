@@ -438,3 +438,32 @@ def test_a_malformed_export_is_a_registry_error(tmp_path, owner):
                 reg.import_json(json.dumps(document))
         assert reg.devices() == []
         assert reg.import_json(json.dumps(exported)) == ["dev-a"]
+
+
+def test_migrates_a_version_3_registry(tmp_path, owner):
+    """A version-3 registry whose row came from version 1 (enrolled_at NULL) reaches version 4:
+    enrolled_at is taken from the signed record, and the verifier can issue nonces."""
+    from ropuf.host.attestation import Verifier
+
+    old = tmp_path / "v3.db"
+    with Registry(tmp_path / "scratch.db", MASTER) as scratch:
+        scratch.enroll(make_record("dev-old", owner), b"A" * 32, owner)
+        row = scratch._db.execute("SELECT device_id, record, signature, key_blob FROM devices")
+        row = row.fetchone()
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for statements in registry.MIGRATIONS[:3]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    db.execute(
+        "INSERT INTO devices (device_id, record, signature, key_blob) VALUES (?, ?, ?, ?)", row
+    )
+    db.commit()
+    db.close()
+    with Registry(old, MASTER) as reg:
+        assert reg.schema_version() == registry.SCHEMA_VERSION
+        (enrolled_at,) = reg._db.execute("SELECT enrolled_at FROM devices").fetchone()
+        assert enrolled_at == make_record("dev-old", owner).enrolled_at
+        result = Verifier(reg).attest("dev-old", SoftKeyDevice(b"A" * 32, bytes(range(200))))
+        assert result.ok, result.reason
