@@ -5,7 +5,13 @@ owner's public key) signed by the owner with Ed25519, and the device's attestati
 encrypted at rest with AES-256-GCM under the verifier's master key. The master key never enters
 the database: it comes from a key file or an environment variable. The ciphertext is bound to
 its record (the record's digest is the GCM associated data), so a key blob cannot be moved to
-another record. Every record's signature is checked when it is loaded.
+another record. Every row is checked whole when it is loaded: its record must parse and pass
+its owner signature, and its ``device_id`` and ``enrolled_at`` columns must be the signed
+record's, so a row renamed or changed in SQL is a :class:`RegistryError`, never a device
+attesting under another name.
+
+Nonces a verifier issues are kept in table ``challenges`` (schema version 4), pending until
+spent, with an expiry; see :class:`ropuf.host.attestation.Verifier`.
 
 A device may also have one-time challenge-response pairs of its arbiter PUF (table ``crps``,
 schema version 3; see :mod:`ropuf.host.crp_auth`): each response encrypted like the key and
