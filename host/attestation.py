@@ -1,9 +1,17 @@
-"""The attestation verifier: fresh nonces, constant-time MAC checks, no nonce accepted twice."""
+"""The attestation verifier: issued nonces, constant-time MAC checks, no nonce accepted twice.
+
+A verifier issues each nonce (:meth:`Verifier.issue_nonce`), recorded in the registry as
+pending with an expiry; :meth:`Verifier.verify` accepts only an issued, unexpired, unused
+nonce, and spends it before the MAC is checked, whatever the outcome. Issued and spent nonces
+live in the registry file, so every verifier on that file (and after a restart) sees them.
+"""
 
 import hmac
 import logging
+import math
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -11,9 +19,17 @@ from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES, attestation_mac
 
 from .registry import Registry, RegistryError
 
-__all__ = ["AttestationResult", "Attester", "KeyDevice", "Verifier"]
+__all__ = ["DEFAULT_NONCE_LIFETIME", "AttestationResult", "Attester", "KeyDevice", "Verifier"]
 
 logger = logging.getLogger(__name__)
+
+#: Seconds an issued nonce stays valid, unless the verifier is given another lifetime.
+DEFAULT_NONCE_LIFETIME = 300.0
+
+
+def _mac_matches(mac: bytes, expected: bytes) -> bool:
+    """Whether *mac* is *expected*: every byte and the length, in constant time."""
+    return len(mac) == MAC_BYTES and hmac.compare_digest(mac, expected)
 
 
 class Attester(Protocol):
@@ -49,18 +65,80 @@ class AttestationResult:
 
 
 class Verifier:
-    """Attests enrolled devices against a :class:`~ropuf.host.registry.Registry`."""
+    """Attests enrolled devices against a :class:`~ropuf.host.registry.Registry`.
 
-    def __init__(self, registry: Registry):
+    Parameters
+    ----------
+    registry : Registry
+        Holds the devices and the issued and spent nonces.
+    nonce_lifetime : float
+        Seconds an issued nonce stays valid (default :data:`DEFAULT_NONCE_LIFETIME`).
+    clock : callable
+        Seconds since the epoch (``time.time``); every verifier on one registry file must
+        share it.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        nonce_lifetime: float = DEFAULT_NONCE_LIFETIME,
+        clock: Callable[[], float] = time.time,
+    ):
+        if (
+            isinstance(nonce_lifetime, bool)
+            or not isinstance(nonce_lifetime, int | float)
+            or not math.isfinite(nonce_lifetime)
+            or nonce_lifetime <= 0
+        ):
+            raise ValueError(
+                f"the nonce lifetime must be a positive number of seconds, not {nonce_lifetime!r}"
+            )
         self.registry = registry
+        self.nonce_lifetime = float(nonce_lifetime)
+        self._clock = clock
 
-    @staticmethod
-    def challenge() -> bytes:
-        """A fresh 32-byte random nonce."""
-        return secrets.token_bytes(NONCE_BYTES)
+    def issue_nonce(self, device_id: str | None = None) -> bytes:
+        """A fresh 32-byte random nonce, recorded as pending until it expires.
+
+        Issued for *device_id* (only its answer is accepted), or with None for any one
+        enrolled device. It is committed to the registry before it is returned.
+
+        Raises
+        ------
+        RegistryError
+            *device_id* is not enrolled.
+        """
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        now = self._clock()
+        self.registry.add_challenge(nonce, device_id, now, now + self.nonce_lifetime)
+        return nonce
+
+    def challenge(self, device_id: str | None = None) -> bytes:
+        """The same as :meth:`issue_nonce`."""
+        return self.issue_nonce(device_id)
+
+    def _spend(self, device_id: str, nonce: bytes) -> str | None:
+        """Spend *nonce* (whatever follows); None if it was issued, unexpired and unused for
+        *device_id*, otherwise the reason it is refused."""
+        now = self._clock()
+        challenge = self.registry.spend_challenge(nonce, now)
+        if challenge is None:
+            return "unknown nonce: this verifier never issued it; ask for a challenge first"
+        if challenge.spent_at is not None:
+            return "replayed nonce: it was used before"
+        if challenge.device_id is not None and challenge.device_id != device_id:
+            return f"nonce issued for {challenge.device_id!r}, not for this device"
+        if now > challenge.expires_at:
+            return (
+                f"expired nonce: issued {now - challenge.issued_at:.0f} s ago, valid for "
+                f"{challenge.expires_at - challenge.issued_at:.0f} s; ask for a new challenge"
+            )
+        return None
 
     def verify(self, device_id: str, nonce: bytes, mac: bytes) -> AttestationResult:
-        """Check *mac* for *nonce*; the nonce is recorded first, so it never counts twice."""
+        """Check *mac* for *nonce*; only a nonce this registry issued, unexpired and unused,
+        counts, and it is spent before the MAC is checked, so it never counts twice."""
         if len(nonce) != NONCE_BYTES:
             return AttestationResult(device_id, False, f"nonce must be {NONCE_BYTES} bytes")
         try:
@@ -68,17 +146,21 @@ class Verifier:
             key = self.registry.attestation_key(device_id)
         except RegistryError as exc:
             return AttestationResult(device_id, False, str(exc))
-        if not self.registry.use_nonce(device_id, nonce):
-            return AttestationResult(device_id, False, "replayed nonce: it was used before")
         expected = attestation_mac(key, record.helper_data, nonce)
-        if len(mac) != MAC_BYTES or not hmac.compare_digest(mac, expected):
+        refusal = self._spend(device_id, nonce)
+        if refusal is not None:
+            return AttestationResult(device_id, False, refusal)
+        if not _mac_matches(mac, expected):
             logger.info("attestation of %s failed: MAC mismatch", device_id)
             return AttestationResult(device_id, False, "MAC mismatch: not the enrolled device")
         return AttestationResult(device_id, True, "ok")
 
     def attest(self, device_id: str, device: Attester) -> AttestationResult:
-        """Challenge *device* with a fresh nonce and verify its answer."""
-        nonce = self.challenge()
+        """Challenge *device* with a nonce issued for *device_id* and verify its answer."""
+        try:
+            nonce = self.issue_nonce(device_id)
+        except RegistryError as exc:
+            return AttestationResult(device_id, False, str(exc))
         try:
             mac = device.attest(nonce)
         except Exception as exc:  # a device fault is a failed attestation, not a crash

@@ -5,7 +5,13 @@ owner's public key) signed by the owner with Ed25519, and the device's attestati
 encrypted at rest with AES-256-GCM under the verifier's master key. The master key never enters
 the database: it comes from a key file or an environment variable. The ciphertext is bound to
 its record (the record's digest is the GCM associated data), so a key blob cannot be moved to
-another record. Every record's signature is checked when it is loaded.
+another record. Every row is checked whole when it is loaded: its record must parse and pass
+its owner signature, and its ``device_id`` and ``enrolled_at`` columns must be the signed
+record's, so a row renamed or changed in SQL is a :class:`RegistryError`, never a device
+attesting under another name.
+
+Nonces a verifier issues are kept in table ``challenges`` (schema version 4), pending until
+spent, with an expiry; see :class:`ropuf.host.attestation.Verifier`.
 
 A device may also have one-time challenge-response pairs of its arbiter PUF (table ``crps``,
 schema version 3; see :mod:`ropuf.host.crp_auth`): each response encrypted like the key and
@@ -38,6 +44,7 @@ __all__ = [
     "MASTER_KEY_ENV",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Challenge",
     "EnrollmentRecord",
     "Registry",
     "RegistryError",
@@ -80,11 +87,40 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ),
         "CREATE INDEX crps_unused ON crps (device_id, used_at)",
     ),
+    (
+        # Rows of a version-1 registry had no enrolled_at: take it from their signed record
+        # (rows are checked against their record when loaded, so it must equal that).
+        (
+            "UPDATE devices SET enrolled_at = json_extract(record, '$.enrolled_at')"
+            " WHERE enrolled_at IS NULL AND json_valid(record)"
+        ),
+        # Nonces issued by a verifier: pending until spent (spent_at), valid until expires_at
+        # (seconds since the epoch); device_id NULL: issued for any one device.
+        (
+            "CREATE TABLE challenges ("
+            " nonce BLOB PRIMARY KEY,"
+            " device_id TEXT REFERENCES devices(device_id),"
+            " issued_at REAL NOT NULL,"
+            " expires_at REAL NOT NULL,"
+            " spent_at REAL)"
+        ),
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
+#: Bytes of a stored key blob: GCM nonce, encrypted key, 16-byte tag.
+_KEY_BLOB_BYTES = _NONCE_BYTES + _KEY_BYTES + 16
+#: The fields of a version-1 record (``canonical``) and the JSON type of each.
+_RECORD_FIELDS = {
+    "device_id": str,
+    "enrolled_at": str,
+    "puf": dict,
+    "helper_data": str,
+    "owner_public_key": str,
+    "version": int,
+}
 #: Associated-data prefix of an encrypted CRP response (then device id, 0x00, challenge).
 _CRP_LABEL = b"ropuf crp v1\x00"
 
@@ -171,18 +207,63 @@ class EnrollmentRecord:
 
     @classmethod
     def from_canonical(cls, data: bytes) -> "EnrollmentRecord":
-        fields = json.loads(data)
+        """The record of :meth:`canonical` bytes (the signature is not checked here).
+
+        Raises
+        ------
+        RegistryError
+            *data* is not a version-1 record: not JSON, a field missing, extra or of the wrong
+            type, or a binary field that is not base64. The message says which.
+        """
+        try:
+            fields = json.loads(data)
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise RegistryError(f"not JSON ({exc})") from None
+        if not isinstance(fields, dict):
+            raise RegistryError(f"a JSON {type(fields).__name__}, not an object")
+        if fields.keys() != _RECORD_FIELDS.keys():
+            raise RegistryError(f"fields {sorted(fields)}, expected {sorted(_RECORD_FIELDS)}")
+        for name, kind in _RECORD_FIELDS.items():
+            if type(fields[name]) is not kind:
+                raise RegistryError(f"{name} is a JSON {type(fields[name]).__name__}")
+        if fields["version"] != 1:
+            raise RegistryError(f"version {fields['version']}, this ropuf reads version 1")
+        binary = {}
+        for name in ("helper_data", "owner_public_key"):
+            try:
+                binary[name] = base64.b64decode(fields[name], validate=True)
+            except ValueError as exc:  # binascii.Error, or non-ASCII text
+                raise RegistryError(f"{name} is not base64 ({exc})") from None
         return cls(
             device_id=fields["device_id"],
             enrolled_at=fields["enrolled_at"],
             puf=fields["puf"],
-            helper_data=base64.b64decode(fields["helper_data"]),
-            owner_public_key=base64.b64decode(fields["owner_public_key"]),
+            **binary,
         )
 
     def digest(self) -> bytes:
         """SHA-256 of :meth:`canonical`: binds the encrypted key to this record."""
         return hashlib.sha256(self.canonical()).digest()
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A nonce a verifier issued (table ``challenges``), as it stood before it was spent.
+
+    Attributes
+    ----------
+    device_id : str or None
+        The device it was issued for; None: any one enrolled device.
+    issued_at, expires_at : float
+        Seconds since the epoch (the verifier's clock).
+    spent_at : float or None
+        When it was spent before, or None if it was pending.
+    """
+
+    device_id: str | None
+    issued_at: float
+    expires_at: float
+    spent_at: float | None
 
 
 class Registry:
@@ -289,21 +370,77 @@ class Registry:
                 f"device {record.device_id!r} is already enrolled in {self.path}"
             ) from None
 
-    @staticmethod
-    def _verify(record_text: str, signature: bytes) -> EnrollmentRecord:
-        record = EnrollmentRecord.from_canonical(record_text.encode())
+    def _verify(
+        self, record_text: str, signature: bytes, row: str | None = None
+    ) -> EnrollmentRecord:
+        """The record of *record_text* after its owner signature is checked.
+
+        *row* is the device id the record was stored under (None for an import): it must be
+        the record's own.
+        """
+        name = repr(row) if row is not None else "an imported device"
+        if not isinstance(record_text, str):
+            raise RegistryError(
+                f"the enrollment record of {name} is not text: the registry was tampered with; "
+                "restore it from a backup or re-enrol the device"
+            )
+        if not isinstance(signature, bytes):
+            raise RegistryError(
+                f"the signature of {name} is not bytes: the registry was tampered with; "
+                "restore it from a backup or re-enrol the device"
+            )
+        try:
+            record = EnrollmentRecord.from_canonical(record_text.encode())
+        except RegistryError as exc:
+            raise RegistryError(
+                f"the enrollment record of {name} is unreadable ({exc}): it was changed after "
+                "enrollment; restore the registry from a backup or re-enrol the device"
+            ) from None
+        if row is None:
+            name = repr(record.device_id)
         try:
             Ed25519PublicKey.from_public_bytes(record.owner_public_key).verify(
                 signature, record.canonical()
             )
         except (InvalidSignature, ValueError):
             raise RegistryError(
-                f"the enrollment record of {record.device_id!r} fails its owner signature: "
+                f"the enrollment record of {name} fails its owner signature: "
                 "it was changed after enrollment; re-enrol the device"
             ) from None
         if record.canonical().decode() != record_text:
-            raise RegistryError(f"the enrollment record of {record.device_id!r} is not canonical")
+            raise RegistryError(
+                f"the enrollment record of {name} is not canonical: it was changed after "
+                "enrollment; restore the registry from a backup or re-enrol the device"
+            )
+        if row is not None and record.device_id != row:
+            raise RegistryError(
+                f"the row {row!r} holds the signed record of {record.device_id!r}: its "
+                "device_id was changed after enrollment; restore the registry from a backup"
+            )
         return record
+
+    def _load(self, device_id: str) -> tuple[EnrollmentRecord, bytes]:
+        """The verified record of *device_id* and its key blob; every column is checked."""
+        row = self._db.execute(
+            "SELECT record, signature, enrolled_at, key_blob FROM devices WHERE device_id = ?",
+            (device_id,),
+        ).fetchone()
+        if row is None:
+            raise RegistryError(f"device {device_id!r} is not enrolled in {self.path}")
+        record_text, signature, enrolled_at, key_blob = row
+        record = self._verify(record_text, signature, device_id)
+        if enrolled_at != record.enrolled_at:
+            raise RegistryError(
+                f"the enrolled_at of {device_id!r} ({enrolled_at!r}) is not the one of its "
+                f"signed record ({record.enrolled_at!r}): it was changed after enrollment; "
+                "restore the registry from a backup"
+            )
+        if not isinstance(key_blob, bytes) or len(key_blob) != _KEY_BLOB_BYTES:
+            raise RegistryError(
+                f"the stored key of {device_id!r} is malformed (not {_KEY_BLOB_BYTES} bytes): "
+                "the registry was tampered with; restore it from a backup or re-enrol the device"
+            )
+        return record, key_blob
 
     def record(self, device_id: str) -> EnrollmentRecord:
         """The verified enrollment record of *device_id*.
@@ -311,14 +448,11 @@ class Registry:
         Raises
         ------
         RegistryError
-            Unknown device, or the record fails its owner signature.
+            Unknown device; or a row that was changed after enrollment: a record that is
+            unreadable or fails its owner signature, a device id or ``enrolled_at`` column
+            that is not the signed record's, a malformed key blob.
         """
-        row = self._db.execute(
-            "SELECT record, signature FROM devices WHERE device_id = ?", (device_id,)
-        ).fetchone()
-        if row is None:
-            raise RegistryError(f"device {device_id!r} is not enrolled in {self.path}")
-        return self._verify(row[0], row[1])
+        return self._load(device_id)[0]
 
     def attestation_key(self, device_id: str) -> bytes:
         """Decrypt the attestation key of *device_id* (after verifying its record).
@@ -326,13 +460,10 @@ class Registry:
         Raises
         ------
         RegistryError
-            Unknown device, a record that fails its signature, or a key that does not decrypt
-            (wrong master key, or a key blob moved from another record).
+            As :meth:`record`, or a key that does not decrypt (wrong master key, or a key blob
+            moved from another record).
         """
-        record = self.record(device_id)
-        (key_blob,) = self._db.execute(
-            "SELECT key_blob FROM devices WHERE device_id = ?", (device_id,)
-        ).fetchone()
+        record, key_blob = self._load(device_id)
         try:
             return self._aead.decrypt(
                 key_blob[:_NONCE_BYTES], key_blob[_NONCE_BYTES:], record.digest()
@@ -357,6 +488,43 @@ class Registry:
         except sqlite3.IntegrityError:
             return False
         return True
+
+    def add_challenge(
+        self, nonce: bytes, device_id: str | None, issued_at: float, expires_at: float
+    ) -> None:
+        """Record *nonce* as issued and pending (committed before it is handed out).
+
+        Raises
+        ------
+        RegistryError
+            *device_id* is not enrolled, or the nonce was issued before.
+        """
+        if device_id is not None:
+            self._require_device(device_id, "issuing a nonce for it")
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO challenges (nonce, device_id, issued_at, expires_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (nonce, device_id, issued_at, expires_at),
+                )
+        except sqlite3.IntegrityError:
+            raise RegistryError("this nonce was issued before: issue a fresh one") from None
+
+    def spend_challenge(self, nonce: bytes, now: float) -> Challenge | None:
+        """Mark the issued *nonce* spent at *now* (committed) and return it as it was before.
+
+        None if it was never issued; a :class:`Challenge` with ``spent_at`` set if it had been
+        spent already (it stays spent). The caller judges device and expiry.
+        """
+        with self._transaction():
+            row = self._db.execute(
+                "SELECT device_id, issued_at, expires_at, spent_at FROM challenges WHERE nonce = ?",
+                (nonce,),
+            ).fetchone()
+            if row is not None and row[3] is None:
+                self._db.execute("UPDATE challenges SET spent_at = ? WHERE nonce = ?", (now, nonce))
+        return None if row is None else Challenge(*row)
 
     def _crp_context(self, device_id: str, challenge: bytes) -> bytes:
         return _CRP_LABEL + device_id.encode() + b"\x00" + challenge
@@ -466,7 +634,7 @@ class Registry:
         )
         entries = []
         for device_id, record_text, signature, key_blob in rows:
-            self._verify(record_text, signature)
+            self._load(device_id)
             entries.append(
                 {
                     "device_id": device_id,
@@ -490,13 +658,23 @@ class Registry:
             raise RegistryError(
                 "not a ropuf registry export (expected JSON with 'devices')"
             ) from None
+        if not isinstance(entries, list):
+            raise RegistryError("not a ropuf registry export ('devices' is not a list)")
         added = []
         with self._transaction():
-            for entry in entries:
-                record_text = json.dumps(entry["record"], sort_keys=True, separators=(",", ":"))
-                signature = base64.b64decode(entry["signature"])
-                key_blob = base64.b64decode(entry["key_blob"])
+            for index, entry in enumerate(entries):
+                record_text, signature, key_blob = self._export_entry(index, entry)
                 record = self._verify(record_text, signature)
+                if record.device_id != entry["device_id"]:
+                    raise RegistryError(
+                        f"device {index} of the export is named {entry['device_id']!r} but holds "
+                        f"the signed record of {record.device_id!r}: the export was changed"
+                    )
+                if len(key_blob) != _KEY_BLOB_BYTES:
+                    raise RegistryError(
+                        f"the key of {record.device_id!r} in the export is malformed "
+                        f"(not {_KEY_BLOB_BYTES} bytes): the export was changed"
+                    )
                 try:
                     self._aead.decrypt(
                         key_blob[:_NONCE_BYTES], key_blob[_NONCE_BYTES:], record.digest()
@@ -517,6 +695,33 @@ class Registry:
                     ) from None
                 added.append(record.device_id)
         return added
+
+    @staticmethod
+    def _export_entry(index: int, entry: object) -> tuple[str, bytes, bytes]:
+        """Record text, signature and key blob of one device of an export (:meth:`export_json`).
+
+        Raises
+        ------
+        RegistryError
+            The entry lacks a field, or its signature or key blob is not base64.
+        """
+        fields = ("device_id", "record", "signature", "key_blob")
+        if not isinstance(entry, dict) or not all(name in entry for name in fields):
+            raise RegistryError(
+                f"device {index} of the export is malformed: expected {', '.join(fields)}"
+            )
+        record_text = json.dumps(entry["record"], sort_keys=True, separators=(",", ":"))
+        binary = []
+        for name in ("signature", "key_blob"):
+            try:
+                if not isinstance(entry[name], str):
+                    raise ValueError("not a string")
+                binary.append(base64.b64decode(entry[name], validate=True))
+            except ValueError as exc:  # binascii.Error, non-ASCII text
+                raise RegistryError(
+                    f"the {name} of device {index} of the export is not base64 ({exc})"
+                ) from None
+        return record_text, binary[0], binary[1]
 
     def _transaction(self):
         return _Transaction(self._db)

@@ -84,5 +84,95 @@ def test_many_devices_and_failures(verifier):
     assert [r.ok for r in results] == [True, False, False]
     assert results[1].reason == "device error: no answer within 2 s"
     assert "'dev-x' is not enrolled" in results[2].reason
-    short = verifier.verify("dev-a", bytes(32), b"short")
+    short = verifier.verify("dev-a", verifier.challenge(), b"short")  # an issued nonce
     assert not short.ok and short.reason.startswith("MAC mismatch")
+
+
+def test_only_an_issued_nonce_is_accepted(verifier):
+    device = SoftDevice(b"A" * 32)
+    own = bytes(range(32))  # a nonce the verifier never issued, with the right MAC
+    result = verifier.verify("dev-a", own, device.attest(own))
+    assert not result.ok and result.reason.startswith("unknown nonce")
+    nonce = verifier.issue_nonce("dev-a")
+    assert verifier.verify("dev-a", nonce, device.attest(nonce)).ok
+
+
+def test_a_nonce_issued_for_one_device_does_not_serve_another(verifier):
+    nonce = verifier.issue_nonce("dev-a")
+    result = verifier.verify("dev-b", nonce, SoftDevice(b"B" * 32).attest(nonce))
+    assert not result.ok and result.reason.startswith("nonce issued for 'dev-a'")
+    # Unbound (challenge() without a device): any one enrolled device, once.
+    nonce = verifier.challenge()
+    assert verifier.verify("dev-b", nonce, SoftDevice(b"B" * 32).attest(nonce)).ok
+
+
+def test_an_expired_nonce_is_refused(tmp_path):
+    owner = Ed25519PrivateKey.generate()
+    now = [1_000_000.0]
+    with Registry(tmp_path / "r.db", bytes(32)) as reg:
+        record = EnrollmentRecord(
+            "dev-a", "2026-11-24T00:00:00+00:00", {}, HELPER,
+            owner.public_key().public_bytes_raw(),
+        )  # fmt: skip
+        reg.enroll(record, b"A" * 32, owner)
+        verifier = Verifier(reg, nonce_lifetime=60, clock=lambda: now[0])
+        device = SoftDevice(b"A" * 32)
+        late = verifier.issue_nonce("dev-a")
+        in_time = verifier.issue_nonce("dev-a")
+        now[0] += 60
+        assert verifier.verify("dev-a", in_time, device.attest(in_time)).ok  # at the limit
+        now[0] += 0.5
+        result = verifier.verify("dev-a", late, device.attest(late))
+        assert not result.ok and result.reason.startswith("expired nonce")
+        assert "valid for 60 s" in result.reason
+        # Spent by the refusal: it does not come back as merely expired.
+        again = verifier.verify("dev-a", late, device.attest(late))
+        assert again.reason.startswith("replayed nonce")
+        with pytest.raises(ValueError, match="nonce lifetime must be a positive number"):
+            Verifier(reg, nonce_lifetime=0)
+
+
+def test_a_mac_wrong_in_its_last_bit_or_length_is_refused(verifier):
+    """Every bit of the MAC counts, and its length: a check of a prefix would pass these."""
+    device = SoftDevice(b"A" * 32)
+    for change in (
+        lambda mac: mac[:-1] + bytes([mac[-1] ^ 1]),  # the last bit
+        lambda mac: mac[:16],  # the first half only
+        lambda mac: mac + b"\x00",  # one byte too many
+        lambda mac: mac[:-1],  # one byte short
+    ):
+        nonce = verifier.issue_nonce("dev-a")
+        result = verifier.verify("dev-a", nonce, change(device.attest(nonce)))
+        assert not result.ok and result.reason.startswith("MAC mismatch")
+
+
+def test_the_nonce_of_a_failed_attempt_is_spent(verifier):
+    """A wrong answer spends the nonce: the right answer to it later is a replay."""
+    device = SoftDevice(b"A" * 32)
+    nonce = verifier.issue_nonce("dev-a")
+    wrong = verifier.verify("dev-a", nonce, SoftDevice(b"B" * 32).attest(nonce))
+    assert not wrong.ok and wrong.reason.startswith("MAC mismatch")
+    later = verifier.verify("dev-a", nonce, device.attest(nonce))
+    assert not later.ok and later.reason == "replayed nonce: it was used before"
+
+
+def test_replay_is_refused_by_a_second_verifier_and_after_reopening(tmp_path, verifier):
+    """Issued and spent nonces live in the registry file, not in one Verifier object."""
+    device = SoftDevice(b"A" * 32)
+    nonce = verifier.issue_nonce("dev-a")
+    mac = device.attest(nonce)
+    failed_nonce = verifier.issue_nonce("dev-a")
+    assert not verifier.verify("dev-a", failed_nonce, bytes(32)).ok
+    with Registry(tmp_path / "r.db", bytes(32)) as second_registry:
+        second = Verifier(second_registry)
+        assert second.verify("dev-a", nonce, mac).ok  # issued by the first verifier
+        assert verifier.verify("dev-a", nonce, mac).reason.startswith("replayed nonce")
+        assert second.verify("dev-a", nonce, mac).reason.startswith("replayed nonce")
+        retry = second.verify("dev-a", failed_nonce, device.attest(failed_nonce))
+        assert retry.reason.startswith("replayed nonce")
+    verifier.registry.close()
+    with Registry(tmp_path / "r.db", bytes(32)) as reopened:
+        third = Verifier(reopened)
+        for used in (nonce, failed_nonce):
+            result = third.verify("dev-a", used, device.attest(used))
+            assert not result.ok and result.reason == "replayed nonce: it was used before"

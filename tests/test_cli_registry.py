@@ -56,3 +56,45 @@ def test_registry_errors(tmp_path, capsys, monkeypatch):
     missing = ["--registry", str(tmp_path / "x.db"), "--master-key", str(key)]
     assert main(["registry", "import", str(tmp_path / "nope.json"), *missing]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def enrol_sim_die(tmp_path, die, device_id):
+    """Enrol simulated die *die* as *device_id* through the command line; the registry options."""
+    master, owner = tmp_path / "master.key", tmp_path / "owner.pem"
+    if not master.exists():
+        assert main(["registry", "new-master-key", str(master)]) == 0
+        assert main(["registry", "new-owner-key", str(owner)]) == 0
+    common = ["--registry", str(tmp_path / "r.db"), "--master-key", str(master)]
+    enroll = ["enroll", "--sim-die", str(die), "--device-id", device_id, "--reads", "3"]
+    assert main([*enroll, "--owner-key", str(owner), *common]) == 0
+    return common
+
+
+def test_attest_refuses_a_relabelled_row(tmp_path, capsys):
+    """Renaming die 7's row to die-9 in SQL does not make die 7 attest as die-9."""
+    common = enrol_sim_die(tmp_path, 7, "die-7")
+    assert main(["attest", "--sim-die", "7", "--device-id", "die-7", *common]) == 0
+    conn = sqlite3.connect(tmp_path / "r.db")
+    conn.execute("UPDATE devices SET device_id = 'die-9' WHERE device_id = 'die-7'")
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert main(["attest", "--sim-die", "7", "--device-id", "die-9", *common]) == 1
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("FAILED die-9 at ") and "\n" not in out
+    assert "the row 'die-9' holds the signed record of 'die-7'" in out
+
+
+def test_attest_reports_a_damaged_record_as_failed(tmp_path, capsys):
+    """A record whose text no longer parses (here: a field name changed, which used to escape as
+    KeyError with a traceback) is FAILED with the reason."""
+    common = enrol_sim_die(tmp_path, 7, "die-7")
+    conn = sqlite3.connect(tmp_path / "r.db")
+    conn.execute("""UPDATE devices SET record = replace(record, '"puf":', '"pug":')""")
+    conn.commit()
+    conn.close()
+    capsys.readouterr()
+    assert main(["attest", "--sim-die", "7", "--device-id", "die-7", *common]) == 1
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("FAILED die-7 at ") and "\n" not in out
+    assert "the enrollment record of 'die-7' is unreadable" in out

@@ -237,13 +237,13 @@ def test_migrates_a_version_2_registry(tmp_path):
     assert "crps" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     with Registry(old, MASTER) as reg:
-        assert reg.schema_version() == registry.SCHEMA_VERSION == 3
+        assert reg.schema_version() == registry.SCHEMA_VERSION == 4
         assert reg.devices() == ["dev-old"] and reg.attestation_key("dev-old") == bytes(32)
         assert not reg.use_nonce("dev-old", b"n" * 32)  # the old nonce is still spent
         assert reg.add_crps("dev-old", [(b"c" * 8, 1)]) == 1
         assert reg.take_crps("dev-old", 1) == [(b"c" * 8, 1)]
     with Registry(old, MASTER) as reg:  # reopening runs no migration twice
-        assert reg.schema_version() == 3 and reg.crp_counts("dev-old") == (0, 1)
+        assert reg.schema_version() == 4 and reg.crp_counts("dev-old") == (0, 1)
 
 
 CRASHER = textwrap.dedent(
@@ -282,3 +282,188 @@ def test_killed_mid_enrollment_leaves_no_half_record(tmp_path):
         for device_id in devices:  # and every record is whole: it verifies and its key decrypts
             index = int(device_id.removeprefix("dev-"))
             assert reg.attestation_key(device_id) == bytes([index % 256]) * 32
+
+
+def two_devices(path, owner):
+    """A registry file with dev-a (key A...) and dev-b (key B...)."""
+    with Registry(path, MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), b"A" * 32, owner)
+        reg.enroll(make_record("dev-b", owner), b"B" * 32, owner)
+
+
+def tamper(path, statement, *parameters):
+    db = sqlite3.connect(path)
+    db.execute(statement, parameters)
+    db.commit()
+    db.close()
+
+
+def test_a_relabelled_row_is_refused(tmp_path, owner):
+    """The device_id column is bound to the signed record: renaming a row does not rename the
+    device."""
+    path = tmp_path / "r.db"
+    two_devices(path, owner)
+    tamper(path, "UPDATE devices SET device_id = 'dev-9' WHERE device_id = 'dev-a'")
+    with Registry(path, MASTER) as reg:
+        assert reg.devices() == ["dev-9", "dev-b"]
+        message = "the row 'dev-9' holds the signed record of 'dev-a'"
+        with pytest.raises(RegistryError, match=message):
+            reg.record("dev-9")
+        with pytest.raises(RegistryError, match=message):
+            reg.attestation_key("dev-9")
+        with pytest.raises(RegistryError, match=message):
+            reg.export_json()
+        assert reg.attestation_key("dev-b") == b"B" * 32  # the other rows still work
+
+
+def test_swapped_ids_are_refused(tmp_path, owner):
+    path = tmp_path / "r.db"
+    two_devices(path, owner)
+    tamper(path, "UPDATE devices SET device_id = 'swap' WHERE device_id = 'dev-a'")
+    tamper(path, "UPDATE devices SET device_id = 'dev-a' WHERE device_id = 'dev-b'")
+    tamper(path, "UPDATE devices SET device_id = 'dev-b' WHERE device_id = 'swap'")
+    with Registry(path, MASTER) as reg:
+        with pytest.raises(RegistryError, match="row 'dev-a' holds the signed record of 'dev-b'"):
+            reg.attestation_key("dev-a")
+        with pytest.raises(RegistryError, match="row 'dev-b' holds the signed record of 'dev-a'"):
+            reg.record("dev-b")
+
+
+def test_a_changed_enrolled_at_is_refused(tmp_path, owner):
+    path = tmp_path / "r.db"
+    two_devices(path, owner)
+    tamper(path, "UPDATE devices SET enrolled_at = '2020-01-01' WHERE device_id = 'dev-a'")
+    with Registry(path, MASTER) as reg:
+        with pytest.raises(RegistryError, match=r"enrolled_at of 'dev-a' .* signed record"):
+            reg.record("dev-a")
+        assert reg.record("dev-b").enrolled_at == "2026-11-24T12:00:00+00:00"
+    tamper(path, "UPDATE devices SET enrolled_at = NULL WHERE device_id = 'dev-b'")
+    with Registry(path, MASTER) as reg:
+        with pytest.raises(RegistryError, match=r"enrolled_at of 'dev-b' .* signed record"):
+            reg.attestation_key("dev-b")
+
+
+def flips(text: str):
+    """Every position of *text* changed to a few other characters: structure, quotes, digits,
+    base64 letters, a neighbouring code point."""
+    for i, char in enumerate(text):
+        for other in ('"', "{", ",", "0", "A", "\\", chr(ord(char) ^ 1)):
+            if other != char:
+                yield text[:i] + other + text[i + 1 :]
+
+
+def test_every_changed_byte_of_a_record_is_a_registry_error(tmp_path, owner):
+    """A single changed character anywhere in the stored record text, whether it breaks the
+    JSON, a field name, a base64 field or a value, gives RegistryError (never JSONDecodeError,
+    KeyError, a base64 error ...), and the verifier a failed result with that reason."""
+    from ropuf.host.attestation import Verifier
+
+    path = tmp_path / "r.db"
+    owner_record = EnrollmentRecord(
+        "dev-a", "2026-11-24T12:00:00+00:00", {"n_ro": 256}, bytes(range(30)),
+        owner.public_key().public_bytes_raw(),
+    )  # fmt: skip
+    with Registry(path, MASTER) as reg:
+        reg.enroll(owner_record, b"A" * 32, owner)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA synchronous = OFF")  # thousands of updates, a few seconds
+    (original,) = db.execute("SELECT record FROM devices").fetchone()
+    count = 0
+    with Registry(path, MASTER) as reg:
+        verifier = Verifier(reg)
+        for changed in flips(original):
+            db.execute("UPDATE devices SET record = ?", (changed,))
+            with pytest.raises(RegistryError, match="enrollment record of 'dev-a'"):
+                reg.record("dev-a")
+            if count % 5 == 0:
+                result = verifier.attest("dev-a", SoftKeyDevice(b"A" * 32))
+                assert not result.ok and "enrollment record of 'dev-a'" in result.reason
+            count += 1
+        assert count > 6 * len(original)
+        # Not text at all, or a signature that is not bytes.
+        db.execute("UPDATE devices SET record = CAST(? AS BLOB)", (original,))
+        with pytest.raises(RegistryError, match="enrollment record of 'dev-a' is not text"):
+            reg.record("dev-a")
+        db.execute("UPDATE devices SET record = ?, signature = 'sig'", (original,))
+        with pytest.raises(RegistryError, match="signature of 'dev-a' is not bytes"):
+            reg.record("dev-a")
+    db.close()
+
+
+def test_a_malformed_key_blob_is_a_registry_error(tmp_path, owner):
+    path = tmp_path / "r.db"
+    two_devices(path, owner)
+    for blob in (b"", b"\x00" * 5, b"\x00" * 59, "text"):
+        tamper(path, "UPDATE devices SET key_blob = ? WHERE device_id = 'dev-a'", blob)
+        with Registry(path, MASTER) as reg:
+            with pytest.raises(RegistryError, match="key of 'dev-a'"):
+                reg.attestation_key("dev-a")
+
+
+class SoftKeyDevice:
+    """Answers nonces with the MAC of a known key over the helper data of make_record."""
+
+    def __init__(self, key: bytes, helper: bytes = bytes(range(30))):
+        self.key = key
+        self.helper = helper
+
+    def attest(self, nonce: bytes) -> bytes:
+        from ropuf.spec.attestation import attestation_mac
+
+        return attestation_mac(self.key, self.helper, nonce)
+
+
+def test_a_malformed_export_is_a_registry_error(tmp_path, owner):
+    """Damaged entries of an export are refused with the registry's error, nothing is added."""
+    with Registry(tmp_path / "a.db", MASTER) as reg:
+        reg.enroll(make_record("dev-a", owner), b"A" * 32, owner)
+        exported = json.loads(reg.export_json())
+    damaged = [
+        ({"devices": {"x": 1}}, "'devices' is not a list"),
+        ({"devices": [1]}, "device 0 of the export is malformed"),
+        ({"devices": [{"record": {}}]}, "device 0 of the export is malformed"),
+    ]
+    entry = exported["devices"][0]
+    for name, value, expected in (
+        ("signature", "@@@@", "signature of device 0 of the export is not base64"),
+        ("key_blob", 7, "key_blob of device 0 of the export is not base64"),
+        ("key_blob", "AAAA", "key of 'dev-a' in the export is malformed"),
+        ("record", [1], "enrollment record of an imported device is unreadable"),
+        ("device_id", "dev-9", "named 'dev-9' but holds the signed record of 'dev-a'"),
+    ):
+        damaged.append(({"devices": [{**entry, name: value}]}, expected))
+    with Registry(tmp_path / "b.db", MASTER) as reg:
+        for document, expected in damaged:
+            with pytest.raises(RegistryError, match=expected):
+                reg.import_json(json.dumps(document))
+        assert reg.devices() == []
+        assert reg.import_json(json.dumps(exported)) == ["dev-a"]
+
+
+def test_migrates_a_version_3_registry(tmp_path, owner):
+    """A version-3 registry whose row came from version 1 (enrolled_at NULL) reaches version 4:
+    enrolled_at is taken from the signed record, and the verifier can issue nonces."""
+    from ropuf.host.attestation import Verifier
+
+    old = tmp_path / "v3.db"
+    with Registry(tmp_path / "scratch.db", MASTER) as scratch:
+        scratch.enroll(make_record("dev-old", owner), b"A" * 32, owner)
+        row = scratch._db.execute("SELECT device_id, record, signature, key_blob FROM devices")
+        row = row.fetchone()
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for statements in registry.MIGRATIONS[:3]:
+        for statement in statements:
+            db.execute(statement)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '3')")
+    db.execute(
+        "INSERT INTO devices (device_id, record, signature, key_blob) VALUES (?, ?, ?, ?)", row
+    )
+    db.commit()
+    db.close()
+    with Registry(old, MASTER) as reg:
+        assert reg.schema_version() == registry.SCHEMA_VERSION
+        (enrolled_at,) = reg._db.execute("SELECT enrolled_at FROM devices").fetchone()
+        assert enrolled_at == make_record("dev-old", owner).enrolled_at
+        result = Verifier(reg).attest("dev-old", SoftKeyDevice(b"A" * 32, bytes(range(200))))
+        assert result.ok, result.reason
