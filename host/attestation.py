@@ -141,15 +141,15 @@ class Verifier:
         counts, and it is spent before the MAC is checked, so it never counts twice."""
         if len(nonce) != NONCE_BYTES:
             return AttestationResult(device_id, False, f"nonce must be {NONCE_BYTES} bytes")
+        refusal = self._spend(device_id, nonce)
+        if refusal is not None:
+            return AttestationResult(device_id, False, refusal)
         try:
             record = self.registry.record(device_id)
             key = self.registry.attestation_key(device_id)
         except RegistryError as exc:
             return AttestationResult(device_id, False, str(exc))
         expected = attestation_mac(key, record.helper_data, nonce)
-        refusal = self._spend(device_id, nonce)
-        if refusal is not None:
-            return AttestationResult(device_id, False, refusal)
         if not _mac_matches(mac, expected):
             logger.info("attestation of %s failed: MAC mismatch", device_id)
             return AttestationResult(device_id, False, "MAC mismatch: not the enrolled device")

@@ -176,3 +176,14 @@ def test_replay_is_refused_by_a_second_verifier_and_after_reopening(tmp_path, ve
         for used in (nonce, failed_nonce):
             result = third.verify("dev-a", used, device.attest(used))
             assert not result.ok and result.reason == "replayed nonce: it was used before"
+
+
+def test_a_nonce_offered_for_an_unknown_device_is_spent(verifier):
+    """A nonce issued for any device and offered with an id that is not enrolled is spent too:
+    no refusal leaves an issued nonce usable."""
+    device = SoftDevice(b"A" * 32)
+    nonce = verifier.issue_nonce()
+    unknown = verifier.verify("dev-nobody", nonce, device.attest(nonce))
+    assert not unknown.ok
+    later = verifier.verify("dev-a", nonce, device.attest(nonce))
+    assert not later.ok and later.reason == "replayed nonce: it was used before"
