@@ -334,3 +334,20 @@ def test_damaged_answers_are_retried():
     client = DeviceClient(ReplyCorrupting(device_model(Condition()), 3), timeout=0.1, retries=2)
     with pytest.raises(ProtocolError, match="INFO: an answer that does not decode"):
         client.info()
+
+
+def test_fast_device_answers_an_overlong_frame_like_the_gateware():
+    """The receiver reads an overlong frame to its delimiter and answers OVERSIZE with the
+    header's seq, or BAD_COBS (seq 0) when its COBS is broken anywhere; the next frame is
+    served."""
+    device = FastDevice(device_model(Condition()))
+    raw = framing.pack_frame(42, 0x01, bytes(range(1, 200)))
+    overlong = framing.cobs_encode(raw + raw[5:100]) + b"\x00"  # 364 bytes decoded
+    assert len(overlong) > framing.MAX_ENCODED_FRAME + 1
+    broken = overlong[:-1] + b"\xfe\x01\x00"  # then a code byte pointing past the end
+    device.send(overlong + broken + framing.encode_frame(43, 0x01))
+    answers = [framing.decode_frame(device.receive(0)) for _ in range(3)]
+    assert device.receive(0) is None
+    assert answers[0] == framing.Frame(42, framing.Status.OVERSIZE)
+    assert answers[1] == framing.Frame(0, framing.Status.BAD_COBS)
+    assert answers[2].seq == 43 and answers[2].code == framing.Status.OK
