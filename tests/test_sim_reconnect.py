@@ -1,0 +1,48 @@
+"""The simulated board across reconnects: a client that leaves while an answer is still owed
+does not leave the board one answer behind for the next client."""
+
+import logging
+import time
+
+import pytest
+
+from ropuf.host.client import DeviceClient
+from ropuf.host.enrollment import read_soft
+from ropuf.host.fast_device import FastDevice
+from ropuf.host.keygen import enrol
+from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
+from ropuf.spec import framing
+from ropuf.spec.commands import Command, Info
+
+
+@pytest.mark.sim
+def test_next_client_is_answered_after_a_client_left_mid_reconstruct(caplog):
+    condition = Condition(die_seed=8)
+    fast = DeviceClient(FastDevice(device_model(condition)))
+    code = SIM_DEVICE.code
+    record = enrol(
+        read_soft(fast, code.candidate_pairs, 3, SIM_DEVICE.soft_width), code, n_ro=SIM_DEVICE.n_ro
+    ).helper.to_bytes()
+    caplog.set_level(logging.INFO, logger="ropuf.host.client")
+    with SimulatedBoard(condition) as board:
+        with DeviceClient.open(board.url, timeout=30) as first:
+            first._seq = 49
+            first.load_helper(record)
+            # RECONSTRUCT takes seconds of simulation; the first client does not wait for it.
+            first.transport.send(framing.encode_frame(60, Command.RECONSTRUCT))
+        with DeviceClient.open(board.url, timeout=60) as second:
+            second._seq = 99  # its next request is seq 100, no seq of the first client's
+            info = second.info()
+            assert info.n_ro == SIM_DEVICE.n_ro
+            stale = [r.getMessage() for r in caplog.records if "stale" in r.getMessage()]
+            # A serial line delivers what the device still owed the first client: the second
+            # dropped it by its sequence number.
+            assert stale == ["dropping a stale answer (seq 60, waiting for [100])"]
+            # From then on every answer goes out without waiting for the next request.
+            for seq in (120, 121, 122):
+                start = time.monotonic()
+                second.transport.send(framing.encode_frame(seq, Command.INFO))
+                answer = framing.decode_frame(second.transport.receive(10))
+                assert answer.seq == seq and Info.decode(answer.payload) == info
+                assert time.monotonic() - start < 5
+            assert info.key_ready  # the first client's RECONSTRUCT ran to its end
