@@ -1,6 +1,8 @@
 """The device client: one typed method per command, the same over every transport."""
 
 import logging
+import secrets
+import time
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -11,6 +13,7 @@ from ropuf.spec.commands import Command, Status
 from .transport import SerialTransport, Transport
 
 __all__ = [
+    "DAMAGED",
     "BadHelperError",
     "DeviceClient",
     "DeviceError",
@@ -92,14 +95,35 @@ _ERRORS: dict[int, type[DeviceError]] = {
 }
 
 
+def _damaged(status: int) -> str:
+    name = framing.Status(status).name if status in framing.Status._value2member_map_ else "?"
+    return f"the request was corrupted on the way (status 0x{status:02x} {name})"
+
+
 def device_error(status: int, command: str) -> DeviceError:
     """The exception for an error *status* answered to *command*: the most specific
     :class:`DeviceError` subclass there is."""
     return _ERRORS.get(status, DeviceError)(status, command)
 
 
+#: Framing statuses that mean "your frame was damaged on the way" (bytes lost, flipped or
+#: merged with noise): the request is sent again. Every status after ``BAD_CRC`` in the
+#: receiver's order names a frame that arrived intact (a host bug), so it is not retried.
+DAMAGED: frozenset[int] = frozenset(
+    {framing.Status.BAD_COBS, framing.Status.TRUNCATED, framing.Status.BAD_CRC}
+)
+
+
 class DeviceClient:
     """Talk to one ropuf device.
+
+    Every request goes out after a frame delimiter, which ends whatever the line held (noise,
+    a half frame of an earlier program), so the device answers that separately. Answers whose
+    sequence number is not the request's are stale (an earlier program's, or an earlier
+    attempt's) and dropped. A request is sent again, with a new sequence number, when its answer
+    says the frame was damaged (:data:`DAMAGED`) or does not decode; an answer to any attempt
+    counts. Every command is safe to repeat: the device serves frames in order, so a repeat
+    runs before the next request (see ``docs/protocol.md``).
 
     Parameters
     ----------
@@ -108,15 +132,26 @@ class DeviceClient:
     timeout : float
         Seconds to wait for each answer.
     retries : int
-        Extra attempts when a frame is corrupted on the way (the device answers BAD_CRC, or its
-        answer does not decode).
+        Extra attempts when a frame is corrupted on the way (the device answers BAD_CRC,
+        BAD_COBS or TRUNCATED, or its answer does not decode).
     """
+
+    #: Seconds to wait for a further answer after one that may belong to noise (a damaged-frame
+    #: answer without a sequence number, or one that does not decode) before sending again.
+    settle = 0.5
 
     def __init__(self, transport: Transport, *, timeout: float = 5.0, retries: int = 2):
         self.transport = transport
         self.timeout = timeout
         self.retries = retries
-        self._seq = 0
+        # Sequence numbers run 1..255 (0 is what an error answer to an unreadable frame
+        # carries) from a random start, so a new client rarely shares one with an answer an
+        # earlier program left on the line.
+        self._seq = secrets.randbelow(255)
+
+    def _next_seq(self) -> int:
+        self._seq = self._seq % 255 + 1
+        return self._seq
 
     @classmethod
     def open(cls, url: str, *, baudrate: int = 115_200, **kwargs) -> "DeviceClient":
@@ -146,23 +181,24 @@ class DeviceClient:
         """
         name = Command(code).name if code in Command._value2member_map_ else f"0x{code:02x}"
         wait = self.timeout if timeout is None else timeout
-        self._seq = (self._seq + 1) & 0xFF
-        seq = self._seq
-        frame = framing.encode_frame(seq, code, payload)
+        sent: set[int] = set()  # the sequence numbers of this request's attempts
         problem = "no answer"
         for attempt in range(self.retries + 1):
             if attempt:
                 logger.info("%s: retrying after %s", name, problem)
-            self.transport.send(frame)
-            answer = self._answer(seq, wait)
+            seq = self._next_seq()
+            sent.add(seq)
+            frame = framing.encode_frame(seq, code, payload)
+            self.transport.send(bytes([framing.DELIMITER]) + frame)
+            answer = self._answer(sent, wait)
             if answer is None:
                 problem = f"no answer within {wait} s"
                 break  # the device is silent: resending will not help
             if isinstance(answer, str):
                 problem = answer
                 continue
-            if answer.code == framing.Status.BAD_CRC:
-                problem = "the request was corrupted on the way"
+            if answer.code in DAMAGED:
+                problem = _damaged(answer.code)
                 continue
             if answer.code != Status.OK:
                 raise device_error(answer.code, name)
@@ -172,21 +208,34 @@ class DeviceClient:
             "is it a ropuf device, powered and running the ropuf bitstream?"
         )
 
-    def _answer(self, seq: int, timeout: float) -> framing.Frame | str | None:
-        """The answer to *seq*: a frame, a description of a bad one, or None on silence."""
+    def _answer(self, sent: set[int], timeout: float) -> framing.Frame | str | None:
+        """The answer to one of the sequence numbers *sent*: a frame, a description of a bad
+        one, or None on silence.
+
+        An answer that may be the device's to noise rather than to this request (a damaged-
+        frame status with another or no sequence number, or bytes that do not decode) is only
+        taken as this request's when no other answer follows within :attr:`settle` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        doubtful: str | None = None
         while True:
-            raw = self.transport.receive(timeout)
+            left = max(0.0, deadline - time.monotonic())
+            raw = self.transport.receive(min(left, self.settle) if doubtful else left)
             if raw is None:
-                return None
+                return doubtful
             try:
                 frame = framing.decode_frame(raw)
             except framing.FramingError as exc:
-                return f"an answer that does not decode ({exc})"
-            unreadable = frame.seq == 0 and frame.code in framing.FRAMING_STATUSES
-            if frame.seq != seq and not unreadable:
-                logger.info("dropping a stale answer (seq %d, waiting for %d)", frame.seq, seq)
+                doubtful = f"an answer that does not decode ({exc})"
                 continue
-            return frame
+            if frame.seq in sent:
+                return frame
+            if frame.code in DAMAGED or (frame.seq == 0 and frame.code in framing.FRAMING_STATUSES):
+                # A damaged frame: noise or an earlier program's half frame, or this request
+                # with its sequence number unreadable or hit.
+                doubtful = _damaged(frame.code)
+                continue
+            logger.info("dropping a stale answer (seq %d, waiting for %s)", frame.seq, sorted(sent))
 
     def info(self) -> commands.Info:
         """Design version, mode, key state and PUF geometry of the device.

@@ -6,6 +6,8 @@ frames, so :class:`~ropuf.host.client.DeviceClient` runs against it unchanged, t
 times faster than the Verilator device: for large statistical runs.
 """
 
+import sys
+
 from ropuf.sim.device_model import DeviceModel
 from ropuf.spec import framing
 
@@ -28,7 +30,10 @@ class FastDevice(Transport):
     def __init__(self, model: DeviceModel, *, url: str = "fast://device"):
         self.model = model
         self.url = url
-        self._splitter = framing.FrameSplitter()
+        # No length limit: like the gateware receiver, the model reads an overlong frame to its
+        # delimiter and answers it (BAD_COBS if its COBS is broken anywhere, else OVERSIZE with
+        # the sequence number of its header) instead of dropping it.
+        self._splitter = framing.FrameSplitter(limit=sys.maxsize)
         self._outbox: list[bytes] = []
 
     def send(self, frame: bytes) -> None:

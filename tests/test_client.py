@@ -199,3 +199,155 @@ def test_locked_and_deployment_errors_are_typed():
     client = DeviceClient(FastDevice(device_model(Condition(), deployment)), timeout=0.1)
     with pytest.raises(UnknownCommandError, match="UNKNOWN_COMMAND"):
         client.read_ro([(0, 1)])
+
+
+# --- a noisy line: garbage, half frames and stale answers before the first command -----------
+
+
+class Recording(FastDevice):
+    """The fast model device that keeps every byte the host sent."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.wire = bytearray()
+
+    def send(self, frame):
+        self.wire += frame
+        super().send(frame)
+
+
+LINE_NOISE = [
+    pytest.param(b"\x13\x37\xfe\x42", id="garbage"),
+    pytest.param(framing.encode_frame(1, 0x01)[:7], id="half-frame"),
+    pytest.param(framing.encode_frame(77, 0x02, bytes(64))[:40], id="half-frame-long"),
+    pytest.param(b"\x05\x00\xff\x00\x42\x42", id="garbage-with-delimiters"),
+    pytest.param(b"\x02\x01\x00" * 6, id="many-short-frames"),
+]
+
+
+@pytest.mark.parametrize("noise", LINE_NOISE)
+def test_first_info_after_line_noise(noise):
+    """Bytes left on the line before the client starts do not fail its first command, and the
+    device runs the command once (a flush delimiter, not a retry, gets past the noise)."""
+    device = Recording(device_model(Condition()))
+    device.send(noise)  # what the line held before this client (answered or half a frame)
+    client = DeviceClient(device, timeout=0.1)
+    sent = len(device.wire)
+    assert client.info().n_ro == SIM_DEVICE.n_ro
+    requests = [framing.decode_frame(f) for f in framing.FrameSplitter().feed(device.wire[sent:])]
+    assert len(requests) == 1 and device.wire[sent] == framing.DELIMITER
+    assert client.info().n_ro == SIM_DEVICE.n_ro  # and the line is clean afterwards
+
+
+@pytest.mark.parametrize("noise", LINE_NOISE)
+def test_attest_flow_after_line_noise(noise):
+    from ropuf.spec.attestation import attestation_mac
+
+    enrollment = enrolled_helper()
+    record = enrollment.helper.to_bytes()
+    device = FastDevice(device_model(Condition(die_seed=3)))
+    device.send(noise)
+    client = DeviceClient(device, timeout=0.1)
+    client.load_helper(record)
+    client.reconstruct()
+    nonce = bytes(range(32, 64))
+    assert client.attest(nonce) == attestation_mac(enrollment.keys.attestation, record, nonce)
+
+
+def test_stale_answers_are_dropped():
+    """Answers left on the line (another seq, an OK or an error) are not taken for this
+    request's, whatever their status."""
+    device = FastDevice(device_model(Condition()))
+    client = DeviceClient(device, timeout=0.1)
+    nxt = client._seq % 255 + 1  # the sequence number of the client's next request
+    for seq in {nxt % 255 + 1, (nxt + 100) % 255 + 1}:
+        device._outbox.append(framing.encode_frame(seq, Status.OK, b"a stale READ_RO answer"))
+        device._outbox.append(framing.encode_frame(seq, framing.Status.BAD_CRC))
+        device._outbox.append(framing.encode_frame(seq, Status.KEY_CHECK_FAILED))
+    assert client.info().n_ro == SIM_DEVICE.n_ro
+    assert not device._outbox
+
+
+def test_sequence_numbers_skip_zero():
+    """Seq 0 is what an error answer to an unreadable frame carries: a request never uses it,
+    so such an answer is never taken for a request's own."""
+    device = Recording(device_model(Condition()))
+    client = DeviceClient(device, timeout=0.1)
+    for _ in range(260):
+        client.request(0x01)
+    seqs = [framing.decode_frame(f).seq for f in framing.FrameSplitter().feed(device.wire)]
+    assert len(seqs) == 260 and 0 not in seqs and len(set(seqs)) == 255
+
+
+class ReplyCorrupting(FastDevice):
+    """Flips a bit of the first *n* answers on the way back (they do not decode)."""
+
+    def __init__(self, model, n):
+        super().__init__(model)
+        self.n = n
+
+    def receive(self, timeout):
+        answer = super().receive(timeout)
+        if answer is not None and self.n:
+            self.n -= 1
+            answer = bytes([answer[0], answer[1] ^ 0x40, *answer[2:]])
+        return answer
+
+
+class Damaging(FastDevice):
+    """Replaces the first request's bytes with *damaged* (what the line made of them)."""
+
+    def __init__(self, model, damaged):
+        super().__init__(model)
+        self.damaged = damaged
+
+    def send(self, frame):
+        if self.damaged is not None:
+            frame, self.damaged = self.damaged, None
+        super().send(frame)
+
+
+@pytest.mark.parametrize(
+    ("damaged", "status"),
+    [
+        (b"\x00\x04\x01\x00", framing.Status.BAD_COBS),
+        (b"\x00\x03\x01\x01\x00", framing.Status.TRUNCATED),
+        (framing.encode_frame(9, 0x01)[:-2] + b"\xc8\x00", framing.Status.BAD_CRC),
+    ],
+    ids=["bad-cobs", "truncated", "bad-crc"],
+)
+def test_damaged_requests_are_retried(damaged, status):
+    assert framing.FrameSplitter().feed(damaged)
+    with pytest.raises(framing.FramingError) as caught:
+        framing.decode_frame(framing.FrameSplitter().feed(damaged)[0])
+    assert caught.value.status == status
+    client = DeviceClient(Damaging(device_model(Condition()), damaged), timeout=0.1, retries=1)
+    assert client.info().n_ro == SIM_DEVICE.n_ro
+    client = DeviceClient(Damaging(device_model(Condition()), damaged), timeout=0.1, retries=0)
+    with pytest.raises(ProtocolError, match=f"corrupted on the way .*{status.name}"):
+        client.info()
+
+
+def test_damaged_answers_are_retried():
+    client = DeviceClient(ReplyCorrupting(device_model(Condition()), 2), timeout=0.1, retries=2)
+    assert client.info().n_ro == SIM_DEVICE.n_ro
+    client = DeviceClient(ReplyCorrupting(device_model(Condition()), 3), timeout=0.1, retries=2)
+    with pytest.raises(ProtocolError, match="INFO: an answer that does not decode"):
+        client.info()
+
+
+def test_fast_device_answers_an_overlong_frame_like_the_gateware():
+    """The receiver reads an overlong frame to its delimiter and answers OVERSIZE with the
+    header's seq, or BAD_COBS (seq 0) when its COBS is broken anywhere; the next frame is
+    served."""
+    device = FastDevice(device_model(Condition()))
+    raw = framing.pack_frame(42, 0x01, bytes(range(1, 200)))
+    overlong = framing.cobs_encode(raw + raw[5:100]) + b"\x00"  # 364 bytes decoded
+    assert len(overlong) > framing.MAX_ENCODED_FRAME + 1
+    broken = overlong[:-1] + b"\xfe\x01\x00"  # then a code byte pointing past the end
+    device.send(overlong + broken + framing.encode_frame(43, 0x01))
+    answers = [framing.decode_frame(device.receive(0)) for _ in range(3)]
+    assert device.receive(0) is None
+    assert answers[0] == framing.Frame(42, framing.Status.OVERSIZE)
+    assert answers[1] == framing.Frame(0, framing.Status.BAD_COBS)
+    assert answers[2].seq == 43 and answers[2].code == framing.Status.OK

@@ -54,5 +54,5 @@ def test_board_pauses_between_requests_and_resumes(tmp_path, monkeypatch):
             assert Info.decode(answer.payload) == first
         figures = json.loads(stats.read_text())
     assert figures["requests"] == figures["answers"] == 2
-    assert figures["bytes_in"] == 2 * len(frame)
+    assert figures["bytes_in"] == 2 * len(frame) + 1  # the client's request: 0x00 first
     assert figures["cycles"] > 0 and figures["paused_seconds"] > 0
