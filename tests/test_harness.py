@@ -42,6 +42,31 @@ class _DriverConflict(wiring.Component):
         return m
 
 
+class _ReadyFromRegister(wiring.Component):
+    """``ready = ~busy`` with ``busy`` a register: Yosys writes it as a combinational block."""
+
+    ready: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        busy = Signal()
+        m.d.sync += busy.eq(busy)
+        with m.If(~busy):
+            m.d.comb += self.ready.eq(1)
+        return m
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    "simulator", ["verilator", pytest.param("icarus", marks=pytest.mark.icarus)]
+)
+def test_combinational_outputs_start_evaluated(simulator):
+    # Under Icarus in SystemVerilog mode (cocotb's -g2012) such a block never ran: ready was X
+    # until one of its inputs changed, which for the SHA-256 core's ready was never.
+    build = harness.build(_ReadyFromRegister(), "ready_from_register", simulator=simulator)
+    harness.run(build, "cocotb_harness_checks", testcase="combinational_start")
+
+
 def test_design_that_does_not_convert_is_one_clear_line():
     with pytest.raises(harness.HarnessError) as info:
         harness.to_verilog(_DriverConflict(), "conflict")
