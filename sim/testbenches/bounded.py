@@ -5,6 +5,7 @@ a bound): the bound is in clock cycles, set from what the design promises (its l
 room to spare, and the failure names what the design did not do.
 """
 
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, Trigger, with_timeout
 
 __all__ = ["DesignTimeoutError", "check_progress", "wait_bounded", "wait_high"]
@@ -32,9 +33,21 @@ async def wait_bounded(trigger: Trigger, *, cycles: int, clock_ps: int, what: st
 
 async def wait_high(signal, clk, *, cycles: int, clock_ps: int, what: str) -> None:
     """At a falling edge of *clk*: return at the first falling edge where *signal* is high (now,
-    if it is), or raise :class:`DesignTimeoutError` after *cycles* cycles."""
-    if not int(signal.value):
-        await wait_bounded(RisingEdge(signal), cycles=cycles, clock_ps=clock_ps, what=what)
+    if it is), or raise :class:`DesignTimeoutError` after *cycles* cycles.
+
+    The level is read at falling edges only: a rise of a combinational *signal* that falls again
+    in the same time step (a glitch, which Icarus reports and Verilator does not) is not taken
+    for a handshake.
+    """
+    deadline = get_sim_time("ps") + cycles * clock_ps
+    while not int(signal.value):
+        remaining = deadline - get_sim_time("ps")
+        if remaining <= 0:
+            raise _stuck(what, cycles)
+        try:
+            await with_timeout(RisingEdge(signal), remaining, "ps")
+        except SimTimeoutError:
+            raise _stuck(what, cycles) from None
         await FallingEdge(clk)
 
 
