@@ -70,6 +70,13 @@ _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
 #: compiler's default (-O0), which compiles fastest.
 _MAKE_VARS = ["OPT_FAST=-O2", "OPT_GLOBAL=-O2"]
 
+#: Icarus compiles Verilog-2005, not cocotb's default SystemVerilog (``-g2012``; a later ``-g``
+#: wins). Yosys starts every combinational ``always @*`` block with a register initialised at its
+#: declaration (``reg \$auto...dump_module$1 = 0;``): in Verilog-2005 that initialisation is an
+#: event at time 0, so each block runs once; in SystemVerilog it happens before time 0 with no
+#: event, and a block whose inputs never change (``ready = ~busy`` after reset) stays X forever.
+_ICARUS_ARGS = ["-g2005"]
+
 #: Names the way Verilator builds are made; part of the cache key, so that a change to the recipe
 #: below (not only to the options above) rebuilds.
 _RECIPE = "cc-exe-vpi-ports-2"
@@ -203,6 +210,8 @@ def _cache_key(source: str, simulator: Simulator, waves: bool, internal_signals:
             _compiler_version(simulator),
             hashlib.sha256(_main_source()[0].encode()).hexdigest(),
         ]
+    elif simulator.name == "icarus":
+        options.append(f"args={_ICARUS_ARGS}")
     for part in (
         source,
         simulator.name,
@@ -532,6 +541,7 @@ def build(
                 runner.build(
                     sources=[directory / f"{name}.v"],
                     hdl_toplevel=name,
+                    build_args=_ICARUS_ARGS,
                     build_dir=directory,
                     timescale=TIMESCALE,
                     waves=waves,

@@ -42,6 +42,31 @@ class _DriverConflict(wiring.Component):
         return m
 
 
+class _ReadyFromRegister(wiring.Component):
+    """``ready = ~busy`` with ``busy`` a register: Yosys writes it as a combinational block."""
+
+    ready: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        busy = Signal()
+        m.d.sync += busy.eq(busy)
+        with m.If(~busy):
+            m.d.comb += self.ready.eq(1)
+        return m
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize(
+    "simulator", ["verilator", pytest.param("icarus", marks=pytest.mark.icarus)]
+)
+def test_combinational_outputs_start_evaluated(simulator):
+    # Under Icarus in SystemVerilog mode (cocotb's -g2012) such a block never ran: ready was X
+    # until one of its inputs changed, which for the SHA-256 core's ready was never.
+    build = harness.build(_ReadyFromRegister(), "ready_from_register", simulator=simulator)
+    harness.run(build, "cocotb_harness_checks", testcase="combinational_start")
+
+
 def test_design_that_does_not_convert_is_one_clear_line():
     with pytest.raises(harness.HarnessError) as info:
         harness.to_verilog(_DriverConflict(), "conflict")
@@ -178,3 +203,75 @@ def test_a_build_handle_names_the_build_for_another_process(tmp_path):
     assert again.simulator.name == "verilator"
     with pytest.raises(HarnessError, match="not a simulation build handle"):
         from_handle("not json")
+
+
+class _Mute(wiring.Component):
+    """A design with another design's ports that never answers: every output stays 0."""
+
+    def __init__(self, signature):
+        super().__init__(signature)
+
+    def elaborate(self, platform):
+        m = Module()
+        idle = Signal()
+        m.d.sync += idle.eq(1)  # a clock domain: the design has clk and rst like the real one
+        return m
+
+
+def _stuck_run(design, name: str, testbench: str, env: dict[str, str]) -> str:
+    """Run *testbench* on a mute design with *design*'s ports; return the failure message."""
+    build = harness.build(_Mute(design.signature), name)
+    with pytest.raises(harness.SimulationError) as info:
+        harness.run(build, testbench, env=env)
+    return str(info.value)
+
+
+@pytest.mark.sim
+@pytest.mark.timeout(120)  # before the bounds, these runs never ended
+def test_stuck_ro_array_fails_instead_of_hanging(tmp_path):
+    from ropuf.gateware.ro_array import ROArray
+
+    design = ROArray(n_ro=16, gate_cycles=64, simulation=True)
+    cases = tmp_path / "cases.json"
+    cases.write_text(
+        '[{"die_seed": 1, "temperature": 25.0, "voltage": 1.2, "noise_seed": 1, '
+        '"columns": 4, "pairs": [[0, 1]]}]'
+    )
+    env = {
+        "ROPUF_RO_N": "16",
+        "ROPUF_RO_GATE": "64",
+        "ROPUF_RO_COUNT_WIDTH": str(design.count_width),
+        "ROPUF_RO_SOFT_WIDTH": str(design.soft_width),
+        "ROPUF_RO_CASES": str(cases),
+    }
+    message = _stuck_run(design, "mute_ro_array", "ropuf.sim.testbenches.ro_array", env)
+    assert "the design did not take the pair (0, 1) within 644 clock cycles" in message
+
+
+@pytest.mark.sim
+@pytest.mark.timeout(120)
+def test_stuck_sha256_fails_instead_of_hanging(tmp_path):
+    from ropuf.gateware.sha256 import SHA256, digest_cycles
+    from ropuf.sim.testbenches.sha256 import CASES_ENV, Case, write_cases
+
+    write_cases(tmp_path / "cases.json", [Case("three bytes", b"abc", bytes(32))])
+    env = {CASES_ENV: str(tmp_path / "cases.json")}
+    message = _stuck_run(SHA256(), "mute_sha256", "ropuf.sim.testbenches.sha256", env)
+    bound = digest_cycles(3) + 1024
+    assert f"did not take a message byte (three bytes) within {bound} clock cycles" in message
+
+
+@pytest.mark.sim
+@pytest.mark.timeout(120)
+def test_stuck_arbiter_puf_fails_instead_of_hanging(tmp_path):
+    from ropuf.gateware.arbiter_puf import ArbiterPUF
+
+    design = ArbiterPUF(n_stages=8, k=1, expose_chains=True, simulation=True)
+    cases = tmp_path / "cases.json"
+    cases.write_text(
+        '[{"die_seed": 1, "temperature": 25.0, "voltage": 1.2, "noise_seed": 1, '
+        '"challenges": 4, "challenge_seed": 1}]'
+    )
+    env = {"ROPUF_ARB_N": "8", "ROPUF_ARB_K": "1", "ROPUF_ARB_CASES": str(cases)}
+    message = _stuck_run(design, "mute_arbiter_puf", "ropuf.sim.testbenches.arbiter_puf", env)
+    assert "did not take a challenge or answer one (0 answered) within 1000 clock" in message

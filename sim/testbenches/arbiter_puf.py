@@ -26,11 +26,16 @@ from ropuf.sim.arbiter_model import (
     random_challenges,
     sim_load,
 )
+from ropuf.sim.testbenches.bounded import check_progress
 
 #: 12 MHz system clock, as on the iCEBreaker (an even number of picoseconds).
 CLOCK_PS = 83_334
 
 _WEIGHT_MASK = 0xFFFF
+
+#: Cycles the design may go without taking a challenge or offering a response (it does one or
+#: the other every few cycles; the majority vote of the device's handler is not in this design).
+_IDLE_BOUND = 1_000
 
 
 class TB:
@@ -78,11 +83,16 @@ class TB:
         pending = list(challenges)
         dut.i_challenge__payload.value = pending[0]
         dut.i_challenge__valid.value = 1
+        idle = 0
         while len(results) < len(challenges):
             taken = int(dut.i_challenge__ready.value)
             valid = int(dut.o_response__valid.value)
             payload = int(dut.o_response__payload.value) if valid else 0
             await FallingEdge(dut.clk)
+            idle = 0 if taken or valid else idle + 1
+            check_progress(
+                idle, _IDLE_BOUND, f"take a challenge or answer one ({len(results)} answered)"
+            )
             if valid:
                 results.append((payload & 1, [(payload >> (1 + i)) & 1 for i in range(self.k)]))
             if taken:

@@ -13,15 +13,19 @@ import time
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge
 
 from ropuf.gateware.ro_array import PairLayout, ResultLayout
 from ropuf.sim.ro_measure import MeasureConfig, PairResult, measure_pairs, sim_load
 from ropuf.sim.silicon import Die
+from ropuf.sim.testbenches.bounded import check_progress, wait_high
 
 #: 12 MHz system clock, as on the iCEBreaker (an even number of picoseconds).
 CLOCK_PS = 83_334
 CLOCK_HZ = 1e12 / CLOCK_PS
+
+#: The longest settle time the array takes (its ``settle_cycles`` argument is at most 255).
+_MAX_SETTLE = 255
 
 
 class TB:
@@ -31,6 +35,8 @@ class TB:
         self.dut = dut
         self.config = config
         self.layout = ResultLayout(config.count_width, config.soft_width)
+        # A result comes gate + settle + 3 cycles after its request: twice that is stuck.
+        self.bound = 2 * (config.gate_cycles + _MAX_SETTLE + 3)
 
     async def start(self) -> None:
         dut = self.dut
@@ -67,15 +73,19 @@ class TB:
         dut = self.dut
         dut.i_pairs__payload.value = PairLayout.const({"a": a, "b": b}).as_value().value
         dut.i_pairs__valid.value = 1
+        waited = 0
         while True:
             ready = int(dut.i_pairs__ready.value)
             await FallingEdge(dut.clk)
             if ready:
                 break
+            waited += 1
+            check_progress(waited, self.bound, f"take the pair ({a}, {b})")
         dut.i_pairs__valid.value = 0
-        if not int(dut.o_results__valid.value):
-            await RisingEdge(dut.o_results__valid)
-            await FallingEdge(dut.clk)
+        await wait_high(
+            dut.o_results__valid, dut.clk, cycles=self.bound, clock_ps=CLOCK_PS,
+            what=f"offer the result of the pair ({a}, {b})",
+        )  # fmt: skip
         raw = self.layout.from_bits(int(dut.o_results__payload.value))
         dut.o_results__ready.value = 1
         await FallingEdge(dut.clk)

@@ -22,10 +22,11 @@ from pathlib import Path
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge, ValueChange
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, ValueChange
 
 from ropuf.gateware.hmac_sha256 import mac_cycles
 from ropuf.gateware.sha256 import digest_cycles
+from ropuf.sim.testbenches.bounded import wait_high
 
 __all__ = ["CASES_ENV", "Case", "hmac_vectors", "nist_hash_vectors", "read_cases", "write_cases"]
 
@@ -34,6 +35,10 @@ CASES_ENV = "ROPUF_SHA256_CASES"
 
 #: Clock period in ps (12 MHz, as on the iCEBreaker; two equal halves).
 CLOCK_PS = 83_334
+
+#: Cycles beyond the design's own figure that any wait of a message may take before the test
+#: calls the design stuck (the random stalls of the source add to a message's time).
+_SLACK_CYCLES = 1_024
 
 #: Published HMAC-SHA256 vectors that cryptography-vectors does not ship: a selection of NIST
 #: CAVS 11.0 HMACVS ``HMAC.rsp``, section ``[L=32]``, with Klen <= 64 (Count, Klen, Tlen as
@@ -236,11 +241,13 @@ class TB:
         """Cycles from the first beat to the result at full rate (the gateware's own figure)."""
         return mac_cycles(length) if self.hmac else digest_cycles(length)
 
-    async def _wait_high(self, signal) -> None:
-        # At a falling edge: until `signal` is high here (skipping the rounds in one wait).
-        if not int(signal.value):
-            await RisingEdge(signal)
-            await FallingEdge(self.dut.clk)
+    async def _wait_high(self, signal, case: Case, what: str) -> None:
+        # At a falling edge: until `signal` is high here (skipping the rounds in one wait), at
+        # most the whole message's time and some.
+        bound = self.expected_cycles(len(case.message)) + _SLACK_CYCLES
+        await wait_high(
+            signal, self.dut.clk, cycles=bound, clock_ps=CLOCK_PS, what=f"{what} ({case.name})"
+        )
 
     async def run(
         self, case: Case, *, empty_end: bool = False, rng: random.Random | None = None
@@ -268,10 +275,10 @@ class TB:
             dut.i_stream__payload.value = beat
             if started is None:
                 started = get_sim_time("ps")
-            await self._wait_high(dut.i_stream__ready)
+            await self._wait_high(dut.i_stream__ready, case, "take a message byte")
             await FallingEdge(dut.clk)  # the rising edge in between took the beat
         dut.i_stream__valid.value = 0
-        await self._wait_high(self.out_valid)
+        await self._wait_high(self.out_valid, case, "offer the result")
         cycles = round((get_sim_time("ps") - started) / CLOCK_PS)
         result = self.out_payload.value.to_unsigned()
         for _ in range(rng.randrange(4) if rng is not None else 0):
