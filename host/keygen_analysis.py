@@ -39,6 +39,7 @@ __all__ = [
     "device_failures",
     "failure_summary",
     "inner_error_soft",
+    "measured_bit_errors",
     "measured_key_failure",
     "monte_carlo",
     "rm_failure_soft",
@@ -434,6 +435,8 @@ class FailureSummary:
         of devices lies.
     devices : int
         Devices in all runs together.
+    per_device : numpy.ndarray
+        Every device's failure, all runs pooled.
     """
 
     mean: float
@@ -441,6 +444,11 @@ class FailureSummary:
     spread: float
     percentiles: dict
     devices: int
+    per_device: np.ndarray
+
+    def above(self, target: float) -> float:
+        """Share of devices whose failure is above *target* (enrollment would refuse them)."""
+        return float(np.mean(self.per_device > target))
 
 
 def failure_summary(
@@ -469,6 +477,7 @@ def failure_summary(
         spread=float(np.std(means, ddof=1)),
         percentiles={q: float(np.percentile(pooled, q)) for q in PERCENTILES},
         devices=len(pooled),
+        per_device=pooled,
     )
 
 
@@ -493,19 +502,59 @@ def _failures_with_enrol_reads(
     return _poisson_binomial_tail(error, params.t)
 
 
+def measured_bit_errors(reads, helper, *, enrolled=None) -> np.ndarray:
+    """Error probability of each code bit of an enrolled device at one condition.
+
+    A selected pair's enrolled bit is the sign of its mean over *enrolled* (default: *reads*),
+    less its design threshold, as :func:`ropuf.host.keygen.enrol` set it. At the condition, a
+    pair's reading is modelled as Gaussian with the mean and read-to-read spread (at least 0.5
+    count) of *reads*; an integer reading ``y`` gives the decoder ``2y - 1``, so bit 1 needs
+    ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A code bit of ``rep`` pairs errs
+    when the sum of its aligned soft values has the wrong sign (Gaussian; for ``rep = 1``
+    that is the pair's own error probability).
+
+    Parameters
+    ----------
+    reads : array_like, shape (n_reads >= 2, candidate_pairs)
+        Soft values read at the condition.
+    helper : ropuf.spec.helper_data.HelperData
+        The device's helper data (mask, thresholds, code).
+    enrolled : array_like, shape (n_enrol, candidate_pairs), optional
+        The reads enrollment took the bits from.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+    """
+    params = helper.params
+    values = _checked_reads(reads, params.candidate_pairs)
+    reference = values if enrolled is None else _checked_reads(enrolled, params.candidate_pairs)
+    selected = np.flatnonzero(np.asarray(helper.mask, dtype=np.uint8))
+    thresholds = np.asarray(helper.thresholds, dtype=np.float64)
+    sign = np.where(reference[:, selected].mean(axis=0) - thresholds > 0, 1.0, -1.0)
+    values = values[:, selected] - thresholds
+    distance = sign * (values.mean(axis=0) - 0.5)
+    variance = np.maximum(values.std(axis=0, ddof=1), 0.5) ** 2
+    code_distance = distance.reshape(params.n, params.rep).sum(axis=1)
+    code_sigma = np.sqrt(variance.reshape(params.n, params.rep).sum(axis=1))
+    return _q(code_distance / code_sigma)
+
+
+def _checked_reads(reads, pairs: int) -> np.ndarray:
+    array = np.asarray(reads, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] != pairs:
+        raise AnalysisError(f"Reads must have shape (n_reads >= 2, {pairs}), not {array.shape!r}")
+    return array
+
+
 def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
     """One enrolled device's predicted key failure at each condition it was read at.
 
     The exact per-device computation of :func:`device_failures`, on the device's own measured
-    margins instead of drawn ones. The enrolled bit of a selected pair is the sign of its mean
-    over all reads (less its design threshold), as :func:`ropuf.host.keygen.enrol` set it. At
-    one condition, a pair's reading is modelled as Gaussian with that condition's mean and
-    read-to-read spread (at least 0.5 count); an integer reading ``y`` gives the decoder
-    ``2y - 1``, so bit 1 needs ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A code
-    bit of ``rep`` pairs errs when the sum of its aligned soft values has the wrong sign
-    (Gaussian; for ``rep = 1`` that is the pair's own error probability), and the key fails
-    when more than ``t`` of the ``n`` code bits err (Poisson-binomial tail, exact for
-    independent readings).
+    margins instead of drawn ones: the enrolled bits come from the mean over all reads (as
+    enrollment pooled them), each code bit's error probability at a condition from
+    :func:`measured_bit_errors`, and the key fails when more than ``t`` of the ``n`` code bits
+    err (Poisson-binomial tail, exact for independent readings).
 
     Parameters
     ----------
@@ -524,27 +573,10 @@ def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
     AnalysisError
         No reads, or reads of another shape than the helper data's candidate pairs.
     """
-    params = helper.params
-    arrays = [np.asarray(r, dtype=np.float64) for r in reads_by_condition]
-    if not arrays or any(
-        a.ndim != 2 or a.shape[0] < 2 or a.shape[1] != params.candidate_pairs for a in arrays
-    ):
-        shapes = [a.shape for a in arrays]
-        raise AnalysisError(
-            f"Reads must be one or more arrays of shape (n_reads >= 2, "
-            f"{params.candidate_pairs}), not {shapes!r}"
-        )
-    selected = np.flatnonzero(np.asarray(helper.mask, dtype=np.uint8))
-    thresholds = np.asarray(helper.thresholds, dtype=np.float64)
-    pooled = np.concatenate(arrays)[:, selected] - thresholds
-    sign = np.where(pooled.mean(axis=0) > 0, 1.0, -1.0)  # the enrolled bit, as +-1
-    failures = []
-    for reads in arrays:
-        values = reads[:, selected] - thresholds
-        distance = sign * (values.mean(axis=0) - 0.5)
-        variance = np.maximum(values.std(axis=0, ddof=1), 0.5) ** 2
-        code_distance = distance.reshape(params.n, params.rep).sum(axis=1)
-        code_sigma = np.sqrt(variance.reshape(params.n, params.rep).sum(axis=1))
-        p_bit = _q(code_distance / code_sigma)
-        failures.append(float(_poisson_binomial_tail(p_bit[None, :], params.t)[0]))
-    return np.array(failures)
+    pairs = helper.params.candidate_pairs
+    arrays = [_checked_reads(r, pairs) for r in reads_by_condition]
+    if not arrays:
+        raise AnalysisError(f"Reads must be one or more arrays of shape (n_reads >= 2, {pairs})")
+    pooled = np.concatenate(arrays)
+    errors = np.array([measured_bit_errors(r, helper, enrolled=pooled) for r in arrays])
+    return _poisson_binomial_tail(errors, helper.params.t)

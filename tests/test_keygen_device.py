@@ -95,3 +95,22 @@ def test_measured_key_failure_refuses_bad_reads():
         ka.measured_key_failure([reads[:, :100]], helper)
     with pytest.raises(ka.AnalysisError, match="n_reads >= 2"):
         ka.measured_key_failure([reads[:1]], helper)
+
+
+def test_measured_bit_errors_take_the_enrolled_sign():
+    # At a condition where every margin has flipped, every bit errs (almost surely): the
+    # enrolled bits come from the enrollment reads, not from the condition's own.
+    rng = np.random.default_rng(8)
+    margin = _device(rng)
+    enrolled = _reads(rng, margin, 2.0, 10)
+    helper = enrol(enrolled, CHOSEN, n_ro=1536).helper
+    flipped = _reads(rng, -margin, 2.0, 10)
+    assert np.all(ka.measured_bit_errors(flipped, helper, enrolled=enrolled) > 0.99)
+    assert np.all(ka.measured_bit_errors(flipped, helper) < 0.01)
+    assert ka.measured_key_failure([enrolled, flipped[:2]], helper).shape == (2,)
+
+
+def test_failure_summary_share_above_a_target():
+    summary = ka.failure_summary(CHOSEN, 0.15, 2000, seeds=(1, 2))
+    assert summary.above(1e-9) == pytest.approx(np.mean(summary.per_device > 1e-9))
+    assert summary.above(1.0) == 0.0 and summary.above(-1.0) == 1.0
