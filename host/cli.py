@@ -303,6 +303,14 @@ def _parser() -> argparse.ArgumentParser:
         "caps the entropy account, which otherwise assumes no bias shared across dies",
     )
     enroll.add_argument(
+        "--max-key-failure",
+        type=float,
+        default=1e-9,
+        metavar="P",
+        help="refuse a device whose predicted key failure per reconstruction, from its own "
+        "measured margins at the worst condition read, is above P (default 1e-9)",
+    )
+    enroll.add_argument(
         "--thresholds",
         metavar="FILE",
         help="the design's pair thresholds (JSON, from a characterisation of several devices) "

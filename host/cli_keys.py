@@ -138,6 +138,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
             thresholds=thresholds,
             lock=args.lock,
             progress=ProgressBar(f"enrolling {args.device_id}", args.progress),
+            max_key_failure=args.max_key_failure,
         )
     account = report.account
     figures = {
@@ -153,6 +154,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
         "selected_entropy_bits": round(account.selected_entropy, 2),
         "disclosed_bits": account.disclosed,
         "predicted_bit_error": account.predicted_bit_error,
+        "predicted_key_failure": report.predicted_key_failure,
         "verified_on_device": True,
         "locked": report.locked,
         "seconds": round(report.seconds, 2),
@@ -167,6 +169,10 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
             f"{account.selected_entropy:.1f}, code offset discloses {account.disclosed})"
         )
         print(f"  predicted bit error  : {account.predicted_bit_error:.2g} at enrollment")
+        print(
+            f"  predicted key failure: {report.predicted_key_failure:.1e} per reconstruction "
+            "(worst condition read)"
+        )
         print(
             f"  helper data          : {report.helper_bytes} bytes ({report.selected} of "
             f"{report.candidate_pairs} pairs selected)"

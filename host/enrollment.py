@@ -9,6 +9,10 @@ on the device, and only then register it.
    are pooled: a pair's margin is its mean over all of them.
 2. **Derive.** :func:`ropuf.host.keygen.enrol` masks and balances the pairs, makes the entropy
    account (refusing below 128 bits), draws the secret, and derives the helper data and keys.
+   From the device's own measured margins (each selected pair's mean and read-to-read spread
+   at each condition) :func:`ropuf.host.keygen_analysis.measured_key_failure` predicts its key
+   failure; enrollment refuses a device whose figure at any condition read is above
+   *max_key_failure* (default :data:`MAX_KEY_FAILURE`, 1e-9), so the target holds per device.
 3. **Verify on the device** (at the first condition): LOAD_HELPER, RECONSTRUCT must answer OK,
    and one ATTEST with a fresh nonce must equal the MAC of the derived attestation key
    (compared in constant time). A record that the device cannot use is never written.
@@ -47,9 +51,11 @@ from .client import (
 )
 from .design_offsets import load_thresholds
 from .keygen import EnrollmentError, EntropyAccount, enrol
+from .keygen_analysis import measured_key_failure
 from .registry import EnrollmentRecord, Registry, RegistryError
 
 __all__ = [
+    "MAX_KEY_FAILURE",
     "DeviceSource",
     "EnrollmentError",
     "EnrollmentReport",
@@ -61,6 +67,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Default largest predicted key failure (per reconstruction) of a device enrollment accepts.
+MAX_KEY_FAILURE = 1e-9
 
 #: ``progress(done, total)``: called after each full read of the candidate pairs and after the
 #: verification (units: full reads; the verification counts as one).
@@ -131,6 +140,9 @@ class EnrollmentReport:
         Whether the device was locked after enrollment.
     seconds : float
         Wall time of the whole enrollment.
+    predicted_key_failure : float
+        The device's predicted key failure per reconstruction at the worst condition read
+        (:func:`ropuf.host.keygen_analysis.measured_key_failure`).
     """
 
     device_id: str
@@ -143,6 +155,7 @@ class EnrollmentReport:
     puf: dict
     locked: bool
     seconds: float
+    predicted_key_failure: float = 0.0
 
 
 def check_enrollable(info: Info, params: CodeParams, where: str) -> None:
@@ -281,6 +294,7 @@ def enroll_device(
     thresholds: np.ndarray | str | Path | None = None,
     lock: bool = False,
     progress: Progress | None = None,
+    max_key_failure: float = MAX_KEY_FAILURE,
 ) -> EnrollmentReport:
     """Enrol the device reached through *sources* as *device_id* (see the module docstring).
 
@@ -309,6 +323,9 @@ def enroll_device(
         Send LOCK once the device is registered (raw readout off until reconfiguration).
     progress : callable, optional
         ``progress(done, total)`` in full reads.
+    max_key_failure : float
+        Largest accepted predicted key failure per reconstruction, at the worst condition read
+        (default :data:`MAX_KEY_FAILURE`, 1e-9); 1 accepts any device.
 
     Returns
     -------
@@ -318,7 +335,8 @@ def enroll_device(
     ------
     EnrollmentError
         The device is locked, a deployment build, unfit for *params*, too biased, short of
-        entropy, or fails the verification. Nothing is registered.
+        entropy, predicted to fail its key more often than *max_key_failure*, or fails the
+        verification. Nothing is registered.
     RegistryError
         *device_id* is already enrolled.
     ProtocolError, TransportError, DeviceError
@@ -330,6 +348,15 @@ def enroll_device(
         raise ValueError("enrollment needs at least one device source")
     if not isinstance(reads, int) or reads < 2:
         raise ValueError(f"enrollment needs at least 2 reads per condition, not {reads!r}")
+    if (
+        isinstance(max_key_failure, bool)
+        or not isinstance(max_key_failure, int | float)
+        or not 0.0 < max_key_failure <= 1.0
+    ):
+        raise ValueError(
+            "the largest accepted key failure (max_key_failure, --max-key-failure) must be "
+            f"a probability in (0, 1], not {max_key_failure!r}"
+        )
     if device_id in registry.devices():
         raise RegistryError(
             f"device {device_id!r} is already enrolled in {registry.path}: choose another id"
@@ -381,6 +408,18 @@ def enroll_device(
             design_min_entropy=design_min_entropy,
             thresholds=thresholds,
         )
+        predicted = measured_key_failure(pooled, enrollment.helper)
+        worst = int(np.argmax(predicted))
+        if predicted[worst] > max_key_failure:
+            raise EnrollmentError(
+                f"the device's predicted key failure is {predicted[worst]:.1e} per "
+                f"reconstruction at {sources[worst].label}, above the target "
+                f"{max_key_failure:.1e}: its selected pairs' margins are too thin for the "
+                "code; read more times (--reads) to measure the margins better, enrol another "
+                "device, or accept a higher figure with --max-key-failure; nothing was "
+                "registered"
+            )
+        logger.info("predicted key failure %.1e (worst condition read)", predicted[worst])
         record_bytes = enrollment.helper.to_bytes()
         logger.info("verifying the new helper data on %s", primary.label)
         _verify_on_device(client, record_bytes, enrollment.keys.attestation, primary.label)
@@ -409,6 +448,7 @@ def enroll_device(
         puf=puf,
         locked=lock,
         seconds=time.monotonic() - started,
+        predicted_key_failure=float(predicted[worst]),
     )
 
 

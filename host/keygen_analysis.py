@@ -28,12 +28,19 @@ from ropuf.spec.code_params import CodeParams
 from .fuzzy import decode_soft, encode_batch
 
 __all__ = [
+    "PERCENTILES",
     "AnalysisError",
     "Candidate",
+    "FailureSummary",
     "bch_failure",
     "binomial_tail",
     "bsc_sigma",
+    "device_averaged_failure",
+    "device_failures",
+    "failure_summary",
     "inner_error_soft",
+    "measured_bit_errors",
+    "measured_key_failure",
     "monte_carlo",
     "rm_failure_soft",
     "soft_model_with_enrolment",
@@ -345,32 +352,39 @@ def silicon_key_length(ranked: np.ndarray, target: float = 1e-9, fields=(5, 6, 7
     return best
 
 
-def device_averaged_failure(
+def device_failures(
     params: CodeParams,
     p: float,
     devices: int,
     *,
     rng: np.random.Generator,
     enrol_reads: int | None = None,
-) -> tuple[float, float]:
-    """Key failure averaged over simulated devices, exact over the reading noise.
+) -> np.ndarray:
+    """Each simulated device's own key failure, exact over the reading noise.
 
     Each device draws its margins and keeps the balanced top ``selected_bits`` by ``|m|``
     (the per-device quantile enrollment really uses, not a fixed threshold); its failure is
     then exact: ``P(more than t of the kept bits err)``, bit ``i`` erring with
     ``Q(|m_i| / s)`` (``rep = 1``). No rare-event problem: each device's figure is computed,
-    not counted. Returns the mean and its standard error.
+    not counted.
 
     With *enrol_reads* = N, enrollment sees each margin through the mean of N reads,
     ``m_hat = m + s z / sqrt(N)``: it selects by ``|m_hat|`` (balanced by the sign of
     ``m_hat``) and enrols ``sign(m_hat)``; a kept bit then errs with ``Q(|m| / s)`` when that
     sign is right and ``1 - Q(|m| / s)`` when it is wrong. Still exact per device.
+
+    Returns
+    -------
+    numpy.ndarray, shape (devices,)
+        The key-failure probability of every device (see :func:`failure_summary`).
     """
     if params.rep != 1:
         raise AnalysisError(f"Device averaging handles rep = 1 only, not {params.rep!r}")
+    if not isinstance(devices, int) or devices < 2:
+        raise AnalysisError(f"Devices must be an integer of at least 2, not {devices!r}")
     s = bsc_sigma(p)
     if enrol_reads is not None:
-        return _failure_with_enrol_reads(params, s, devices, rng, enrol_reads)
+        return _failures_with_enrol_reads(params, s, devices, rng, enrol_reads)
     margin = np.abs(rng.standard_normal((devices, params.candidate_pairs)))
     sign = rng.integers(0, 2, margin.shape).astype(bool)
     ones = params.selected_bits // 2
@@ -381,13 +395,95 @@ def device_averaged_failure(
         ],
         axis=1,
     )
-    per_device = _poisson_binomial_tail(_q(kept / s), params.t)
+    return _poisson_binomial_tail(_q(kept / s), params.t)
+
+
+def device_averaged_failure(
+    params: CodeParams,
+    p: float,
+    devices: int,
+    *,
+    rng: np.random.Generator,
+    enrol_reads: int | None = None,
+) -> tuple[float, float]:
+    """Key failure averaged over simulated devices (:func:`device_failures`): the mean and
+    its standard error. The per-device tail is heavy, so the standard error understates the
+    spread between runs; :func:`failure_summary` gives the percentiles as well."""
+    per_device = device_failures(params, p, devices, rng=rng, enrol_reads=enrol_reads)
     return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(devices))
 
 
-def _failure_with_enrol_reads(
+#: Per-device percentiles the benchmarks report (BENCHMARKS.md, "Per device").
+PERCENTILES = (50.0, 99.0, 99.9)
+
+
+@dataclass(frozen=True)
+class FailureSummary:
+    """Key failure over simulated devices: the mean, its spread across independent runs, and
+    the per-device percentiles (pooled over the runs).
+
+    Attributes
+    ----------
+    mean : float
+        Mean over all devices of all runs.
+    run_means : tuple of float
+        Each run's mean (one seed each).
+    spread : float
+        Standard deviation of the run means (the honest +- of one run's mean).
+    percentiles : dict
+        ``{50.0: ..., 99.0: ..., 99.9: ...}``: the per-device failure below which that share
+        of devices lies.
+    devices : int
+        Devices in all runs together.
+    per_device : numpy.ndarray
+        Every device's failure, all runs pooled.
+    """
+
+    mean: float
+    run_means: tuple[float, ...]
+    spread: float
+    percentiles: dict
+    devices: int
+    per_device: np.ndarray
+
+    def above(self, target: float) -> float:
+        """Share of devices whose failure is above *target* (enrollment would refuse them)."""
+        return float(np.mean(self.per_device > target))
+
+
+def failure_summary(
+    params: CodeParams,
+    p: float,
+    devices: int,
+    seeds,
+    *,
+    enrol_reads: int | None = None,
+) -> FailureSummary:
+    """:func:`device_failures` run once per seed in *seeds* (at least 2), summarised."""
+    seeds = list(seeds)
+    if len(seeds) < 2:
+        raise AnalysisError(f"A spread across runs needs at least 2 seeds, not {seeds!r}")
+    runs = [
+        device_failures(
+            params, p, devices, rng=np.random.default_rng(seed), enrol_reads=enrol_reads
+        )
+        for seed in seeds
+    ]
+    pooled = np.concatenate(runs)
+    means = tuple(float(run.mean()) for run in runs)
+    return FailureSummary(
+        mean=float(pooled.mean()),
+        run_means=means,
+        spread=float(np.std(means, ddof=1)),
+        percentiles={q: float(np.percentile(pooled, q)) for q in PERCENTILES},
+        devices=len(pooled),
+        per_device=pooled,
+    )
+
+
+def _failures_with_enrol_reads(
     params: CodeParams, s: float, devices: int, rng: np.random.Generator, reads: int
-) -> tuple[float, float]:
+) -> np.ndarray:
     if not isinstance(reads, int) or reads < 1:
         raise AnalysisError(f"Enrollment reads must be a positive integer, not {reads!r}")
     margin = rng.standard_normal((devices, params.candidate_pairs))
@@ -403,5 +499,84 @@ def _failure_with_enrol_reads(
     enrolled = np.take_along_axis(estimate, index, axis=1)
     q = _q(np.abs(true) / s)
     error = np.where((true > 0) == (enrolled > 0), q, 1.0 - q)
-    per_device = _poisson_binomial_tail(error, params.t)
-    return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(devices))
+    return _poisson_binomial_tail(error, params.t)
+
+
+def measured_bit_errors(reads, helper, *, enrolled=None) -> np.ndarray:
+    """Error probability of each code bit of an enrolled device at one condition.
+
+    A selected pair's enrolled bit is the sign of its mean over *enrolled* (default: *reads*),
+    less its design threshold, as :func:`ropuf.host.keygen.enrol` set it. At the condition, a
+    pair's reading is modelled as Gaussian with the mean and read-to-read spread (at least 0.5
+    count) of *reads*; an integer reading ``y`` gives the decoder ``2y - 1``, so bit 1 needs
+    ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A code bit of ``rep`` pairs errs
+    when the sum of its aligned soft values has the wrong sign (Gaussian; for ``rep = 1``
+    that is the pair's own error probability).
+
+    Parameters
+    ----------
+    reads : array_like, shape (n_reads >= 2, candidate_pairs)
+        Soft values read at the condition.
+    helper : ropuf.spec.helper_data.HelperData
+        The device's helper data (mask, thresholds, code).
+    enrolled : array_like, shape (n_enrol, candidate_pairs), optional
+        The reads enrollment took the bits from.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+    """
+    params = helper.params
+    values = _checked_reads(reads, params.candidate_pairs)
+    reference = values if enrolled is None else _checked_reads(enrolled, params.candidate_pairs)
+    selected = np.flatnonzero(np.asarray(helper.mask, dtype=np.uint8))
+    thresholds = np.asarray(helper.thresholds, dtype=np.float64)
+    sign = np.where(reference[:, selected].mean(axis=0) - thresholds > 0, 1.0, -1.0)
+    values = values[:, selected] - thresholds
+    distance = sign * (values.mean(axis=0) - 0.5)
+    variance = np.maximum(values.std(axis=0, ddof=1), 0.5) ** 2
+    code_distance = distance.reshape(params.n, params.rep).sum(axis=1)
+    code_sigma = np.sqrt(variance.reshape(params.n, params.rep).sum(axis=1))
+    return _q(code_distance / code_sigma)
+
+
+def _checked_reads(reads, pairs: int) -> np.ndarray:
+    array = np.asarray(reads, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] != pairs:
+        raise AnalysisError(f"Reads must have shape (n_reads >= 2, {pairs}), not {array.shape!r}")
+    return array
+
+
+def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
+    """One enrolled device's predicted key failure at each condition it was read at.
+
+    The exact per-device computation of :func:`device_failures`, on the device's own measured
+    margins instead of drawn ones: the enrolled bits come from the mean over all reads (as
+    enrollment pooled them), each code bit's error probability at a condition from
+    :func:`measured_bit_errors`, and the key fails when more than ``t`` of the ``n`` code bits
+    err (Poisson-binomial tail, exact for independent readings).
+
+    Parameters
+    ----------
+    reads_by_condition : sequence of array_like, each (n_reads >= 2, candidate_pairs)
+        The enrollment's soft values, one array per condition read.
+    helper : ropuf.spec.helper_data.HelperData
+        The helper data enrollment derived from them (mask, thresholds, code).
+
+    Returns
+    -------
+    numpy.ndarray, shape (conditions,)
+        The key-failure probability predicted for a reconstruction at each condition.
+
+    Raises
+    ------
+    AnalysisError
+        No reads, or reads of another shape than the helper data's candidate pairs.
+    """
+    pairs = helper.params.candidate_pairs
+    arrays = [_checked_reads(r, pairs) for r in reads_by_condition]
+    if not arrays:
+        raise AnalysisError(f"Reads must be one or more arrays of shape (n_reads >= 2, {pairs})")
+    pooled = np.concatenate(arrays)
+    errors = np.array([measured_bit_errors(r, helper, enrolled=pooled) for r in arrays])
+    return _poisson_binomial_tail(errors, helper.params.t)

@@ -72,10 +72,14 @@ class ArbiterParams:
         to it matter for the responses; 5 ps is the order of magnitude of LUT-to-LUT mismatch on
         small FPGAs (a round value, not a measurement).
     bias_sigma_ps : float
-        Standard deviation of the arbiter offset (flip-flop set-up/hold asymmetry and the
-        residual routing asymmetry after symmetric placement). Equal to a stage: the classic
-        model, which gives per-die uniformity near 50 %; a real FPGA build can be far more
-        biased, which the board bring-up must measure.
+        Standard deviation of the arbiter offset ``w[n]``. The additive delay model (Lim et
+        al.; Ruhrmair et al., CCS 2010) writes a stage's weight as the sum of two independent
+        halves, ``w_i = (d0_(i-1) + d1_(i-1) + d0_i - d1_i) / 2`` (``d0``, ``d1`` a stage's
+        delay differences when straight and crossed), while the last one is a single half,
+        ``w_n = (d0_(n-1) + d1_(n-1)) / 2``: half the variance of a stage, so
+        ``stage_sigma / sqrt 2`` (3.54 ps), with an ideal (symmetric) arbiter. The arbiter's
+        own set-up/hold asymmetry and the routing into it add to this; a real FPGA build can
+        be far more biased, which the board bring-up must measure (docs/arbiter-puf.md).
     noise_sigma_ps : float
         Per-evaluation noise of ``delta`` (jitter of both edges, arbiter metastability).
         ``noise / stage = 0.5`` gives a 64-stage chain an intra-chip HD of about 2 % against
@@ -102,7 +106,7 @@ class ArbiterParams:
     """
 
     stage_sigma_ps: float = 5.0
-    bias_sigma_ps: float = 5.0
+    bias_sigma_ps: float = 5.0 * math.sqrt(0.5)
     noise_sigma_ps: float = 2.5
     t_ref_c: float = 25.0
     v_nominal: float = 1.2

@@ -1,11 +1,13 @@
 """The arbiter PUF models: the spec arithmetic, the vectorised delay model, the fleet figures."""
 
+import math
+
 import numpy as np
 import pytest
 
 from ropuf.sim import arbiter_model
 from ropuf.sim.arbiter_fleet import CORNERS, characterise, majority
-from ropuf.sim.arbiter_model import ArbiterDie, ArbiterParams
+from ropuf.sim.arbiter_model import DEFAULT_ARBITER_PARAMS, ArbiterDie, ArbiterParams
 from ropuf.spec import arbiter_sim
 
 
@@ -201,3 +203,36 @@ def test_fleet_figures():
     assert majority(np.array([[1, 0], [1, 1], [0, 0]])).tolist() == [1, 0]
     with pytest.raises(ValueError, match="odd number of answers, not 2"):
         majority(np.zeros((2, 3)))
+
+
+def test_arbiter_offset_has_half_the_variance_of_a_stage():
+    # Additive delay model: an inner weight is the sum of two independent half-differences,
+    # the arbiter's offset one of them, so its sigma is stage_sigma / sqrt(2) (pypuf: 0.5).
+    dies = [ArbiterDie(seed, 16, 1) for seed in range(3000)]
+    weights = np.array([die.nominal_ps[0] for die in dies])
+    stage = weights[:, 1:-1].std()
+    assert stage == pytest.approx(DEFAULT_ARBITER_PARAMS.stage_sigma_ps, rel=0.02)
+    assert weights[:, -1].std() / stage == pytest.approx(math.sqrt(0.5), rel=0.05)
+    # What that means for k = 1: mean |E[+-1 answer]| over dies (pypuf's bias) is about
+    # E|2 Phi(b / sqrt(n)) - 1| = (2 / pi) sigma_b / sqrt(n), in stage sigmas: 0.056 for 64
+    # stages (0.080 with the offset at a whole stage sigma, 0.040 at half of one).
+    challenges = arbiter_model.random_challenges(10_000, 64, rng=1)
+    bias = [abs(2 * ArbiterDie(s, 64, 1).responses(challenges).mean() - 1) for s in range(400)]
+    sigma_b = DEFAULT_ARBITER_PARAMS.bias_sigma_ps / DEFAULT_ARBITER_PARAMS.stage_sigma_ps
+    expected = 2 / math.pi * sigma_b / math.sqrt(64)
+    assert np.mean(bias) == pytest.approx(expected, rel=0.15)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_responses_are_pypufs_inverted_for_odd_k(k):
+    # pypuf (LTFArray, transform 'atf'): challenge bits as x = 1 - 2 c, r = sign(prod_l
+    # (b_l + W_l . att(x))), and the bit of r = -1 is 1. The same weights answer here the XOR
+    # of (delta_l > 0): the inverse of pypuf's bit when k is odd, the same when k is even.
+    die = ArbiterDie(5, 32, k)
+    challenges = arbiter_model.random_challenges(2000, 32, rng=3)
+    x = 1 - 2 * arbiter_model.challenge_bits(challenges, 32).astype(np.int64)
+    att = np.flip(np.cumprod(np.flip(x, axis=1), axis=1), axis=1)
+    w = die.nominal_ps
+    pypuf_value = np.prod(w[:, -1] + att @ w[:, :-1].T, axis=1)
+    pypuf_bit = (pypuf_value < 0).astype(np.uint8)
+    assert np.array_equal(die.responses(challenges), pypuf_bit ^ (k & 1))

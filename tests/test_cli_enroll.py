@@ -180,3 +180,26 @@ def test_thresholds_from_a_characterisation_go_into_the_helper_data(keys, tmp_pa
     assert "4096-cycle gate; the device counts over 1024: re-characterise" in refusal
     # Too few devices for an estimate.
     assert main(["thresholds", "--sim-dies", "3", "--reads", "2", "--out", str(other)]) == 1
+
+
+def test_enroll_max_key_failure(keys, capsys, monkeypatch):
+    import numpy as np
+
+    from ropuf.host import enrollment
+
+    assert enroll(keys, 5, "die-5", "--json") == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert 0.0 <= figures["predicted_key_failure"] <= 1e-9
+    # A device predicted at 1e-6: refused with the figure at the default target, accepted
+    # when the flag allows it.
+    monkeypatch.setattr(enrollment, "measured_key_failure", lambda reads, helper: np.array([1e-6]))
+    assert enroll(keys, 6, "die-6") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ropuf enroll: error: the device's predicted key failure is 1.0e-06")
+    assert "above the target 1.0e-09" in err and err.count("\n") == 1
+    assert enroll(keys, 6, "die-6", "--max-key-failure", "1e-5") == 0
+    assert "predicted key failure: 1.0e-06" in capsys.readouterr().out
+    assert enroll(keys, 8, "die-8", "--max-key-failure", "0") == 1
+    assert "must be a probability in (0, 1], not 0.0" in capsys.readouterr().err
+    with Registry(keys["db"], load_master_key(keys["master"])) as registry:
+        assert registry.devices() == ["die-5", "die-6"]

@@ -1,0 +1,116 @@
+"""Key failure per device: the spread over simulated devices, and one enrolled device's own
+predicted failure from its measured margins, checked against the full decoder."""
+
+import math
+
+import numpy as np
+import pytest
+
+from ropuf.host import keygen_analysis as ka
+from ropuf.host.fuzzy import decode_soft
+from ropuf.host.keygen import enrol
+from ropuf.spec.code_params import CHOSEN
+
+
+def test_failure_summary_reports_mean_spread_and_percentiles():
+    summary = ka.failure_summary(CHOSEN, 0.15, 3000, seeds=(1, 2, 3))
+    runs = [
+        ka.device_failures(CHOSEN, 0.15, 3000, rng=np.random.default_rng(seed))
+        for seed in (1, 2, 3)
+    ]
+    pooled = np.concatenate(runs)
+    assert summary.devices == 9000
+    assert summary.mean == pytest.approx(pooled.mean())
+    assert summary.run_means == pytest.approx([run.mean() for run in runs])
+    assert summary.spread == pytest.approx(np.std([run.mean() for run in runs], ddof=1))
+    assert set(summary.percentiles) == {50.0, 99.0, 99.9}
+    for q, value in summary.percentiles.items():
+        assert value == pytest.approx(np.percentile(pooled, q))
+    # The tail is heavy: the median device is far better than the mean, the worst 1 % far worse.
+    assert summary.percentiles[50.0] < summary.mean / 5
+    assert summary.percentiles[99.0] > 5 * summary.mean
+
+
+def test_device_averaged_failure_is_the_mean_of_device_failures():
+    per_device = ka.device_failures(CHOSEN, 0.2, 500, rng=np.random.default_rng(4))
+    mean, error = ka.device_averaged_failure(CHOSEN, 0.2, 500, rng=np.random.default_rng(4))
+    assert mean == pytest.approx(per_device.mean())
+    assert error == pytest.approx(per_device.std(ddof=1) / math.sqrt(500))
+
+
+def test_failure_summary_needs_two_seeds():
+    with pytest.raises(ka.AnalysisError, match="at least 2 seeds"):
+        ka.failure_summary(CHOSEN, 0.15, 100, seeds=(1,))
+
+
+def _device(rng, scale=40.0):
+    """Margins of one synthetic device, in counts."""
+    return scale * rng.standard_normal(CHOSEN.candidate_pairs)
+
+
+def _reads(rng, margin, sigma, count):
+    return np.rint(margin + sigma * rng.standard_normal((count, margin.size))).astype(np.int64)
+
+
+def test_measured_key_failure_matches_the_decoder():
+    # Enrolled with little noise, read at a condition noisy enough that keys fail often enough
+    # to count: the prediction from that condition's reads must match the full decoder.
+    rng = np.random.default_rng(11)
+    margin = _device(rng)
+    enrolled = _reads(rng, margin, 2.0, 50)
+    message = [int(b) for b in rng.integers(0, 2, CHOSEN.k)]
+    helper = enrol(enrolled, CHOSEN, n_ro=1536, message_bits=message).helper
+    noisy = 36.0
+    condition = _reads(rng, margin, noisy, 2000)
+    predicted = ka.measured_key_failure([enrolled, condition], helper)
+    assert predicted.shape == (2,)
+    assert predicted[0] < 1e-12 < 0.02 < predicted[1] < 0.98
+
+    selected = np.flatnonzero(helper.mask)
+    trials = 4000
+    soft = _reads(rng, margin[selected], noisy, trials)
+    decoded, failed = decode_soft(soft, np.array(helper.offset), CHOSEN)
+    counted = np.mean(failed | np.any(decoded != np.array(message), axis=1))
+    tolerance = 4 * math.sqrt(predicted[1] * (1 - predicted[1]) / trials) + 0.01
+    assert counted == pytest.approx(predicted[1], abs=tolerance)
+
+
+def test_measured_key_failure_thin_margins_fail_and_thick_pass():
+    rng = np.random.default_rng(5)
+    margin = _device(rng)
+    reads = _reads(rng, margin, 2.0, 25)
+    helper = enrol(reads, CHOSEN, n_ro=1536).helper
+    assert ka.measured_key_failure([reads], helper)[0] < 1e-30
+    thin = _reads(rng, margin, 30.0, 25)
+    assert ka.measured_key_failure([reads, thin], helper)[1] > 1e-3
+
+
+def test_measured_key_failure_refuses_bad_reads():
+    rng = np.random.default_rng(5)
+    reads = _reads(rng, _device(rng), 2.0, 5)
+    helper = enrol(reads, CHOSEN, n_ro=1536).helper
+    with pytest.raises(ka.AnalysisError, match="shape"):
+        ka.measured_key_failure([], helper)
+    with pytest.raises(ka.AnalysisError, match="shape"):
+        ka.measured_key_failure([reads[:, :100]], helper)
+    with pytest.raises(ka.AnalysisError, match="n_reads >= 2"):
+        ka.measured_key_failure([reads[:1]], helper)
+
+
+def test_measured_bit_errors_take_the_enrolled_sign():
+    # At a condition where every margin has flipped, every bit errs (almost surely): the
+    # enrolled bits come from the enrollment reads, not from the condition's own.
+    rng = np.random.default_rng(8)
+    margin = _device(rng)
+    enrolled = _reads(rng, margin, 2.0, 10)
+    helper = enrol(enrolled, CHOSEN, n_ro=1536).helper
+    flipped = _reads(rng, -margin, 2.0, 10)
+    assert np.all(ka.measured_bit_errors(flipped, helper, enrolled=enrolled) > 0.99)
+    assert np.all(ka.measured_bit_errors(flipped, helper) < 0.01)
+    assert ka.measured_key_failure([enrolled, flipped[:2]], helper).shape == (2,)
+
+
+def test_failure_summary_share_above_a_target():
+    summary = ka.failure_summary(CHOSEN, 0.15, 2000, seeds=(1, 2))
+    assert summary.above(1e-9) == pytest.approx(np.mean(summary.per_device > 1e-9))
+    assert summary.above(1.0) == 0.0 and summary.above(-1.0) == 1.0
