@@ -121,6 +121,9 @@ def test_pipelined_requests_through_the_uart(tmp_path):
             assert (frame.seq, frame.payload) == (0, b"")
             overrun_since = True
             continue
+        assert frame.code == Status.OK and frame.seq in by_seq, (
+            f"an answer that is neither a request's nor OVERRUN: {frame}"
+        )
         request = by_seq[frame.seq]
         index = flood.index(request)
         assert index >= next_index, f"answer to seq {frame.seq} out of order"
