@@ -88,7 +88,9 @@ class FrameReceiver(wiring.Component):
         Qualifies an ``i_stream`` beat: bytes were dropped on the line before this one (the
         UART overran). The frame the byte belongs to (for a delimiter, the frame it ends) is
         answered ``OVERRUN`` with sequence number 0, even when it is empty: frames lost whole
-        are merged into it, and the host learns of the loss. Hold low if nothing drops bytes.
+        are merged into it, and the host learns of the loss. While an empty frame's
+        ``OVERRUN`` waits for the header port, ``i_stream.ready`` is low. Hold low if nothing
+        drops bytes.
 
     Raises
     ------
