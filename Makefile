@@ -1,6 +1,7 @@
 # ropuf: one entry point for set-up, the main job and the tests.
 #   make demo    set up .venv if needed, then run the end-to-end demo
 #   make test    set up .venv if needed, then run the default test tier (unit, simulation, builds)
+#   make mutation  show that deliberate bugs in the security checks fail the tests
 # Set-up is done once: .venv/.installed is redone only when pyproject.toml changes.
 
 VENV    := .venv
@@ -10,7 +11,7 @@ PYTEST  := $(PY) -m pytest
 # Conversion to Verilog always uses Amaranth's bundled Yosys, even when YOSYS is set for boards.
 export AMARANTH_USE_YOSYS := builtin
 
-.PHONY: setup demo test test-build test-slow test-icarus test-all lint bench clean distclean
+.PHONY: setup demo test test-build test-slow test-icarus test-all mutation lint bench clean distclean
 
 setup: $(STAMP)
 
@@ -38,6 +39,11 @@ test-icarus: $(STAMP)
 
 test-all: $(STAMP)
 	$(PYTEST) -m ''
+
+# Deliberate bugs in security checks, one at a time on a copy of the tree: each must make the
+# tests it names fail (scripts/mutation-check holds the table).
+mutation: $(STAMP)
+	$(PY) scripts/mutation-check
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,15 +1,23 @@
 """The device top: UART, framing, command processor and RO PUF in one design.
 
-UART -> FIFO -> :class:`~ropuf.gateware.framing.FrameReceiver` ->
+UART -> receive FIFO -> :class:`~ropuf.gateware.framing.FrameReceiver` ->
 :class:`~ropuf.gateware.device_core.DeviceCore` ->
 :class:`~ropuf.gateware.framing.FrameTransmitter` -> UART. The same top serves the simulated
 board (``simulation=True``: the RO array's behavioural body, loaded at run time) and the boards
 (the platform picks the iCE40 or ECP5 ring body).
+
+The receive FIFO (block RAM) holds more than :data:`~ropuf.spec.framing.RECEIVE_WINDOW` bytes:
+requests a host sends while the device is busy wait there, and a host that keeps within the
+window never loses a byte. Beyond it the UART drops bytes; each FIFO entry carries a ninth bit,
+"bytes were dropped before this one", and the receiver answers the frame that lost them
+``OVERRUN`` instead of merging what is left of it with the next.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
+
+from ropuf.spec.framing import RECEIVE_WINDOW
 
 from .device_core import DeviceCore
 from .framing import FrameReceiver, FrameTransmitter
@@ -54,13 +62,33 @@ class DeviceTop(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.uart = uart = UART(divisor=self._divisor)
-        m.submodules.fifo = buffer = fifo.SyncFIFOBuffered(width=8, depth=16)
+        # SyncFIFOBuffered: a RECEIVE_WINDOW-entry block RAM and its output register.
+        m.submodules.fifo = buffer = fifo.SyncFIFOBuffered(width=9, depth=RECEIVE_WINDOW + 1)
         m.submodules.receiver = receiver = FrameReceiver()
         m.submodules.core = core = self.core
         m.submodules.transmitter = transmitter = FrameTransmitter()
 
-        wiring.connect(m, uart.o_stream, buffer.w_stream)
-        wiring.connect(m, buffer.r_stream, receiver.i_stream)
+        # The UART holds a byte until the FIFO takes it and drops the bytes that arrive
+        # meanwhile (an overrun pulse each, one cycle after the drop, while the byte is still
+        # held): they came after the held byte, so the flag goes to the byte written next.
+        dropped_while_held = Signal()
+        flag_next = Signal()
+        write = uart.o_stream.valid & buffer.w_stream.ready
+        m.d.comb += [
+            buffer.w_stream.valid.eq(uart.o_stream.valid),
+            buffer.w_stream.payload.eq(Cat(uart.o_stream.payload, flag_next)),
+            uart.o_stream.ready.eq(buffer.w_stream.ready),
+        ]
+        with m.If(write):
+            m.d.sync += [flag_next.eq(dropped_while_held | uart.overrun), dropped_while_held.eq(0)]
+        with m.Elif(uart.overrun):
+            m.d.sync += dropped_while_held.eq(1)
+        m.d.comb += [
+            receiver.i_stream.valid.eq(buffer.r_stream.valid),
+            receiver.i_stream.payload.eq(buffer.r_stream.payload[:8]),
+            receiver.lost.eq(buffer.r_stream.payload[8]),
+            buffer.r_stream.ready.eq(receiver.i_stream.ready),
+        ]
         wiring.connect(m, receiver.o_header, core.i_request)
         wiring.connect(m, receiver.o_payload, core.i_payload)
         wiring.connect(m, core.o_response, transmitter.i_header)

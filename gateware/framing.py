@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.spec.framing import (
     CRC_SIZE,
+    DELIMITER,
     HEADER_SIZE,
     MAX_PAYLOAD,
     MIN_FRAME,
@@ -50,9 +51,10 @@ class FrameReceiver(wiring.Component):
     Bytes go through a :class:`~ropuf.gateware.cobs.COBSDecoder` into a buffer (a block RAM of
     ``frame_size(max_payload)`` bytes), through a :class:`~ropuf.gateware.crc32.CRC32`, and the
     header bytes into registers. At the delimiter the frame is classified, in the order of
-    :mod:`ropuf.spec.framing`: bad COBS, longer than the buffer (its excess bytes were
-    discarded up to the delimiter), truncated, bad CRC, wrong version, length field above
-    *max_payload*, length mismatch. An empty frame (two delimiters in a row) is ignored.
+    :mod:`ropuf.spec.framing`: bytes lost on the line (``lost``), bad COBS, longer than the
+    buffer (its excess bytes were discarded up to the delimiter), truncated, bad CRC, wrong
+    version, length field above *max_payload*, length mismatch. An empty frame (two delimiters
+    in a row) is ignored, unless bytes were lost in it.
 
     Parameters
     ----------
@@ -82,6 +84,13 @@ class FrameReceiver(wiring.Component):
         of the header transfer and in every cycle of the payload; the receiver then takes the
         next frame's bytes from the next cycle on. ``o_payload.valid`` falls without a transfer.
         Hold low if the consumer takes every byte.
+    lost : In(1)
+        Qualifies an ``i_stream`` beat: bytes were dropped on the line before this one (the
+        UART overran). The frame the byte belongs to (for a delimiter, the frame it ends) is
+        answered ``OVERRUN`` with sequence number 0, even when it is empty: frames lost whole
+        are merged into it, and the host learns of the loss. While an empty frame's
+        ``OVERRUN`` waits for the header port, ``i_stream.ready`` is low. Hold low if nothing
+        drops bytes.
 
     Raises
     ------
@@ -93,6 +102,7 @@ class FrameReceiver(wiring.Component):
     o_header: Out(stream.Signature(REQUEST_HEADER))
     o_payload: Out(stream.Signature(8))
     skip: In(1)
+    lost: In(1)
 
     def __init__(self, *, max_payload: int = MAX_PAYLOAD):
         self._max_payload = check_max_payload(max_payload)
@@ -111,7 +121,6 @@ class FrameReceiver(wiring.Component):
         m.submodules.buffer = buffer = Memory(shape=8, depth=buffer_bytes, init=[])
         w_port = buffer.write_port()
         r_port = buffer.read_port()
-        wiring.connect(m, wiring.flipped(self.i_stream), decoder.i_stream)
 
         count = Signal(range(buffer_bytes + 1))  # bytes of the frame stored so far
         overflow = Signal()  # the frame was longer than the buffer
@@ -139,10 +148,32 @@ class FrameReceiver(wiring.Component):
                 header.length.eq(0),
             ]
 
+        # Lost bytes, tracked on the input side (the decoder drops code bytes and empty frames,
+        # so the flag cannot ride through it): the frame being taken lost bytes, a byte other
+        # than a delimiter was taken since the last one, and the two verdicts that wait for the
+        # FSM: the next end beat ends a frame that lost bytes, or an empty one did.
+        lost_in_frame = Signal()
+        in_frame = Signal()
+        overrun_end = Signal()
+        overrun_empty = Signal()
+        # While an empty frame's OVERRUN waits, take nothing: the decoder keeps no trace of
+        # empty frames, so another one would be merged with it.
+        m.d.comb += [
+            decoder.i_stream.payload.eq(self.i_stream.payload),
+            decoder.i_stream.valid.eq(self.i_stream.valid & ~overrun_empty),
+            self.i_stream.ready.eq(decoder.i_stream.ready & ~overrun_empty),
+        ]
+
         with m.FSM():
             with m.State("RECEIVE"):
-                m.d.comb += beat.ready.eq(1)
-                with m.If(beat.valid & ~beat.payload.end):
+                m.d.comb += beat.ready.eq(~overrun_empty)
+                with m.If(overrun_empty):
+                    # An empty frame lost bytes (maybe whole frames): answer it before the
+                    # next frame's bytes, which wait in the decoder.
+                    m.d.sync += overrun_empty.eq(0)
+                    respond(Status.OVERRUN, seq_value=0)
+                    m.next = "HEADER"
+                with m.If(beat.valid & ~beat.payload.end & ~overrun_empty):
                     m.d.comb += crc.i_stream.valid.eq(1)
                     with m.If(count == buffer_bytes):
                         m.d.sync += overflow.eq(1)
@@ -155,12 +186,14 @@ class FrameReceiver(wiring.Component):
                                 m.d.sync += field.eq(beat.payload.data)
                         with m.Case(4):
                             m.d.sync += length[8:].eq(beat.payload.data)
-                with m.If(beat.valid & beat.payload.end):
+                with m.If(beat.valid & beat.payload.end & ~overrun_empty):
                     m.d.comb += crc.clear.eq(1)
-                    m.d.sync += [count.eq(0), overflow.eq(0)]
+                    m.d.sync += [count.eq(0), overflow.eq(0), overrun_end.eq(0)]
                     m.d.sync += last_addr.eq(length + HEADER_SIZE - 1)
                     readable = count >= HEADER_SIZE
-                    with m.If(beat.payload.error):
+                    with m.If(overrun_end):
+                        respond(Status.OVERRUN, seq_value=0)
+                    with m.Elif(beat.payload.error):
                         respond(Status.BAD_COBS, seq_value=0)
                     with m.Elif(overflow):
                         respond(Status.OVERSIZE)
@@ -200,6 +233,20 @@ class FrameReceiver(wiring.Component):
                 m.d.sync += addr.eq(addr + taken)
                 with m.If(self.skip | (taken & (addr == last_addr))):
                     m.next = "RECEIVE"
+
+        # After the FSM, so that a verdict set here wins over one cleared there in the same
+        # cycle. A delimiter's end beat leaves the decoder in the cycle after the delimiter was
+        # taken, or later if the FSM is busy; either way no other end beat comes between.
+        with m.If(self.i_stream.valid & self.i_stream.ready):
+            with m.If(self.i_stream.payload == DELIMITER):
+                m.d.sync += [lost_in_frame.eq(0), in_frame.eq(0)]
+                with m.If(lost_in_frame | self.lost):
+                    with m.If(in_frame):
+                        m.d.sync += overrun_end.eq(1)
+                    with m.Else():
+                        m.d.sync += overrun_empty.eq(1)
+            with m.Else():
+                m.d.sync += [in_frame.eq(1), lost_in_frame.eq(lost_in_frame | self.lost)]
         return m
 
 

@@ -20,6 +20,10 @@ status and the sequence number the response carries. When several faults apply, 
 this order is reported: bad COBS, oversize (longer than the receive buffer), truncated, bad CRC,
 wrong version, oversize (length field above the maximum), length mismatch. The CRC is checked
 before the header fields, so any status after ``BAD_CRC`` names a frame that arrived intact.
+A frame that lost bytes on the line (the receiver's buffer was full) is answered ``OVERRUN``
+before any of these: that comes from the line, not from the bytes, so :func:`decode_frame`
+never raises it. A host that keeps at most :data:`RECEIVE_WINDOW` bytes of unanswered requests
+on the line never causes one.
 
 Nothing here imports Amaranth: the gateware generator reads the constants and the CRC step
 (:func:`crc32_step`), the tests and the host use the codecs.
@@ -44,6 +48,7 @@ __all__ = [
     "MAX_PAYLOAD",
     "MIN_FRAME",
     "PROTOCOL_VERSION",
+    "RECEIVE_WINDOW",
     "Frame",
     "FrameSplitter",
     "FramingError",
@@ -75,6 +80,14 @@ MIN_FRAME = HEADER_SIZE + CRC_SIZE
 MAX_FRAME = HEADER_SIZE + MAX_PAYLOAD + CRC_SIZE
 #: The frame delimiter on the wire.
 DELIMITER = 0x00
+#: Bytes of requests a host may have on the line unanswered without the device dropping any:
+#: the bytes of every request whose response it has not yet received in full, their
+#: delimiters and any leading ``0x00`` flushes included. The device's receive FIFO holds more
+#: than this, and no byte of an answered request is in it. So a host may send requests back to
+#: back (40 INFO requests of 11 bytes), or one of the longest (``MAX_ENCODED_FRAME`` + 2 = 269
+#: bytes) and 243 bytes of others behind it. Beyond the window, bytes may be lost, and a frame
+#: that lost bytes is answered ``OVERRUN``.
+RECEIVE_WINDOW = 512
 
 #: CRC-32 (IEEE 802.3) generator polynomial, bit-reversed (the register shifts right).
 CRC32_POLY = 0xEDB88320
@@ -110,6 +123,12 @@ class Status(IntEnum):
     BAD_COBS = 0x05
     #: The version byte is not :data:`PROTOCOL_VERSION`.
     BAD_VERSION = 0x06
+    #: Bytes of the frame were lost on the line: they arrived while the device's receive buffer
+    #: was full (the host had more than :data:`RECEIVE_WINDOW` bytes of requests unanswered).
+    #: Frames lost whole, delimiter included, are merged into the frame that gets this answer.
+    #: Sequence number 0: which request it was cannot be known. Requests before the next
+    #: answered one that got no answer were lost; send them again.
+    OVERRUN = 0x07
 
 
 #: Status codes reserved for the framing layer (``OK`` excluded).

@@ -12,6 +12,7 @@ from ropuf.sim.testbenches.frame_echo import (
     error_cases,
     expected_responses,
     good_frame,
+    raw_frame,
     split_frames,
     wire,
 )
@@ -77,16 +78,36 @@ def _expected_requests(stream: bytes, max_payload: int) -> list[tuple[int, int, 
     return expected
 
 
-def _run_receiver(stream: bytes, *, max_payload=MAX_PAYLOAD, seed=0, gap=0.1, stall=0.2):
+def _expected_with_losses(stream: bytes, lost: set[int]) -> list[tuple]:
+    """As :func:`_expected_requests`, with the bytes at the indices in *lost* flagged "bytes
+    were dropped before this one": the frame each belongs to (a delimiter's: the frame it
+    ends) is OVERRUN with sequence number 0, even an empty one."""
+    expected, start = [], 0
+    for end, byte in enumerate(stream):
+        if byte:
+            continue
+        if lost & set(range(start, end + 1)):
+            expected.append((0, 0, 0, Status.OVERRUN, b""))
+        else:
+            expected += _expected_requests(stream[start : end + 1], MAX_PAYLOAD)
+        start = end + 1
+    return expected
+
+
+def _run_receiver(
+    stream: bytes, *, max_payload=MAX_PAYLOAD, seed=0, gap=0.1, stall=0.2, lost=frozenset()
+):
     rng = random.Random(seed)
     dut = FrameReceiver(max_payload=max_payload)
-    count = len(split_frames(stream))
+    count = len(_expected_with_losses(stream, set(lost)))
     got = []
 
     async def source(ctx):
-        for byte in stream:
+        for index, byte in enumerate(stream):
             await _idle(ctx, rng, gap)
+            ctx.set(dut.lost, index in lost)
             await _put(ctx, dut.i_stream, byte)
+            ctx.set(dut.lost, 0)
 
     async def consumer(ctx):
         for _ in range(count):
@@ -127,7 +148,9 @@ def test_receiver_every_error_then_good(seed):
     stream = b"".join(request for _, request in cases) + good_frame(rng, 30)
     expected = _expected_requests(stream, MAX_PAYLOAD)
     statuses = {status for *_, status, _ in expected}
-    assert statuses == set(Status)  # every framing status, and OK
+    # Every framing status, and OK; OVERRUN comes from the line, not from the bytes (tested
+    # with the `lost` input below).
+    assert statuses == set(Status) - {Status.OVERRUN}
     # Sequence numbers: echoed once a header was readable, else 0 (both occur).
     assert {seq == 0 for seq, *_ in expected} == {True, False}
     assert _run_receiver(stream, seed=seed) == expected
@@ -158,6 +181,57 @@ def test_receiver_garbage_between_frames_back_to_back():
     stream += good_frame(rng, 8)
     expected = _expected_requests(stream, MAX_PAYLOAD)
     assert _run_receiver(stream, seed=30, gap=0.0, stall=0.0) == expected
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_receiver_answers_frames_that_lost_bytes_overrun(seed):
+    # Bytes flagged "lost before this one" anywhere: in a frame, on its first (code) byte,
+    # on its delimiter, on the delimiter of an empty frame, on the byte after a delimiter,
+    # several in a row. Each frame that lost bytes gets one OVERRUN (seq 0), never a merge
+    # with its neighbour and never silence; the frames around it are served as usual.
+    rng = random.Random(40 + seed)
+    stream = b""
+    for _ in range(14):
+        stream += b"\x00" * rng.randrange(0, 3) + good_frame(rng, rng.randrange(0, 40))
+    stream += good_frame(rng, 5)
+    starts = [0] + [i + 1 for i, byte in enumerate(stream[:-1]) if byte == 0]
+    delimiters = [i for i, byte in enumerate(stream) if byte == 0]
+    lost = set(rng.sample(range(len(stream) - 12), 6))
+    lost |= set(rng.sample(starts[:-2], 3)) | set(rng.sample(delimiters[:-2], 3))
+    lost |= {delimiters[3], delimiters[3] + 1, delimiters[3] + 2}
+    expected = _expected_with_losses(stream, lost)
+    statuses = [status for *_, status, _ in expected]
+    assert statuses.count(Status.OVERRUN) >= 6 and statuses[-1] == Status.OK
+    gap, stall = [(0.0, 0.0), (0.1, 0.2), (0.3, 0.6)][seed]
+    assert _run_receiver(stream, seed=seed, gap=gap, stall=stall, lost=lost) == expected
+
+
+def test_receiver_length_field_off_by_256():
+    # The length field is 16 bits: a receiver that compared it modulo 256 would take these
+    # frames for good ones. Each is intact (right CRC), so only the length check can tell.
+    rng = random.Random(50)
+    cases = [
+        (raw_frame(1, 0x10, b"", length=256), Status.LENGTH_MISMATCH),
+        (raw_frame(2, 0x10, b"\x07", length=257), Status.OVERSIZE),
+        (raw_frame(3, 0x10, rng.randbytes(5), length=5 + 256), Status.OVERSIZE),
+        (raw_frame(4, 0x10, rng.randbytes(MAX_PAYLOAD), length=0), Status.LENGTH_MISMATCH),
+        (raw_frame(5, 0x10, rng.randbytes(200), length=200 - 256 + 0x10000), Status.OVERSIZE),
+        (raw_frame(6, 0x10, rng.randbytes(3), length=3 + 512), Status.OVERSIZE),
+    ]
+    stream = b"".join(wire(raw) for raw, _ in cases) + good_frame(rng, 3)
+    expected = _expected_requests(stream, MAX_PAYLOAD)
+    assert [(seq, status) for seq, _, _, status, _ in expected[:-1]] == [
+        (seq, status) for seq, (_, status) in enumerate(cases, 1)
+    ]
+    assert _run_receiver(stream, seed=50) == expected
+    # A smaller buffer: a length field of max_payload + 256 with that many bytes is oversize.
+    small = wire(raw_frame(7, 0x10, rng.randbytes(4), length=4 + 256)) + good_frame(rng, 4)
+    small += wire(raw_frame(8, 0x10, b"", length=256))
+    expected = _expected_requests(small, 16)
+    assert [status for *_, status, _ in expected] == [
+        Status.OVERSIZE, Status.OK, Status.OVERSIZE
+    ]  # fmt: skip
+    assert _run_receiver(small, max_payload=16, seed=51) == expected
 
 
 def test_receiver_timing_and_skip():
@@ -339,5 +413,5 @@ def test_error_cases_cover_every_status():
     rng = random.Random(60)
     stream = b"".join(request for _, request in error_cases(rng))
     codes = {response.code for response in expected_responses(stream)}
-    assert codes == set(Status) - {Status.OK}
+    assert codes == set(Status) - {Status.OK, Status.OVERRUN}
     assert expected_responses(wire(b"")) == expected_responses(b"\x01\x00")

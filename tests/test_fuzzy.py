@@ -178,3 +178,50 @@ def test_device_averaged_failure_with_enrollment_reads():
     assert limit == pytest.approx(exact, rel=0.15)
     with pytest.raises(ka.AnalysisError, match="positive integer, not 0"):
         failure(0)
+
+
+#: Primitive polynomials of Lin & Costello, "Error Control Coding" (2nd ed.), Table 2.7 (bit j
+#: is the coefficient of x^j): 1+x+x^4, 1+x^2+x^5, 1+x+x^6, 1+x^3+x^7, 1+x^2+x^3+x^4+x^8,
+#: 1+x^4+x^9, 1+x^3+x^10. Every enrolled record depends on the field: it must never change.
+PUBLISHED_PRIMITIVE = {4: 0x13, 5: 0x25, 6: 0x43, 7: 0x89, 8: 0x11D, 9: 0x211, 10: 0x409}
+#: Generator polynomials in octal, (n, k, t): Lin & Costello, Appendix C (Stenbit's table).
+PUBLISHED_GENERATORS = {
+    (15, 11, 1): "23",
+    (15, 7, 2): "721",
+    (15, 5, 3): "2467",
+    (31, 26, 1): "45",
+    (31, 21, 2): "3551",
+    (31, 16, 3): "107657",
+    (31, 11, 5): "5423325",
+    (31, 6, 7): "313365047",
+    (63, 57, 1): "103",
+    (63, 51, 2): "12471",
+    (63, 45, 3): "1701317",
+}
+
+
+def test_bch_field_and_generators_match_the_published_tables():
+    from ropuf.spec.bch_code import PRIMITIVE_POLYNOMIALS, bch_code
+
+    assert PRIMITIVE_POLYNOMIALS == PUBLISHED_PRIMITIVE
+    for (n, k, t), octal in PUBLISHED_GENERATORS.items():
+        code = bch_code(n.bit_length(), t, n)
+        assert (code.k, oct(code.generator)) == (k, "0o" + octal), (n, k, t)
+
+
+def test_bch_generators_match_galois_over_the_published_fields():
+    # An independent implementation (galois, a dev dependency) computes the generators over
+    # the published fields: the chosen code's, and the small code's the gateware tests use.
+    # (Its compiler makes the first code of each field cost seconds: only these fields.)
+    import galois
+
+    from ropuf.spec.bch_code import bch_code
+
+    for m, t in [(8, 1), (8, 2), (8, CHOSEN.t), (5, 3)]:
+        field = galois.GF(2**m, irreducible_poly=PUBLISHED_PRIMITIVE[m])
+        assert field.is_primitive_poly
+        reference = galois.BCH(2**m - 1, d=2 * t + 1, extension_field=field)
+        code = bch_code(m, t, 2**m - 1)
+        assert (code.k_full, code.generator) == (reference.k, int(reference.generator_poly))
+    assert CHOSEN.code.generator == bch_code(8, CHOSEN.t, 255).generator
+    assert CHOSEN.code.k_full == 147

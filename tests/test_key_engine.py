@@ -23,7 +23,7 @@ from ropuf.spec import commands
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
-from ropuf.spec.helper_data import HelperData
+from ropuf.spec.helper_data import KCV_BYTES, HelperData
 
 CODE = CodeParams(rep=1, gf_m=5, t=3, n=31, candidate_pairs=40)
 N_RO = 96
@@ -264,3 +264,36 @@ def test_reconstruct_and_attest_take_the_same_cycles_whatever_the_secret_and_out
     reconstruct = {runs[0][0][1], runs[1][0][1], failing[0][1]}
     attest = {cycles for run in runs for _, cycles in run[1:]}
     assert len(reconstruct) == 1 and len(attest) == 1
+
+
+def test_single_bit_damage_in_every_crc_and_kcv_byte_is_caught():
+    """One flipped bit in any one of the four stored CRC bytes is BAD_HELPER; in any one of the
+    eight key-check bytes (CRC made right again) KEY_CHECK_FAILED; the intact record after them
+    reconstructs. A check that compared part of a value would pass some of these."""
+    dut, model, rates = make()
+    record, _, _ = enrol(rates)
+    layout = MemoryMap(CODE, N_RO)
+    body = record[:-4]
+    requests, want = [], {}
+    seq = 1
+    for index in range(4):  # the stored CRC, big-endian at the end of the record
+        damaged = bytearray(record)
+        damaged[layout.record - 4 + index] ^= 1 << (2 * index + 1)
+        requests += [*load(bytes(damaged), seq=seq), (seq + 3, Command.RECONSTRUCT, b"", 0)]
+        want[seq + 3] = Status.BAD_HELPER
+        seq += 4
+    for index in range(KCV_BYTES):
+        damaged = bytearray(body)
+        damaged[layout.kcv + index] ^= 1 << (7 - index)
+        requests += [
+            *load(with_crc(bytes(damaged)), seq=seq),
+            (seq + 3, Command.RECONSTRUCT, b"", 0),
+        ]
+        want[seq + 3] = Status.KEY_CHECK_FAILED
+        seq += 4
+    requests += [*load(record, seq=seq), (seq + 3, Command.RECONSTRUCT, b"", 0)]
+    want[seq + 3] = Status.OK
+    got = run(dut, rates, requests, **NOISE)
+    assert got == expected(model, requests)
+    statuses = {answer_seq: status for answer_seq, status, _ in got}
+    assert {answer_seq: statuses[answer_seq] for answer_seq in want} == want

@@ -308,7 +308,7 @@ async def errors_then_good(dut):
             await tb.wait_for(len(expected), timeout_cycles=400 * 10 * params.divisor)
         else:  # nothing is due: make sure nothing comes
             await ClockCycles(dut.clk, 40 * 10 * params.divisor, rising=False)
-    assert {frame.code for frame in expected} >= {status for status in Status}, (
+    assert {frame.code for frame in expected} >= set(Status) - {Status.OVERRUN}, (
         "a status did not occur"
     )
     _check(tb, expected, names)
