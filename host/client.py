@@ -107,10 +107,16 @@ def device_error(status: int, command: str) -> DeviceError:
 
 
 #: Framing statuses that mean "your frame was damaged on the way" (bytes lost, flipped or
-#: merged with noise): the request is sent again. Every status after ``BAD_CRC`` in the
-#: receiver's order names a frame that arrived intact (a host bug), so it is not retried.
+#: merged with noise, or dropped by a full receive window: ``OVERRUN``): the request is sent
+#: again. Every other framing status names a frame that arrived intact (a host bug), so it is
+#: not retried.
 DAMAGED: frozenset[int] = frozenset(
-    {framing.Status.BAD_COBS, framing.Status.TRUNCATED, framing.Status.BAD_CRC}
+    {
+        framing.Status.OVERRUN,
+        framing.Status.BAD_COBS,
+        framing.Status.TRUNCATED,
+        framing.Status.BAD_CRC,
+    }
 )
 
 

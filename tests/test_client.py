@@ -328,6 +328,29 @@ def test_damaged_requests_are_retried(damaged, status):
         client.info()
 
 
+class Overrunning(FastDevice):
+    """Drops the first request as a full receive window would, answering OVERRUN (seq 0)."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.overrun = True
+
+    def send(self, frame):
+        if self.overrun:
+            self.overrun = False
+            self._outbox.append(framing.encode_frame(0, framing.Status.OVERRUN))
+            return
+        super().send(frame)
+
+
+def test_a_request_lost_to_an_overrun_is_sent_again():
+    client = DeviceClient(Overrunning(device_model(Condition())), timeout=0.1, retries=1)
+    assert client.info().n_ro == SIM_DEVICE.n_ro
+    client = DeviceClient(Overrunning(device_model(Condition())), timeout=0.1, retries=0)
+    with pytest.raises(ProtocolError, match=r"corrupted on the way .*OVERRUN"):
+        client.info()
+
+
 def test_damaged_answers_are_retried():
     client = DeviceClient(ReplyCorrupting(device_model(Condition()), 2), timeout=0.1, retries=2)
     assert client.info().n_ro == SIM_DEVICE.n_ro
