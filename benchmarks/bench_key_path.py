@@ -47,6 +47,20 @@ def engine_figures(record: bytes, soft: dict) -> tuple[int, int]:
     return reconstruct, attest
 
 
+def enrolled_record(condition: Condition) -> bytes:
+    """Helper data of the simulated board's die at *condition*, from 8 model reads."""
+    model = device_model(condition)
+    pairs = [(2 * i, 2 * i + 1) for i in range(SIM_DEVICE.code.candidate_pairs)]
+    reads, state = [], None
+    for _ in range(8):
+        results, state = measure_pairs(
+            model.rates, pairs, model.config, seed=77, noise_scale=model.noise_scale,
+            common_scale=model.common_scale, state=state,
+        )  # fmt: skip
+        reads.append([r.soft for r in results])
+    return enrol(np.array(reads), SIM_DEVICE.code, n_ro=SIM_DEVICE.n_ro).helper.to_bytes()
+
+
 def round_trips(client: DeviceClient, record: bytes) -> tuple[float, float]:
     start = time.perf_counter()
     for chunk in commands.encode_load_helper(record):
@@ -77,17 +91,7 @@ def main() -> None:
         )
 
     condition = Condition(die_seed=3)
-    model = device_model(condition)
-    reads = []
-    pairs = [(2 * i, 2 * i + 1) for i in range(CODE.candidate_pairs)]
-    state = None
-    for _ in range(8):
-        results, state = measure_pairs(
-            model.rates, pairs, model.config, seed=77, noise_scale=model.noise_scale,
-            common_scale=model.common_scale, state=state,
-        )  # fmt: skip
-        reads.append([r.soft for r in results])
-    record = enrol(np.array(reads), CODE, n_ro=SIM_DEVICE.n_ro).helper.to_bytes()
+    record = enrolled_record(condition)
     with DeviceClient(FastDevice(device_model(condition))) as client:
         fast = round_trips(client, record)
     with SimulatedBoard(condition) as board, DeviceClient.open(board.url, timeout=120) as client:

@@ -24,20 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ropuf.host.client import DeviceClient
 from ropuf.host.fast_device import FastDevice
-from ropuf.host.keygen import enrol
 from ropuf.sim import harness
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, _design, device_model
-from ropuf.sim.ro_measure import measure_pairs
 from ropuf.spec import commands, framing
 from ropuf.spec.commands import Command
 from ropuf.spec.ro_pairs import neighbour_pairs
 
 sys.path.insert(0, str(Path(__file__).parent))  # a sibling script, not a package
-from bench_key_path import round_trips
+from bench_key_path import enrolled_record, round_trips
 
 TESTBENCH = "ropuf.sim.testbenches.device_speed"
 CONDITION = Condition(die_seed=5, temperature=25.0, noise_seed=3)
@@ -87,17 +83,7 @@ def measure(simulator: str, frames: list[bytes], work: Path) -> dict:
 
 def attest_round_trip() -> tuple[float, float]:
     """LOAD_HELPER + RECONSTRUCT and one ATTEST on the simulated board, in wall seconds."""
-    code = SIM_DEVICE.code
-    model = device_model(CONDITION)
-    pairs = [(2 * i, 2 * i + 1) for i in range(code.candidate_pairs)]
-    reads, state = [], None
-    for _ in range(8):
-        results, state = measure_pairs(
-            model.rates, pairs, model.config, seed=77, noise_scale=model.noise_scale,
-            common_scale=model.common_scale, state=state,
-        )  # fmt: skip
-        reads.append([r.soft for r in results])
-    record = enrol(np.array(reads), code, n_ro=SIM_DEVICE.n_ro).helper.to_bytes()
+    record = enrolled_record(CONDITION)
     with SimulatedBoard(CONDITION) as board, DeviceClient.open(board.url, timeout=120) as client:
         return round_trips(client, record)
 

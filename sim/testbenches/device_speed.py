@@ -15,16 +15,11 @@ import time
 
 import cocotb
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, Event
+from cocotb.triggers import Event
 
-from .arbiter_load import load_arbiter
 from .bounded import wait_bounded
-from .clock import start_clock
-from .serve import load_die
+from .serve import CLOCK_PS, start_device
 from .uart_bfm import UARTSink, UARTSource
-
-#: 12 MHz system clock, as on the iCEBreaker and the simulated board.
-CLOCK_PS = 83_334
 
 #: Bound on one answer, in clock cycles: far more than any request of the benchmark takes.
 ANSWER_BOUND = 5_000_000
@@ -36,13 +31,7 @@ async def exchange(dut):
     divisor = int(os.environ["ROPUF_UART_DIVISOR"])
     with open(os.environ["ROPUF_SPEED_FRAMES"]) as handle:
         frames = [bytes.fromhex(frame) for frame in json.load(handle)]
-    dut.rx.value = 1
-    dut.rst.value = 1
-    clock = start_clock(dut, "clk", CLOCK_PS)
-    await ClockCycles(dut.clk, 4, rising=False)
-    dut.rst.value = 0
-    await load_die(dut)
-    await load_arbiter(dut)
+    clock = await start_device(dut)
 
     answered = Event()
     current = bytearray()

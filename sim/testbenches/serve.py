@@ -131,10 +131,9 @@ class Stats:
         os.replace(self.path + ".tmp", self.path)
 
 
-@cocotb.test()
-async def serve(dut):
-    """Bridge the UART to TCP until the process is stopped."""
-    divisor = int(os.environ.get("ROPUF_UART_DIVISOR", "8"))
+async def start_device(dut) -> str:
+    """Start the device top's clock, reset it with its line idle, and load the dies the
+    environment names; returns how the clock is driven (:func:`start_clock`)."""
     dut.rx.value = 1
     dut.rst.value = 1
     clock = start_clock(dut, "clk", CLOCK_PS)
@@ -142,6 +141,14 @@ async def serve(dut):
     dut.rst.value = 0
     await load_die(dut)
     await load_arbiter(dut)
+    return clock
+
+
+@cocotb.test()
+async def serve(dut):
+    """Bridge the UART to TCP until the process is stopped."""
+    divisor = int(os.environ.get("ROPUF_UART_DIVISOR", "8"))
+    clock = await start_device(dut)
 
     bridge = TCPBridge(int(os.environ.get("ROPUF_SERVE_PORT", "0")))
     stats = Stats(os.environ.get("ROPUF_SERVE_STATS"), clock)
