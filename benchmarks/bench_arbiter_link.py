@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from ropuf.gateware.arbiter_handler import ArbiterHandler
+from ropuf.gateware.arbiter.handler import ArbiterHandler
 from ropuf.host.client import DeviceClient, DeviceError
 from ropuf.host.crp import collect_crps
 from ropuf.host.crp_auth import choose_threshold, draw_challenges

@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from ropuf.gateware.key_engine import KeyEngine
-from ropuf.gateware.ro_array import ROArray
+from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.ro.array import ROArray
 from ropuf.host.client import DeviceClient
 from ropuf.host.fast_device import FastDevice
 from ropuf.host.keygen import enrol

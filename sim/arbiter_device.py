@@ -2,7 +2,7 @@
 
 :class:`ArbiterDevice` holds a build's :class:`~ropuf.spec.arbiter_command.ArbiterConfig`, the
 weights loaded into the simulation body and the noise generator's state, and answers ARBITER
-requests exactly as :class:`ropuf.gateware.arbiter_handler.ArbiterHandler` does (the tests
+requests exactly as :class:`ropuf.gateware.arbiter.handler.ArbiterHandler` does (the tests
 compare them request by request). The device model of the whole core hands it ARBITER
 requests; alone it is a fast stand-in for the handler, thousands of times faster than
 simulating the gateware.

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ropuf.gateware.device_top import DeviceTop
-from ropuf.gateware.ro_array import count_width_for
+from ropuf.gateware.core.device_top import DeviceTop
+from ropuf.gateware.ro.array import count_width_for
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CHOSEN
 

@@ -25,7 +25,8 @@ __all__ = ["DeviceModel", "DeviceParams"]
 
 @dataclass(frozen=True)
 class DeviceParams:
-    """A device build's parameters (as :class:`~ropuf.gateware.device_core.DeviceCore` takes)."""
+    """A device build's parameters (as
+    :class:`~ropuf.gateware.core.device_core.DeviceCore` takes)."""
 
     variant: str
     n_ro: int

@@ -20,7 +20,7 @@ __all__ = ["MeasureConfig", "PairResult", "SimLoad", "edge_rates", "measure_pair
 
 
 class PairResult(NamedTuple):
-    """One result as the gateware streams it (see ``ropuf.gateware.ro_array.ResultLayout``)."""
+    """One result as the gateware streams it (see ``ropuf.gateware.ro.array.ResultLayout``)."""
 
     bit: int
     soft: int

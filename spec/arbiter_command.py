@@ -1,5 +1,5 @@
 """The ARBITER command: challenges for the arbiter PUF in, answers out. One definition for the
-gateware (:mod:`ropuf.gateware.arbiter_handler`), the Python model
+gateware (:mod:`ropuf.gateware.arbiter.handler`), the Python model
 (:mod:`ropuf.sim.arbiter_device`) and the host (:mod:`ropuf.host.crp`).
 
 Request payload (multi-byte fields little-endian)::

@@ -8,8 +8,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
-from ropuf.gateware.arbiter_puf import ArbiterPUF
-from ropuf.gateware.uart import UARTTx
+from ropuf.gateware.arbiter.puf import ArbiterPUF
+from ropuf.gateware.link.uart import UARTTx
 
 #: (stages, chains): the small probe the issue asks for, and the default-size PUF with 4 chains.
 SIZES = [(32, 2), (64, 4)]
@@ -79,11 +79,11 @@ def test_chains_are_placed_on_their_bels_symmetrically(family, n_stages, k, tmp_
     if family == "ice40":
         from amaranth_boards.icebreaker import ICEBreakerPlatform as Platform
 
-        from ropuf.gateware.arbiter_ice40 import ICE40ArbiterBody as Body
+        from ropuf.gateware.arbiter.ice40 import ICE40ArbiterBody as Body
     else:
         from amaranth_boards.ulx3s import ULX3S_85F_Platform as Platform
 
-        from ropuf.gateware.arbiter_ecp5 import ECP5ArbiterBody as Body
+        from ropuf.gateware.arbiter.ecp5 import ECP5ArbiterBody as Body
     probe = ArbiterProbe(divisor=104, n_stages=n_stages, k=k)
     result = yowasp.build(Platform(), probe, tmp_path, family=family)
     assert result.bitstream.is_file() and result.bitstream.stat().st_size > 0

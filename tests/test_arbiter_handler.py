@@ -1,9 +1,10 @@
 # amaranth: UnusedElaboratable=no
 """The ARBITER handler in Amaranth's simulator, request by request against its Python model.
 
-The tests drive the handler's port as the command processor does (:mod:`ropuf.gateware.handler`):
-pulse ``start`` with the code, length and lock state, offer exactly ``length`` payload bytes,
-wait for ``done``, then take exactly ``out_length`` answer bytes. Every answer is compared with
+The tests drive the handler's port as the command processor does
+(:mod:`ropuf.gateware.core.handler`): pulse ``start`` with the code, length and lock state,
+offer exactly ``length`` payload bytes, wait for ``done``, then take exactly ``out_length``
+answer bytes. Every answer is compared with
 :class:`ropuf.sim.arbiter_device.ArbiterDevice` loaded with the same weights and noise seed.
 """
 
@@ -15,7 +16,7 @@ from amaranth.back import rtlil
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
-from ropuf.gateware.arbiter_handler import ArbiterHandler
+from ropuf.gateware.arbiter.handler import ArbiterHandler
 from ropuf.sim import arbiter_model
 from ropuf.sim.arbiter_device import ArbiterDevice
 from ropuf.sim.arbiter_handler_driver import drive

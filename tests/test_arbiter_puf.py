@@ -10,9 +10,9 @@ from amaranth.sim import Simulator
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
 
-from ropuf.gateware.arbiter_ecp5 import ECP5ArbiterPlacement
-from ropuf.gateware.arbiter_ice40 import ICE40ArbiterPlacement
-from ropuf.gateware.arbiter_puf import ArbiterPUF
+from ropuf.gateware.arbiter.ecp5 import ECP5ArbiterPlacement
+from ropuf.gateware.arbiter.ice40 import ICE40ArbiterPlacement
+from ropuf.gateware.arbiter.puf import ArbiterPUF
 from ropuf.sim import arbiter_model
 from ropuf.spec import arbiter_sim
 

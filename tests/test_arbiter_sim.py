@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ropuf.gateware.arbiter_puf import ArbiterPUF
+from ropuf.gateware.arbiter.puf import ArbiterPUF
 from ropuf.sim import harness
 
 N_STAGES = 64

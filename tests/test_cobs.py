@@ -6,7 +6,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from ropuf.gateware.cobs import COBSDecoder, COBSEncoder
+from ropuf.gateware.link.cobs import COBSDecoder, COBSEncoder
 from ropuf.spec.framing import FramingError, cobs_decode, cobs_encode
 
 

@@ -7,7 +7,7 @@ from functools import reduce
 
 from amaranth.sim import Simulator
 
-from ropuf.gateware.crc32 import CRC32, crc32_step_masks
+from ropuf.gateware.crypto.crc32 import CRC32, crc32_step_masks
 from ropuf.spec.framing import CRC32_INIT, CRC32_RESIDUE, crc32_step
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from ropuf.gateware.decoder import BCHDecoder, decode_cycles
+from ropuf.gateware.key.decoder import BCHDecoder, decode_cycles
 from ropuf.host import fuzzy
 from ropuf.spec.code_params import CHOSEN, CodeParams
 

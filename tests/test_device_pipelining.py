@@ -12,7 +12,7 @@ import random
 
 import pytest
 
-from ropuf.gateware.device_top import DeviceTop
+from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.sim import harness
 from ropuf.sim.device_model import DeviceModel, DeviceParams
 from ropuf.spec import commands

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ropuf.gateware.frame_echo import FrameEcho
+from ropuf.gateware.link.frame_echo import FrameEcho
 from ropuf.sim import harness
 
 TESTBENCH = "ropuf.sim.testbenches.frame_echo"

@@ -7,7 +7,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from ropuf.gateware.framing import FrameReceiver, FrameTransmitter
+from ropuf.gateware.link.framing import FrameReceiver, FrameTransmitter
 from ropuf.sim.testbenches.frame_echo import (
     error_cases,
     expected_responses,

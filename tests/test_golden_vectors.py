@@ -14,7 +14,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ropuf.gateware.key_engine import KeyEngine
+from ropuf.gateware.key.engine import KeyEngine
 from ropuf.host.fuzzy import corrected_batch, decode_soft, reconstruct
 from ropuf.host.kdf import pack_secret
 from ropuf.sim.device_model import DeviceModel, DeviceParams

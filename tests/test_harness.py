@@ -9,7 +9,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import Out
 
-from ropuf.gateware.uart_loopback import UARTLoopback
+from ropuf.gateware.link.uart_loopback import UARTLoopback
 from ropuf.sim import harness, toolchain
 
 
@@ -229,7 +229,7 @@ def _stuck_run(design, name: str, testbench: str, env: dict[str, str]) -> str:
 @pytest.mark.sim
 @pytest.mark.timeout(120)  # before the bounds, these runs never ended
 def test_stuck_ro_array_fails_instead_of_hanging(tmp_path):
-    from ropuf.gateware.ro_array import ROArray
+    from ropuf.gateware.ro.array import ROArray
 
     design = ROArray(n_ro=16, gate_cycles=64, simulation=True)
     cases = tmp_path / "cases.json"
@@ -251,7 +251,7 @@ def test_stuck_ro_array_fails_instead_of_hanging(tmp_path):
 @pytest.mark.sim
 @pytest.mark.timeout(120)
 def test_stuck_sha256_fails_instead_of_hanging(tmp_path):
-    from ropuf.gateware.sha256 import SHA256, digest_cycles
+    from ropuf.gateware.crypto.sha256 import SHA256, digest_cycles
     from ropuf.sim.testbenches.sha256 import CASES_ENV, Case, write_cases
 
     write_cases(tmp_path / "cases.json", [Case("three bytes", b"abc", bytes(32))])
@@ -264,7 +264,7 @@ def test_stuck_sha256_fails_instead_of_hanging(tmp_path):
 @pytest.mark.sim
 @pytest.mark.timeout(120)
 def test_stuck_arbiter_puf_fails_instead_of_hanging(tmp_path):
-    from ropuf.gateware.arbiter_puf import ArbiterPUF
+    from ropuf.gateware.arbiter.puf import ArbiterPUF
 
     design = ArbiterPUF(n_stages=8, k=1, expose_chains=True, simulation=True)
     cases = tmp_path / "cases.json"

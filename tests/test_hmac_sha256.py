@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import pytest
 from amaranth.sim import Simulator
 
-from ropuf.gateware.hmac_sha256 import HMACSHA256, mac_cycles
-from ropuf.gateware.sha256 import blocks
+from ropuf.gateware.crypto.hmac_sha256 import HMACSHA256, mac_cycles
+from ropuf.gateware.crypto.sha256 import blocks
 from ropuf.sim.testbenches.sha256 import hmac_vectors
 
 

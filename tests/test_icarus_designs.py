@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ropuf.gateware.arbiter_puf import ArbiterPUF
-from ropuf.gateware.frame_echo import FrameEcho
+from ropuf.gateware.arbiter.puf import ArbiterPUF
+from ropuf.gateware.link.frame_echo import FrameEcho
 from ropuf.sim import harness
 
 pytestmark = [pytest.mark.sim, pytest.mark.icarus]

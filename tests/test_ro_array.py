@@ -8,7 +8,7 @@ from amaranth.back import rtlil
 from amaranth.sim import Simulator
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 
-from ropuf.gateware.ro_array import ROArray, count_width_for
+from ropuf.gateware.ro.array import ROArray, count_width_for
 from ropuf.sim.ro_measure import MeasureConfig, PairResult, measure_pairs
 from ropuf.spec import ro_sim
 from ropuf.spec.ro_pairs import check_pairs, neighbour_pairs

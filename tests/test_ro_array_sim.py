@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from ropuf.gateware.ro_array import ROArray
+from ropuf.gateware.ro.array import ROArray
 from ropuf.sim import harness
 from ropuf.spec.ro_pairs import neighbour_pairs
 

@@ -3,7 +3,7 @@
 
 import numpy as np
 
-from ropuf.gateware.ro_array import ROArray
+from ropuf.gateware.ro.array import ROArray
 from ropuf.sim.ro_measure import MeasureConfig, measure_pairs, sim_load
 from ropuf.sim.silicon import make_fleet
 from ropuf.spec import ro_sim

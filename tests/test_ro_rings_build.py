@@ -7,8 +7,8 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
-from ropuf.gateware.ro_array import ROArray
-from ropuf.gateware.uart import UARTTx
+from ropuf.gateware.link.uart import UARTTx
+from ropuf.gateware.ro.array import ROArray
 
 N_RO = 16
 STAGES = 5
@@ -60,11 +60,11 @@ def test_rings_are_placed_on_their_bels(family, tmp_path):
     if family == "ice40":
         from amaranth_boards.icebreaker import ICEBreakerPlatform as Platform
 
-        from ropuf.gateware.ro_ring_ice40 import ICE40Ring as Ring
+        from ropuf.gateware.ro.ice40 import ICE40Ring as Ring
     else:
         from amaranth_boards.ulx3s import ULX3S_85F_Platform as Platform
 
-        from ropuf.gateware.ro_ring_ecp5 import ECP5Ring as Ring
+        from ropuf.gateware.ro.ecp5 import ECP5Ring as Ring
     result = yowasp.build(Platform(), RingProbe(divisor=104), tmp_path, family=family)
     assert result.bitstream.is_file() and result.bitstream.stat().st_size > 0
     placed = ring_bels(result)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pytest
 from amaranth.sim import Simulator
 
-from ropuf.gateware.sha256 import SHA256, blocks, digest_cycles
+from ropuf.gateware.crypto.sha256 import SHA256, blocks, digest_cycles
 from ropuf.sim.testbenches.sha256 import nist_hash_vectors
 
 #: Where the padding changes shape: empty, one byte, the longest one-block message (55), the

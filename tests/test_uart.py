@@ -6,7 +6,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
-from ropuf.gateware.uart import UART, UARTRx, UARTTx, divisor_for
+from ropuf.gateware.link.uart import UART, UARTRx, UARTTx, divisor_for
 from ropuf.sim import uart_model
 
 

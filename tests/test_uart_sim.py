@@ -2,7 +2,7 @@
 
 import pytest
 
-from ropuf.gateware.uart_loopback import UARTLoopback
+from ropuf.gateware.link.uart_loopback import UARTLoopback
 from ropuf.sim import harness
 
 TESTBENCH = "ropuf.sim.testbenches.uart_loopback"

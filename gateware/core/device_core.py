@@ -9,13 +9,15 @@ from amaranth.hdl import Cat, Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.arbiter.behavioural import ArbiterSimLoadSignature
+from ropuf.gateware.arbiter.handler import ArbiterHandler
+from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.ro.array import ROArray, count_width_for
+from ropuf.gateware.ro.behavioural import SimLoadSignature
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CodeParams
 
-from .arbiter_handler import ArbiterHandler
 from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
-from .key_engine import KeyEngine
-from .ro_array import ROArray, count_width_for
 
 __all__ = ["DeviceCore"]
 
@@ -28,7 +30,7 @@ class DeviceCore(wiring.Component):
     variant : str
         ``"enrollment"`` or ``"deployment"`` (see :class:`CommandProcessor`).
     n_ro, stages, gate_cycles, max_edges_per_cycle, soft_width : int
-        RO array parameters (see :class:`~ropuf.gateware.ro_array.ROArray`).
+        RO array parameters (see :class:`~ropuf.gateware.ro.array.ROArray`).
     clock_hz : int
         System clock, reported by INFO.
     simulation : bool
@@ -122,12 +124,8 @@ class DeviceCore(wiring.Component):
             "locked": Out(1),
         }
         if simulation:
-            from .ro_bank_sim import SimLoadSignature
-
             members["sim"] = In(SimLoadSignature(n_ro))
             if arbiter is not None:
-                from .arbiter_bank_sim import ArbiterSimLoadSignature
-
                 members["arbiter_sim"] = In(
                     ArbiterSimLoadSignature(n_stages=arbiter.n_stages, k=arbiter.k)
                 )

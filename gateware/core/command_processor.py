@@ -14,12 +14,12 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.link.framing import REQUEST_HEADER, RESPONSE_HEADER
+from ropuf.gateware.ro.array import PairLayout, ResultLayout
 from ropuf.spec import commands
 from ropuf.spec.commands import Command, Mode, Status
 
-from .framing import REQUEST_HEADER, RESPONSE_HEADER
 from .handler import HandlerSignature
-from .ro_array import PairLayout, ResultLayout
 
 __all__ = ["VARIANTS", "CommandProcessor", "RequestLayout", "ResponseLayout"]
 
@@ -33,7 +33,7 @@ VARIANTS = ("enrollment", "deployment")
 
 class CommandProcessor(wiring.Component):
     """Dispatch requests, answer INFO, READ_RO (enrollment builds) and LOCK; hand the rest to
-    handlers (:mod:`ropuf.gateware.handler`).
+    handlers (:mod:`ropuf.gateware.core.handler`).
 
     Parameters
     ----------
@@ -45,7 +45,7 @@ class CommandProcessor(wiring.Component):
         System clock, reported by INFO.
     handlers : dict of str to tuple of int, optional
         Handler ports to create: name -> the command codes that handler serves. A port
-        ``h_<name>`` (:class:`~ropuf.gateware.handler.HandlerSignature`) appears for each.
+        ``h_<name>`` (:class:`~ropuf.gateware.core.handler.HandlerSignature`) appears for each.
     features : tuple, optional
         What else the build has (the key construction, arbiter chains...), folded into the
         build id.

@@ -1,4 +1,4 @@
-"""HMAC-SHA256 (RFC 2104, FIPS 198-1) on one :class:`~ropuf.gateware.sha256.SHA256` core.
+"""HMAC-SHA256 (RFC 2104, FIPS 198-1) on one :class:`~ropuf.gateware.crypto.sha256.SHA256` core.
 
 ``HMAC(K, m) = H((K0 ^ opad) || H((K0 ^ ipad) || m))``, with ``K0`` the key zero-padded to 64
 bytes. The wrapper feeds the core through its byte interface: the 64 bytes of ``K0 ^ ipad``
@@ -74,7 +74,8 @@ class HMACSHA256(wiring.Component):
         the first message beat offered until ``o_mac`` is taken. It never reaches an output.
     i_stream : In(stream.Signature(MESSAGE_BYTE))
         The message, one byte per transfer, ``last`` or ``empty`` ending it as for
-        :class:`~ropuf.gateware.sha256.SHA256` (a single ``empty`` beat is the empty message).
+        :class:`~ropuf.gateware.crypto.sha256.SHA256` (a single ``empty`` beat is the empty
+        message).
         The MAC starts when ``valid`` is first high: ``ready`` stays low for 129 cycles (the
         start, 64 cycles feeding ``K0 ^ ipad``, the 64 rounds hashing it), then follows the
         core's ``ready`` until the message has ended, and stays low until the MAC is taken.

@@ -1,7 +1,7 @@
 """A device that answers every frame: the framed protocol's demo and test vehicle.
 
-UART -> FIFO -> :class:`~ropuf.gateware.framing.FrameReceiver` ->
-:class:`~ropuf.gateware.framing.FrameTransmitter` -> UART. A request that passes every check is
+UART -> FIFO -> :class:`~ropuf.gateware.link.framing.FrameReceiver` ->
+:class:`~ropuf.gateware.link.framing.FrameTransmitter` -> UART. A request that passes every check is
 answered ``OK`` with its payload echoed (whatever its command code); a malformed one with its
 framing error and an empty payload.
 """
@@ -24,14 +24,14 @@ class FrameEcho(wiring.Component):
     Parameters
     ----------
     divisor : int
-        Clock cycles per UART bit (see :class:`~ropuf.gateware.uart.UART`).
+        Clock cycles per UART bit (see :class:`~ropuf.gateware.link.uart.UART`).
     fifo_depth : int
         Bytes of the FIFO between the UART receiver and the frame receiver. The frame receiver
         takes no bytes while it hands a frame over (two cycles plus the payload replay, which
         may wait for room in the transmitter's ring); the FIFO holds what arrives meanwhile, so
         that frames sent back to back are not lost to UART overruns.
     max_payload : int
-        The receiver's payload buffer (see :class:`~ropuf.gateware.framing.FrameReceiver`).
+        The receiver's payload buffer (see :class:`~ropuf.gateware.link.framing.FrameReceiver`).
 
     Attributes
     ----------
@@ -43,7 +43,7 @@ class FrameEcho(wiring.Component):
         the response (0x00 for ``OK``; the zero length field of an error response) ends its
         first COBS block, so the encoder need not wait for the payload before sending.
     frame_error, overrun : Out(1)
-        The UART receiver's error pulses (see :class:`~ropuf.gateware.uart.UARTRx`).
+        The UART receiver's error pulses (see :class:`~ropuf.gateware.link.uart.UARTRx`).
 
     Raises
     ------

@@ -7,10 +7,10 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.xorshift import xorshift32
 from ropuf.spec import ro_sim
 
-from .ro_bank import RingBankSignature
-from .xorshift import xorshift32
+from .bank import RingBankSignature
 
 __all__ = ["SimLoadSignature", "SimRingBank"]
 

@@ -1,6 +1,6 @@
 """The key engine: LOAD_HELPER, RECONSTRUCT and ATTEST on the fabric.
 
-It serves three commands for the command processor (:mod:`ropuf.gateware.handler`) with one
+It serves three commands for the command processor (:mod:`ropuf.gateware.core.handler`) with one
 byte memory, one SHA-256 core, the BCH decoder and the RO array, and keeps every secret inside:
 the secret message, the master key and the attestation key live in the memory's slots and
 never reach a port; only the key-check result and MACs leave.
@@ -47,16 +47,16 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.core.handler import HandlerSignature
+from ropuf.gateware.crypto.crc32 import CRC32
+from ropuf.gateware.crypto.sha256 import SHA256
+from ropuf.gateware.ro.array import PairLayout, ResultLayout
 from ropuf.spec import attestation, kdf_labels
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES, HelperData
 
-from .crc32 import CRC32
 from .decoder import BCHDecoder
-from .handler import HandlerSignature
-from .ro_array import PairLayout, ResultLayout
-from .sha256 import SHA256
 
 __all__ = ["KeyEngine", "MemoryMap"]
 

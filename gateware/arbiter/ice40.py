@@ -39,7 +39,7 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
-from .arbiter_puf import ArbiterBodySignature
+from .body import ArbiterBodySignature
 
 __all__ = ["LUT_MUX", "LUT_NAND", "ICE40ArbiterBody", "ICE40ArbiterPlacement"]
 

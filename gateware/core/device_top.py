@@ -1,8 +1,8 @@
 """The device top: UART, framing, command processor and RO PUF in one design.
 
-UART -> receive FIFO -> :class:`~ropuf.gateware.framing.FrameReceiver` ->
-:class:`~ropuf.gateware.device_core.DeviceCore` ->
-:class:`~ropuf.gateware.framing.FrameTransmitter` -> UART. The same top serves the simulated
+UART -> receive FIFO -> :class:`~ropuf.gateware.link.framing.FrameReceiver` ->
+:class:`~ropuf.gateware.core.device_core.DeviceCore` ->
+:class:`~ropuf.gateware.link.framing.FrameTransmitter` -> UART. The same top serves the simulated
 board (``simulation=True``: the RO array's behavioural body, loaded at run time) and the boards
 (the platform picks the iCE40 or ECP5 ring body).
 
@@ -17,11 +17,11 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.link.framing import FrameReceiver, FrameTransmitter
+from ropuf.gateware.link.uart import UART, check_divisor
 from ropuf.spec.framing import RECEIVE_WINDOW
 
 from .device_core import DeviceCore
-from .framing import FrameReceiver, FrameTransmitter
-from .uart import UART, check_divisor
 
 __all__ = ["DeviceTop"]
 
@@ -34,7 +34,7 @@ class DeviceTop(wiring.Component):
     divisor : int
         Clock cycles per UART bit.
     **core
-        Every other keyword argument goes to :class:`~ropuf.gateware.device_core.DeviceCore`
+        Every other keyword argument goes to :class:`~ropuf.gateware.core.device_core.DeviceCore`
         (variant, RO geometry, clock, ``simulation``, ``code``, ``arbiter``, placements).
 
     Attributes

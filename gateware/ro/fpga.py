@@ -1,7 +1,7 @@
 """FPGA body of the ring-oscillator bank: placed LUT rings, two multiplexers, ring-clocked counters.
 
-The rings themselves are vendor primitives, one file per family (:mod:`.ro_ring_ice40`,
-:mod:`.ro_ring_ecp5`); :func:`ring_bank_for` picks the family from the platform. The rest is
+The rings themselves are vendor primitives, one file per family (:mod:`.ice40`,
+:mod:`.ecp5`); :func:`ring_bank_for` picks the family from the platform. The rest is
 shared: ring *i* oscillates only while the gate is open and it is selected; each of the two
 selected rings clocks its own counter (an asynchronous-reset clock domain driven by the ring
 through a multiplexer), which the sequencer clears before and reads after the gate window, when
@@ -11,8 +11,11 @@ the rings have stopped and the counts are static.
 from amaranth.hdl import Array, ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
+from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
-from .ro_bank import RingBankSignature
+from .bank import RingBankSignature
+from .ecp5 import ECP5Ring
+from .ice40 import ICE40Ring
 
 __all__ = ["FPGARingBank", "ring_bank_for"]
 
@@ -84,17 +87,15 @@ def ring_bank_for(
     ValueError
         The family has no ring body (only iCE40 and ECP5 do).
     """
-    from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
-
     match platform:
         case LatticeICE40Platform():
-            from .ro_ring_ice40 import ICE40Ring as Ring
+            ring_body = ICE40Ring
         case LatticeECP5Platform():
-            from .ro_ring_ecp5 import ECP5Ring as Ring
+            ring_body = ECP5Ring
         case _:
             raise ValueError(
                 f"No ring-oscillator body for {type(platform).__name__}: "
                 "ropuf has rings for iCE40 and ECP5"
             )
-    ring = Ring(stages=stages, n_ro=n_ro, placement=placement)
+    ring = ring_body(stages=stages, n_ro=n_ro, placement=placement)
     return FPGARingBank(ring=ring, n_ro=n_ro, count_width=count_width)

@@ -14,6 +14,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.crypto.crc32 import CRC32
 from ropuf.spec.framing import (
     CRC_SIZE,
     DELIMITER,
@@ -27,7 +28,6 @@ from ropuf.spec.framing import (
 )
 
 from .cobs import COBSDecoder, COBSEncoder, check_ring_depth
-from .crc32 import CRC32
 
 __all__ = ["REQUEST_HEADER", "RESPONSE_HEADER", "FrameReceiver", "FrameTransmitter"]
 
@@ -48,9 +48,9 @@ RESPONSE_HEADER = data.StructLayout({"seq": 8, "status": 8, "length": range(MAX_
 class FrameReceiver(wiring.Component):
     """Receive, buffer and check one frame at a time.
 
-    Bytes go through a :class:`~ropuf.gateware.cobs.COBSDecoder` into a buffer (a block RAM of
-    ``frame_size(max_payload)`` bytes), through a :class:`~ropuf.gateware.crc32.CRC32`, and the
-    header bytes into registers. At the delimiter the frame is classified, in the order of
+    Bytes go through a :class:`~ropuf.gateware.link.cobs.COBSDecoder` into a buffer (a block RAM
+    of ``frame_size(max_payload)`` bytes), through a :class:`~ropuf.gateware.crypto.crc32.CRC32`,
+    and the header bytes into registers. At the delimiter the frame is classified, in the order of
     :mod:`ropuf.spec.framing`: bytes lost on the line (``lost``), bad COBS, longer than the
     buffer (its excess bytes were discarded up to the delimiter), truncated, bad CRC, wrong
     version, length field above *max_payload*, length mismatch. An empty frame (two delimiters
@@ -254,14 +254,15 @@ class FrameTransmitter(wiring.Component):
     """Build, check-sum and COBS-encode response frames.
 
     The header bytes (version, sequence number, status, length) and then the payload go through
-    a :class:`~ropuf.gateware.crc32.CRC32` into a :class:`~ropuf.gateware.cobs.COBSEncoder`,
-    followed by the four CRC bytes; the encoder's ring buffer lets the frame be built at one
-    byte per cycle while the UART sends it at its own pace.
+    a :class:`~ropuf.gateware.crypto.crc32.CRC32` into a
+    :class:`~ropuf.gateware.link.cobs.COBSEncoder`, followed by the four CRC bytes; the
+    encoder's ring buffer lets the frame be built at one byte per cycle while the UART sends it
+    at its own pace.
 
     Parameters
     ----------
     depth : int
-        Bytes of the encoder's ring buffer (see :class:`~ropuf.gateware.cobs.COBSEncoder`).
+        Bytes of the encoder's ring buffer (see :class:`~ropuf.gateware.link.cobs.COBSEncoder`).
 
     Attributes
     ----------

@@ -4,27 +4,26 @@ An arbiter chain is two paths through ``n`` switch stages: a stage passes the tw
 when its challenge bit is 0 and crosses them when it is 1; a flip-flop at the end (the arbiter)
 records which edge came first. ``k`` chains race on the same challenge and the response is the
 XOR of their arbiters. The body that holds the chains is chosen by the platform: the additive
-delay model in integers with run-time weights in simulation (:mod:`.arbiter_bank_sim`), placed
-LUTs on iCE40 (:mod:`.arbiter_ice40`) and ECP5 (:mod:`.arbiter_ecp5`). The sequence (challenge,
+delay model in integers with run-time weights in simulation (:mod:`.behavioural`), placed
+LUTs on iCE40 (:mod:`.ice40`) and ECP5 (:mod:`.ecp5`). The sequence (challenge,
 settle, launch, race, capture) is shared and lives here.
 
 A single arbiter chain, and an XOR of few chains, is learnable from CRPs by logistic regression
 (``docs/arbiter-puf.md``): do not use one as a strong-PUF authenticator.
 """
 
-from typing import TYPE_CHECKING
-
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
+from ropuf.gateware.checks import check_body_choice, check_int
 from ropuf.spec import arbiter_sim
 
-from .checks import check_body_choice, check_int
-
-if TYPE_CHECKING:
-    from .arbiter_ecp5 import ECP5ArbiterPlacement
-    from .arbiter_ice40 import ICE40ArbiterPlacement
+from .behavioural import ArbiterSimLoadSignature, SimArbiterBody
+from .body import ArbiterBodySignature
+from .ecp5 import ECP5ArbiterBody, ECP5ArbiterPlacement
+from .ice40 import ICE40ArbiterBody, ICE40ArbiterPlacement
 
 __all__ = ["ArbiterBodySignature", "ArbiterPUF", "ResponseLayout"]
 
@@ -43,41 +42,6 @@ def ResponseLayout(k: int, expose_chains: bool) -> data.StructLayout:  # noqa: N
     if expose_chains:
         fields["chains"] = k
     return data.StructLayout(fields)
-
-
-class ArbiterBodySignature(wiring.Signature):
-    """Sequencer-side view of an arbiter PUF body (``k`` chains of ``n`` stages).
-
-    Members
-    -------
-    challenge : Out(n_stages)
-        The switch settings, bit ``j`` for stage ``j``; held from the settle phase until the
-        capture.
-    launch : Out(1)
-        Low: both paths of every chain rest at 0. A rising edge starts the race.
-    chains : In(k)
-        Each chain's arbiter bit; valid ``settle_cycles`` after ``launch`` rises (the body may
-        register ``launch`` once more before the race starts).
-    """
-
-    def __init__(self, *, n_stages: int, k: int):
-        self._n_stages = n_stages
-        self._k = k
-        super().__init__(
-            {
-                "challenge": Out(n_stages),
-                "launch": Out(1),
-                "chains": In(k),
-            }
-        )
-
-    @property
-    def n_stages(self) -> int:
-        return self._n_stages
-
-    @property
-    def k(self) -> int:
-        return self._k
 
 
 class ArbiterPUF(wiring.Component):
@@ -118,7 +82,7 @@ class ArbiterPUF(wiring.Component):
         until taken, and the next challenge is taken in the cycle after that.
     sim : In(ArbiterSimLoadSignature)
         Only with ``simulation=True``: loads the weights, the noise seed and the noise scale
-        (see :mod:`ropuf.gateware.arbiter_bank_sim`).
+        (see :mod:`ropuf.gateware.arbiter.behavioural`).
 
     Raises
     ------
@@ -134,7 +98,7 @@ class ArbiterPUF(wiring.Component):
         settle_cycles: int = 6,
         expose_chains: bool = False,
         simulation: bool = False,
-        placement: "ICE40ArbiterPlacement | ECP5ArbiterPlacement | None" = None,
+        placement: ICE40ArbiterPlacement | ECP5ArbiterPlacement | None = None,
     ):
         self._n_stages = check_int("Stage count", n_stages, 1, arbiter_sim.MAX_STAGES)
         self._k = check_int("Chain count", k, 1, arbiter_sim.MAX_CHAINS)
@@ -145,9 +109,6 @@ class ArbiterPUF(wiring.Component):
         if simulation and placement is not None:
             raise ValueError(f"The simulation body takes no placement, not {placement!r}")
         if placement is not None:
-            from .arbiter_ecp5 import ECP5ArbiterPlacement
-            from .arbiter_ice40 import ICE40ArbiterPlacement
-
             if isinstance(placement, ICE40ArbiterPlacement):
                 placement.columns(k)
                 placement.rows(n_stages)
@@ -168,8 +129,6 @@ class ArbiterPUF(wiring.Component):
             "o_response": Out(stream.Signature(self.response_layout)),
         }
         if simulation:
-            from .arbiter_bank_sim import ArbiterSimLoadSignature
-
             members["sim"] = In(ArbiterSimLoadSignature(n_stages=n_stages, k=k))
         super().__init__(members)
 
@@ -201,29 +160,23 @@ class ArbiterPUF(wiring.Component):
     def _body(self, platform) -> wiring.Component:
         check_body_choice(self._simulation, platform, name="arbiter PUF", parts="chains")
         if self._simulation:
-            from .arbiter_bank_sim import SimArbiterBody
-
             return SimArbiterBody(n_stages=self._n_stages, k=self._k)
-        from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
-
         match platform:
             case LatticeICE40Platform():
-                from .arbiter_ice40 import ICE40ArbiterBody as Body
-                from .arbiter_ice40 import ICE40ArbiterPlacement as Placement
+                body, placement = ICE40ArbiterBody, ICE40ArbiterPlacement
             case LatticeECP5Platform():
-                from .arbiter_ecp5 import ECP5ArbiterBody as Body
-                from .arbiter_ecp5 import ECP5ArbiterPlacement as Placement
+                body, placement = ECP5ArbiterBody, ECP5ArbiterPlacement
             case _:
                 raise ValueError(
                     f"No arbiter PUF body for {type(platform).__name__}: "
                     "ropuf has arbiter chains for iCE40 and ECP5"
                 )
-        if self._placement is not None and not isinstance(self._placement, Placement):
+        if self._placement is not None and not isinstance(self._placement, placement):
             raise TypeError(
-                f"Placement must be an {Placement.__name__} for {type(platform).__name__}, "
+                f"Placement must be an {placement.__name__} for {type(platform).__name__}, "
                 f"not {self._placement!r}"
             )
-        return Body(n_stages=self._n_stages, k=self._k, placement=self._placement)
+        return body(n_stages=self._n_stages, k=self._k, placement=self._placement)
 
     def elaborate(self, platform):
         body = self._body(platform)

@@ -15,7 +15,7 @@ class UARTLoopback(wiring.Component):
     Parameters
     ----------
     divisor : int
-        Clock cycles per bit (see :class:`~ropuf.gateware.uart.UART`).
+        Clock cycles per bit (see :class:`~ropuf.gateware.link.uart.UART`).
     depth : int
         FIFO depth in bytes between receiver and transmitter, so that a sender whose clock runs
         slightly fast does not overrun the echo.

@@ -7,10 +7,10 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.xorshift import xorshift32
 from ropuf.spec import arbiter_sim
 
-from .arbiter_puf import ArbiterBodySignature
-from .xorshift import xorshift32
+from .body import ArbiterBodySignature
 
 __all__ = ["ArbiterSimLoadSignature", "SimArbiterBody"]
 

@@ -11,7 +11,7 @@ logic cells with everything else), whereas two counters and two n:1 multiplexers
 2 x (18 + n/3) cells. The price is time: one gate window per pair, which at 12 MHz and a
 4,096-cycle window is 0.35 ms per response bit.
 
-Three bodies implement the same interface: :class:`~ropuf.gateware.ro_bank_sim.SimRingBank`
+Three bodies implement the same interface: :class:`~ropuf.gateware.ro.behavioural.SimRingBank`
 (behavioural, for simulation), and the iCE40 and ECP5 bodies of placed LUT rings.
 """
 

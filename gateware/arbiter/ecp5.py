@@ -31,7 +31,7 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
-from .arbiter_puf import ArbiterBodySignature
+from .body import ArbiterBodySignature
 
 __all__ = ["LUT_MUX", "ECP5ArbiterBody", "ECP5ArbiterPlacement"]
 

@@ -118,7 +118,7 @@ class SHA256(wiring.Component):
         the payload stable, until ``ready``; the core takes the first byte of the next message
         on the cycle after that. While ``valid`` is low the payload shows the chaining value
         being computed (no gate in front of it, to save 256 LUTs); a consumer that must not
-        show it, such as :class:`~ropuf.gateware.hmac_sha256.HMACSHA256`, gates it itself.
+        show it, such as :class:`~ropuf.gateware.crypto.hmac_sha256.HMACSHA256`, gates it itself.
 
     Notes
     -----

@@ -1,6 +1,6 @@
 """Ring-oscillator PUF array: measures requested pairs and streams response bits with soft values.
 
-The body that holds the rings is chosen by the platform (see :mod:`ropuf.gateware.ro_bank`):
+The body that holds the rings is chosen by the platform (see :mod:`ropuf.gateware.ro.bank`):
 behavioural rings in simulation, placed LUT rings on iCE40 and ECP5. Everything else (pair
 checks, the measurement sequence, comparison and saturation) is shared and lives here.
 """
@@ -11,10 +11,12 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.gateware.checks import check_body_choice, check_int
 from ropuf.spec.ro_pairs import PAIR_INDEX_BITS
 
-from .checks import check_body_choice, check_int
-from .ro_bank import RingBankSignature
+from .bank import RingBankSignature
+from .behavioural import SimLoadSignature, SimRingBank
+from .fpga import ring_bank_for
 
 __all__ = ["PairLayout", "ROArray", "ResultLayout", "count_width_for"]
 
@@ -136,8 +138,6 @@ class ROArray(wiring.Component):
             "o_results": Out(stream.Signature(self.result_layout)),
         }
         if self._simulation:
-            from .ro_bank_sim import SimLoadSignature
-
             members["sim"] = In(SimLoadSignature(n_ro))
         super().__init__(members)
 
@@ -181,11 +181,7 @@ class ROArray(wiring.Component):
     def _bank(self, platform) -> wiring.Component:
         check_body_choice(self._simulation, platform, name="RO array", parts="rings")
         if self._simulation:
-            from .ro_bank_sim import SimRingBank
-
             return SimRingBank(n_ro=self._n_ro, count_width=self._count_width)
-        from .ro_bank_fpga import ring_bank_for
-
         return ring_bank_for(
             platform,
             n_ro=self._n_ro,

@@ -1,8 +1,8 @@
 """The ARBITER command on the fabric: challenges in, majority bits or counts of ones out.
 
 The handler serves :data:`~ropuf.spec.commands.Command.ARBITER` for the command processor
-(:mod:`ropuf.gateware.handler`); the payload format and its rules are
-:mod:`ropuf.spec.arbiter_command`. It holds an :class:`~ropuf.gateware.arbiter_puf.ArbiterPUF`
+(:mod:`ropuf.gateware.core.handler`); the payload format and its rules are
+:mod:`ropuf.spec.arbiter_command`. It holds an :class:`~ropuf.gateware.arbiter.puf.ArbiterPUF`
 (the simulation body with its run-time load port, or the placed iCE40/ECP5 chains chosen by the
 platform) and one byte memory::
 
@@ -28,14 +28,15 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In
 
+from ropuf.gateware.checks import check_body_choice
+from ropuf.gateware.core.handler import HandlerSignature
 from ropuf.spec import arbiter_command
 from ropuf.spec.arbiter_command import ArbiterConfig, Form
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.framing import MAX_PAYLOAD
 
-from .arbiter_puf import ArbiterPUF
-from .checks import check_body_choice
-from .handler import HandlerSignature
+from .behavioural import ArbiterSimLoadSignature
+from .puf import ArbiterPUF
 
 __all__ = ["ArbiterHandler"]
 
@@ -50,7 +51,7 @@ class ArbiterHandler(wiring.Component):
     k : int
         Chains XORed, 1..8.
     settle_cycles : int
-        As :class:`~ropuf.gateware.arbiter_puf.ArbiterPUF` (2..255).
+        As :class:`~ropuf.gateware.arbiter.puf.ArbiterPUF` (2..255).
     allow_counts : bool
         Answer the COUNTS form while unlocked (enrollment builds). Without it COUNTS is
         BAD_PAYLOAD and the handler has no COUNTS storage.
@@ -58,7 +59,7 @@ class ArbiterHandler(wiring.Component):
         Use the PUF's simulation body and expose its load port ``sim``; required when
         elaborating without a platform, refused with an FPGA platform.
     placement : ICE40ArbiterPlacement or ECP5ArbiterPlacement, optional
-        Placement of the FPGA body (see :class:`~ropuf.gateware.arbiter_puf.ArbiterPUF`).
+        Placement of the FPGA body (see :class:`~ropuf.gateware.arbiter.puf.ArbiterPUF`).
 
     Attributes
     ----------
@@ -69,7 +70,7 @@ class ArbiterHandler(wiring.Component):
         follow on ``response``, one every two cycles. :meth:`cycles` gives the total.
     sim : In(ArbiterSimLoadSignature)
         Only with ``simulation=True``: loads the die's weights, the noise seed and the noise
-        scale (see :mod:`ropuf.gateware.arbiter_bank_sim`). Load it while no request runs.
+        scale (see :mod:`ropuf.gateware.arbiter.behavioural`). Load it while no request runs.
     config : ArbiterConfig
         What the build answers; pass it in the processor's ``features`` (it enters the build
         id) and give the same to the model, :class:`ropuf.sim.arbiter_device.ArbiterDevice`.
@@ -103,8 +104,6 @@ class ArbiterHandler(wiring.Component):
         self._simulation = simulation
         members = {"h": In(HandlerSignature())}
         if simulation:
-            from .arbiter_bank_sim import ArbiterSimLoadSignature
-
             members["sim"] = In(ArbiterSimLoadSignature(n_stages=n_stages, k=k))
         super().__init__(members)
 
