@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ropuf.spec import commands, ro_sim
+from ropuf.spec import commands, ro_behavioural
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
 from ropuf.spec.code_params import CodeParams
@@ -84,7 +84,7 @@ class DeviceModel:
         self.rates = [int(r) for r in rates]
         self.noise_scale = noise_scale
         self.common_scale = common_scale
-        self.state = ro_sim.seed_state(seed)
+        self.state = ro_behavioural.seed_state(seed)
         self.locked = False
         self.helper = bytearray(params.helper_length)
         self._attestation_key: bytes | None = None

@@ -8,7 +8,7 @@ import pytest
 from ropuf.sim import arbiter_model
 from ropuf.sim.arbiter_fleet import CORNERS, characterise, majority
 from ropuf.sim.arbiter_model import DEFAULT_ARBITER_PARAMS, ArbiterDie, ArbiterParams
-from ropuf.spec import arbiter_sim
+from ropuf.spec import arbiter_behavioural
 
 
 def reference_features(bits: np.ndarray) -> np.ndarray:
@@ -31,7 +31,7 @@ def test_parity_features_follow_the_definition(n_stages):
     for row, value in zip(
         expected, arbiter_model.challenge_ints(challenges, n_stages), strict=True
     ):
-        assert [int(f < 0) for f in row[:-1]] == arbiter_sim.parity_bits(value, n_stages)
+        assert [int(f < 0) for f in row[:-1]] == arbiter_behavioural.parity_bits(value, n_stages)
 
 
 def test_packed_challenges_round_trip_and_are_checked():
@@ -126,7 +126,7 @@ def test_sim_load_quantises_to_the_weight_unit():
     unit = die.params.stage_sigma_ps / arbiter_model.UNITS_PER_SIGMA
     assert np.all(np.abs(load.weights * unit - die.weights(-20.0, 1.26)) <= unit / 2 + 1e-12)
     assert load.weights.dtype == np.int64 and load.weights.shape == (2, 65)
-    sigma = arbiter_sim.noise_sigma_units(load.noise_scale) * unit
+    sigma = arbiter_behavioural.noise_sigma_units(load.noise_scale) * unit
     assert sigma == pytest.approx(die.params.noise_sigma_ps, rel=1e-3)
     with pytest.raises(ValueError, match=r"beyond 16 signed bits"):
         arbiter_model.sim_load(ArbiterDie(3, 64, 1, ArbiterParams(bias_sigma_ps=500.0)))
@@ -144,7 +144,7 @@ def test_vectorised_gateware_model_equals_the_spec(k):
     more, more_chains, state = arbiter_model.gateware_responses(
         load.weights, challenges[250:], seed=0, noise_scale=load.noise_scale, state=state
     )
-    expected, final = arbiter_sim.evaluate_many(
+    expected, final = arbiter_behavioural.evaluate_many(
         load.weights.tolist(), ints, seed=k, noise_scale=load.noise_scale
     )
     assert state == final
@@ -157,30 +157,30 @@ def test_vectorised_gateware_model_equals_the_spec(k):
 
 def test_spec_checks_and_noise_scale():
     with pytest.raises(ValueError, match=r"Chain 0 has 3 weights; an 4-stage chain needs 5"):
-        arbiter_sim.check_weights([[1, 2, 3]], 4)
+        arbiter_behavioural.check_weights([[1, 2, 3]], 4)
     with pytest.raises(ValueError, match=r"weight 32768 does not fit 16 signed bits"):
-        arbiter_sim.check_weights([[2**15, 0]], 1)
+        arbiter_behavioural.check_weights([[2**15, 0]], 1)
     with pytest.raises(ValueError, match=r"non-integer weight 0\.5"):
-        arbiter_sim.check_weights([[0.5, 0]], 1)
+        arbiter_behavioural.check_weights([[0.5, 0]], 1)
     with pytest.raises(ValueError, match=r"Expected 1\.\.8 chains of weights, got 9"):
-        arbiter_sim.check_weights([[0, 0]] * 9, 1)
+        arbiter_behavioural.check_weights([[0, 0]] * 9, 1)
     with pytest.raises(ValueError, match=r"Challenge 16 does not fit 4 bits"):
-        arbiter_sim.parity_bits(16, 4)
+        arbiter_behavioural.parity_bits(16, 4)
     with pytest.raises(ValueError, match=r"Noise sigma must not be negative"):
-        arbiter_sim.noise_scale_for(-1.0)
+        arbiter_behavioural.noise_scale_for(-1.0)
     with pytest.raises(ValueError, match=r"more than 16 bits"):
-        arbiter_sim.noise_scale_for(10**6)
-    assert arbiter_sim.noise_sigma_units(arbiter_sim.noise_scale_for(1024.0)) == pytest.approx(
-        1024.0, rel=1e-3
-    )
+        arbiter_behavioural.noise_scale_for(10**6)
+    assert arbiter_behavioural.noise_sigma_units(
+        arbiter_behavioural.noise_scale_for(1024.0)
+    ) == pytest.approx(1024.0, rel=1e-3)
     # The measured spread of the on-chip noise matches its stated sigma.
-    offsets, _ = arbiter_sim.noise_offsets(arbiter_sim.seed_state(3), 20000, 2000)
-    assert np.std(offsets) == pytest.approx(arbiter_sim.noise_sigma_units(2000), rel=0.03)
-    assert abs(np.mean(offsets)) < 0.05 * arbiter_sim.noise_sigma_units(2000)
+    offsets, _ = arbiter_behavioural.noise_offsets(arbiter_behavioural.seed_state(3), 20000, 2000)
+    assert np.std(offsets) == pytest.approx(arbiter_behavioural.noise_sigma_units(2000), rel=0.03)
+    assert abs(np.mean(offsets)) < 0.05 * arbiter_behavioural.noise_sigma_units(2000)
     # delta_width holds the extremes with the sign.
     n = 64
     lowest = -(2**15) * (n + 1) - ((2 * 0xFFFF) * (2**16 - 1) >> 16) - 1
-    assert lowest >= -(2 ** (arbiter_sim.delta_width(n) - 1))
+    assert lowest >= -(2 ** (arbiter_behavioural.delta_width(n) - 1))
 
 
 def test_fleet_figures():

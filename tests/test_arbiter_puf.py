@@ -14,7 +14,7 @@ from ropuf.gateware.arbiter.ecp5 import ECP5ArbiterPlacement
 from ropuf.gateware.arbiter.ice40 import ICE40ArbiterPlacement
 from ropuf.gateware.arbiter.puf import ArbiterPUF
 from ropuf.sim import arbiter_model
-from ropuf.spec import arbiter_sim
+from ropuf.spec import arbiter_behavioural
 
 
 def load(ctx, dut, weights, seed, noise_scale):
@@ -86,7 +86,7 @@ def test_responses_equal_model_for_dies(n_stages, k, noise):
     seed = 1000 + n_stages
     dut = ArbiterPUF(n_stages=n_stages, k=k, expose_chains=True, simulation=True)
     got, latencies = run_puf(dut, sim_load.weights, ints, seed=seed, noise_scale=scale)
-    expected, _ = arbiter_sim.evaluate_many(
+    expected, _ = arbiter_behavioural.evaluate_many(
         sim_load.weights.tolist(), ints, seed=seed, noise_scale=scale
     )
     assert got == expected
@@ -116,18 +116,18 @@ def test_ties_answer_zero_and_extreme_weights_do_not_overflow():
     dut = ArbiterPUF(n_stages=n, k=2, expose_chains=True, simulation=True)
     for scale in (0, 2**16 - 1):
         got, _ = run_puf(dut, [tie_row, extreme_row], challenges, seed=77, noise_scale=scale)
-        expected, _ = arbiter_sim.evaluate_many(
+        expected, _ = arbiter_behavioural.evaluate_many(
             [tie_row, extreme_row], challenges, seed=77, noise_scale=scale
         )
         assert got == expected
-    sums = [arbiter_sim.delay_sum(tie_row, c) for c in challenges]
+    sums = [arbiter_behavioural.delay_sum(tie_row, c) for c in challenges]
     assert 0 in sums  # the rule is exercised: a tie answers 0
     got, _ = run_puf(dut, [tie_row, extreme_row], challenges, seed=77, noise_scale=0)
     assert all(chains[0] == int(s > 0) for (_, chains), s in zip(got, sums, strict=True))
     # The extremes of delta: every stage +w (challenge 0) and every stage -w (only the last
     # challenge bit set), with w = -2**15.
-    assert arbiter_sim.delay_sum(extreme_row, 0) == -(2**15) * (n + 1)
-    assert arbiter_sim.delay_sum(extreme_row, 0x80) == 2**15 * (n - 1)
+    assert arbiter_behavioural.delay_sum(extreme_row, 0) == -(2**15) * (n + 1)
+    assert arbiter_behavioural.delay_sum(extreme_row, 0x80) == 2**15 * (n - 1)
     assert got[0][1][1] == 0 and got[1][1][1] == 1
 
 
@@ -140,7 +140,7 @@ def test_noise_continues_across_evaluations_and_a_seed_reload_restarts_it():
     results = []
 
     async def testbench(ctx):
-        for seed in (0, arbiter_sim.DEFAULT_SEED, 9):
+        for seed in (0, arbiter_behavioural.DEFAULT_SEED, 9):
             await load(ctx, dut, weights, seed, 3000)
             ctx.set(dut.enable, 1)
             ctx.set(dut.o_response.ready, 1)
@@ -161,13 +161,18 @@ def test_noise_continues_across_evaluations_and_a_seed_reload_restarts_it():
     sim.add_clock(1e-6)
     sim.add_testbench(testbench)
     sim.run()
-    expected, _ = arbiter_sim.evaluate_many(weights, challenges, seed=0, noise_scale=3000)
+    expected, _ = arbiter_behavioural.evaluate_many(weights, challenges, seed=0, noise_scale=3000)
     assert results[0] == expected
     assert results[1] == results[0], "seed 0 stands for DEFAULT_SEED"
-    assert results[2] == arbiter_sim.evaluate_many(weights, challenges, seed=9, noise_scale=3000)[0]
+    assert (
+        results[2]
+        == arbiter_behavioural.evaluate_many(weights, challenges, seed=9, noise_scale=3000)[0]
+    )
     assert results[2] != results[0]
     # The noise really flips answers: the same challenge twice in a row differs somewhere.
-    repeated, _ = arbiter_sim.evaluate_many(weights, [challenges[0]] * 40, seed=9, noise_scale=3000)
+    repeated, _ = arbiter_behavioural.evaluate_many(
+        weights, [challenges[0]] * 40, seed=9, noise_scale=3000
+    )
     assert len({bit for bit, _ in repeated}) == 2
 
 
@@ -177,7 +182,7 @@ def test_back_to_back_throughput_and_held_response():
     dut = ArbiterPUF(n_stages=n, k=k, settle_cycles=3, expose_chains=True, simulation=True)
     challenges = list(range(0, 256, 23))
     got, latencies = run_puf(dut, weights, challenges, seed=1, noise_scale=0, ready_gaps=5)
-    expected, _ = arbiter_sim.evaluate_many(weights, challenges, seed=1, noise_scale=0)
+    expected, _ = arbiter_behavioural.evaluate_many(weights, challenges, seed=1, noise_scale=0)
     assert got == expected
     assert set(latencies) == {dut.cycles_per_evaluation} == {2 * 3 + 1}
 

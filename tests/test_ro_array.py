@@ -10,7 +10,7 @@ from amaranth_boards.icebreaker import ICEBreakerPlatform
 
 from ropuf.gateware.ro.array import ROArray, count_width_for
 from ropuf.sim.ro_measure import MeasureConfig, PairResult, measure_pairs
-from ropuf.spec import ro_sim
+from ropuf.spec import ro_behavioural
 from ropuf.spec.ro_pairs import check_pairs, neighbour_pairs
 
 
@@ -123,7 +123,7 @@ def test_soft_value_saturates_and_overflow_is_flagged():
 def test_no_overflow_at_the_stated_maximum_rate():
     gate, max_rate = 64, 9.75
     dut = ROArray(n_ro=2, gate_cycles=gate, max_edges_per_cycle=max_rate, simulation=True)
-    top_rate = int(max_rate * 2**ro_sim.RATE_FRAC)
+    top_rate = int(max_rate * 2**ro_behavioural.RATE_FRAC)
     got, _ = run_array(dut, [top_rate, top_rate - 1], [(0, 1)], seed=5, noise_scale=0)
     assert got[0].overflow == 0
     assert got[0].count_a == gate * max_rate == 624

@@ -6,7 +6,7 @@ import numpy as np
 from ropuf.gateware.ro.array import ROArray
 from ropuf.sim.ro_measure import MeasureConfig, measure_pairs, sim_load
 from ropuf.sim.silicon import make_fleet
-from ropuf.spec import ro_sim
+from ropuf.spec import ro_behavioural
 
 CLOCK_HZ = 12e6
 # Fastest corner of the rated range: cold (frequency falls with temperature) and +5 % supply.
@@ -45,7 +45,7 @@ def test_model_reports_no_overflow_on_the_fastest_die():
     )
     assert not any(r.overflow for r in results)
     # The counts are the real ones, not saturated: within noise of the noise-free count.
-    expected = int(load.rates[fastest_ro]) * array.gate_cycles / 2**ro_sim.RATE_FRAC
+    expected = int(load.rates[fastest_ro]) * array.gate_cycles / 2**ro_behavioural.RATE_FRAC
     assert all(abs(r.count_a - expected) < 0.002 * expected for r in results)
     assert max(r.count_a for r in results) < 2**array.count_width - 1
 

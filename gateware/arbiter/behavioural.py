@@ -1,6 +1,6 @@
 """Simulation body of the arbiter PUF: the additive delay model in integers, run-time weights.
 
-The arithmetic is defined once in :mod:`ropuf.spec.arbiter_sim`; this file only builds it.
+The arithmetic is defined once in :mod:`ropuf.spec.arbiter_behavioural`; this file only builds it.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
@@ -8,7 +8,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.xorshift import xorshift32
-from ropuf.spec import arbiter_sim
+from ropuf.spec import arbiter_behavioural
 
 from .body import ArbiterBodySignature
 
@@ -32,18 +32,18 @@ class ArbiterSimLoadSignature(wiring.Signature):
     seed_we : Out(1)
         Seed load strobe.
     noise_scale : Out(NOISE_SCALE_BITS)
-        Noise amplitude (see :func:`ropuf.spec.arbiter_sim.noise_scale_for`); zero for none.
+        Noise amplitude (see :func:`ropuf.spec.arbiter_behavioural.noise_scale_for`); zero for none.
     """
 
     def __init__(self, *, n_stages: int, k: int):
         super().__init__(
             {
                 "weight_addr": Out(range(k * (n_stages + 1))),
-                "weight_data": Out(signed(arbiter_sim.WEIGHT_BITS)),
+                "weight_data": Out(signed(arbiter_behavioural.WEIGHT_BITS)),
                 "weight_we": Out(1),
                 "seed": Out(32),
                 "seed_we": Out(1),
-                "noise_scale": Out(arbiter_sim.NOISE_SCALE_BITS),
+                "noise_scale": Out(arbiter_behavioural.NOISE_SCALE_BITS),
             }
         )
 
@@ -63,7 +63,7 @@ class SimArbiterBody(wiring.Component):
 
     On the cycle ``launch`` rises, every chain evaluates ``delta = sum of +-w by the parity
     bits + bias + noise`` for the current challenge and registers ``delta > 0``, and the noise
-    generator advances by ``k * DRAWS_PER_CHAIN`` steps; see :mod:`ropuf.spec.arbiter_sim`.
+    generator advances by ``k * DRAWS_PER_CHAIN`` steps; see :mod:`ropuf.spec.arbiter_behavioural`.
 
     Parameters
     ----------
@@ -98,19 +98,21 @@ class SimArbiterBody(wiring.Component):
         for chain in range(k):
             row = []
             for stage in range(n + 1):
-                weight = Signal(signed(arbiter_sim.WEIGHT_BITS), name=f"w{chain}_{stage}")
+                weight = Signal(signed(arbiter_behavioural.WEIGHT_BITS), name=f"w{chain}_{stage}")
                 address = chain * (n + 1) + stage
                 with m.If(self.sim.weight_we & (self.sim.weight_addr == address)):
                     m.d.sync += weight.eq(self.sim.weight_data)
                 row.append(weight)
             weights.append(row)
 
-        state = Signal(32, init=arbiter_sim.DEFAULT_SEED)
+        state = Signal(32, init=arbiter_behavioural.DEFAULT_SEED)
         with m.If(self.sim.seed_we):
-            m.d.sync += state.eq(Mux(self.sim.seed == 0, arbiter_sim.DEFAULT_SEED, self.sim.seed))
+            m.d.sync += state.eq(
+                Mux(self.sim.seed == 0, arbiter_behavioural.DEFAULT_SEED, self.sim.seed)
+            )
         draws = []
         value = state
-        for index in range(k * arbiter_sim.DRAWS_PER_CHAIN):
+        for index in range(k * arbiter_behavioural.DRAWS_PER_CHAIN):
             draw = Signal(32, name=f"draw{index}")  # a signal per step keeps the logic linear
             m.d.comb += draw.eq(xorshift32(value))
             draws.append(draw)
@@ -123,20 +125,23 @@ class SimArbiterBody(wiring.Component):
         for stage in reversed(range(n - 1)):
             m.d.comb += parity[stage].eq(challenge[stage] ^ parity[stage + 1])
 
-        width = arbiter_sim.delta_width(n)
+        width = arbiter_behavioural.delta_width(n)
         scale = Cat(self.sim.noise_scale, Const(0, 1)).as_signed()
         decisions = []
         for chain in range(k):
             group = draws[
-                chain * arbiter_sim.DRAWS_PER_CHAIN : (chain + 1) * arbiter_sim.DRAWS_PER_CHAIN
+                chain * arbiter_behavioural.DRAWS_PER_CHAIN : (chain + 1)
+                * arbiter_behavioural.DRAWS_PER_CHAIN
             ]
             total = Signal(signed(20), name=f"noise_sum{chain}")
-            m.d.comb += total.eq(sum(d[16:] for d in group) - arbiter_sim.NOISE_CENTRE)
-            noise = Signal(signed(20 + arbiter_sim.NOISE_SCALE_BITS + 1), name=f"noise{chain}")
+            m.d.comb += total.eq(sum(d[16:] for d in group) - arbiter_behavioural.NOISE_CENTRE)
+            noise = Signal(
+                signed(20 + arbiter_behavioural.NOISE_SCALE_BITS + 1), name=f"noise{chain}"
+            )
             m.d.comb += noise.eq(total * scale)
             row = weights[chain]
             terms = [Mux(parity[i], -row[i], row[i]) for i in range(n)]
-            terms += [row[n], noise >> arbiter_sim.NOISE_SHIFT]
+            terms += [row[n], noise >> arbiter_behavioural.NOISE_SHIFT]
             delta = Signal(signed(width), name=f"delta{chain}")
             m.d.comb += delta.eq(_tree_sum(terms))
             decisions.append(delta > 0)

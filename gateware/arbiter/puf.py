@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
 from ropuf.gateware.checks import check_body_choice, check_int
-from ropuf.spec import arbiter_sim
+from ropuf.spec import arbiter_behavioural
 
 from .behavioural import ArbiterSimLoadSignature, SimArbiterBody
 from .body import ArbiterBodySignature
@@ -100,8 +100,8 @@ class ArbiterPUF(wiring.Component):
         simulation: bool = False,
         placement: ICE40ArbiterPlacement | ECP5ArbiterPlacement | None = None,
     ):
-        self._n_stages = check_int("Stage count", n_stages, 1, arbiter_sim.MAX_STAGES)
-        self._k = check_int("Chain count", k, 1, arbiter_sim.MAX_CHAINS)
+        self._n_stages = check_int("Stage count", n_stages, 1, arbiter_behavioural.MAX_STAGES)
+        self._k = check_int("Chain count", k, 1, arbiter_behavioural.MAX_CHAINS)
         self._settle_cycles = check_int("Settle cycles", settle_cycles, 2, 255)
         for name, flag in (("expose_chains", expose_chains), ("simulation", simulation)):
             if not isinstance(flag, bool):

@@ -1,6 +1,6 @@
 """Simulation body of the ring-oscillator bank: behavioural rings with run-time edge rates.
 
-The arithmetic is defined once in :mod:`ropuf.spec.ro_sim`; this file only builds it.
+The arithmetic is defined once in :mod:`ropuf.spec.ro_behavioural`; this file only builds it.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
@@ -8,7 +8,7 @@ from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.xorshift import xorshift32
-from ropuf.spec import ro_sim
+from ropuf.spec import ro_behavioural
 
 from .bank import RingBankSignature
 
@@ -31,7 +31,7 @@ class SimLoadSignature(wiring.Signature):
     seed_we : Out(1)
         Seed load strobe.
     noise_scale : Out(NOISE_SCALE_BITS)
-        Amplitude of each ring's own jitter (see :func:`ropuf.spec.ro_sim.noise_scale_for`);
+        Amplitude of each ring's own jitter (see :func:`ropuf.spec.ro_behavioural.noise_scale_for`);
         zero for none.
     common_scale : Out(NOISE_SCALE_BITS)
         Amplitude of the noise both rings of a measurement share; zero for none.
@@ -41,12 +41,12 @@ class SimLoadSignature(wiring.Signature):
         super().__init__(
             {
                 "rate_addr": Out(range(n_ro)),
-                "rate_data": Out(ro_sim.RATE_BITS),
+                "rate_data": Out(ro_behavioural.RATE_BITS),
                 "rate_we": Out(1),
                 "seed": Out(32),
                 "seed_we": Out(1),
-                "noise_scale": Out(ro_sim.NOISE_SCALE_BITS),
-                "common_scale": Out(ro_sim.NOISE_SCALE_BITS),
+                "noise_scale": Out(ro_behavioural.NOISE_SCALE_BITS),
+                "common_scale": Out(ro_behavioural.NOISE_SCALE_BITS),
             }
         )
 
@@ -55,7 +55,7 @@ class SimRingBank(wiring.Component):
     """Two time-multiplexed edge counters over behavioural rings (for Verilator and Amaranth sim).
 
     Each RO is a phase accumulator advanced by its edge rate every system clock cycle while the
-    gate is open; see :mod:`ropuf.spec.ro_sim` for the exact arithmetic and the noise.
+    gate is open; see :mod:`ropuf.spec.ro_behavioural` for the exact arithmetic and the noise.
 
     Parameters
     ----------
@@ -84,10 +84,10 @@ class SimRingBank(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        frac = ro_sim.RATE_FRAC
+        frac = ro_behavioural.RATE_FRAC
 
         m.submodules.rates = rates = memory.Memory(
-            shape=ro_sim.RATE_BITS, depth=self._n_ro, init=[]
+            shape=ro_behavioural.RATE_BITS, depth=self._n_ro, init=[]
         )
         write = rates.write_port()
         m.d.comb += [
@@ -96,15 +96,17 @@ class SimRingBank(wiring.Component):
             write.en.eq(self.sim.rate_we),
         ]
 
-        state = Signal(32, init=ro_sim.DEFAULT_SEED)
+        state = Signal(32, init=ro_behavioural.DEFAULT_SEED)
         with m.If(self.sim.seed_we):
-            m.d.sync += state.eq(Mux(self.sim.seed == 0, ro_sim.DEFAULT_SEED, self.sim.seed))
+            m.d.sync += state.eq(
+                Mux(self.sim.seed == 0, ro_behavioural.DEFAULT_SEED, self.sim.seed)
+            )
 
         # The draws of one measurement: a group for the common noise, then one per ring.
-        groups = ro_sim.GROUPS_PER_MEASUREMENT
+        groups = ro_behavioural.GROUPS_PER_MEASUREMENT
         draws = []
         value = state
-        for index in range(groups * ro_sim.DRAWS_PER_RO):
+        for index in range(groups * ro_behavioural.DRAWS_PER_RO):
             draw = Signal(32, name=f"draw{index}")  # a signal per step keeps the logic linear
             m.d.comb += draw.eq(xorshift32(value))
             draws.append(draw)
@@ -113,12 +115,14 @@ class SimRingBank(wiring.Component):
         for group, scale in enumerate(
             (self.sim.common_scale, self.sim.noise_scale, self.sim.noise_scale)
         ):
-            chunk = draws[group * ro_sim.DRAWS_PER_RO : (group + 1) * ro_sim.DRAWS_PER_RO]
+            chunk = draws[
+                group * ro_behavioural.DRAWS_PER_RO : (group + 1) * ro_behavioural.DRAWS_PER_RO
+            ]
             total = Signal(signed(20), name=f"noise_sum{group}")
-            m.d.comb += total.eq(sum(d[16:] for d in chunk) - ro_sim.NOISE_CENTRE)
-            scaled = Signal(signed(20 + ro_sim.NOISE_SCALE_BITS + 1), name=f"noise{group}")
+            m.d.comb += total.eq(sum(d[16:] for d in chunk) - ro_behavioural.NOISE_CENTRE)
+            scaled = Signal(signed(20 + ro_behavioural.NOISE_SCALE_BITS + 1), name=f"noise{group}")
             m.d.comb += scaled.eq(total * Cat(scale, Const(0, 1)).as_signed())
-            parts.append(scaled >> ro_sim.NOISE_SHIFT)
+            parts.append(scaled >> ro_behavioural.NOISE_SHIFT)
         offsets = [parts[0] + parts[1], parts[0] + parts[2]]
 
         acc_width = self._count_width + frac + 2  # sign bit and one guard bit

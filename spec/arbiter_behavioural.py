@@ -17,9 +17,9 @@ which is ``delta = w . Phi(c)`` with the usual parity features ``Phi_i = prod_{j
 ("not greater" is 0); with continuous weights a tie has probability zero, with integers it can
 happen and the gateware and the model resolve it the same way.
 
-The noise is made on chip by the xorshift32 generator of :mod:`ropuf.spec.ro_sim` (same step,
-same seed handling), seeded at run time. Each evaluation draws :data:`DRAWS_PER_CHAIN` numbers
-per chain, chain 0 first; the sum of their top 16 bits, centred, is an Irwin-Hall
+The noise is made on chip by the xorshift32 generator of :mod:`ropuf.spec.ro_behavioural` (same
+step, same seed handling), seeded at run time. Each evaluation draws :data:`DRAWS_PER_CHAIN`
+numbers per chain, chain 0 first; the sum of their top 16 bits, centred, is an Irwin-Hall
 approximation of a Gaussian (it is bounded at about 3.46 sigma), multiplied by the run-time
 ``noise_scale`` and shifted right (arithmetic, so a floor) by :data:`NOISE_SHIFT`. The
 generator advances by ``k * DRAWS_PER_CHAIN`` steps per evaluation whatever the scale, so a
@@ -32,7 +32,7 @@ bit.
 import math
 from collections.abc import Iterable, Sequence
 
-from .ro_sim import DEFAULT_SEED, seed_state, xorshift32
+from .ro_behavioural import DEFAULT_SEED, seed_state, xorshift32
 
 __all__ = [
     "DEFAULT_SEED",
