@@ -188,7 +188,7 @@ class SimulatedBoard:
         self._log = log
         c = self.condition
         args = [
-            sys.executable, "-m", "ropuf.host.cli", "sim", "serve",
+            sys.executable, "-m", "ropuf.cli.main", "sim", "serve",
             "--die-seed", str(c.die_seed), "--temperature", str(c.temperature),
             "--noise-seed", str(c.noise_seed), "--port", str(self.port),
             "--ready-file", str(ready),

@@ -10,6 +10,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ropuf.host.fuzzy import corrected_batch, decode_soft
+from ropuf.host.kdf import derive_keys, pack_secret
 from ropuf.spec import commands, ro_behavioural
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
@@ -135,9 +137,6 @@ class DeviceModel:
         return Status.OK, b""
 
     def _reconstruct(self) -> int:
-        from ropuf.host.fuzzy import corrected_batch, decode_soft
-        from ropuf.host.kdf import derive_keys, pack_secret
-
         self._attestation_key = None
         record = bytes(self.helper)
         try:

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from ropuf.cli.main import main
 from ropuf.host import metrics
 from ropuf.host.analysis import PUBLISHED_HOST2010, analyze
-from ropuf.host.cli import main
 
 
 def test_known_answers_on_built_data():

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from ropuf.boards import build, yowasp
-from ropuf.boards.cli import add_build_command
 from ropuf.boards.profiles import PROFILES, VARIANTS, BoardProfile, ECP5RingRegion
 from ropuf.boards.top import BoardTop, board_top, device_top_kwargs
+from ropuf.cli.build import add_build_command
 from ropuf.gateware.ro.ecp5 import ECP5RingPlacement
 from ropuf.spec.code_params import CHOSEN
 

@@ -11,8 +11,8 @@ import zlib
 
 import pytest
 
+from ropuf.cli.main import main
 from ropuf.host.attestation import Verifier
-from ropuf.host.cli import main
 from ropuf.host.client import BadHelperError, DeviceClient, DeviceLockedError, KeyCheckFailedError
 from ropuf.host.registry import Registry, load_master_key
 from ropuf.sim.board import Condition, SimulatedBoard

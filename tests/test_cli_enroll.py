@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ropuf.host.cli import main
+from ropuf.cli.main import main
 from ropuf.host.registry import Registry, load_master_key
 
 

@@ -5,7 +5,7 @@ import sqlite3
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ropuf.host.cli import main
+from ropuf.cli.main import main
 from ropuf.host.registry import EnrollmentRecord, Registry, load_master_key
 
 

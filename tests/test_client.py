@@ -13,9 +13,9 @@ from ropuf.host.client import (
     ProtocolError,
     UnknownCommandError,
 )
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.transport import SerialTransport, TransportError
 from ropuf.sim.board import SIM_DEVICE, Condition, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import framing
 from ropuf.spec.commands import Mode, Status, decode_read_ro_response, encode_read_ro_request
 from ropuf.spec.ro_pairs import neighbour_pairs

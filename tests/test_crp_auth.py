@@ -16,11 +16,11 @@ from ropuf.host.crp_auth import (
     draw_challenges,
     enrol,
 )
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.registry import EnrollmentRecord, Registry, RegistryError
 from ropuf.sim.arbiter_device import ArbiterDevice
 from ropuf.sim.arbiter_fleet import crp_error_rates
 from ropuf.sim.arbiter_model import ArbiterDie, gateware_responses, parity_features
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import arbiter_command
 from ropuf.spec.arbiter_command import ArbiterConfig, Form
 from ropuf.spec.commands import Command, Status

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from ropuf.host.fast_device import FastDevice
 from ropuf.sim import harness
 from ropuf.sim.board import SIM_DEVICE, Condition, _design, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import commands, framing
 from ropuf.spec.commands import Command
 from ropuf.spec.ro_pairs import neighbour_pairs

@@ -10,11 +10,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ropuf.host.attestation import Verifier
 from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import EnrollmentError, enroll_device, read_soft
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.keygen import enrol
 from ropuf.host.registry import Registry, RegistryError
 from ropuf.sim.board import SIM_DEVICE, Condition, device_model
 from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.ro_measure import measure_pairs
 from ropuf.sim.sources import FastModelSource, simulated_sources
 from ropuf.spec.code_params import CHOSEN

@@ -9,10 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import MAX_KEY_FAILURE, EnrollmentError, enroll_device
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.registry import Registry
 from ropuf.sim.board import Condition, device_model
 from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.sources import FastModelSource
 
 MASTER = bytes(range(32))

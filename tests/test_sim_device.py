@@ -3,8 +3,8 @@
 import pytest
 
 from ropuf.host.client import DeviceClient, DeviceError
-from ropuf.host.fast_device import FastDevice
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import framing
 from ropuf.spec.commands import Mode, Status
 from ropuf.spec.ro_pairs import neighbour_pairs

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from ropuf.host.client import DeviceClient, DeviceError
-from ropuf.host.fast_device import FastDevice
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import arbiter_command, framing
 from ropuf.spec.arbiter_command import Form
 from ropuf.spec.commands import Command, Status, decode_read_ro_response, encode_read_ro_request

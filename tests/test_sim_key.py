@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from ropuf.host.client import DeviceClient, DeviceError
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.ro_measure import measure_pairs
 from ropuf.spec import arbiter_command, commands
 from ropuf.spec.attestation import attestation_mac

@@ -9,9 +9,9 @@ import pytest
 
 from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import read_soft
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import framing
 from ropuf.spec.commands import Command, Info
 

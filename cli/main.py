@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cli_fleet import cmd_demo, cmd_fleet
-from .cli_keys import (
+from .build import add_build_command
+from .fleet import cmd_demo, cmd_fleet
+from .keys import (
     CommandFailedError,
     ProgressBar,
     add_progress_option,
@@ -17,6 +18,7 @@ from .cli_keys import (
     cmd_enroll,
     open_registry,
 )
+from .thresholds import add_thresholds_command
 
 __all__ = ["main"]
 
@@ -24,6 +26,7 @@ __all__ = ["main"]
 def _cmd_sim_serve(args: argparse.Namespace) -> dict:
     import signal
 
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.sim.board import Condition, serve
 
     # Stopped with SIGTERM: unwind, so that the simulator child process is stopped too.
@@ -46,6 +49,7 @@ def _cmd_sim_serve(args: argparse.Namespace) -> dict:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> dict:
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.analysis import PUBLISHED_HOST2010, analyze
     from ropuf.host.dataset import DATA_ENV, dataset_dir_from_env, load_dataset
 
@@ -58,6 +62,7 @@ def _cmd_analyze(args: argparse.Namespace) -> dict:
     figures["published_host2010"] = PUBLISHED_HOST2010
     plots = {}
     if args.plots:
+        # Imported on use, not at the top: start-up time of the command line.
         from ropuf.host.plots import plot_frequency_map, plot_hd_histograms
 
         out = Path(args.plots)
@@ -94,6 +99,7 @@ def _cmd_analyze(args: argparse.Namespace) -> dict:
 
 
 def _client(args: argparse.Namespace):
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.client import DeviceClient
 
     return DeviceClient.open(args.port, baudrate=args.baud, timeout=args.timeout)
@@ -176,6 +182,7 @@ def _cmd_registry_import(args: argparse.Namespace) -> dict:
 
 
 def _cmd_registry_new_master_key(args: argparse.Namespace) -> dict:
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.registry import generate_master_key
 
     path = Path(args.file)
@@ -189,6 +196,7 @@ def _cmd_registry_new_master_key(args: argparse.Namespace) -> dict:
 
 
 def _cmd_registry_new_owner_key(args: argparse.Namespace) -> dict:
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.owner_key import write_owner_key
 
     public = write_owner_key(args.file)
@@ -417,10 +425,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--json", action="store_true", help="no banner")
     serve.set_defaults(run=_cmd_sim_serve)
 
-    from ropuf.boards.cli import add_build_command
-
-    from .cli_thresholds import add_thresholds_command
-
     add_thresholds_command(commands)
     add_build_command(commands)
     return parser
@@ -433,6 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.boards.build import BoardError
     from ropuf.host.client import DeviceError, ProtocolError
     from ropuf.host.keygen import EnrollmentError

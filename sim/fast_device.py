@@ -8,10 +8,10 @@ times faster than the Verilator device: for large statistical runs.
 
 import sys
 
-from ropuf.sim.device_model import DeviceModel
+from ropuf.host.transport import Transport
 from ropuf.spec import framing
 
-from .transport import Transport
+from .device_model import DeviceModel
 
 __all__ = ["FastDevice"]
 

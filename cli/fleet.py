@@ -3,15 +3,15 @@
 import argparse
 from pathlib import Path
 
-from .cli_keys import ProgressBar
+from ropuf.spec.code_params import CHOSEN
+
+from .keys import ProgressBar
 
 __all__ = ["cmd_demo", "cmd_fleet", "print_fleet"]
 
 
 def print_fleet(fleet, indent: str = "  ") -> None:
     """The figures of a :class:`~ropuf.sim.fleet.FleetResult` as a table."""
-    from ropuf.spec.code_params import CHOSEN
-
     print(
         f"{indent}enrolled            : {fleet.enrolled} of {fleet.dies} dies at 25 C "
         f"({fleet.reads} reads each; smallest entropy account "
@@ -49,6 +49,7 @@ def print_fleet(fleet, indent: str = "  ") -> None:
 
 def _fleet_plots(fleet, folder: Path) -> dict:
     """The fleet's PNG plots in *folder*; their paths by name."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.keygen_analysis import bch_failure
     from ropuf.host.plots import (
         plot_ber_vs_temperature,
@@ -56,7 +57,6 @@ def _fleet_plots(fleet, folder: Path) -> dict:
         plot_fleet_hd,
         plot_key_failure_vs_ber,
     )
-    from ropuf.spec.code_params import CHOSEN
 
     hd = plot_fleet_hd(
         fleet.inter_hd,
@@ -93,6 +93,7 @@ def _fleet_plots(fleet, folder: Path) -> dict:
 def cmd_demo(args: argparse.Namespace) -> dict:
     """``ropuf demo``: the UART loopback, then the parts of :mod:`ropuf.sim.demo`, each
     printed as it finishes."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.sim.demo import key_path, link_check
     from ropuf.sim.fleet import run_fleet
     from ropuf.sim.uart_demo import run_uart_demo
@@ -200,6 +201,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
 
 def cmd_fleet(args: argparse.Namespace) -> dict:
     """``ropuf fleet``: :func:`ropuf.sim.fleet.run_fleet`, its table and plots."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.sim.fleet import run_fleet
 
     if not args.json:

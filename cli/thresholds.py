@@ -15,7 +15,7 @@ import numpy as np
 
 from ropuf.spec.code_params import CHOSEN
 
-from .cli_keys import ProgressBar, add_progress_option
+from .keys import ProgressBar, add_progress_option
 
 __all__ = ["add_thresholds_command", "cmd_thresholds"]
 
@@ -24,9 +24,11 @@ def _sources(args: argparse.Namespace) -> list:
     if bool(args.port) == bool(args.sim_dies):
         raise ValueError("name the devices with --port (repeat it) or with --sim-dies N")
     if args.port:
-        from .enrollment import SerialSource
+        # Imported on use, not at the top: start-up time of the command line.
+        from ropuf.host.enrollment import SerialSource
 
         return [SerialSource(port, baudrate=args.baud, timeout=args.timeout) for port in args.port]
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.sim.board import Condition
     from ropuf.sim.sources import FastModelSource
 
@@ -38,8 +40,9 @@ def _sources(args: argparse.Namespace) -> list:
 
 def cmd_thresholds(args: argparse.Namespace) -> dict:
     """Read every device, estimate, write the file; the figures as a dict."""
-    from .design_offsets import estimate_thresholds, save_thresholds
-    from .enrollment import check_enrollable, read_soft
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.design_offsets import estimate_thresholds, save_thresholds
+    from ropuf.host.enrollment import check_enrollable, read_soft
 
     sources = _sources(args)
     progress = ProgressBar("characterising", args.progress)

@@ -24,6 +24,7 @@ __all__ = [
 def open_registry(args: argparse.Namespace):
     """The registry of ``--registry`` under the master key of ``--master-key`` (or the
     environment)."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.registry import Registry, load_master_key
 
     return Registry(args.registry, load_master_key(args.master_key))
@@ -101,6 +102,7 @@ def _timeout(args: argparse.Namespace) -> float:
 
 def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]]) -> list:
     """Where the device is: its port (one condition) or a simulated die at *points*."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.enrollment import SerialSource
 
     if args.port:
@@ -109,6 +111,7 @@ def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]])
         return [SerialSource(args.port, baudrate=args.baud, timeout=_timeout(args))]
     import secrets
 
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.sim.sources import simulated_sources
 
     noise_seed = args.noise_seed if args.noise_seed is not None else secrets.randbelow(2**31) + 1
@@ -117,6 +120,7 @@ def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]])
 
 def cmd_enroll(args: argparse.Namespace) -> dict:
     """``ropuf enroll``: :func:`ropuf.host.enrollment.enroll_device`, then its report."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.enrollment import enroll_device
     from ropuf.host.owner_key import load_owner_key
 
@@ -124,6 +128,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     sources = _sources(args, _points(args.at or ["25"]))
     thresholds = args.thresholds
     if thresholds is None and args.sim_die is not None:
+        # Imported on use, not at the top: start-up time of the command line.
         from ropuf.sim.design_thresholds import simulated_thresholds
 
         thresholds = simulated_thresholds()  # the simulated design, characterised
@@ -187,6 +192,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
 def cmd_attest(args: argparse.Namespace) -> dict:
     """``ropuf attest``: :meth:`Verifier.attest_enrolled
     <ropuf.host.attestation.Verifier.attest_enrolled>`; a failure is a negative verdict."""
+    # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.attestation import Verifier
 
     points = _points(args.at or ["25"])

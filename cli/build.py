@@ -1,7 +1,6 @@
-# ruff: noqa: T201 - the command line is where printing belongs (as host/cli.py).
 """The ``ropuf build`` subcommand: parse, call :func:`ropuf.boards.build.build_board`, print.
 
-``host/cli.py`` registers it with :func:`add_build_command`; errors are
+``cli/main.py`` registers it with :func:`add_build_command`; errors are
 :class:`~ropuf.boards.build.BoardError`, caught there like every other command's.
 """
 
@@ -9,14 +8,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from .profiles import PROFILES, VARIANTS
+from ropuf.boards.profiles import PROFILES, VARIANTS
 
 __all__ = ["add_build_command", "run_build"]
 
 
 def run_build(args: argparse.Namespace) -> dict:
     """Build (and with ``--program`` load) a board's bitstream; returns the report."""
-    from .build import build_board, find_profile, format_report, program
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.boards.build import build_board, find_profile, format_report, program
 
     profile = find_profile(args.board)
     variant = args.variant or profile.variant
