@@ -5,12 +5,12 @@ import random
 
 import pytest
 from amaranth.back import rtlil
-from core_driver import expected, run
 
 from ropuf.gateware.core.device_core import DeviceCore
 from ropuf.sim.device_model import DeviceModel, DeviceParams
 from ropuf.spec import commands
 from ropuf.spec.commands import Command, Mode, Status
+from tests.drivers.core_driver import expected, run
 
 N_RO = 16
 GATE = 24

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from core_driver import expected, run
 
 from ropuf.gateware.core.device_core import DeviceCore
 from ropuf.gateware.key.engine import KeyEngine, MemoryMap
@@ -24,6 +23,7 @@ from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.helper_data import KCV_BYTES, HelperData
+from tests.drivers.core_driver import expected, run
 
 CODE = CodeParams(rep=1, gf_m=5, t=3, n=31, candidate_pairs=40)
 N_RO = 96

@@ -1,6 +1,7 @@
-"""Icarus runs of the designs whose Verilator tests live elsewhere (test_frame_echo_sim.py,
-test_arbiter_sim.py): the same testbenches, so every design the harness builds for Verilator is
-also run under Icarus by ``make test-icarus``."""
+"""Icarus runs of the designs whose Verilator tests live elsewhere
+(gateware/link/test_frame_echo_verilator.py, gateware/arbiter/test_puf_verilator.py): the same
+testbenches, so every design the harness builds for Verilator is also run under Icarus by
+``make test-icarus``."""
 
 import json
 

@@ -28,7 +28,7 @@ def test_build_is_cached_and_keyed_by_design():
 def test_failing_testbench_raises_with_test_name():
     build = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
     with pytest.raises(harness.SimulationError, match=r"1 of 1 tests failed .*deliberately_fails"):
-        harness.run(build, "cocotb_always_fails")
+        harness.run(build, "tests.drivers.cocotb_always_fails")
 
 
 class _DriverConflict(wiring.Component):
@@ -64,7 +64,7 @@ def test_combinational_outputs_start_evaluated(simulator):
     # Under Icarus in SystemVerilog mode (cocotb's -g2012) such a block never ran: ready was X
     # until one of its inputs changed, which for the SHA-256 core's ready was never.
     build = harness.build(_ReadyFromRegister(), "ready_from_register", simulator=simulator)
-    harness.run(build, "cocotb_harness_checks", testcase="combinational_start")
+    harness.run(build, "tests.drivers.cocotb_harness_checks", testcase="combinational_start")
 
 
 def test_design_that_does_not_convert_is_one_clear_line():
@@ -163,12 +163,18 @@ def test_top_ports_read_from_the_module_header():
 def test_only_ports_are_visible_unless_internal_signals():
     fast = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
     harness.run(
-        fast, "cocotb_harness_checks", testcase="visibility", env={"ROPUF_EXPECT_INTERNAL": "0"}
+        fast,
+        "tests.drivers.cocotb_harness_checks",
+        testcase="visibility",
+        env={"ROPUF_EXPECT_INTERNAL": "0"},
     )
     full = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13", internal_signals=True)
     assert full.key != fast.key
     harness.run(
-        full, "cocotb_harness_checks", testcase="visibility", env={"ROPUF_EXPECT_INTERNAL": "1"}
+        full,
+        "tests.drivers.cocotb_harness_checks",
+        testcase="visibility",
+        env={"ROPUF_EXPECT_INTERNAL": "1"},
     )
 
 
@@ -176,7 +182,7 @@ def test_only_ports_are_visible_unless_internal_signals():
 def test_main_loop_clock():
     build = harness.build(UARTLoopback(divisor=13), "uart_loopback_d13")
     env = {"ROPUF_EXPECT_CLOCK": "main loop"}
-    harness.run(build, "cocotb_harness_checks", testcase="main_loop_clock", env=env)
+    harness.run(build, "tests.drivers.cocotb_harness_checks", testcase="main_loop_clock", env=env)
 
 
 @pytest.mark.sim

@@ -141,7 +141,7 @@ def test_nist_short_messages():
 
 
 def test_nist_shortest_long_messages():
-    # The longest vectors run in Verilator (tests/test_sha256_sim.py); the three shortest here.
+    # The longest vectors run in Verilator (test_sha256_verilator.py); the three shortest here.
     vectors = sorted(nist_hash_vectors("SHA256LongMsg.rsp"), key=lambda v: len(v.message))[:3]
     results = hash_all([v.message for v in vectors])
     for vector, result in zip(vectors, results, strict=True):

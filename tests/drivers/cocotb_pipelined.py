@@ -5,7 +5,8 @@ The device top (``simulation=True``) gets its die through the ``sim`` port, then
 ``divisor``, ``quiet_cycles``, ``bursts`` as hex strings) is driven onto ``rx`` without a
 pause; what ``tx`` says is collected until the line has been quiet for ``quiet_cycles``, and
 the bytes of each burst's answers are written to ``ROPUF_PIPELINED_OUT`` (JSON, hex strings).
-The test (``tests/test_device_pipelining.py``) decodes and checks them against the model.
+The test (``tests/gateware/core/test_device_top_pipelining.py``) decodes and checks them
+against the model.
 """
 
 import json

@@ -2,7 +2,7 @@
 
 One die is enrolled once for the module (3 reads of the 760 candidate pairs: about 4.5 million
 simulated cycles); everything statistical runs on the fast model device elsewhere
-(test_enrollment.py, test_cli_enroll.py). The last test locks the board.
+(host/test_enrollment.py, cli/test_enroll.py). The last test locks the board.
 """
 
 import shutil

@@ -85,7 +85,7 @@ def test_pipelined_requests_through_the_uart(tmp_path):
     build = harness.build(dut, f"device_top_pipelined_d{DIVISOR}")
     harness.run(
         build,
-        "cocotb_pipelined",
+        "tests.drivers.cocotb_pipelined",
         env={
             "ROPUF_PIPELINED": str(tmp_path / "in.json"),
             "ROPUF_PIPELINED_OUT": str(tmp_path / "out.json"),

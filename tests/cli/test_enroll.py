@@ -1,5 +1,5 @@
 """``ropuf enroll``, ``attest``, ``fleet`` and ``registry new-owner-key`` on the fast model device
-(simulated dies with ``--sim-die``); the Verilator board runs in test_cli_e2e.py."""
+(simulated dies with ``--sim-die``); the Verilator board runs in test_e2e.py."""
 
 import json
 import sqlite3
