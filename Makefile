@@ -1,6 +1,7 @@
 # ropuf: one entry point for set-up, the main job and the tests.
 #   make demo    set up .venv if needed, then run the end-to-end demo
-#   make test    set up .venv if needed, then run the default test tier (unit, simulation, builds)
+#   make test    set up .venv if needed, check the import layers, then run the default test tier
+#                (unit, simulation, builds)
 #   make mutation  show that deliberate bugs in the security checks fail the tests
 # Set-up is done once: .venv/.installed is redone only when pyproject.toml changes.
 
@@ -26,6 +27,7 @@ demo: $(STAMP)
 	$(VENV)/bin/ropuf demo
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	$(PYTEST)
 
 test-build: $(STAMP)
@@ -48,6 +50,7 @@ mutation: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

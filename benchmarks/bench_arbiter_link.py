@@ -25,15 +25,15 @@ import time
 
 import numpy as np
 
-from ropuf.gateware.arbiter_handler import ArbiterHandler
+from ropuf.gateware.arbiter.handler import ArbiterHandler
 from ropuf.host.client import DeviceClient, DeviceError
 from ropuf.host.crp import collect_crps
 from ropuf.host.crp_auth import choose_threshold, draw_challenges
-from ropuf.host.fast_device import FastDevice
 from ropuf.sim.arbiter_device import ArbiterDevice
 from ropuf.sim.arbiter_fleet import crp_error_rates
 from ropuf.sim.arbiter_handler_driver import drive
 from ropuf.sim.arbiter_model import ArbiterDie, gateware_responses, random_challenges, sim_load
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import arbiter_command, framing
 from ropuf.spec.arbiter_command import Form
 from ropuf.spec.commands import Command, Status

@@ -20,7 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ropuf.gateware.arbiter_puf import ArbiterPUF
+from ropuf.gateware.arbiter.puf import ArbiterPUF
 from ropuf.sim import harness
 from ropuf.sim.arbiter_fleet import CORNERS, characterise
 

@@ -28,8 +28,8 @@ from amaranth.lib import io, wiring
 from ropuf.boards import build, yowasp
 from ropuf.boards.profiles import PROFILES, VARIANTS
 from ropuf.boards.top import BoardTop
-from ropuf.gateware.decoder import BCHDecoder
-from ropuf.gateware.hmac_sha256 import HMACSHA256
+from ropuf.gateware.crypto.hmac_sha256 import HMACSHA256
+from ropuf.gateware.key.decoder import BCHDecoder
 from ropuf.spec.code_params import CHOSEN
 
 

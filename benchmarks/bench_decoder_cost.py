@@ -19,7 +19,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
-from ropuf.gateware.decoder import BCHDecoder, decode_cycles
+from ropuf.gateware.key.decoder import BCHDecoder, decode_cycles
 from ropuf.spec.code_params import CHOSEN
 
 

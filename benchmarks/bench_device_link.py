@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from ropuf.host.client import DeviceClient
-from ropuf.host.fast_device import FastDevice
 from ropuf.sim.board import SIM_DEVICE, SIM_DIVISOR, Condition, SimulatedBoard, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import commands, framing
 from ropuf.spec.ro_pairs import neighbour_pairs
 

@@ -5,7 +5,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_framing.py [--divisor 4] [--frames 60]
 
-Builds :class:`~ropuf.gateware.frame_echo.FrameEcho` at a small UART divisor for Verilator (the
+Builds :class:`~ropuf.gateware.link.frame_echo.FrameEcho` at a small UART divisor for Verilator (the
 same build as the test, so usually cached) and runs its cocotb testbench: a stream of requests
 (three valid ones of random length, 0..256 bytes, to one malformed) sent back to back through
 the serial pins, every response checked against :mod:`ropuf.spec.framing`; and valid requests
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from statistics import mean
 
-from ropuf.gateware.frame_echo import FrameEcho
+from ropuf.gateware.link.frame_echo import FrameEcho
 from ropuf.sim import harness
 
 CLOCK_HZ = 12e6

@@ -95,7 +95,7 @@ def enrollment_times(folder: Path, reads: int) -> dict:
 def command_time(args: list[str]) -> tuple[float, dict]:
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "ropuf.host.cli", *args, "--json"],
+        [sys.executable, "-m", "ropuf.cli.main", *args, "--json"],
         capture_output=True,
         text=True,
         check=False,

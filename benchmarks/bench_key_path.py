@@ -20,12 +20,12 @@ import time
 
 import numpy as np
 
-from ropuf.gateware.key_engine import KeyEngine
-from ropuf.gateware.ro_array import ROArray
+from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.ro.array import ROArray
 from ropuf.host.client import DeviceClient
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.handler_driver import drive_handler
 from ropuf.sim.ro_measure import measure_pairs
 from ropuf.spec import commands

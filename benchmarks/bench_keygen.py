@@ -34,7 +34,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ropuf.gateware.decoder import decode_cycles
+from ropuf.gateware.key.decoder import decode_cycles
 from ropuf.host import keygen_analysis as ka
 from ropuf.sim.calibration import CORNERS
 from ropuf.sim.silicon import SiliconParams, make_fleet

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from amaranth.sim import Simulator
 
-from ropuf.gateware.ro_array import ROArray
+from ropuf.gateware.ro.array import ROArray
 from ropuf.sim import harness
 from ropuf.sim.ro_measure import sim_load
 from ropuf.sim.silicon import Die

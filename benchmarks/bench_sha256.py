@@ -19,8 +19,8 @@ import random
 import tempfile
 from pathlib import Path
 
-from ropuf.gateware.hmac_sha256 import HMACSHA256
-from ropuf.gateware.sha256 import SHA256
+from ropuf.gateware.crypto.hmac_sha256 import HMACSHA256
+from ropuf.gateware.crypto.sha256 import SHA256
 from ropuf.sim import harness
 from ropuf.sim.testbenches.sha256 import CASES_ENV, Case, write_cases
 

@@ -9,7 +9,7 @@ repository. Without the data only the model columns, the corners and the timing 
 Prints:
 
 1. each calibration statistic (sim/calibration.py) for the real chips, for the default model
-   fleet of the same size (the one tests/test_silicon.py checks), and the mean and sd over
+   fleet of the same size (the one tests/sim/test_silicon.py checks), and the mean and sd over
    ``FLEETS`` model fleets, with the published HOST 2010 figures beside them;
 2. the variance components behind the process defaults, real against model;
 3. the intra-chip HD at the temperature and supply corners (BENCHMARKS.md) and the worst;

@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from ropuf.host.client import DeviceClient
-from ropuf.host.fast_device import FastDevice
 from ropuf.sim import harness
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, _design, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import commands, framing
 from ropuf.spec.commands import Command
 from ropuf.spec.ro_pairs import neighbour_pairs

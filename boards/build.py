@@ -29,6 +29,7 @@ from pathlib import Path
 
 from . import yowasp
 from .profiles import PROFILES, VARIANTS, BoardProfile
+from .top import board_top
 
 __all__ = [
     "BLOCKS",
@@ -400,8 +401,6 @@ def build_board(
     started = time.monotonic()
     profile = find_profile(board)
     variant = _check_variant(profile.variant if variant is None else variant)
-    from .top import board_top
-
     top = board_top(profile, variant)
     plan = yowasp.prepare(
         profile.make_platform(),

@@ -11,8 +11,8 @@ The figures behind each choice (what fits, what meets timing) are in docs/boards
 import importlib
 from dataclasses import dataclass, replace
 
-from ropuf.gateware.ro_ring_ecp5 import ECP5RingPlacement
-from ropuf.gateware.ro_ring_ice40 import ICE40RingPlacement
+from ropuf.gateware.ro.ecp5 import ECP5Ring, ECP5RingPlacement
+from ropuf.gateware.ro.ice40 import ICE40Ring, ICE40RingPlacement
 from ropuf.spec.code_params import CHOSEN, CodeParams
 
 __all__ = ["PROFILES", "VARIANTS", "BoardProfile", "ECP5RingRegion"]
@@ -141,11 +141,7 @@ class BoardProfile:
     def ring(self):
         """The ring body of this board (its ``bels(i)`` are the BELs the build must hit)."""
         if self.family == "ice40":
-            from ropuf.gateware.ro_ring_ice40 import ICE40Ring
-
             return ICE40Ring(stages=self.stages, n_ro=self.n_ro, placement=self.placement)
-        from ropuf.gateware.ro_ring_ecp5 import ECP5Ring
-
         return ECP5Ring(stages=self.stages, n_ro=self.n_ro, placement=self.placement)
 
     def region(self) -> str:

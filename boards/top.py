@@ -1,14 +1,14 @@
 """A board's top: the device top with its UART on the board's pins and LOCK on an LED.
 
 :func:`device_top_kwargs` is the one place that maps a board profile to the keyword arguments of
-:class:`~ropuf.gateware.device_top.DeviceTop`; :func:`board_top` wraps the device for a
+:class:`~ropuf.gateware.core.device_top.DeviceTop`; :func:`board_top` wraps the device for a
 platform.
 """
 
 from amaranth.hdl import Module
 from amaranth.lib import io, wiring
 
-from ropuf.gateware.device_top import DeviceTop
+from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.spec.arbiter_command import ArbiterConfig
 
 from .profiles import VARIANTS, BoardProfile

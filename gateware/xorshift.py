@@ -1,6 +1,6 @@
 """The xorshift32 step as an Amaranth expression: the on-chip noise of the simulation bodies.
 
-Its Python twin is :func:`ropuf.spec.ro_sim.xorshift32`; both simulation bodies (RO and
+Its Python twin is :func:`ropuf.spec.ro_behavioural.xorshift32`; both simulation bodies (RO and
 arbiter) draw their noise with it, so their Python models reproduce the draws exactly.
 """
 

@@ -2,7 +2,7 @@
 
 Everything is vectorised over a leading axis of trials, so the same functions serve one device
 and a million simulated reconstructions. The arithmetic is the gateware's, step for step
-(:mod:`ropuf.gateware.decoder` is checked bit for bit against it):
+(:mod:`ropuf.gateware.key.decoder` is checked bit for bit against it):
 
 1. Inner soft repetition: each selected response bit has a signed soft value ``y`` (the RO
    count difference, ``y > 0`` means response bit 1). It is mapped to the odd value

@@ -2,7 +2,7 @@
 
 :class:`ArbiterDevice` holds a build's :class:`~ropuf.spec.arbiter_command.ArbiterConfig`, the
 weights loaded into the simulation body and the noise generator's state, and answers ARBITER
-requests exactly as :class:`ropuf.gateware.arbiter_handler.ArbiterHandler` does (the tests
+requests exactly as :class:`ropuf.gateware.arbiter.handler.ArbiterHandler` does (the tests
 compare them request by request). The device model of the whole core hands it ARBITER
 requests; alone it is a fast stand-in for the handler, thousands of times faster than
 simulating the gateware.
@@ -10,7 +10,7 @@ simulating the gateware.
 
 import numpy as np
 
-from ropuf.spec import arbiter_command, arbiter_sim
+from ropuf.spec import arbiter_behavioural, arbiter_command
 from ropuf.spec.arbiter_command import ArbiterConfig, ArbiterRequestError, Form
 from ropuf.spec.commands import Command, Status
 
@@ -46,17 +46,16 @@ class ArbiterDevice:
     def __init__(self, config: ArbiterConfig, weights, *, seed: int, noise_scale: int):
         if not isinstance(config, ArbiterConfig):
             raise TypeError(f"config must be an ArbiterConfig, not {config!r}")
-        checked = arbiter_sim.check_weights(np.asarray(weights).tolist(), config.n_stages)
+        checked = arbiter_behavioural.check_weights(np.asarray(weights).tolist(), config.n_stages)
         if len(checked) != config.k:
             raise ValueError(f"The build has {config.k} chains, the weights {len(checked)}")
-        if not 0 <= noise_scale < 2**arbiter_sim.NOISE_SCALE_BITS:
-            raise ValueError(
-                f"Noise scale must fit {arbiter_sim.NOISE_SCALE_BITS} bits, not {noise_scale!r}"
-            )
+        if not 0 <= noise_scale < 2**arbiter_behavioural.NOISE_SCALE_BITS:
+            bits = arbiter_behavioural.NOISE_SCALE_BITS
+            raise ValueError(f"Noise scale must fit {bits} bits, not {noise_scale!r}")
         self.config = config
         self.weights = np.array(checked, dtype=np.int64)
         self.noise_scale = noise_scale
-        self.state = arbiter_sim.seed_state(seed)
+        self.state = arbiter_behavioural.seed_state(seed)
 
     @classmethod
     def for_die(

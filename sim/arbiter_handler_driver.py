@@ -1,4 +1,4 @@
-"""Drive the ARBITER handler (:class:`~ropuf.gateware.arbiter_handler.ArbiterHandler`) in
+"""Drive the ARBITER handler (:class:`~ropuf.gateware.arbiter.handler.ArbiterHandler`) in
 Amaranth's simulator, as the command processor does: pulse ``start`` with the code, length and
 lock state, offer exactly ``length`` payload bytes, wait for ``done``, take exactly
 ``out_length`` answer bytes. Used by its tests and its benchmark.

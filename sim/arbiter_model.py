@@ -22,7 +22,7 @@ Challenges are **packed**: an array of shape ``(count, ceil(n / 8))`` of ``uint8
 little-endian bytes of the challenge integer (bit ``j`` drives stage ``j``; bits past ``n`` are
 zero). Responses go through per-byte lookup tables, so a million CRPs of a 64-stage chain take
 about a tenth of a second. The simulation body computes the same model in integers
-(:mod:`ropuf.spec.arbiter_sim`); :func:`sim_load` quantises a die for it and
+(:mod:`ropuf.spec.arbiter_behavioural`); :func:`sim_load` quantises a die for it and
 :func:`gateware_responses` gives exactly what it answers.
 """
 
@@ -32,7 +32,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
-from ropuf.spec import arbiter_sim
+from ropuf.spec import arbiter_behavioural
 
 __all__ = [
     "DEFAULT_ARBITER_PARAMS",
@@ -165,7 +165,7 @@ def _packed(challenges: npt.ArrayLike, n_stages: int) -> np.ndarray:
 def random_challenges(count: int, n_stages: int, rng: np.random.Generator | int) -> np.ndarray:
     """*count* uniformly random packed challenges of *n_stages* bits."""
     count = _check_int("count", count, 0, 2**40)
-    n_stages = _check_int("n_stages", n_stages, 1, arbiter_sim.MAX_STAGES)
+    n_stages = _check_int("n_stages", n_stages, 1, arbiter_behavioural.MAX_STAGES)
     array = _rng(rng).integers(0, 256, size=(count, (n_stages + 7) // 8), dtype=np.uint8)
     if n_stages % 8:
         array[:, -1] &= (1 << (n_stages % 8)) - 1
@@ -283,8 +283,8 @@ class ArbiterDie:
         params: ArbiterParams = DEFAULT_ARBITER_PARAMS,
     ) -> None:
         self.seed = _check_int("seed", seed, 0, 2**63)
-        self.n_stages = _check_int("n_stages", n_stages, 1, arbiter_sim.MAX_STAGES)
-        self.k = _check_int("k", k, 1, arbiter_sim.MAX_CHAINS)
+        self.n_stages = _check_int("n_stages", n_stages, 1, arbiter_behavioural.MAX_STAGES)
+        self.k = _check_int("k", k, 1, arbiter_behavioural.MAX_CHAINS)
         if not isinstance(params, ArbiterParams):
             raise ValueError(f"params must be an ArbiterParams, not {params!r}")
         self.params = params
@@ -382,7 +382,7 @@ class SimLoad:
     weights : numpy.ndarray of int64, shape (k, n_stages + 1)
         Quantised weights, :data:`UNITS_PER_SIGMA` units per stage sigma.
     noise_scale : int
-        The noise scale (see :func:`ropuf.spec.arbiter_sim.noise_scale_for`).
+        The noise scale (see :func:`ropuf.spec.arbiter_behavioural.noise_scale_for`).
     """
 
     weights: np.ndarray
@@ -395,33 +395,35 @@ def sim_load(die: ArbiterDie, temperature: float = 25.0, voltage: float | None =
     Raises
     ------
     ValueError
-        A weight does not fit :data:`~ropuf.spec.arbiter_sim.WEIGHT_BITS` signed bits (more
+        A weight does not fit :data:`~ropuf.spec.arbiter_behavioural.WEIGHT_BITS` signed bits (more
         than 16 stage sigmas: a different parameter set needs a smaller unit).
     """
     unit_ps = die.params.stage_sigma_ps / UNITS_PER_SIGMA
     weights = np.rint(die.weights(temperature, voltage) / unit_ps).astype(np.int64)
-    limit = 2 ** (arbiter_sim.WEIGHT_BITS - 1)
+    limit = 2 ** (arbiter_behavioural.WEIGHT_BITS - 1)
     if np.any(weights < -limit) or np.any(weights >= limit):
         raise ValueError(
             f"{die!r} has a weight of {int(np.abs(weights).max())} units at {temperature!r} C, "
-            f"beyond {arbiter_sim.WEIGHT_BITS} signed bits"
+            f"beyond {arbiter_behavioural.WEIGHT_BITS} signed bits"
         )
-    scale = arbiter_sim.noise_scale_for(die.params.noise_sigma_ps / unit_ps)
+    scale = arbiter_behavioural.noise_scale_for(die.params.noise_sigma_ps / unit_ps)
     return SimLoad(weights=weights, noise_scale=scale)
 
 
 def _noise_stream(state: int, evaluations: int, k: int, noise_scale: int) -> tuple[np.ndarray, int]:
     """The simulation body's noise offsets, shape ``(evaluations, k)``, and the state after."""
-    draws = arbiter_sim.DRAWS_PER_CHAIN
+    draws = arbiter_behavioural.DRAWS_PER_CHAIN
     sums = np.empty(evaluations * k, dtype=np.int64)
-    step = arbiter_sim.xorshift32
+    step = arbiter_behavioural.xorshift32
     for index in range(evaluations * k):
         total = 0
         for _ in range(draws):
             state = step(state)
             total += state >> 16
         sums[index] = total
-    offsets = ((sums - arbiter_sim.NOISE_CENTRE) * noise_scale) >> arbiter_sim.NOISE_SHIFT
+    offsets = (
+        (sums - arbiter_behavioural.NOISE_CENTRE) * noise_scale
+    ) >> arbiter_behavioural.NOISE_SHIFT
     return offsets.reshape(evaluations, k), state
 
 
@@ -436,7 +438,7 @@ def gateware_responses(
     """Exactly what the simulation body answers for *challenges*, in order.
 
     Vectorised over the challenges; the arithmetic is that of
-    :func:`ropuf.spec.arbiter_sim.evaluate` (the tests check the two agree).
+    :func:`ropuf.spec.arbiter_behavioural.evaluate` (the tests check the two agree).
 
     Parameters
     ----------
@@ -457,15 +459,15 @@ def gateware_responses(
         Responses ``(count,)`` and chain bits ``(count, k)``, both ``uint8``, and the state after.
     """
     w = np.asarray(
-        arbiter_sim.check_weights(np.asarray(weights).tolist(), np.shape(weights)[-1] - 1)
+        arbiter_behavioural.check_weights(np.asarray(weights).tolist(), np.shape(weights)[-1] - 1)
     )
-    if not 0 <= noise_scale < 2**arbiter_sim.NOISE_SCALE_BITS:
+    if not 0 <= noise_scale < 2**arbiter_behavioural.NOISE_SCALE_BITS:
         raise ValueError(
-            f"Noise scale must fit {arbiter_sim.NOISE_SCALE_BITS} bits, not {noise_scale!r}"
+            f"Noise scale must fit {arbiter_behavioural.NOISE_SCALE_BITS} bits, not {noise_scale!r}"
         )
     packed = _packed(challenges, w.shape[1] - 1)
     if state is None:
-        state = arbiter_sim.seed_state(seed)
+        state = arbiter_behavioural.seed_state(seed)
     offsets, state = _noise_stream(state, packed.shape[0], w.shape[0], noise_scale)
     chains = (_delays(packed, w.astype(np.int64)) + offsets > 0).astype(np.uint8)
     return np.bitwise_xor.reduce(chains, axis=1), chains, state

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ropuf.gateware.device_top import DeviceTop
-from ropuf.gateware.ro_array import count_width_for
+from ropuf.gateware.core.device_top import DeviceTop
+from ropuf.gateware.ro.array import count_width_for
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CHOSEN
 
@@ -188,7 +188,7 @@ class SimulatedBoard:
         self._log = log
         c = self.condition
         args = [
-            sys.executable, "-m", "ropuf.host.cli", "sim", "serve",
+            sys.executable, "-m", "ropuf.cli.main", "sim", "serve",
             "--die-seed", str(c.die_seed), "--temperature", str(c.temperature),
             "--noise-seed", str(c.noise_seed), "--port", str(self.port),
             "--ready-file", str(ready),

@@ -26,13 +26,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ropuf.host.attestation import Verifier
 from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import SerialSource, enroll_device
-from ropuf.host.fast_device import FastDevice
 from ropuf.host.registry import Registry
 from ropuf.spec.framing import frame_size
 from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from .design_thresholds import simulated_thresholds
+from .fast_device import FastDevice
 from .fleet import CORNERS, FleetResult, run_fleet
 
 __all__ = [

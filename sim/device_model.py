@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ropuf.spec import commands, ro_sim
+from ropuf.host.fuzzy import corrected_batch, decode_soft
+from ropuf.host.kdf import derive_keys, pack_secret
+from ropuf.spec import commands, ro_behavioural
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
 from ropuf.spec.code_params import CodeParams
@@ -25,7 +27,8 @@ __all__ = ["DeviceModel", "DeviceParams"]
 
 @dataclass(frozen=True)
 class DeviceParams:
-    """A device build's parameters (as :class:`~ropuf.gateware.device_core.DeviceCore` takes)."""
+    """A device build's parameters (as
+    :class:`~ropuf.gateware.core.device_core.DeviceCore` takes)."""
 
     variant: str
     n_ro: int
@@ -83,7 +86,7 @@ class DeviceModel:
         self.rates = [int(r) for r in rates]
         self.noise_scale = noise_scale
         self.common_scale = common_scale
-        self.state = ro_sim.seed_state(seed)
+        self.state = ro_behavioural.seed_state(seed)
         self.locked = False
         self.helper = bytearray(params.helper_length)
         self._attestation_key: bytes | None = None
@@ -134,9 +137,6 @@ class DeviceModel:
         return Status.OK, b""
 
     def _reconstruct(self) -> int:
-        from ropuf.host.fuzzy import corrected_batch, decode_soft
-        from ropuf.host.kdf import derive_keys, pack_secret
-
         self._attestation_key = None
         record = bytes(self.helper)
         try:

@@ -1,4 +1,4 @@
-"""Drive a command handler (:mod:`ropuf.gateware.handler`) in Amaranth's simulator.
+"""Drive a command handler (:mod:`ropuf.gateware.core.handler`) in Amaranth's simulator.
 
 Used by tests and benchmarks of the key engine: requests go in through the handler port as the
 command processor would send them, and each answer comes back with the cycles the handler

@@ -3,7 +3,7 @@
 Given the edge rates loaded into the simulation body, the noise seed and scale, and a list of
 pairs, :func:`measure_pairs` returns exactly the results the gateware streams out (bit, soft
 value, both counts and the flags), using the single definition of the arithmetic in
-:mod:`ropuf.spec.ro_sim`.
+:mod:`ropuf.spec.ro_behavioural`.
 """
 
 from collections.abc import Iterable, Sequence
@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ropuf.spec import ro_sim
+from ropuf.spec import ro_behavioural
 
 from .silicon import Die
 
@@ -20,7 +20,7 @@ __all__ = ["MeasureConfig", "PairResult", "SimLoad", "edge_rates", "measure_pair
 
 
 class PairResult(NamedTuple):
-    """One result as the gateware streams it (see ``ropuf.gateware.ro_array.ResultLayout``)."""
+    """One result as the gateware streams it (see ``ropuf.gateware.ro.array.ResultLayout``)."""
 
     bit: int
     soft: int
@@ -53,11 +53,12 @@ def edge_rates(freqs_hz: Sequence[float] | np.ndarray, clock_hz: float) -> np.nd
         raise ValueError(f"Clock frequency must be positive, not {clock_hz!r}")
     if not np.all(np.isfinite(freqs)) or np.any(freqs < 0):
         raise ValueError("Ring frequencies must be finite and not negative")
-    rates = np.rint(freqs / clock_hz * 2**ro_sim.RATE_FRAC).astype(np.int64)
-    if np.any(rates >= 2**ro_sim.RATE_BITS):
+    rates = np.rint(freqs / clock_hz * 2**ro_behavioural.RATE_FRAC).astype(np.int64)
+    if np.any(rates >= 2**ro_behavioural.RATE_BITS):
+        most = 2 ** (ro_behavioural.RATE_BITS - ro_behavioural.RATE_FRAC) - 1
         raise ValueError(
             f"A ring at {freqs.max():.4g} Hz is too fast for a {clock_hz:.4g} Hz system clock "
-            f"(more than {2 ** (ro_sim.RATE_BITS - ro_sim.RATE_FRAC) - 1} edges per cycle)"
+            f"(more than {most} edges per cycle)"
         )
     return rates
 
@@ -99,13 +100,13 @@ def sim_load(
     mean_count = float(np.mean(freqs)) / clock_hz * gate_cycles
     return SimLoad(
         rates=edge_rates(freqs, clock_hz),
-        noise_scale=ro_sim.noise_scale_for(die.params.jitter_sigma * mean_count),
-        common_scale=ro_sim.noise_scale_for(die.params.common_noise_sigma * mean_count),
+        noise_scale=ro_behavioural.noise_scale_for(die.params.jitter_sigma * mean_count),
+        common_scale=ro_behavioural.noise_scale_for(die.params.common_noise_sigma * mean_count),
     )
 
 
 def _count(acc: int, count_width: int) -> tuple[int, int]:
-    edges = acc >> ro_sim.RATE_FRAC
+    edges = acc >> ro_behavioural.RATE_FRAC
     top = 2**count_width - 1
     return min(max(edges, 0), top), int(edges < 0 or edges > top)
 
@@ -149,11 +150,11 @@ def measure_pairs(
     if len(rates) != config.n_ro:
         raise ValueError(f"Expected {config.n_ro} rates, got {len(rates)}")
     if state is None:
-        state = ro_sim.seed_state(seed)
+        state = ro_behavioural.seed_state(seed)
     limit = 2 ** (config.soft_width - 1) - 1
     results = []
     for a, b in pairs:
-        offset_a, offset_b, state = ro_sim.noise_offsets(state, noise_scale, common_scale)
+        offset_a, offset_b, state = ro_behavioural.noise_offsets(state, noise_scale, common_scale)
         if not (0 <= a < config.n_ro and 0 <= b < config.n_ro) or a == b:
             results.append(PairResult(0, 0, 0, 0, 0, 1))
             continue

@@ -50,7 +50,7 @@ class SiliconParams:
 
     Every relative quantity is a fraction (0.01 is 1 %). The defaults are calibrated against
     chips 1-40 of the HOST 2010 Spartan-3E RO data (512 ROs, 100 samples each): the comment
-    beside each says where its value comes from; tests/test_silicon.py checks them against the
+    beside each says where its value comes from; tests/sim/test_silicon.py checks them against the
     data and docs/silicon-model.md gives the table.
 
     Parameters

@@ -11,9 +11,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ropuf.host.client import DeviceClient
-from ropuf.host.fast_device import FastDevice
 
 from .board import Condition, SimulatedBoard, device_model
+from .fast_device import FastDevice
 
 __all__ = ["FastModelSource", "SimulatedBoardSource", "condition_label", "simulated_sources"]
 

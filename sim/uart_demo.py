@@ -5,7 +5,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ropuf.gateware.uart_loopback import UARTLoopback
+from ropuf.gateware.link.uart_loopback import UARTLoopback
 
 from . import harness
 

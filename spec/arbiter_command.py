@@ -1,5 +1,5 @@
 """The ARBITER command: challenges for the arbiter PUF in, answers out. One definition for the
-gateware (:mod:`ropuf.gateware.arbiter_handler`), the Python model
+gateware (:mod:`ropuf.gateware.arbiter.handler`), the Python model
 (:mod:`ropuf.sim.arbiter_device`) and the host (:mod:`ropuf.host.crp`).
 
 Request payload (multi-byte fields little-endian)::
@@ -74,7 +74,7 @@ __all__ = [
 HEADER_BYTES = 2
 #: Most evaluations per challenge (a count fits one byte).
 MAX_VOTES = 255
-#: Limits of the arbiter PUF (the same as :mod:`ropuf.spec.arbiter_sim`'s).
+#: Limits of the arbiter PUF (the same as :mod:`ropuf.spec.arbiter_behavioural`'s).
 _MAX_STAGES = 256
 _MAX_CHAINS = 8
 

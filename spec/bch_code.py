@@ -1,7 +1,7 @@
 """Binary BCH codes over GF(2^m): field tables, generator polynomials, systematic encoding.
 
 Plain Python, read by the host reference (:mod:`ropuf.host.fuzzy`) and the gateware decoder
-(:mod:`ropuf.gateware.decoder`), so both use the same field, the same primitive polynomial and
+(:mod:`ropuf.gateware.key.decoder`), so both use the same field, the same primitive polynomial and
 the same bit order.
 
 Conventions

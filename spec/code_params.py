@@ -38,7 +38,7 @@ class CodeParams:
         masked). Every candidate counts as a consumed response bit.
     soft_width : int
         Width of the signed soft values (RO count differences) the decoder takes, 2..32; as
-        ``soft_width`` of :class:`~ropuf.gateware.ro_array.ROArray`.
+        ``soft_width`` of :class:`~ropuf.gateware.ro.array.ROArray`.
 
     Attributes
     ----------

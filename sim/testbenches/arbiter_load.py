@@ -13,6 +13,7 @@ async def load_arbiter(dut) -> None:
     ``ROPUF_ARBITER_K``), one weight per cycle; nothing if the design has no arbiter."""
     if not hasattr(dut, "arbiter_sim__weight_we"):
         return
+    # Imported here: only a design with an arbiter needs the model (numpy) in the simulator.
     from ropuf.sim.arbiter_model import ArbiterDie, sim_load
 
     voltage = os.environ.get("ROPUF_VOLTAGE")

@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`~ropuf.gateware.arbiter_puf.ArbiterPUF` with the simulation body.
+"""cocotb testbench of :class:`~ropuf.gateware.arbiter.puf.ArbiterPUF` with the simulation body.
 
 The design must be built with ``expose_chains=True``. For each case (a die seed, a condition, a
 noise seed and a number of random challenges, from the JSON file named by

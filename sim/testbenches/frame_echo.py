@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`~ropuf.gateware.frame_echo.FrameEcho`, through the serial pins.
+"""cocotb testbench of :class:`~ropuf.gateware.link.frame_echo.FrameEcho`, through the serial pins.
 
 Requests are made with :mod:`ropuf.spec.framing` (good ones with
 :func:`~ropuf.spec.framing.encode_frame`, malformed ones by :func:`error_cases`), driven bit by

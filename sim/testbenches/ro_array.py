@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`~ropuf.gateware.ro_array.ROArray` with the simulation body.
+"""cocotb testbench of :class:`~ropuf.gateware.ro.array.ROArray` with the simulation body.
 
 For each case (a die seed, a condition, a noise seed and a pair list, from the JSON file named by
 ``ROPUF_RO_CASES``) it loads the die's edge rates and noise scales through the ``sim`` port,
@@ -15,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, FallingEdge
 
-from ropuf.gateware.ro_array import PairLayout, ResultLayout
+from ropuf.gateware.ro.array import PairLayout, ResultLayout
 from ropuf.sim.ro_measure import MeasureConfig, PairResult, measure_pairs, sim_load
 from ropuf.sim.silicon import Die
 from ropuf.sim.testbenches.bounded import check_progress, wait_high

@@ -51,6 +51,7 @@ async def load_die(dut) -> None:
     """Load the die named by the environment into an RO array's ``sim`` port, if there is one."""
     if not hasattr(dut, "sim__rate_we"):
         return
+    # Imported here: only a design with an RO array needs the model (numpy) in the simulator.
     from ropuf.sim.ro_measure import sim_load
     from ropuf.sim.silicon import Die
 

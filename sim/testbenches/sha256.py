@@ -1,5 +1,5 @@
-"""cocotb testbench of :class:`~ropuf.gateware.sha256.SHA256` and
-:class:`~ropuf.gateware.hmac_sha256.HMACSHA256`.
+"""cocotb testbench of :class:`~ropuf.gateware.crypto.sha256.SHA256` and
+:class:`~ropuf.gateware.crypto.hmac_sha256.HMACSHA256`.
 
 The same tests run on either design: a design with a ``key`` port is the HMAC. The cases (message,
 expected digest or tag, and for HMAC the key) come from a JSON file named by ``ROPUF_SHA256_CASES``
@@ -24,8 +24,8 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, ValueChange
 
-from ropuf.gateware.hmac_sha256 import mac_cycles
-from ropuf.gateware.sha256 import digest_cycles
+from ropuf.gateware.crypto.hmac_sha256 import mac_cycles
+from ropuf.gateware.crypto.sha256 import digest_cycles
 from ropuf.sim.testbenches.bounded import wait_high
 
 __all__ = ["CASES_ENV", "Case", "hmac_vectors", "nist_hash_vectors", "read_cases", "write_cases"]

@@ -1,4 +1,4 @@
-"""cocotb testbench of :class:`~ropuf.gateware.uart_loopback.UARTLoopback`.
+"""cocotb testbench of :class:`~ropuf.gateware.link.uart_loopback.UARTLoopback`.
 
 Drives the ``rx`` pin with frames from the reference line model and decodes ``tx`` by sampling
 mid-bit. Parameters arrive as environment variables (see :class:`Params`). When

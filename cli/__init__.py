@@ -1,0 +1,1 @@
+"""The ``ropuf`` command line: the top layer, which reaches every other package."""

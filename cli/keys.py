@@ -1,0 +1,271 @@
+"""The key commands of the ``ropuf`` command line: ``enroll`` and ``attest``, and what the
+longer commands share (the negative-verdict exit, the progress bar, the device options).
+
+Thin, like the rest of the command line: parse, call :mod:`ropuf.host.enrollment` and
+:class:`~ropuf.host.attestation.Verifier`, print.
+"""
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+__all__ = [
+    "CommandFailedError",
+    "ProgressBar",
+    "add_progress_option",
+    "add_target_options",
+    "cmd_attest",
+    "cmd_enroll",
+    "open_registry",
+]
+
+
+def open_registry(args: argparse.Namespace):
+    """The registry of ``--registry`` under the master key of ``--master-key`` (or the
+    environment)."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.registry import Registry, load_master_key
+
+    return Registry(args.registry, load_master_key(args.master_key))
+
+
+class CommandFailedError(Exception):
+    """A command ran but its verdict is negative: print *line* (or the figures with --json)
+    and exit 1."""
+
+    def __init__(self, line: str, figures: dict):
+        super().__init__(line)
+        self.line = line
+        self.figures = figures
+
+
+class ProgressBar:
+    """``progress(done, total)`` drawn on stderr (only when stderr is a terminal, unless
+    forced): the library reports, the command line draws."""
+
+    #: Whether a bar is drawn and its line not ended yet (an error message must start afresh).
+    mid_line = False
+
+    def __init__(self, label: str, enabled: bool | None):
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.started = time.monotonic()
+
+    @classmethod
+    def end_line(cls) -> None:
+        """End a bar's unfinished line on stderr, so that what follows starts a line."""
+        if cls.mid_line:
+            sys.stderr.write("\n")
+            cls.mid_line = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / done * (total - done) if done else 0.0
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
+            f"{elapsed:5.0f} s, {eta:4.0f} s left "
+        )
+        ProgressBar.mid_line = done < total
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _points(values: Sequence[str]) -> list[tuple[float, float | None]]:
+    """``--at`` values ``T`` or ``T,V`` as (temperature, voltage or None)."""
+    points = []
+    for value in values:
+        parts = value.split(",")
+        try:
+            if len(parts) > 2:
+                raise ValueError
+            points.append((float(parts[0]), float(parts[1]) if len(parts) == 2 else None))
+        except ValueError:
+            raise ValueError(
+                f"--at takes TEMPERATURE or TEMPERATURE,VOLTAGE (e.g. 85,1.14), not {value!r}"
+            ) from None
+    return points
+
+
+def _timeout(args: argparse.Namespace) -> float:
+    """Seconds per answer: as given, else 5 for a serial port and 120 for a simulated board
+    (``socket://``), whose RECONSTRUCT takes seconds."""
+    if args.timeout is not None:
+        return args.timeout
+    return 120.0 if str(getattr(args, "port", "") or "").startswith("socket://") else 5.0
+
+
+def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]]) -> list:
+    """Where the device is: its port (one condition) or a simulated die at *points*."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.enrollment import SerialSource
+
+    if args.port:
+        if args.at:
+            raise ValueError("--at sets a simulated die's condition: use it with --sim-die")
+        return [SerialSource(args.port, baudrate=args.baud, timeout=_timeout(args))]
+    import secrets
+
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.sim.sources import simulated_sources
+
+    noise_seed = args.noise_seed if args.noise_seed is not None else secrets.randbelow(2**31) + 1
+    return simulated_sources(args.sim_die, points, model=args.model, noise_seed=noise_seed)
+
+
+def cmd_enroll(args: argparse.Namespace) -> dict:
+    """``ropuf enroll``: :func:`ropuf.host.enrollment.enroll_device`, then its report."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.enrollment import enroll_device
+    from ropuf.host.owner_key import load_owner_key
+
+    owner = load_owner_key(args.owner_key)
+    sources = _sources(args, _points(args.at or ["25"]))
+    thresholds = args.thresholds
+    if thresholds is None and args.sim_die is not None:
+        # Imported on use, not at the top: start-up time of the command line.
+        from ropuf.sim.design_thresholds import simulated_thresholds
+
+        thresholds = simulated_thresholds()  # the simulated design, characterised
+    with open_registry(args) as registry:
+        report = enroll_device(
+            args.device_id,
+            sources,
+            registry,
+            owner,
+            reads=args.reads,
+            design_min_entropy=args.design_min_entropy,
+            thresholds=thresholds,
+            lock=args.lock,
+            progress=ProgressBar(f"enrolling {args.device_id}", args.progress),
+            max_key_failure=args.max_key_failure,
+        )
+    account = report.account
+    figures = {
+        "device_id": report.device_id,
+        "registry": str(args.registry),
+        "conditions": list(report.conditions),
+        "reads_per_condition": report.reads,
+        "candidate_pairs": report.candidate_pairs,
+        "selected_pairs": report.selected,
+        "helper_bytes": report.helper_bytes,
+        "bias": round(account.bias, 4),
+        "entropy_bits": round(account.remaining, 2),
+        "selected_entropy_bits": round(account.selected_entropy, 2),
+        "disclosed_bits": account.disclosed,
+        "predicted_bit_error": account.predicted_bit_error,
+        "predicted_key_failure": report.predicted_key_failure,
+        "verified_on_device": True,
+        "locked": report.locked,
+        "seconds": round(report.seconds, 2),
+    }
+    if not args.json:
+        print(f"ropuf enroll: {report.device_id} enrolled in {args.registry}")
+        for label in report.conditions:
+            print(f"  read at              : {label} ({report.reads} reads of every pair)")
+        print(f"  response bias        : {account.bias:.1%} ones among the candidate bits")
+        print(
+            f"  entropy account      : {account.remaining:.1f} bits (selected response "
+            f"{account.selected_entropy:.1f}, code offset discloses {account.disclosed})"
+        )
+        print(f"  predicted bit error  : {account.predicted_bit_error:.2g} at enrollment")
+        print(
+            f"  predicted key failure: {report.predicted_key_failure:.1e} per reconstruction "
+            "(worst condition read)"
+        )
+        print(
+            f"  helper data          : {report.helper_bytes} bytes ({report.selected} of "
+            f"{report.candidate_pairs} pairs selected)"
+        )
+        print("  verified on device   : RECONSTRUCT OK, ATTEST matched the registered key")
+        if report.locked:
+            print("  locked               : raw readout off until the FPGA is reconfigured")
+        print(f"  time                 : {report.seconds:.1f} s")
+    return figures
+
+
+def cmd_attest(args: argparse.Namespace) -> dict:
+    """``ropuf attest``: :meth:`Verifier.attest_enrolled
+    <ropuf.host.attestation.Verifier.attest_enrolled>`; a failure is a negative verdict."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.attestation import Verifier
+
+    points = _points(args.at or ["25"])
+    if len(points) > 1:
+        raise ValueError("attest takes one --at condition")
+    (source,) = _sources(args, points)
+    with open_registry(args) as registry, source.open() as client:
+        result = Verifier(registry).attest_enrolled(args.device_id, client)
+    figures = {
+        "device_id": args.device_id,
+        "device": source.label,
+        "ok": result.ok,
+        "reason": result.reason,
+    }
+    if not result.ok:
+        raise CommandFailedError(
+            f"FAILED {args.device_id} at {source.label}: {result.reason}", figures
+        )
+    if not args.json:
+        print(
+            f"ATTESTED {args.device_id} at {source.label}: it reconstructed its enrolled key "
+            "and answered a fresh nonce"
+        )
+    return figures
+
+
+def add_target_options(parser: argparse.ArgumentParser, *, noise_seed: int | None) -> None:
+    """Where the device is: a board's port, or a simulated die (fast model or Verilator)."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--port",
+        help="the device: a serial port (/dev/ttyUSB1) or socket://HOST:PORT of 'ropuf sim serve'",
+    )
+    where.add_argument(
+        "--sim-die",
+        type=int,
+        metavar="SEED",
+        help="a simulated die instead of a board, loaded at each --at condition",
+    )
+    parser.add_argument(
+        "--model",
+        choices=("fast", "verilator"),
+        default="fast",
+        help="with --sim-die: the fast model device (default) or the Verilator device",
+    )
+    parser.add_argument(
+        "--at",
+        action="append",
+        metavar="T[,V]",
+        help="with --sim-die: temperature in C and optional supply in V (default 25, nominal; "
+        "write a negative one as --at=-20,1.14)",
+    )
+    parser.add_argument(
+        "--noise-seed",
+        type=int,
+        default=noise_seed,
+        help="with --sim-die: measurement noise seed "
+        + (f"(default {noise_seed})" if noise_seed is not None else "(default: random)"),
+    )
+    parser.add_argument("--baud", type=int, default=115_200, help="baud rate (default 115200)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds per answer (default 5; 120 for a socket:// simulated board)",
+    )
+
+
+def add_progress_option(parser: argparse.ArgumentParser) -> None:
+    """``--progress/--no-progress`` for :class:`ProgressBar`."""
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw a progress bar on stderr (default: when stderr is a terminal)",
+    )

@@ -1,0 +1,483 @@
+"""The ``ropuf`` command line: parses, calls the library, prints. Errors exit non-zero."""
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .build import add_build_command
+from .fleet import cmd_demo, cmd_fleet
+from .keys import (
+    CommandFailedError,
+    ProgressBar,
+    add_progress_option,
+    add_target_options,
+    cmd_attest,
+    cmd_enroll,
+    open_registry,
+)
+from .thresholds import add_thresholds_command
+
+__all__ = ["main"]
+
+
+def _cmd_sim_serve(args: argparse.Namespace) -> dict:
+    import signal
+
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.sim.board import Condition, serve
+
+    # Stopped with SIGTERM: unwind, so that the simulator child process is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    condition = Condition(
+        die_seed=args.die_seed,
+        temperature=args.temperature,
+        voltage=args.voltage,
+        noise_seed=args.noise_seed,
+    )
+    if not args.json:
+        print(
+            f"ropuf sim serve: die {args.die_seed} at {args.temperature} C; "
+            f"listening on {'port ' + str(args.port) if args.port else 'a free port'} "
+            "(Ctrl-C stops)",
+            flush=True,
+        )
+    serve(condition, port=args.port, ready_file=args.ready_file)
+    return {}
+
+
+def _cmd_analyze(args: argparse.Namespace) -> dict:
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.analysis import PUBLISHED_HOST2010, analyze
+    from ropuf.host.dataset import DATA_ENV, dataset_dir_from_env, load_dataset
+
+    folder = args.dataset or dataset_dir_from_env()
+    if folder is None:
+        raise ValueError(f"no data set given: pass --dataset DIR or set {DATA_ENV}")
+    dataset = load_dataset(folder)
+    result = analyze(dataset.freqs)
+    figures = {"dataset": str(folder), **result.summary()}
+    figures["published_host2010"] = PUBLISHED_HOST2010
+    plots = {}
+    if args.plots:
+        # Imported on use, not at the top: start-up time of the command line.
+        from ropuf.host.plots import plot_frequency_map, plot_hd_histograms
+
+        out = Path(args.plots)
+        plots["hd_histograms"] = str(plot_hd_histograms(result, out / "hd_histograms.png"))
+        plots["frequency_map"] = str(
+            plot_frequency_map(
+                dataset.means()[0],
+                dataset.columns,
+                out / "frequency_map.png",
+                title=f"RO frequencies of {dataset.names[0]}",
+            )
+        )
+        figures["plots"] = plots
+    if not args.json:
+        published = PUBLISHED_HOST2010
+        print(f"ropuf analyze: {folder}")
+        print(
+            f"  {result.n_chips} chips x {result.n_ro} ROs x {result.n_samples} samples; "
+            f"{result.n_bits} bits per chip (disjoint neighbour pairs)"
+        )
+        print(f"  {'figure':<22} {'this data':>10} {'HOST 2010 paper':>16}")
+        print(f"  {'uniformity':<22} {result.uniformity:>10.2%} {'':>16}")
+        print(
+            f"  {'uniqueness (inter HD)':<22} {result.uniqueness:>10.2%} "
+            f"{published['uniqueness']:>16.2%}"
+        )
+        print(f"  {'intra-chip HD':<22} {result.intra_hd:>10.2%} {published['intra_hd']:>16.2%}")
+        print(f"  {'reliability':<22} {result.reliability:>10.2%}")
+        print(f"  {'bit-aliasing spread':<22} {result.bit_aliasing_spread:>10.4f}")
+        print(f"  {'min-entropy per bit':<22} {result.min_entropy:>10.4f}")
+        for name, path in plots.items():
+            print(f"  plot {name}: {path}")
+    return figures
+
+
+def _client(args: argparse.Namespace):
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.client import DeviceClient
+
+    return DeviceClient.open(args.port, baudrate=args.baud, timeout=args.timeout)
+
+
+def _cmd_info(args: argparse.Namespace) -> dict:
+    with _client(args) as client:
+        info = client.info()
+    figures = {
+        "design_version": info.design_version,
+        "mode": info.mode.name.lower(),
+        "key_ready": info.key_ready,
+        "n_ro": info.n_ro,
+        "stages": info.stages,
+        "count_width": info.count_width,
+        "soft_width": info.soft_width,
+        "gate_cycles": info.gate_cycles,
+        "clock_hz": info.clock_hz,
+        "build_id": info.build_id.hex(),
+    }
+    if not args.json:
+        print(f"ropuf device at {args.port}")
+        for key, value in figures.items():
+            print(f"  {key:<15} {value}")
+    return figures
+
+
+def _cmd_lock(args: argparse.Namespace) -> dict:
+    with _client(args) as client:
+        client.lock()
+        mode = client.info().mode.name.lower()
+    if not args.json:
+        print(f"ropuf device at {args.port}: locked (mode {mode}) until reconfigured")
+    return {"mode": mode}
+
+
+def _cmd_registry_list(args: argparse.Namespace) -> dict:
+    with open_registry(args) as registry:
+        devices = []
+        for device_id in registry.devices():
+            record = registry.record(device_id)  # verifies the owner signature
+            devices.append(
+                {
+                    "device_id": device_id,
+                    "enrolled_at": record.enrolled_at,
+                    "owner": record.owner_public_key.hex()[:16],
+                    "helper_bytes": len(record.helper_data),
+                }
+            )
+    if not args.json:
+        print(f"{args.registry}: {len(devices)} device(s), every record's signature verified")
+        for device in devices:
+            print(
+                f"  {device['device_id']:<24} enrolled {device['enrolled_at']}  "
+                f"owner {device['owner']}  helper data {device['helper_bytes']} bytes"
+            )
+    return {"devices": devices}
+
+
+def _cmd_registry_export(args: argparse.Namespace) -> dict:
+    with open_registry(args) as registry:
+        text = registry.export_json()
+    Path(args.file).write_text(text)
+    count = len(json.loads(text)["devices"])
+    if not args.json:
+        print(f"exported {count} device(s) to {args.file} (keys stay encrypted)")
+    return {"exported": count, "file": args.file}
+
+
+def _cmd_registry_import(args: argparse.Namespace) -> dict:
+    try:
+        text = Path(args.file).read_text()
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
+    with open_registry(args) as registry:
+        added = registry.import_json(text)
+    if not args.json:
+        print(f"imported {len(added)} device(s) into {args.registry}: {', '.join(added)}")
+    return {"imported": added}
+
+
+def _cmd_registry_new_master_key(args: argparse.Namespace) -> dict:
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.registry import generate_master_key
+
+    path = Path(args.file)
+    if path.exists():
+        raise ValueError(f"{path} exists: refusing to overwrite a master key")
+    path.touch(mode=0o600)
+    path.write_text(generate_master_key() + "\n")
+    if not args.json:
+        print(f"wrote a new master key to {path} (mode 600); keep it out of the registry's backups")
+    return {"file": str(path)}
+
+
+def _cmd_registry_new_owner_key(args: argparse.Namespace) -> dict:
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.owner_key import write_owner_key
+
+    public = write_owner_key(args.file)
+    if not args.json:
+        print(
+            f"wrote a new owner signing key to {args.file} (mode 600); public key "
+            f"{public.hex()}; keep the file private: it signs enrollment records"
+        )
+    return {"file": args.file, "public_key": public.hex()}
+
+
+def _registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry", default="ropuf-registry.db", help="SQLite file (default ropuf-registry.db)"
+    )
+    parser.add_argument(
+        "--master-key", help="file with the verifier master key (default: $ROPUF_MASTER_KEY)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _device_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        required=True,
+        help="the device: a serial port (/dev/ttyUSB1) or socket://HOST:PORT of 'ropuf sim serve'",
+    )
+    parser.add_argument("--baud", type=int, default=115_200, help="baud rate (default 115200)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ropuf",
+        description="ropuf: an FPGA root of trust from ring-oscillator PUFs.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the end-to-end demo in simulation and print its figures",
+        description="Loop bytes through the UART gateware in Verilator; serve the device in "
+        "Verilator on a TCP port and read it with the host client; enrol and attest a few dies "
+        "on Verilator boards and show another die failing with the first die's record; enrol "
+        "and attest a simulated fleet at the rated corners on the fast model device. Prints "
+        "the figures; a few minutes on 2 cores.",
+    )
+    demo.add_argument("--bytes", type=int, default=2000, help="bytes to loop (default 2000)")
+    demo.add_argument(
+        "--board-dies", type=int, default=2, help="dies enrolled on Verilator boards (default 2)"
+    )
+    demo.add_argument(
+        "--board-reads", type=int, default=5, help="enrollment reads on the boards (default 5)"
+    )
+    demo.add_argument("--dies", type=int, default=20, help="fleet size (default 20)")
+    demo.add_argument(
+        "--reads", type=int, default=25, help="enrollment reads per fleet die (default 25)"
+    )
+    demo.add_argument("--plots", default=None, help="write the fleet's PNG plots into this folder")
+    demo.add_argument("--divisor", type=int, default=8, help="clock cycles per bit (default 8)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument("--json", action="store_true", help="print the figures as JSON")
+    demo.set_defaults(run=cmd_demo)
+
+    info = commands.add_parser(
+        "info",
+        help="what a device reports: design version, mode, PUF geometry, build id",
+        description="Ask a ropuf device for its INFO answer.",
+    )
+    _device_options(info)
+    info.set_defaults(run=_cmd_info)
+
+    lock = commands.add_parser(
+        "lock",
+        help="turn a device's raw readout off until it is reconfigured",
+        description="Send LOCK: the device refuses READ_RO until its FPGA is reconfigured.",
+    )
+    _device_options(lock)
+    lock.set_defaults(run=_cmd_lock)
+
+    enroll = commands.add_parser(
+        "enroll",
+        help="enrol a device: read it, derive helper data and keys, verify, register",
+        description="Read every candidate RO pair of the device --reads times (at each --at "
+        "condition for a simulated die), select and balance the reliable pairs, derive the "
+        "helper data and keys with an entropy account, check on the device that RECONSTRUCT "
+        "and ATTEST work with them, and only then write the owner-signed record and the "
+        "encrypted attestation key into the registry. Refuses a locked device and a "
+        "deployment build.",
+    )
+    add_target_options(enroll, noise_seed=1)
+    enroll.add_argument("--device-id", required=True, help="the device's name in the registry")
+    enroll.add_argument(
+        "--reads", type=int, default=25, help="reads per pair and condition (default 25)"
+    )
+    enroll.add_argument(
+        "--owner-key",
+        help="the owner's Ed25519 key file that signs the record (default: $ROPUF_OWNER_KEY; "
+        "make one with 'ropuf registry new-owner-key')",
+    )
+    enroll.add_argument(
+        "--lock", action="store_true", help="send LOCK after registering (raw readout off)"
+    )
+    enroll.add_argument(
+        "--design-min-entropy",
+        type=float,
+        default=None,
+        metavar="BITS",
+        help="min-entropy per response bit from a fleet characterisation (bit-aliasing); "
+        "caps the entropy account, which otherwise assumes no bias shared across dies",
+    )
+    enroll.add_argument(
+        "--max-key-failure",
+        type=float,
+        default=1e-9,
+        metavar="P",
+        help="refuse a device whose predicted key failure per reconstruction, from its own "
+        "measured margins at the worst condition read, is above P (default 1e-9)",
+    )
+    enroll.add_argument(
+        "--thresholds",
+        metavar="FILE",
+        help="the design's pair thresholds (JSON, from a characterisation of several devices) "
+        "that remove bit-aliasing; simulated dies use the simulated design's own",
+    )
+    add_progress_option(enroll)
+    _registry_options(enroll)
+    enroll.set_defaults(run=cmd_enroll)
+
+    attest = commands.add_parser(
+        "attest",
+        help="attest an enrolled device: reconstruct its key and answer a fresh nonce",
+        description="Load the device's helper data from its (signature-checked) registry "
+        "record, LOAD_HELPER, RECONSTRUCT, and check its MAC over a fresh nonce against the "
+        "registered key. Prints ATTESTED, or FAILED with the reason and exits 1.",
+    )
+    add_target_options(attest, noise_seed=None)
+    attest.add_argument("--device-id", required=True, help="the enrolled device's name")
+    _registry_options(attest)
+    attest.set_defaults(run=cmd_attest)
+
+    fleet = commands.add_parser(
+        "fleet",
+        help="enrol and attest a simulated fleet at the rated corners (fast model device)",
+        description="Enrol --dies simulated dies at 25 C on the fast model device, then at 25 C "
+        "and the rated corners (-20/85 C, supply -5/+5 %%) reconstruct and attest each "
+        "--trials times; print key-reconstruction success per corner, uniqueness, uniformity "
+        "and reliability, and write PNG plots.",
+    )
+    fleet.add_argument("--dies", type=int, default=20, help="fleet size (default 20)")
+    fleet.add_argument("--first-seed", type=int, default=1000, help="first die seed (1000)")
+    fleet.add_argument("--reads", type=int, default=25, help="enrollment reads (default 25)")
+    fleet.add_argument(
+        "--trials", type=int, default=2, help="attestations per die and corner (default 2)"
+    )
+    fleet.add_argument(
+        "--char-reads",
+        type=int,
+        default=3,
+        help="characterisation reads per die and corner (default 3)",
+    )
+    fleet.add_argument(
+        "--plots", default="build/fleet", help="folder for the PNG plots (default build/fleet)"
+    )
+    fleet.add_argument(
+        "--no-plots", dest="plots", action="store_const", const=None, help="write no plots"
+    )
+    add_progress_option(fleet)
+    fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
+    fleet.set_defaults(run=cmd_fleet)
+
+    registry = commands.add_parser(
+        "registry", help="the device registry: list, export, import, new master or owner key"
+    ).add_subparsers(dest="registry_command", required=True, metavar="REGISTRY_COMMAND")
+    listing = registry.add_parser("list", help="enrolled devices (signatures verified)")
+    _registry_options(listing)
+    listing.set_defaults(run=_cmd_registry_list)
+    export = registry.add_parser("export", help="write every record to a JSON file")
+    export.add_argument("file", help="JSON file to write")
+    _registry_options(export)
+    export.set_defaults(run=_cmd_registry_export)
+    import_ = registry.add_parser("import", help="add the records of a JSON export")
+    import_.add_argument("file", help="JSON file to read")
+    _registry_options(import_)
+    import_.set_defaults(run=_cmd_registry_import)
+    new_key = registry.add_parser("new-master-key", help="write a fresh master key file")
+    new_key.add_argument("file", help="where to write it (must not exist)")
+    new_key.add_argument("--json", action="store_true", help="print the result as JSON")
+    new_key.set_defaults(run=_cmd_registry_new_master_key)
+    new_owner = registry.add_parser(
+        "new-owner-key", help="write a fresh Ed25519 owner key file (signs enrollment records)"
+    )
+    new_owner.add_argument("file", help="where to write it (must not exist)")
+    new_owner.add_argument("--json", action="store_true", help="print the result as JSON")
+    new_owner.set_defaults(run=_cmd_registry_new_owner_key)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="PUF metrics of measured RO data",
+        description="Uniformity, uniqueness, intra-chip HD, bit-aliasing and min-entropy of a "
+        "folder of RO measurements in the HOST 2010 format (one CSV per chip), with disjoint "
+        "neighbour pairs; printed beside the published HOST 2010 figures.",
+    )
+    analyze.add_argument("--dataset", help="folder of chip CSV files (default: $ROPUF_HOST2010)")
+    analyze.add_argument("--plots", help="write PNG plots into this folder")
+    analyze.add_argument("--json", action="store_true", help="print the figures as JSON")
+    analyze.set_defaults(run=_cmd_analyze)
+
+    sim = commands.add_parser("sim", help="simulated boards").add_subparsers(
+        dest="sim_command", required=True, metavar="SIM_COMMAND"
+    )
+    serve = sim.add_parser(
+        "serve",
+        help="serve a simulated board on a TCP port",
+        description="Run the device gateware in Verilator with its UART on a TCP port; reach "
+        "it with the URL socket://localhost:PORT. Runs until stopped.",
+    )
+    serve.add_argument("--die-seed", type=int, default=0, help="which virtual die (default 0)")
+    serve.add_argument("--temperature", type=float, default=25.0, help="degrees C (default 25)")
+    serve.add_argument("--voltage", type=float, default=None, help="core supply in V")
+    serve.add_argument("--noise-seed", type=int, default=1, help="measurement noise seed")
+    serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    serve.add_argument("--ready-file", default=None, help="write the URL here once listening")
+    serve.add_argument("--json", action="store_true", help="no banner")
+    serve.set_defaults(run=_cmd_sim_serve)
+
+    add_thresholds_command(commands)
+    add_build_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.boards.build import BoardError
+    from ropuf.host.client import DeviceError, ProtocolError
+    from ropuf.host.keygen import EnrollmentError
+    from ropuf.host.registry import RegistryError
+    from ropuf.host.transport import TransportError
+    from ropuf.sim.harness import HarnessError, SimulationError
+    from ropuf.sim.toolchain import ToolchainError
+
+    expected = (
+        ToolchainError,
+        HarnessError,
+        SimulationError,
+        TransportError,
+        ProtocolError,
+        DeviceError,
+        RegistryError,
+        EnrollmentError,
+        BoardError,
+        ValueError,
+    )
+    try:
+        figures = args.run(args)
+    except KeyboardInterrupt:
+        ProgressBar.end_line()
+        return 130
+    except CommandFailedError as failed:
+        print(json.dumps(failed.figures, indent=2) if args.json else failed.line)
+        return 1
+    except Exception as exc:
+        # A simulated board that does not start (only loaded by the commands that use one).
+        board = sys.modules.get("ropuf.sim.board")
+        if not isinstance(exc, expected) and not (board and isinstance(exc, board.BoardError)):
+            raise
+        ProgressBar.end_line()
+        print(f"ropuf {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    if getattr(args, "json", False) and figures:
+        print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The device: command processor, handler interface, device core and device top."""

@@ -1,0 +1,172 @@
+"""The device core at frame level: command processor, RO array and key engine, wired.
+
+Framing (COBS, CRC) and the UART wrap around it in the device top; this level takes request
+headers and payload bytes and gives response headers and payload bytes, which keeps its tests
+fast and lets the same core serve every transport.
+"""
+
+from amaranth.hdl import Cat, Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ropuf.gateware.arbiter.behavioural import ArbiterSimLoadSignature
+from ropuf.gateware.arbiter.handler import ArbiterHandler
+from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.ro.array import ROArray, count_width_for
+from ropuf.gateware.ro.behavioural import SimLoadSignature
+from ropuf.spec.arbiter_command import ArbiterConfig
+from ropuf.spec.code_params import CodeParams
+
+from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
+
+__all__ = ["DeviceCore"]
+
+
+class DeviceCore(wiring.Component):
+    """Command processor, RO PUF and (with a code) the key engine.
+
+    Parameters
+    ----------
+    variant : str
+        ``"enrollment"`` or ``"deployment"`` (see :class:`CommandProcessor`).
+    n_ro, stages, gate_cycles, max_edges_per_cycle, soft_width : int
+        RO array parameters (see :class:`~ropuf.gateware.ro.array.ROArray`).
+    clock_hz : int
+        System clock, reported by INFO.
+    simulation : bool
+        Use the RO array's simulation body and expose its ``sim`` load port.
+    code : CodeParams, optional
+        The key construction: adds the key engine (LOAD_HELPER, RECONSTRUCT, ATTEST). Without
+        it those commands are unknown.
+    ring_placement, arbiter_placement : optional
+        Where the FPGA bodies' rings and arbiter chains go (families' defaults when omitted).
+    arbiter : ArbiterConfig, optional
+        Adds a k-XOR arbiter PUF behind ARBITER (``allow_counts`` in enrollment builds only).
+
+    Attributes
+    ----------
+    i_request, i_payload, o_response, o_payload
+        As :class:`CommandProcessor`.
+    locked : Out(1)
+        High after LOCK.
+    sim : In(SimLoadSignature)
+        Only with ``simulation=True``.
+    arbiter_sim : In(ArbiterSimLoadSignature)
+        Only with ``simulation=True`` and an arbiter: loads its die.
+    """
+
+    def __init__(
+        self,
+        *,
+        variant: str,
+        n_ro: int,
+        stages: int = 5,
+        gate_cycles: int = 4096,
+        max_edges_per_cycle: float = 32.0,
+        soft_width: int = 16,
+        clock_hz: int = 12_000_000,
+        simulation: bool = False,
+        code: CodeParams | None = None,
+        arbiter: ArbiterConfig | None = None,
+        ring_placement=None,
+        arbiter_placement=None,
+    ):
+        if arbiter is not None and arbiter.allow_counts and variant != "enrollment":
+            raise ValueError("Arbiter COUNTS answers are for enrollment builds only")
+        handlers = {}
+        if code is not None:
+            handlers["key"] = KeyEngine.COMMANDS
+        if arbiter is not None:
+            handlers["arbiter"] = ArbiterHandler.COMMANDS
+        # The processor checks the variant and the count width first, before anything is built.
+        count_width = count_width_for(gate_cycles, max_edges_per_cycle)
+        self.processor = CommandProcessor(
+            variant=variant,
+            n_ro=n_ro,
+            stages=stages,
+            count_width=count_width,
+            soft_width=soft_width,
+            gate_cycles=gate_cycles,
+            clock_hz=clock_hz,
+            handlers=handlers,
+            features=tuple(part for part in (code, arbiter) if part is not None),
+        )
+        self.engine = (
+            None
+            if code is None
+            else KeyEngine(code=code, n_ro=n_ro, count_width=count_width, soft_width=soft_width)
+        )
+        self.array = ROArray(
+            n_ro=n_ro,
+            stages=stages,
+            gate_cycles=gate_cycles,
+            max_edges_per_cycle=max_edges_per_cycle,
+            soft_width=soft_width,
+            simulation=simulation,
+            ring_placement=ring_placement,
+        )
+        self.arbiter = (
+            None
+            if arbiter is None
+            else ArbiterHandler(
+                n_stages=arbiter.n_stages,
+                k=arbiter.k,
+                allow_counts=arbiter.allow_counts,
+                simulation=simulation,
+                placement=arbiter_placement,
+            )
+        )
+        members = {
+            "i_request": In(stream.Signature(RequestLayout)),
+            "i_payload": In(stream.Signature(8)),
+            "o_response": Out(stream.Signature(ResponseLayout)),
+            "o_payload": Out(stream.Signature(8)),
+            "locked": Out(1),
+        }
+        if simulation:
+            members["sim"] = In(SimLoadSignature(n_ro))
+            if arbiter is not None:
+                members["arbiter_sim"] = In(
+                    ArbiterSimLoadSignature(n_stages=arbiter.n_stages, k=arbiter.k)
+                )
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.processor = processor = self.processor
+        m.submodules.ro = array = self.array
+        wiring.connect(m, wiring.flipped(self.i_request), processor.i_request)
+        wiring.connect(m, wiring.flipped(self.i_payload), processor.i_payload)
+        wiring.connect(m, processor.o_response, wiring.flipped(self.o_response))
+        wiring.connect(m, processor.o_payload, wiring.flipped(self.o_payload))
+        m.d.comb += [self.locked.eq(processor.locked), array.enable.eq(1)]
+        if "sim" in self.signature.members:
+            wiring.connect(m, wiring.flipped(self.sim), array.sim)
+        users = []
+        if processor.variant == "enrollment":
+            users.append((processor.ro_pairs, processor.ro_results))
+        if self.engine is not None:
+            m.submodules.key = engine = self.engine
+            wiring.connect(m, processor.h_key, engine.h)
+            m.d.comb += processor.key_ready.eq(engine.key_ready)
+            users.append((engine.ro_pairs, engine.ro_results))
+        if self.arbiter is not None:
+            m.submodules.arbiter = self.arbiter
+            wiring.connect(m, processor.h_arbiter, self.arbiter.h)
+            if "arbiter_sim" in self.signature.members:
+                wiring.connect(m, wiring.flipped(self.arbiter_sim), self.arbiter.sim)
+        # The processor serves one command at a time, so at most one user of the array is
+        # active: requests and ready signals are ORed, results go to both.
+        for pairs, results in users:
+            with m.If(pairs.valid):
+                m.d.comb += array.i_pairs.payload.eq(pairs.payload)
+            m.d.comb += [
+                pairs.ready.eq(array.i_pairs.ready),
+                results.payload.eq(array.o_results.payload),
+                results.valid.eq(array.o_results.valid),
+            ]
+        m.d.comb += [
+            array.i_pairs.valid.eq(Cat(pairs.valid for pairs, _ in users).any()),
+            array.o_results.ready.eq(Cat(results.ready for _, results in users).any()),
+        ]
+        return m

@@ -1,0 +1,574 @@
+"""The key engine: LOAD_HELPER, RECONSTRUCT and ATTEST on the fabric.
+
+It serves three commands for the command processor (:mod:`ropuf.gateware.core.handler`) with one
+byte memory, one SHA-256 core, the BCH decoder and the RO array, and keeps every secret inside:
+the secret message, the master key and the attestation key live in the memory's slots and
+never reach a port; only the key-check result and MACs leave.
+
+Memory (8 bits wide)::
+
+    0 .. L-1        the helper-data record (LOAD_HELPER writes it, L = HelperData.total_length)
+    slots, 32 bytes each, from the first multiple of 32 at or after L:
+        HREC    SHA-256 of the record (the attestation context)
+        HBODY   SHA-256 of the record's body (the key-derivation input)
+        SECRET  the decoded message, packed MSB-first (ceil(k / 8) bytes)
+        MASTER  the master key
+        TMP     inner HMAC digests
+        AKEY    the attestation key
+        NONCE   the verifier's nonce
+
+RECONSTRUCT runs in three phases:
+
+1. **Validate** the record byte by byte: header bytes equal this build's (magic, version,
+   length, code parameters, pairing, RO count), mask weight equal to ``n * rep``, padding bits
+   clear, CRC-32 equal to the stored one. Anything else answers BAD_HELPER.
+2. **Measure and decode**: walk the mask; for each selected candidate ``i`` measure pair
+   ``(2i, 2i + 1)`` and feed its soft value less the pair's design threshold (saturated) with
+   the next code-offset bit to the decoder.
+3. **Derive** with a small program of SHA-256 messages (below); the program is the same
+   whatever the data, so its cycle count is constant. The key is kept only when the decoder
+   succeeded and the key-check value matches; otherwise the attestation-key slot is cleared
+   (in the same cycles). SECRET, MASTER and TMP are cleared at the end either way.
+
+The derivation program follows :mod:`ropuf.spec.kdf_labels` and :mod:`ropuf.spec.attestation`
+exactly (HMAC with a 32-byte key: ``SHA((K || 0^32) ^ opad || SHA((K || 0^32) ^ ipad || m))``)::
+
+    HBODY  = SHA(body)
+    MASTER = SHA("ropuf master v1" 0x00 || HBODY || SECRET)
+    check    HMAC(MASTER, "ropuf kcv" 0x01)[:8] == the record's key-check value
+    AKEY   = HMAC(MASTER, "ropuf attest" 0x01)
+    HREC   = SHA(record)
+    ATTEST: MAC = HMAC(AKEY, "ropuf attest v1" 0x00 || HREC || NONCE)
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ropuf.gateware.core.handler import HandlerSignature
+from ropuf.gateware.crypto.crc32 import CRC32
+from ropuf.gateware.crypto.sha256 import SHA256
+from ropuf.gateware.ro.array import PairLayout, ResultLayout
+from ropuf.spec import attestation, kdf_labels
+from ropuf.spec.code_params import CodeParams
+from ropuf.spec.commands import Command, Status
+from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES, HelperData
+
+from .decoder import BCHDecoder
+
+__all__ = ["KeyEngine", "MemoryMap"]
+
+#: Slot names, in memory order.
+SLOTS = ("HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE")
+_IPAD, _OPAD = 0x36, 0x5C
+
+# The constants the program hashes, one ROM.
+_CONSTANTS = {
+    "master": kdf_labels.MASTER_LABEL + b"\x00",
+    "kcv": kdf_labels.KCV_LABEL + b"\x01",
+    "akey": kdf_labels.ATTEST_LABEL + b"\x01",
+    "attest": attestation.ATTEST_LABEL,
+}
+
+
+@dataclass(frozen=True)
+class MemoryMap:
+    """Where things are in the key engine's memory for a code (see the module notes)."""
+
+    code: CodeParams
+    n_ro: int
+
+    @property
+    def record(self) -> int:
+        return HelperData.total_length(self.code)
+
+    @property
+    def body(self) -> int:
+        return self.record - KCV_BYTES - CRC_BYTES
+
+    @property
+    def mask(self) -> int:
+        return HEADER.size
+
+    @property
+    def mask_bytes(self) -> int:
+        return (self.code.candidate_pairs + 7) // 8
+
+    @property
+    def offset(self) -> int:
+        return self.mask + self.mask_bytes
+
+    @property
+    def offset_bytes(self) -> int:
+        return (self.code.selected_bits + 7) // 8
+
+    @property
+    def thresholds(self) -> int:
+        return self.offset + self.offset_bytes
+
+    @property
+    def kcv(self) -> int:
+        return self.body
+
+    def slot(self, name: str) -> int:
+        return (self.record + 31) // 32 * 32 + 32 * SLOTS.index(name)
+
+    @property
+    def depth(self) -> int:
+        return self.slot(SLOTS[-1]) + 32
+
+    def header(self) -> bytes:
+        """The first bytes every valid record of this build starts with."""
+        blank = HelperData(
+            params=self.code,
+            n_ro=self.n_ro,
+            mask=(1,) * self.code.selected_bits
+            + (0,) * (self.code.candidate_pairs - self.code.selected_bits),
+            offset=(0,) * self.code.selected_bits,
+        )
+        return blank.body()[: HEADER.size]
+
+
+# Program operations.
+_MEM, _KEYPAD, _CONST, _DIGEST, _SECRET, _WRITE, _ZERO, _ZERO_IF_BAD, _CHECK, _STOP = range(10)
+
+OpLayout = data.StructLayout({"op": 4, "addr": 10, "length": 10, "opad": 1, "last": 1})
+
+
+def _program(layout: MemoryMap) -> tuple[list[dict], int, bytes]:
+    """The derivation and attestation programs: (ops, attest entry, constant ROM)."""
+    rom = b""
+    where = {}
+    for name, value in _CONSTANTS.items():
+        where[name] = (len(rom), len(value))
+        rom += value
+    s = layout.slot
+    secret_bytes = layout.code.message_bytes
+    ops: list[dict] = []
+
+    def msg(*segments):
+        for i, (op, addr, length, *pad) in enumerate(segments):
+            ops.append(
+                {
+                    "op": op,
+                    "addr": addr,
+                    "length": length,
+                    "opad": int(bool(pad and pad[0])),
+                    "last": int(i == len(segments) - 1),
+                }
+            )
+        ops.append({"op": _DIGEST})
+
+    def const(name):
+        return (_CONST, *where[name])
+
+    def hmac(key_slot, *segments):
+        msg((_KEYPAD, s(key_slot), 64, 0), *segments)
+        ops.append({"op": _WRITE, "addr": s("TMP"), "length": 32})
+        msg((_KEYPAD, s(key_slot), 64, 1), (_MEM, s("TMP"), 32))
+
+    ops.append({"op": _SECRET})
+    ops.append({"op": _WRITE, "addr": s("SECRET"), "length": secret_bytes})
+    msg((_MEM, 0, layout.body))
+    ops.append({"op": _WRITE, "addr": s("HBODY"), "length": 32})
+    msg(const("master"), (_MEM, s("HBODY"), 32), (_MEM, s("SECRET"), secret_bytes))
+    ops.append({"op": _WRITE, "addr": s("MASTER"), "length": 32})
+    hmac("MASTER", const("kcv"))
+    ops.append({"op": _CHECK, "addr": layout.kcv, "length": KCV_BYTES})
+    hmac("MASTER", const("akey"))
+    ops.append({"op": _WRITE, "addr": s("AKEY"), "length": 32})
+    msg((_MEM, 0, layout.record))
+    ops.append({"op": _WRITE, "addr": s("HREC"), "length": 32})
+    for name in ("SECRET", "MASTER", "TMP"):
+        ops.append({"op": _ZERO, "addr": s(name), "length": 32})
+    ops.append({"op": _ZERO_IF_BAD, "addr": s("AKEY"), "length": 32})
+    ops.append({"op": _STOP})
+
+    attest_entry = len(ops)
+    hmac("AKEY", const("attest"), (_MEM, s("HREC"), 32), (_MEM, s("NONCE"), 32))
+    ops.append({"op": _ZERO, "addr": s("TMP"), "length": 32})
+    ops.append({"op": _STOP})
+    return ops, attest_entry, rom
+
+
+def _popcount(value):
+    return sum((value[i] for i in range(len(value))), Const(0, 4))
+
+
+class KeyEngine(wiring.Component):
+    """LOAD_HELPER, RECONSTRUCT and ATTEST (see the module notes).
+
+    Parameters
+    ----------
+    code : CodeParams
+        The key construction this build supports (helper data for another is BAD_HELPER).
+    n_ro : int
+        RO count; the code's candidate pairs must fit (``n_ro >= 2 * candidate_pairs``).
+    count_width, soft_width : int
+        The RO array's result widths; ``soft_width`` must equal ``code.soft_width``.
+
+    Attributes
+    ----------
+    h : In(HandlerSignature())
+        The command processor's port for LOAD_HELPER, RECONSTRUCT, ATTEST.
+    key_ready : Out(1)
+        A reconstructed key is held (INFO reports it).
+    ro_pairs : Out(stream.Signature(PairLayout))
+    ro_results : In(stream.Signature(ResultLayout))
+        The RO array, used during RECONSTRUCT only.
+
+    Raises
+    ------
+    ValueError
+        The code does not fit the array, or the soft widths differ.
+    """
+
+    COMMANDS = (Command.LOAD_HELPER, Command.RECONSTRUCT, Command.ATTEST)
+
+    def __init__(self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int):
+        if not isinstance(code, CodeParams):
+            raise TypeError(f"code must be a CodeParams, not {code!r}")
+        if n_ro < 2 * code.candidate_pairs:
+            raise ValueError(
+                f"{code.candidate_pairs} candidate pairs need {2 * code.candidate_pairs} ROs, "
+                f"the array has {n_ro}"
+            )
+        if soft_width != code.soft_width:
+            raise ValueError(
+                f"The code decodes {code.soft_width}-bit soft values, the array gives "
+                f"{soft_width}-bit ones"
+            )
+        if code.message_bytes > 32:
+            raise ValueError(f"A {code.k}-bit secret does not fit a 32-byte slot")
+        self.map = MemoryMap(code, n_ro)
+        if self.map.depth > 1024:
+            raise ValueError(f"A {self.map.record}-byte record does not fit the 1 KiB memory")
+        self._code = code
+        super().__init__(
+            {
+                "h": In(HandlerSignature()),
+                "key_ready": Out(1),
+                "ro_pairs": Out(stream.Signature(PairLayout)),
+                "ro_results": In(stream.Signature(ResultLayout(count_width, soft_width))),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        mm = self.map
+        code = self._code
+        h = self.h
+
+        m.submodules.mem = mem = memory.Memory(shape=8, depth=mm.depth, init=[])
+        wr = mem.write_port()
+        rd = mem.read_port(transparent_for=())
+        m.submodules.sha = sha = SHA256()
+        m.submodules.decoder = decoder = BCHDecoder(code)
+        m.submodules.crc = crc = CRC32()
+
+        ops, attest_entry, rom = _program(mm)
+        op_rom = Array(OpLayout.const(op) for op in ops)
+        const_rom = Array(Const(byte, 8) for byte in rom)
+        header = mm.header()
+        header_rom = Array(Const(byte, 8) for byte in header)
+
+        status = Signal(8)
+        out_length = Signal(16)
+        done = Signal()
+        key_ready = Signal()
+        m.d.comb += [
+            h.status.eq(status),
+            h.out_length.eq(out_length),
+            h.done.eq(done),
+            self.key_ready.eq(key_ready),
+        ]
+
+        index = Signal(16)  # byte counter of the current step
+        address = Signal(16)  # LOAD_HELPER write address
+        dig = Signal(256)  # digest / secret shift register, top byte first
+        bad = Signal()  # validation failure
+        weight = Signal(range(code.candidate_pairs + 1))
+        failed = Signal()  # decoder failure
+        mismatch = Signal()  # key-check mismatch
+        candidate = Signal(range(code.candidate_pairs + 1))
+        selected = Signal(range(code.selected_bits + 1))
+        offset_bit = Signal()
+        soft = Signal(signed(code.soft_width))
+        threshold = Signal(16)
+        pc = Signal(range(len(ops)))
+        phase = Signal()
+        op = Signal(OpLayout)
+        m.d.comb += op.eq(op_rom[pc])
+
+        m.d.comb += rd.addr.eq(0)
+        top = dig[248:256]
+
+        with m.FSM():
+            with m.State("IDLE"):
+                # Refusals leave the rest of a payload here: take and drop it.
+                m.d.comb += h.payload.ready.eq(1)
+                with m.If(h.start):
+                    m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0)]
+                    with m.If(h.code == Command.LOAD_HELPER):
+                        with m.If(h.length < 2):
+                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                        with m.Else():
+                            m.next = "LOAD_OFFSET"
+                    with m.Elif(h.code == Command.RECONSTRUCT):
+                        with m.If(h.length != 0):
+                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                        with m.Else():
+                            m.d.sync += [key_ready.eq(0), bad.eq(0), weight.eq(0)]
+                            m.next = "VALIDATE_READ"
+                    with m.Else():  # ATTEST
+                        with m.If(h.length != attestation.NONCE_BYTES):
+                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                        with m.Elif(~key_ready):
+                            m.d.sync += [status.eq(Status.NO_KEY), done.eq(1)]
+                        with m.Else():
+                            m.next = "NONCE"
+
+            # LOAD_HELPER: offset (2 bytes, little-endian), then data written from there.
+            with m.State("LOAD_OFFSET"):
+                m.d.comb += h.payload.ready.eq(1)
+                with m.If(h.payload.valid):
+                    m.d.sync += [
+                        address.eq(Cat(address[8:], h.payload.payload)),
+                        index.eq(index + 1),
+                    ]
+                    with m.If(index == 1):
+                        m.next = "LOAD_CHECK"
+            with m.State("LOAD_CHECK"):
+                with m.If(address + h.length - 2 > mm.record):
+                    m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += [key_ready.eq(0), index.eq(2)]
+                    m.next = "LOAD_DATA"
+            with m.State("LOAD_DATA"):
+                with m.If(index == h.length):
+                    m.d.sync += [status.eq(Status.OK), done.eq(1)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += [
+                        h.payload.ready.eq(1),
+                        wr.addr.eq(address),
+                        wr.data.eq(h.payload.payload),
+                        wr.en.eq(h.payload.valid),
+                    ]
+                    with m.If(h.payload.valid):
+                        m.d.sync += [address.eq(address + 1), index.eq(index + 1)]
+
+            # RECONSTRUCT, phase 1: validate the record, a byte every two cycles.
+            with m.State("VALIDATE_READ"):
+                m.d.comb += rd.addr.eq(index)
+                m.next = "VALIDATE_CHECK"
+            with m.State("VALIDATE_CHECK"):
+                m.d.comb += rd.addr.eq(index)
+                byte = rd.data
+                with m.If(index < len(header)):
+                    with m.If(byte != header_rom[index[: (len(header) - 1).bit_length()]]):
+                        m.d.sync += bad.eq(1)
+                with m.If((index >= mm.mask) & (index < mm.offset)):
+                    m.d.sync += weight.eq(weight + _popcount(byte))
+                for last_byte, bits in (
+                    (mm.offset - 1, code.candidate_pairs),
+                    (mm.offset + mm.offset_bytes - 1, code.selected_bits),
+                ):
+                    if bits % 8:
+                        with m.If((index == last_byte) & (byte[: 8 - bits % 8] != 0)):
+                            m.d.sync += bad.eq(1)
+                with m.If(index < mm.record - CRC_BYTES):
+                    m.d.comb += [crc.i_stream.valid.eq(1), crc.i_stream.payload.eq(byte)]
+                    m.d.comb += crc.clear.eq(index == 0)
+                with m.Else():
+                    stored = crc.value.word_select((mm.record - 1 - index)[:2], 8)
+                    with m.If(byte != stored):
+                        m.d.sync += bad.eq(1)
+                m.d.sync += index.eq(index + 1)
+                with m.If(index == mm.record - 1):
+                    m.next = "VALIDATE_DONE"
+                with m.Else():
+                    m.next = "VALIDATE_READ"
+            with m.State("VALIDATE_DONE"):
+                with m.If(bad | (weight != code.selected_bits)):
+                    m.d.sync += [status.eq(Status.BAD_HELPER), done.eq(1)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.sync += [candidate.eq(0), selected.eq(0)]
+                    m.next = "MASK_READ"
+
+            # Phase 2: measure the selected pairs, feed the decoder.
+            with m.State("MASK_READ"):
+                m.d.comb += rd.addr.eq(mm.mask + candidate[3:])
+                with m.If(candidate == code.candidate_pairs):
+                    m.d.sync += [pc.eq(0), phase.eq(0), index.eq(0)]
+                    m.next = "RUN"
+                with m.Else():
+                    m.next = "MASK_BIT"
+            with m.State("MASK_BIT"):
+                m.d.comb += rd.addr.eq(mm.offset + selected[3:])
+                mask_byte = Signal(8)
+                m.d.comb += mask_byte.eq(rd.data)
+                with m.If(mask_byte.bit_select(~candidate[:3], 1)):
+                    m.next = "OFFSET_BIT"
+                with m.Else():
+                    m.d.sync += candidate.eq(candidate + 1)
+                    m.next = "MASK_READ"
+            with m.State("OFFSET_BIT"):
+                # Then the pair's threshold, big-endian, high byte first.
+                m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected)
+                offset_byte = Signal(8)
+                m.d.comb += offset_byte.eq(rd.data)
+                m.d.sync += offset_bit.eq(offset_byte.bit_select(~selected[:3], 1))
+                m.next = "THRESHOLD_HIGH"
+            with m.State("THRESHOLD_HIGH"):
+                m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected + 1)
+                m.d.sync += threshold[8:].eq(rd.data)
+                m.next = "THRESHOLD_LOW"
+            with m.State("THRESHOLD_LOW"):
+                m.d.sync += threshold[:8].eq(rd.data)
+                m.next = "ISSUE"
+            with m.State("ISSUE"):
+                m.d.comb += [
+                    self.ro_pairs.valid.eq(1),
+                    self.ro_pairs.payload.a.eq(Cat(Const(0, 1), candidate)),
+                    self.ro_pairs.payload.b.eq(Cat(Const(1, 1), candidate)),
+                ]
+                with m.If(self.ro_pairs.ready):
+                    m.next = "RESULT"
+            with m.State("RESULT"):
+                m.d.comb += [self.ro_results.ready.eq(1)]
+                with m.If(self.ro_results.valid):
+                    m.d.sync += soft.eq(self.ro_results.payload.soft)
+                    m.next = "FEED"
+            with m.State("FEED"):
+                # soft - threshold, saturated to the soft width (spec.helper_data.corrected_soft).
+                limit = 2 ** (code.soft_width - 1) - 1
+                difference = Signal(signed(max(code.soft_width, 16) + 1))
+                corrected = Signal(signed(code.soft_width))
+                m.d.comb += difference.eq(soft - threshold.as_signed())
+                with m.If(difference > limit):
+                    m.d.comb += corrected.eq(limit)
+                with m.Elif(difference < -limit):
+                    m.d.comb += corrected.eq(-limit)
+                with m.Else():
+                    m.d.comb += corrected.eq(difference)
+                m.d.comb += [
+                    decoder.i_bits.valid.eq(1),
+                    decoder.i_bits.payload.soft.eq(corrected),
+                    decoder.i_bits.payload.offset.eq(offset_bit),
+                ]
+                with m.If(decoder.i_bits.ready):
+                    m.d.sync += [candidate.eq(candidate + 1), selected.eq(selected + 1)]
+                    m.next = "MASK_READ"
+
+            # ATTEST: the nonce into its slot, then the program from its entry.
+            with m.State("NONCE"):
+                with m.If(index == attestation.NONCE_BYTES):
+                    m.d.sync += [pc.eq(attest_entry), phase.eq(0), index.eq(0)]
+                    m.next = "RUN"
+                with m.Else():
+                    m.d.comb += [
+                        h.payload.ready.eq(1),
+                        wr.addr.eq(mm.slot("NONCE") + index),
+                        wr.data.eq(h.payload.payload),
+                        wr.en.eq(h.payload.valid),
+                    ]
+                    with m.If(h.payload.valid):
+                        m.d.sync += index.eq(index + 1)
+
+            # Phase 3 and ATTEST: the program.
+            with m.State("RUN"):
+                last_byte = index == op.length - 1
+                step = [index.eq(index + 1)]
+                advance = [index.eq(0), pc.eq(pc + 1), phase.eq(0)]
+                m.d.comb += rd.addr.eq(op.addr + index)
+                with m.Switch(op.op):
+                    with m.Case(_MEM, _KEYPAD, _CONST):
+                        # Phase 0 addresses the byte, phase 1 offers it to the hash core.
+                        byte = Signal(8)
+                        with m.Switch(op.op):
+                            with m.Case(_MEM):
+                                m.d.comb += byte.eq(rd.data)
+                            with m.Case(_KEYPAD):
+                                pad = Mux(op.opad, _OPAD, _IPAD)
+                                m.d.comb += byte.eq(Mux(index < 32, rd.data, 0) ^ pad)
+                            with m.Case(_CONST):
+                                rom_index = (op.addr + index)[: (len(rom) - 1).bit_length()]
+                                m.d.comb += byte.eq(const_rom[rom_index])
+                        with m.If(phase == 0):
+                            m.d.sync += phase.eq(1)
+                        with m.Else():
+                            m.d.comb += [
+                                sha.i_stream.valid.eq(1),
+                                sha.i_stream.payload.data.eq(byte),
+                                sha.i_stream.payload.last.eq(op.last & last_byte),
+                            ]
+                            with m.If(sha.i_stream.ready):
+                                with m.If(last_byte):
+                                    m.d.sync += advance
+                                with m.Else():
+                                    m.d.sync += [*step, phase.eq(0)]
+                    with m.Case(_DIGEST):
+                        m.d.comb += sha.o_digest.ready.eq(1)
+                        with m.If(sha.o_digest.valid):
+                            m.d.sync += [dig.eq(sha.o_digest.payload), *advance]
+                    with m.Case(_SECRET):
+                        m.d.comb += decoder.o_result.ready.eq(1)
+                        with m.If(decoder.o_result.valid):
+                            result = decoder.o_result.payload
+                            m.d.sync += [
+                                dig.eq(Cat(Const(0, 256 - code.k), result.message)),
+                                failed.eq(result.failed),
+                                mismatch.eq(0),
+                                *advance,
+                            ]
+                    with m.Case(_WRITE, _ZERO, _ZERO_IF_BAD):
+                        m.d.comb += [
+                            wr.addr.eq(op.addr + index),
+                            wr.data.eq(Mux(op.op == _WRITE, top, 0)),
+                            wr.en.eq((op.op != _ZERO_IF_BAD) | failed | mismatch),
+                        ]
+                        m.d.sync += step
+                        with m.If(op.op == _WRITE):
+                            m.d.sync += dig.eq(dig << 8)
+                        with m.If(last_byte):
+                            m.d.sync += advance
+                    with m.Case(_CHECK):
+                        with m.If(phase == 0):
+                            m.d.sync += phase.eq(1)
+                        with m.Else():
+                            with m.If(rd.data != top):
+                                m.d.sync += mismatch.eq(1)
+                            m.d.sync += [dig.eq(dig << 8), phase.eq(0), *step]
+                            with m.If(last_byte):
+                                m.d.sync += advance
+                    with m.Case(_STOP):
+                        with m.If(h.code == Command.ATTEST):
+                            m.d.sync += [
+                                status.eq(Status.OK),
+                                out_length.eq(attestation.MAC_BYTES),
+                                done.eq(1),
+                                index.eq(0),
+                            ]
+                            m.next = "MAC"
+                        with m.Else():
+                            ok = ~failed & ~mismatch
+                            m.d.sync += [
+                                key_ready.eq(ok),
+                                status.eq(Mux(ok, Status.OK, Status.KEY_CHECK_FAILED)),
+                                done.eq(1),
+                            ]
+                            m.next = "IDLE"
+
+            with m.State("MAC"):
+                m.d.comb += [h.response.valid.eq(1), h.response.payload.eq(top)]
+                with m.If(h.response.ready):
+                    m.d.sync += [dig.eq(dig << 8), index.eq(index + 1)]
+                    with m.If(index == attestation.MAC_BYTES - 1):
+                        m.d.sync += dig.eq(0)
+                        m.next = "IDLE"
+        return m
