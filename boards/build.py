@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ropuf.spec.errors import RopufError
+
 from . import yowasp
 from .profiles import PROFILES, VARIANTS, BoardProfile
 from .top import board_top
@@ -94,7 +96,7 @@ _PROGRAMMERS = {
 _RING_CELL = re.compile(r"\bro(\d+)_lut(\d+)(_LC)?$")
 
 
-class BoardError(RuntimeError):
+class BoardError(RopufError):
     """A board build or programming step failed; the message says what and what to do."""
 
 

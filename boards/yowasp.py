@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ropuf.spec.errors import RopufError
+
 __all__ = [
     "NEXTPNR_OPTS",
     "BuildError",
@@ -46,7 +48,7 @@ _TOOLS = {
 }
 
 
-class BuildError(RuntimeError):
+class BuildError(RopufError):
     """A tool is missing, or the flow failed; the message says which and where the log is."""
 
 

@@ -96,6 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     # Imported on use, not at the top: start-up time of the command line.
     from ropuf.sim.demo import key_path, link_check
     from ropuf.sim.fleet import run_fleet
+    from ropuf.sim.harness import SimulationError
     from ropuf.sim.uart_demo import run_uart_demo
 
     say = (lambda *a, **k: None) if args.json else print
@@ -118,7 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
         f"{link.response_read_s:.2f} s ({link.link_bytes_per_s:,.0f} link bytes/s)"
     )
     if not link.verilator_matches_model:
-        raise ValueError("the Verilator device and the fast model disagreed: a bug")
+        raise SimulationError("the Verilator device and the fast model disagreed: a bug")
 
     say(
         f"ropuf demo 3/4: {args.board_dies} dies enrolled like real boards on Verilator "
@@ -141,7 +142,9 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     )
     say(f"  key-path part            : {keys.seconds:.0f} s")
     if not keys.ok:
-        raise ValueError("the key path misbehaved on the Verilator boards: see the lines above")
+        raise SimulationError(
+            "the key path misbehaved on the Verilator boards: see the lines above"
+        )
 
     say(
         f"ropuf demo 4/4: a fleet of {args.dies} dies on the fast model device, enrolled at "

@@ -10,6 +10,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from ropuf.spec.errors import InputError, RopufError
+
 __all__ = [
     "CommandFailedError",
     "ProgressBar",
@@ -30,7 +32,7 @@ def open_registry(args: argparse.Namespace):
     return Registry(args.registry, load_master_key(args.master_key))
 
 
-class CommandFailedError(Exception):
+class CommandFailedError(RopufError):
     """A command ran but its verdict is negative: print *line* (or the figures with --json)
     and exit 1."""
 
@@ -86,7 +88,7 @@ def _points(values: Sequence[str]) -> list[tuple[float, float | None]]:
                 raise ValueError
             points.append((float(parts[0]), float(parts[1]) if len(parts) == 2 else None))
         except ValueError:
-            raise ValueError(
+            raise InputError(
                 f"--at takes TEMPERATURE or TEMPERATURE,VOLTAGE (e.g. 85,1.14), not {value!r}"
             ) from None
     return points
@@ -107,7 +109,7 @@ def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]])
 
     if args.port:
         if args.at:
-            raise ValueError("--at sets a simulated die's condition: use it with --sim-die")
+            raise InputError("--at sets a simulated die's condition: use it with --sim-die")
         return [SerialSource(args.port, baudrate=args.baud, timeout=_timeout(args))]
     import secrets
 
@@ -197,7 +199,7 @@ def cmd_attest(args: argparse.Namespace) -> dict:
 
     points = _points(args.at or ["25"])
     if len(points) > 1:
-        raise ValueError("attest takes one --at condition")
+        raise InputError("attest takes one --at condition")
     (source,) = _sources(args, points)
     with open_registry(args) as registry, source.open() as client:
         result = Verifier(registry).attest_enrolled(args.device_id, client)

@@ -1,4 +1,5 @@
-"""The ``ropuf`` command line: parses, calls the library, prints. Errors exit non-zero."""
+"""The ``ropuf`` command line: parses, calls the library, prints. A :class:`RopufError` is one
+line on stderr and exit status 1; any other exception is a bug and keeps its traceback."""
 
 import argparse
 import json
@@ -6,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from ropuf.spec.errors import InputError, RopufError
 
 from .build import add_build_command
 from .fleet import cmd_demo, cmd_fleet
@@ -55,7 +58,7 @@ def _cmd_analyze(args: argparse.Namespace) -> dict:
 
     folder = args.dataset or dataset_dir_from_env()
     if folder is None:
-        raise ValueError(f"no data set given: pass --dataset DIR or set {DATA_ENV}")
+        raise InputError(f"no data set given: pass --dataset DIR or set {DATA_ENV}")
     dataset = load_dataset(folder)
     result = analyze(dataset.freqs)
     figures = {"dataset": str(folder), **result.summary()}
@@ -173,7 +176,7 @@ def _cmd_registry_import(args: argparse.Namespace) -> dict:
     try:
         text = Path(args.file).read_text()
     except OSError as exc:
-        raise ValueError(f"cannot read {args.file}: {exc.strerror}") from None
+        raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
     with open_registry(args) as registry:
         added = registry.import_json(text)
     if not args.json:
@@ -187,7 +190,7 @@ def _cmd_registry_new_master_key(args: argparse.Namespace) -> dict:
 
     path = Path(args.file)
     if path.exists():
-        raise ValueError(f"{path} exists: refusing to overwrite a master key")
+        raise InputError(f"{path} exists: refusing to overwrite a master key")
     path.touch(mode=0o600)
     path.write_text(generate_master_key() + "\n")
     if not args.json:
@@ -437,27 +440,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    # Imported on use, not at the top: start-up time of the command line.
-    from ropuf.boards.build import BoardError
-    from ropuf.host.client import DeviceError, ProtocolError
-    from ropuf.host.keygen import EnrollmentError
-    from ropuf.host.registry import RegistryError
-    from ropuf.host.transport import TransportError
-    from ropuf.sim.harness import HarnessError, SimulationError
-    from ropuf.sim.toolchain import ToolchainError
-
-    expected = (
-        ToolchainError,
-        HarnessError,
-        SimulationError,
-        TransportError,
-        ProtocolError,
-        DeviceError,
-        RegistryError,
-        EnrollmentError,
-        BoardError,
-        ValueError,
-    )
     try:
         figures = args.run(args)
     except KeyboardInterrupt:
@@ -466,11 +448,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailedError as failed:
         print(json.dumps(failed.figures, indent=2) if args.json else failed.line)
         return 1
-    except Exception as exc:
-        # A simulated board that does not start (only loaded by the commands that use one).
-        board = sys.modules.get("ropuf.sim.board")
-        if not isinstance(exc, expected) and not (board and isinstance(exc, board.BoardError)):
-            raise
+    except RopufError as exc:
+        # An error ropuf reports (bad input, a device that refused, a missing tool): one line.
+        # Anything else is a bug and keeps its traceback.
         ProgressBar.end_line()
         print(f"ropuf {args.command}: error: {exc}", file=sys.stderr)
         return 1

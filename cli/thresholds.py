@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 
 from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.errors import InputError
 
 from .keys import ProgressBar, add_progress_option
 
@@ -22,7 +23,7 @@ __all__ = ["add_thresholds_command", "cmd_thresholds"]
 
 def _sources(args: argparse.Namespace) -> list:
     if bool(args.port) == bool(args.sim_dies):
-        raise ValueError("name the devices with --port (repeat it) or with --sim-dies N")
+        raise InputError("name the devices with --port (repeat it) or with --sim-dies N")
     if args.port:
         # Imported on use, not at the top: start-up time of the command line.
         from ropuf.host.enrollment import SerialSource
@@ -52,7 +53,7 @@ def cmd_thresholds(args: argparse.Namespace) -> dict:
             info = client.info()
             check_enrollable(info, CHOSEN, source.label)
             if gate is not None and info.gate_cycles != gate:
-                raise ValueError(
+                raise InputError(
                     f"{source.label} counts over {info.gate_cycles} cycles, the others over "
                     f"{gate}: characterise devices of one build"
                 )

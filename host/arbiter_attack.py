@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ropuf.spec.errors import RopufError
+
 __all__ = [
     "AttackError",
     "AttackResult",
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-class AttackError(ValueError):
+class AttackError(RopufError, ValueError):
     """The CRPs or the attack settings given to the modeling attack are unusable."""
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES, attestation_mac
+from ropuf.spec.errors import RopufError
 
 from .registry import Registry, RegistryError
 
@@ -184,7 +185,7 @@ class Verifier:
         try:
             device.load_helper(record.helper_data)
             device.reconstruct()
-        except (RuntimeError, ValueError) as exc:  # device and link errors
+        except (RopufError, ValueError) as exc:  # device and link errors
             return AttestationResult(device_id, False, str(exc))
         return self.attest(device_id, device)
 

@@ -9,6 +9,7 @@ from typing import ClassVar
 from ropuf.spec import commands, framing
 from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES
 from ropuf.spec.commands import Command, Status
+from ropuf.spec.errors import RopufError
 
 from .transport import SerialTransport, Transport
 
@@ -28,17 +29,17 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-class ProtocolError(RuntimeError):
+class ProtocolError(RopufError):
     """The device did not answer, answered garbage, or speaks another protocol version."""
 
 
-class DeviceError(RuntimeError):
+class DeviceError(RopufError):
     """The device answered with an error status.
 
     Attributes
     ----------
     status : int
-        The status code (:class:`ropuf.spec.commands.Status` or a framing status).
+        The status code (:class:`ropuf.spec.status.Status`: a command or a framing status).
     """
 
     _MESSAGES: ClassVar[dict[int, str]] = {
@@ -57,10 +58,7 @@ class DeviceError(RuntimeError):
 
     def __init__(self, status: int, command: str):
         self.status = status
-        try:
-            name = Status(status).name
-        except ValueError:
-            name = framing.Status(status).name if status in framing.FRAMING_STATUSES else "?"
+        name = _status_name(status)
         reason = self._MESSAGES.get(status, "the device reported an error")
         super().__init__(f"{command}: {reason} (status 0x{status:02x} {name})")
 
@@ -95,9 +93,13 @@ _ERRORS: dict[int, type[DeviceError]] = {
 }
 
 
+def _status_name(status: int) -> str:
+    """The name of a status byte, ``"?"`` for a code the protocol does not define."""
+    return Status(status).name if status in Status._value2member_map_ else "?"
+
+
 def _damaged(status: int) -> str:
-    name = framing.Status(status).name if status in framing.Status._value2member_map_ else "?"
-    return f"the request was corrupted on the way (status 0x{status:02x} {name})"
+    return f"the request was corrupted on the way (status 0x{status:02x} {_status_name(status)})"
 
 
 def device_error(status: int, command: str) -> DeviceError:
@@ -112,10 +114,10 @@ def device_error(status: int, command: str) -> DeviceError:
 #: not retried.
 DAMAGED: frozenset[int] = frozenset(
     {
-        framing.Status.OVERRUN,
-        framing.Status.BAD_COBS,
-        framing.Status.TRUNCATED,
-        framing.Status.BAD_CRC,
+        Status.OVERRUN,
+        Status.BAD_COBS,
+        Status.TRUNCATED,
+        Status.BAD_CRC,
     }
 )
 

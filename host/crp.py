@@ -29,6 +29,7 @@ import numpy.typing as npt
 from ropuf.spec import arbiter_command
 from ropuf.spec.arbiter_command import Form
 from ropuf.spec.commands import Command, Status
+from ropuf.spec.errors import RopufError
 
 __all__ = [
     "CRPError",
@@ -43,7 +44,7 @@ __all__ = [
 Requester = Callable[[int, bytes], bytes]
 
 
-class CRPError(RuntimeError):
+class CRPError(RopufError):
     """CRPs could not be collected: a refused request or an answer that does not parse."""
 
 

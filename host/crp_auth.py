@@ -48,6 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ropuf.spec import arbiter_command
+from ropuf.spec.errors import RopufError
 
 from .crp import collect_counts, collect_crps
 from .registry import Registry
@@ -64,7 +65,7 @@ __all__ = [
 ]
 
 
-class CRPAuthError(RuntimeError):
+class CRPAuthError(RopufError):
     """CRP enrolment or authentication cannot proceed as asked; the message says what to do."""
 
 

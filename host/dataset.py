@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ropuf.spec.errors import RopufError
+
 __all__ = [
     "DATA_ENV",
     "HOST2010_COLUMNS",
@@ -46,7 +48,7 @@ _CHIP_NAME = re.compile(r"^chip_formatted_(\d+)\.csv$")
 _DIGITS = re.compile(r"(\d+)")
 
 
-class DatasetError(ValueError):
+class DatasetError(RopufError, ValueError):
     """A data set folder or chip file is missing, malformed or inconsistent."""
 
 

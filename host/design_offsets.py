@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ropuf.spec.errors import RopufError
+
 __all__ = ["DesignThresholdsError", "estimate_thresholds", "load_thresholds", "save_thresholds"]
 
 #: Fewest devices an estimate is accepted from: with fewer, each device's own response weighs
@@ -28,7 +30,7 @@ __all__ = ["DesignThresholdsError", "estimate_thresholds", "load_thresholds", "s
 MIN_DEVICES = 8
 
 
-class DesignThresholdsError(ValueError):
+class DesignThresholdsError(RopufError, ValueError):
     """Thresholds that cannot be used: too few devices, a malformed file, or a file made for
     another design. The message says which and what to do."""
 

@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
 from ropuf.spec.code_params import CHOSEN, CodeParams
 from ropuf.spec.commands import Info, Mode
+from ropuf.spec.errors import InputError
 
 from .client import (
     BadHelperError,
@@ -343,17 +344,17 @@ def enroll_device(
         The device cannot be reached or answers wrongly.
     """
     if not isinstance(device_id, str) or not device_id.strip():
-        raise ValueError(f"a device id must be a non-empty name, not {device_id!r}")
+        raise InputError(f"a device id must be a non-empty name, not {device_id!r}")
     if not sources:
         raise ValueError("enrollment needs at least one device source")
     if not isinstance(reads, int) or reads < 2:
-        raise ValueError(f"enrollment needs at least 2 reads per condition, not {reads!r}")
+        raise InputError(f"enrollment needs at least 2 reads per condition, not {reads!r}")
     if (
         isinstance(max_key_failure, bool)
         or not isinstance(max_key_failure, int | float)
         or not 0.0 < max_key_failure <= 1.0
     ):
-        raise ValueError(
+        raise InputError(
             "the largest accepted key failure (max_key_failure, --max-key-failure) must be "
             f"a probability in (0, 1], not {max_key_failure!r}"
         )

@@ -22,6 +22,7 @@ import numpy as np
 
 from ropuf.spec.bch_code import BCHCode
 from ropuf.spec.code_params import CodeParams
+from ropuf.spec.errors import RopufError
 from ropuf.spec.helper_data import HelperData
 
 from .kdf import DerivedKeys, derive_keys, pack_secret
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 
-class KeyCheckError(Exception):
+class KeyCheckError(RopufError):
     """Reconstruction failed: the decoder reported more errors than it corrects, or the key
     it produced does not match the key-check value (too many errors, or manipulated helper
     data). No key is returned."""

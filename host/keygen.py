@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ropuf.spec.code_params import CodeParams
+from ropuf.spec.errors import RopufError
 from ropuf.spec.helper_data import HelperData
 
 from .fuzzy import encode_batch
@@ -32,7 +33,7 @@ __all__ = ["MIN_KEY_ENTROPY", "Enrollment", "EnrollmentError", "EntropyAccount",
 MIN_KEY_ENTROPY = 128.0
 
 
-class EnrollmentError(Exception):
+class EnrollmentError(RopufError):
     """Enrollment refused: too much bias, too few reliable pairs, or too little entropy left
     for a 128-bit key. The message gives the figures."""
 

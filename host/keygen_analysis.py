@@ -24,6 +24,7 @@ import numpy as np
 
 from ropuf.spec.bch_code import PRIMITIVE_POLYNOMIALS, bch_code
 from ropuf.spec.code_params import CodeParams
+from ropuf.spec.errors import RopufError
 
 from .fuzzy import decode_soft, encode_batch
 
@@ -49,7 +50,7 @@ __all__ = [
 _GRID = 0.002
 
 
-class AnalysisError(Exception):
+class AnalysisError(RopufError):
     """An analysis was asked for something it cannot compute (bad probability, no code)."""
 
 

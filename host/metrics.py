@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ropuf.spec import ro_pairs
+from ropuf.spec.errors import RopufError
 
 __all__ = [
     "MetricsError",
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 
-class MetricsError(ValueError):
+class MetricsError(RopufError, ValueError):
     """An array given to a metric has the wrong shape, type or content."""
 
 

@@ -40,6 +40,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ropuf.spec.errors import RopufError
+
 __all__ = [
     "MASTER_KEY_ENV",
     "MIGRATIONS",
@@ -125,7 +127,7 @@ _RECORD_FIELDS = {
 _CRP_LABEL = b"ropuf crp v1\x00"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(RopufError):
     """The registry cannot do what was asked; the message says why and what to do."""
 
 

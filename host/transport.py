@@ -11,12 +11,13 @@ from abc import ABC, abstractmethod
 
 import serial
 
+from ropuf.spec.errors import RopufError
 from ropuf.spec.framing import FrameSplitter
 
 __all__ = ["SerialTransport", "Transport", "TransportError"]
 
 
-class TransportError(RuntimeError):
+class TransportError(RopufError):
     """The link to the device cannot be opened or has failed."""
 
 

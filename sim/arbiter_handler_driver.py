@@ -8,11 +8,12 @@ from amaranth.sim import Simulator
 
 from ropuf.spec import arbiter_command
 from ropuf.spec.arbiter_command import Form
+from ropuf.spec.errors import RopufError
 
 __all__ = ["HungError", "drive"]
 
 
-class HungError(AssertionError):
+class HungError(RopufError, AssertionError):
     """The handler did not finish a request within its bound."""
 
 

@@ -19,6 +19,7 @@ from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.gateware.ro.array import count_width_for
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.errors import InputError, RopufError
 
 from . import harness
 from .arbiter_device import ArbiterDevice
@@ -27,7 +28,14 @@ from .device_model import DeviceModel, DeviceParams
 from .ro_measure import sim_load
 from .silicon import Die
 
-__all__ = ["SIM_DEVICE", "BoardError", "Condition", "SimulatedBoard", "device_model", "serve"]
+__all__ = [
+    "SIM_DEVICE",
+    "Condition",
+    "SimulatedBoard",
+    "SimulatedBoardError",
+    "device_model",
+    "serve",
+]
 
 #: UART bit period of the simulated board in clock cycles (fast to simulate; a real board at
 #: 12 MHz uses 104 for 115,200 baud).
@@ -58,7 +66,7 @@ SIM_CLOCK_HZ = 1e12 / 83_334
 BUILD_HANDLE_ENV = "ROPUF_SIM_BUILD"
 
 
-class BoardError(RuntimeError):
+class SimulatedBoardError(RopufError):
     """The simulated board did not start or stopped unexpectedly."""
 
 
@@ -131,7 +139,7 @@ def _design(params: DeviceParams = SIM_DEVICE):
 def serve(condition: Condition, *, port: int = 0, ready_file: str | None = None) -> None:
     """Build (or reuse) the device model and serve it on *port* until the process stops."""
     if not 0 <= port <= 65535:
-        raise ValueError(f"TCP port must be in 0..65535, not {port!r}")
+        raise InputError(f"TCP port must be in 0..65535, not {port!r}")
     design, name, env = _design()
     # A SimulatedBoard parent has built (or found) the model already and names it here, so
     # the design is not converted to Verilog a second time.
@@ -208,11 +216,11 @@ class SimulatedBoard:
             if self._process.poll() is not None:
                 tail = self._tail()  # before stopping, which removes the log
                 self._stop()
-                raise BoardError(f"the simulated board exited at start: {tail}")
+                raise SimulatedBoardError(f"the simulated board exited at start: {tail}")
             if time.monotonic() > deadline:
                 tail = self._tail()
                 self._stop()
-                raise BoardError(
+                raise SimulatedBoardError(
                     f"the simulated board did not listen within {self.timeout} s: {tail}"
                 )
             time.sleep(0.05)

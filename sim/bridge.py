@@ -14,6 +14,8 @@ import queue
 import socket
 import threading
 
+from ropuf.spec.errors import InputError
+
 __all__ = ["TCPBridge"]
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ class TCPBridge:
 
     def __init__(self, port: int, host: str = "127.0.0.1"):
         if not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f"TCP port must be in 0..65535, not {port!r}")
+            raise InputError(f"TCP port must be in 0..65535, not {port!r}")
         self._server = socket.create_server((host, port))
         self._server.settimeout(0.2)
         self.port: int = self._server.getsockname()[1]

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ropuf.host import metrics
+from ropuf.spec.errors import RopufError
 
 from .silicon import DEFAULT_PARAMS, Die, SiliconParams, make_fleet, measure_fleet, surface_basis
 
@@ -37,7 +38,7 @@ CORNERS: tuple[tuple[float, float], ...] = (
 )
 
 
-class CalibrationError(ValueError):
+class CalibrationError(RopufError, ValueError):
     """Measurements given for calibration have the wrong shape or are too few."""
 
 

@@ -27,6 +27,7 @@ from ropuf.host.attestation import Verifier
 from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import SerialSource, enroll_device
 from ropuf.host.registry import Registry
+from ropuf.spec.errors import InputError
 from ropuf.spec.framing import frame_size
 from ropuf.spec.ro_pairs import neighbour_pairs
 
@@ -213,7 +214,7 @@ def key_path(die_seed: int = 1, board_dies: int = 2, reads: int = 5) -> KeyPathR
     time, with *reads* reads each; attest each from scratch; show a replay refused; then let
     one more die present the first die's record."""
     if board_dies < 1:
-        raise ValueError(f"the demo enrols at least one die on a board, not {board_dies!r}")
+        raise InputError(f"the demo enrols at least one die on a board, not {board_dies!r}")
     started = time.monotonic()
     seeds = [die_seed + i for i in range(board_dies)]
     impostor = die_seed + board_dies

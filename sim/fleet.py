@@ -31,6 +31,7 @@ from ropuf.host.attestation import Verifier
 from ropuf.host.enrollment import EnrollmentError, enroll_device, read_soft
 from ropuf.host.registry import Registry
 from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.errors import InputError
 from ropuf.spec.helper_data import HelperData
 
 from .board import Condition
@@ -216,12 +217,12 @@ def run_fleet(
         ``progress(done, total)`` in dies.
     """
     if not isinstance(dies, int) or dies < 2:
-        raise ValueError(f"a fleet needs at least 2 dies, not {dies!r}")
+        raise InputError(f"a fleet needs at least 2 dies, not {dies!r}")
     for name, value, least in (("trials", trials, 0), ("char_reads", char_reads, 1)):
         if not isinstance(value, int) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, not {value!r}")
+            raise InputError(f"{name} must be an integer >= {least}, not {value!r}")
     if not corners:
-        raise ValueError("give at least one corner")
+        raise InputError("give at least one corner")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ropuf-fleet-") as tmp:
         # A throw-away registry: its master key lives only in this process.

@@ -40,6 +40,8 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from ropuf.spec.errors import RopufError
+
 from .toolchain import Simulator, ToolchainError, find_simulator
 
 __all__ = [
@@ -82,11 +84,11 @@ _ICARUS_ARGS = ["-g2005"]
 _RECIPE = "cc-exe-vpi-ports-2"
 
 
-class HarnessError(RuntimeError):
+class HarnessError(RopufError):
     """A design could not be converted or built."""
 
 
-class SimulationError(AssertionError):
+class SimulationError(RopufError, AssertionError):
     """A cocotb testbench ran and at least one of its tests failed (or the simulator crashed)."""
 
 

@@ -29,6 +29,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ropuf.spec.errors import InputError
+
 __all__ = [
     "DEFAULT_PARAMS",
     "Die",
@@ -318,7 +320,7 @@ class Die:
         params: SiliconParams = DEFAULT_PARAMS,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+            raise InputError(f"seed must be a non-negative integer, not {seed!r}")
         self.n_ro, self.columns = _check_grid(n_ro, columns)
         if not isinstance(params, SiliconParams):
             raise ValueError(f"params must be a SiliconParams, not {params!r}")
@@ -362,17 +364,17 @@ class Die:
 
     def _condition(self, temperature: float, voltage: float | None) -> tuple[float, float]:
         if isinstance(temperature, bool) or not isinstance(temperature, int | float | np.number):
-            raise ValueError(f"temperature must be a number in degrees C, not {temperature!r}")
+            raise InputError(f"temperature must be a number in degrees C, not {temperature!r}")
         if not -273.15 < temperature < 1000.0:
-            raise ValueError(
+            raise InputError(
                 f"temperature must be a plausible degrees C value, not {temperature!r}"
             )
         if voltage is None:
             return float(temperature), self.params.v_nominal
         if isinstance(voltage, bool) or not isinstance(voltage, int | float | np.number):
-            raise ValueError(f"voltage must be a number in volts, not {voltage!r}")
+            raise InputError(f"voltage must be a number in volts, not {voltage!r}")
         if not 0.0 < voltage < math.inf:
-            raise ValueError(f"voltage must be positive and finite, not {voltage!r}")
+            raise InputError(f"voltage must be positive and finite, not {voltage!r}")
         return float(temperature), float(voltage)
 
     def frequencies(self, temperature: float = 25.0, voltage: float | None = None) -> np.ndarray:

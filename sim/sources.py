@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ropuf.host.client import DeviceClient
+from ropuf.spec.errors import InputError
 
 from .board import Condition, SimulatedBoard, device_model
 from .fast_device import FastDevice
@@ -84,9 +85,9 @@ def simulated_sources(
         *model* is neither ``"fast"`` nor ``"verilator"``, or *points* is empty.
     """
     if model not in ("fast", "verilator"):
-        raise ValueError(f"model must be 'fast' or 'verilator', not {model!r}")
+        raise InputError(f"model must be 'fast' or 'verilator', not {model!r}")
     if not points:
-        raise ValueError("give at least one operating condition")
+        raise InputError("give at least one operating condition")
     kind = FastModelSource if model == "fast" else SimulatedBoardSource
     return [
         kind(Condition(die_seed, float(t), None if v is None else float(v), noise_seed + i))

@@ -11,13 +11,15 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ropuf.spec.errors import RopufError
+
 __all__ = ["MIN_VERILATOR", "Simulator", "ToolchainError", "find_icarus", "find_verilator"]
 
 #: cocotb 2.1's Verilator glue does not compile with older releases (Debian 12 ships 5.006).
 MIN_VERILATOR = (5, 36)
 
 
-class ToolchainError(RuntimeError):
+class ToolchainError(RopufError):
     """A simulator or compiler the simulation needs is missing or too old."""
 
 

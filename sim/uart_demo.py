@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ropuf.gateware.link.uart_loopback import UARTLoopback
+from ropuf.spec.errors import InputError
 
 from . import harness
 
@@ -61,7 +62,7 @@ def run_uart_demo(*, n_bytes: int = 2000, divisor: int = 8, seed: int = 1) -> UA
         An echoed byte differs from the one sent.
     """
     if n_bytes < 4:
-        raise ValueError(f"The demo needs at least 4 bytes, not {n_bytes!r}")
+        raise InputError(f"The demo needs at least 4 bytes, not {n_bytes!r}")
     build = harness.build(UARTLoopback(divisor=divisor), f"uart_loopback_d{divisor}")
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 
 from .checks import check_int
 from .commands import Status
+from .errors import RopufError
 from .framing import MAX_PAYLOAD
 
 __all__ = [
@@ -151,7 +152,7 @@ class ArbiterRequest:
     challenges: tuple[int, ...]
 
 
-class ArbiterRequestError(ValueError):
+class ArbiterRequestError(RopufError, ValueError):
     """An ARBITER request the device refuses.
 
     Attributes

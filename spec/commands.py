@@ -2,8 +2,9 @@
 
 A request frame carries a command code and a payload; the response carries a status and a
 payload (see :mod:`ropuf.spec.framing` for the frame itself). Multi-byte fields are
-little-endian. Framing-level statuses (bad CRC, bad length, ...) live in the framing spec;
-the command processor's own statuses are :class:`Status` here, in a range of their own.
+little-endian. The status byte is :class:`ropuf.spec.status.Status` (exported here and by the
+framing spec): framing statuses (bad CRC, bad length, ...) below 0x10, the command
+processor's own from 0x10 up.
 """
 
 import enum
@@ -11,6 +12,8 @@ import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from .status import Status
 
 __all__ = [
     "DESIGN_VERSION",
@@ -43,18 +46,6 @@ class Command(enum.IntEnum):
     ATTEST = 0x05  #: 32-byte nonce; answers the 32-byte MAC (NO_KEY before a reconstruction)
     ARBITER = 0x06  #: challenges for the arbiter PUF
     LOCK = 0x07  #: no payload; READ_RO refused until reconfiguration
-
-
-class Status(enum.IntEnum):
-    """Command-level response statuses (``0x00`` is OK, shared with the framing layer)."""
-
-    OK = 0x00
-    UNKNOWN_COMMAND = 0x10  #: not a command of this build (a deployment build has no READ_RO)
-    BAD_PAYLOAD = 0x11  #: the payload's length or contents do not fit the command
-    LOCKED = 0x12  #: the command needs the enrollment mode, and the device is locked
-    NO_KEY = 0x13  #: ATTEST before a successful RECONSTRUCT
-    KEY_CHECK_FAILED = 0x14  #: the reconstructed key does not match the helper data's check
-    BAD_HELPER = 0x15  #: the helper data is malformed (length, CRC, version, parameters)
 
 
 class Mode(enum.IntEnum):

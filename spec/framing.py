@@ -32,7 +32,9 @@ Nothing here imports Amaranth: the gateware generator reads the constants and th
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum
+
+from .errors import RopufError
+from .status import COMMAND_STATUS_BASE, FRAMING_STATUSES, Status
 
 __all__ = [
     "COMMAND_STATUS_BASE",
@@ -101,43 +103,7 @@ CRC32_RESIDUE = 0x2144_DF1C
 _COBS_BLOCK = 254
 
 
-class Status(IntEnum):
-    """Status byte of a response (byte 2): ``OK`` or why the request was not served.
-
-    The framing layer uses the codes in :data:`FRAMING_STATUSES`; the command processor defines
-    its own from :data:`COMMAND_STATUS_BASE` up, in its own module.
-    """
-
-    #: The request was served.
-    OK = 0x00
-    #: The CRC over the frame does not match its last four bytes.
-    BAD_CRC = 0x01
-    #: The frame is shorter than a header and a CRC (:data:`MIN_FRAME` bytes).
-    TRUNCATED = 0x02
-    #: The length field disagrees with the number of bytes received.
-    LENGTH_MISMATCH = 0x03
-    #: The length field exceeds the maximum payload, or the frame is longer than the receive
-    #: buffer (the rest of it is discarded up to the next delimiter).
-    OVERSIZE = 0x04
-    #: The COBS encoding is invalid: a zero inside, or a code byte pointing past the end.
-    BAD_COBS = 0x05
-    #: The version byte is not :data:`PROTOCOL_VERSION`.
-    BAD_VERSION = 0x06
-    #: Bytes of the frame were lost on the line: they arrived while the device's receive buffer
-    #: was full (the host had more than :data:`RECEIVE_WINDOW` bytes of requests unanswered).
-    #: Frames lost whole, delimiter included, are merged into the frame that gets this answer.
-    #: Sequence number 0: which request it was cannot be known. Requests before the next
-    #: answered one that got no answer were lost; send them again.
-    OVERRUN = 0x07
-
-
-#: Status codes reserved for the framing layer (``OK`` excluded).
-FRAMING_STATUSES = range(0x01, 0x10)
-#: The first status code free for the command processor.
-COMMAND_STATUS_BASE = 0x10
-
-
-class FramingError(Exception):
+class FramingError(RopufError):
     """A received frame is malformed.
 
     Attributes

@@ -42,6 +42,7 @@ import zlib
 from dataclasses import dataclass
 
 from .code_params import CodeParams
+from .errors import RopufError
 
 __all__ = [
     "HEADER",
@@ -77,7 +78,7 @@ def corrected_soft(soft: int, threshold: int, soft_width: int) -> int:
     return max(-limit, min(limit, soft - threshold))
 
 
-class HelperDataError(Exception):
+class HelperDataError(RopufError):
     """Helper data that cannot be used: truncated, corrupted, of an unknown version, or with
     parameters out of range. The message says which."""
 

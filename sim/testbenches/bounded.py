@@ -8,10 +8,12 @@ room to spare, and the failure names what the design did not do.
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, RisingEdge, SimTimeoutError, Trigger, with_timeout
 
+from ropuf.spec.errors import RopufError
+
 __all__ = ["DesignTimeoutError", "check_progress", "wait_bounded", "wait_high"]
 
 
-class DesignTimeoutError(AssertionError):
+class DesignTimeoutError(RopufError, AssertionError):
     """The design did not do what the testbench waited for within the bound."""
 
 

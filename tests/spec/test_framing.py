@@ -232,10 +232,23 @@ def test_smaller_receive_buffer():
         decode_frame(encode_frame(1, 2), max_payload=1.5)
 
 
+#: The framing layer's statuses (one Status enum holds them and the command processor's).
+FRAMING_NAMES = (
+    "BAD_CRC",
+    "TRUNCATED",
+    "LENGTH_MISMATCH",
+    "OVERSIZE",
+    "BAD_COBS",
+    "BAD_VERSION",
+    "OVERRUN",
+)
+
+
 def test_status_codes():
-    framing = [status for status in Status if status != Status.OK]
+    framing = [Status[name] for name in FRAMING_NAMES]
     assert Status.OK == 0
     assert all(status in FRAMING_STATUSES for status in framing)
+    assert [s for s in Status if s.is_framing] == framing
     assert max(FRAMING_STATUSES) < COMMAND_STATUS_BASE <= 0xFF
     assert len({int(status) for status in Status}) == len(Status)
 
