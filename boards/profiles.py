@@ -1,25 +1,27 @@
 """Board profiles: what ``ropuf build --board NAME`` builds for each board.
 
-A profile names the amaranth-boards platform, the system clock and its frequency, the UART
-pins, the ring-oscillator array (count, stages, placement region), the arbiter chains, the key
-code and the default build variant. Both variants of a board use the same rings on the same
-BELs, so helper data enrolled on the enrollment build is valid on the deployment build.
+A profile names the amaranth-boards platform and keeps only what the platform does not know:
+the ring-oscillator array (count, stages, placement region), the arbiter chains, the key code
+and the default build variant. The FPGA, the clock and its frequency and the UART pins are read
+from the platform. :meth:`BoardProfile.config` gives the device build
+(:class:`~ropuf.spec.device_config.DeviceConfig`) of each variant. Both variants of a board use
+the same rings on the same BELs, so helper data enrolled on the enrollment build is valid on
+the deployment build.
 
 The figures behind each choice (what fits, what meets timing) are in docs/boards.md.
 """
 
 import importlib
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from ropuf.gateware.ro.ecp5 import ECP5Ring, ECP5RingPlacement
 from ropuf.gateware.ro.ice40 import ICE40Ring, ICE40RingPlacement
+from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.device_config import VARIANTS, DeviceConfig
 
 __all__ = ["PROFILES", "VARIANTS", "BoardProfile", "ECP5RingRegion"]
-
-#: Build variants: an enrollment build can send raw RO counts (until LOCK); a deployment build
-#: has no raw-readout logic at all.
-VARIANTS = ("enrollment", "deployment")
 
 
 @dataclass(frozen=True)
@@ -58,14 +60,6 @@ class BoardProfile:
         The amaranth-boards platform class, ``"module:Class"``.
     family : str
         ``"ice40"`` or ``"ecp5"``.
-    device : str
-        The FPGA, for reports and messages.
-    clock : str
-        The platform's clock resource that clocks the design.
-    clock_hz : int
-        Its frequency; timing is checked against it.
-    uart_rx, uart_tx : str
-        Package pins of the UART (checked against the platform by the tests).
     n_ro : int
         Ring oscillators.
     placement : ICE40RingPlacement or ECP5RingPlacement
@@ -92,11 +86,6 @@ class BoardProfile:
     summary: str
     platform: str
     family: str
-    device: str
-    clock: str
-    clock_hz: int
-    uart_rx: str
-    uart_tx: str
     n_ro: int
     placement: ICE40RingPlacement | ECP5RingPlacement
     logic_rows: tuple[int, int]
@@ -127,6 +116,67 @@ class BoardProfile:
                 f"outside the logic rows {first}..{last}: widen the placement"
             )
         self.ring()  # checks stages against the tile
+
+    @cached_property
+    def _platform_facts(self) -> tuple[str, str, int, str, str]:
+        platform = self.make_platform()
+        clock = platform.default_clk
+        uart = {sub.name: sub.ios[0].names for sub in platform.lookup("uart", 0).ios}
+        frequency = platform.lookup(clock).clock.frequency
+        return platform.device, clock, round(frequency), uart["rx"][0], uart["tx"][0]
+
+    @property
+    def device(self) -> str:
+        """The FPGA (the platform's), for reports and messages."""
+        return self._platform_facts[0]
+
+    @property
+    def clock(self) -> str:
+        """The platform's default clock resource, which clocks the design."""
+        return self._platform_facts[1]
+
+    @property
+    def clock_hz(self) -> int:
+        """Its frequency in Hz (the platform's); timing is checked against it."""
+        return self._platform_facts[2]
+
+    @property
+    def uart_rx(self) -> str:
+        """Package pin of the platform's UART 0 receive line."""
+        return self._platform_facts[3]
+
+    @property
+    def uart_tx(self) -> str:
+        """Package pin of the platform's UART 0 transmit line."""
+        return self._platform_facts[4]
+
+    def config(self, variant: str) -> DeviceConfig:
+        """The device build of this board as *variant*.
+
+        Raises
+        ------
+        ValueError
+            *variant* is not ``"enrollment"`` or ``"deployment"``.
+        """
+        if variant not in VARIANTS:
+            raise ValueError(f"Variant must be one of {VARIANTS!r}, not {variant!r}")
+        arbiter = None
+        if self.arbiter_chains:
+            # COUNTS (per-challenge reliability) only in enrollment builds, as raw RO counts.
+            arbiter = ArbiterConfig(
+                n_stages=self.arbiter_stages,
+                k=self.arbiter_chains,
+                allow_counts=variant == "enrollment",
+            )
+        return DeviceConfig(
+            variant=variant,
+            n_ro=self.n_ro,
+            stages=self.stages,
+            gate_cycles=self.gate_cycles,
+            clock_hz=self.clock_hz,
+            code=self.code,
+            arbiter=arbiter,
+        )
 
     @property
     def divisor(self) -> int:
@@ -161,11 +211,6 @@ ICEBREAKER = BoardProfile(
     summary="iCEBreaker (iCE40UP5K-SG48), 12 MHz, RO PUF with raw readout; no key path",
     platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
     family="ice40",
-    device="iCE40UP5K",
-    clock="clk12",
-    clock_hz=12_000_000,
-    uart_rx="6",
-    uart_tx="9",
     # What is left of the 5,280 logic cells beside UART, framing and the command processor
     # (docs/boards.md): 256 rings in tiles X1..17 (not the RAM column 6), rows 4..19.
     n_ro=256,
@@ -179,11 +224,6 @@ ULX3S_85F = BoardProfile(
     summary="ULX3S with ECP5-85F (LFE5U-85F-6BG381), 25 MHz, 1,536 ROs, key path",
     platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
     family="ecp5",
-    device="LFE5U-85F",
-    clock="clk25",
-    clock_hz=25_000_000,
-    uart_rx="M1",
-    uart_tx="L4",
     n_ro=1536,
     # 64 columns x 24 logic rows from (30, 11), stepping over the RAM/DSP rows 22 and 34.
     placement=ECP5RingRegion(x0=30, y0=11, columns=64, skip_y=_ECP5_85F_NON_LOGIC_ROWS),
@@ -201,7 +241,6 @@ ULX3S_45F = replace(
     name="ulx3s-45f",
     summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 1,536 ROs, key path",
     platform="amaranth_boards.ulx3s:ULX3S_45F_Platform",
-    device="LFE5U-45F",
     placement=ECP5RingRegion(x0=13, y0=11, columns=64, skip_y=_ECP5_45F_NON_LOGIC_ROWS),
     logic_rows=(2, 69),
 )

@@ -9,41 +9,25 @@ from amaranth.hdl import Module
 from amaranth.lib import io, wiring
 
 from ropuf.gateware.core.device_top import DeviceTop
-from ropuf.spec.arbiter_command import ArbiterConfig
 
-from .profiles import VARIANTS, BoardProfile
+from .profiles import BoardProfile
 
 __all__ = ["BoardTop", "board_top", "device_top_kwargs"]
 
 
 def device_top_kwargs(profile: BoardProfile, variant: str) -> dict:
-    """Keyword arguments of :class:`DeviceTop` for *profile* built as *variant*.
+    """Keyword arguments of :class:`DeviceTop` for *profile* built as *variant*: the UART
+    divisor, the device build (:meth:`BoardProfile.config`) and the ring placement.
 
     Raises
     ------
     ValueError
         *variant* is not ``"enrollment"`` or ``"deployment"``.
     """
-    if variant not in VARIANTS:
-        raise ValueError(f"Variant must be one of {VARIANTS!r}, not {variant!r}")
-    arbiter = None
-    if profile.arbiter_chains:
-        # COUNTS (per-challenge reliability) only in enrollment builds, as raw RO counts.
-        arbiter = ArbiterConfig(
-            n_stages=profile.arbiter_stages,
-            k=profile.arbiter_chains,
-            allow_counts=variant == "enrollment",
-        )
     return {
+        "config": profile.config(variant),
         "divisor": profile.divisor,
-        "variant": variant,
-        "n_ro": profile.n_ro,
-        "stages": profile.stages,
-        "gate_cycles": profile.gate_cycles,
-        "clock_hz": profile.clock_hz,
         "ring_placement": profile.placement,
-        "code": profile.code,
-        "arbiter": arbiter,
     }
 
 

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ropuf.gateware.core.device_top import DeviceTop
-from ropuf.gateware.ro.array import count_width_for
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.errors import InputError, RopufError
 
 from . import harness
 from .arbiter_device import ArbiterDevice
 from .arbiter_model import ArbiterDie
-from .device_model import DeviceModel, DeviceParams
+from .device_model import DeviceModel
 from .ro_measure import sim_load
 from .silicon import Die
 
@@ -47,13 +47,13 @@ SIM_DIVISOR = 8
 #: 12 MHz (counts near 17,000, noise of a few counts), the key engine with
 #: :data:`~ropuf.spec.code_params.CHOSEN`, and a 4-XOR 64-stage arbiter PUF (COUNTS allowed
 #: until LOCK, as in any enrollment build).
-SIM_DEVICE = DeviceParams(
+SIM_DEVICE = DeviceConfig(
     variant="enrollment",
     n_ro=1536,
     stages=5,
-    count_width=count_width_for(1024, 32.0),
-    soft_width=16,
     gate_cycles=1024,
+    max_edges_per_cycle=32.0,
+    soft_width=16,
     clock_hz=12_000_000,
     code=CHOSEN,
     arbiter=ArbiterConfig(n_stages=64, k=4, allow_counts=True),
@@ -80,7 +80,7 @@ class Condition:
     noise_seed: int = 1
 
 
-def device_model(condition: "Condition", params: DeviceParams = SIM_DEVICE) -> DeviceModel:
+def device_model(condition: "Condition", params: DeviceConfig = SIM_DEVICE) -> DeviceModel:
     """The Python model of the simulated board for *condition*: same die, noise and answers."""
     load = sim_load(
         Die(condition.die_seed, n_ro=params.n_ro),
@@ -108,20 +108,9 @@ def device_model(condition: "Condition", params: DeviceParams = SIM_DEVICE) -> D
     )
 
 
-def _design(params: DeviceParams = SIM_DEVICE):
+def _design(params: DeviceConfig = SIM_DEVICE):
     """The device design the simulated board runs, its top name, and its testbench settings."""
-    design = DeviceTop(
-        divisor=SIM_DIVISOR,
-        variant=params.variant,
-        n_ro=params.n_ro,
-        stages=params.stages,
-        gate_cycles=params.gate_cycles,
-        soft_width=params.soft_width,
-        clock_hz=params.clock_hz,
-        simulation=True,
-        code=params.code,
-        arbiter=params.arbiter,
-    )
+    design = DeviceTop(params, divisor=SIM_DIVISOR, simulation=True)
     key = "" if params.code is None else f"_bch{params.code.n}t{params.code.t}"
     arb = "" if params.arbiter is None else f"_arb{params.arbiter.n_stages}x{params.arbiter.k}"
     name = f"ropuf_{params.variant}_{params.n_ro}_g{params.gate_cycles}{key}{arb}"

@@ -12,9 +12,9 @@ import functools
 import numpy as np
 
 from ropuf.host.design_offsets import estimate_thresholds
+from ropuf.spec.device_config import DeviceConfig
 
 from .board import SIM_CLOCK_HZ, SIM_DEVICE
-from .device_model import DeviceParams
 from .ro_measure import sim_load
 from .silicon import Die
 
@@ -27,7 +27,7 @@ TRAINING_DIES = 200
 
 
 @functools.cache
-def simulated_thresholds(params: DeviceParams = SIM_DEVICE) -> np.ndarray:
+def simulated_thresholds(params: DeviceConfig = SIM_DEVICE) -> np.ndarray:
     """Thresholds of *params*' candidate pairs, in soft units of its gate."""
     if params.code is None:
         raise ValueError("a build without a key path has no candidate pairs")

@@ -6,50 +6,22 @@ answers the same requests without a simulator.
 
 import hmac
 import struct
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
 from ropuf.host.fuzzy import corrected_batch, decode_soft
 from ropuf.host.kdf import derive_keys, pack_secret
 from ropuf.spec import commands, ro_behavioural
-from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
-from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Mode, Status
+from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.helper_data import HelperData, HelperDataError
 
 from .arbiter_device import ArbiterDevice
 from .ro_measure import MeasureConfig, measure_pairs
 
-__all__ = ["DeviceModel", "DeviceParams"]
-
-
-@dataclass(frozen=True)
-class DeviceParams:
-    """A device build's parameters (as
-    :class:`~ropuf.gateware.core.device_core.DeviceCore` takes)."""
-
-    variant: str
-    n_ro: int
-    stages: int
-    count_width: int
-    soft_width: int
-    gate_cycles: int
-    clock_hz: int
-    #: The key construction (LOAD_HELPER, RECONSTRUCT, ATTEST); None: a build without a key path.
-    code: CodeParams | None = None
-    #: The arbiter PUF behind ARBITER; None: a build without one.
-    arbiter: ArbiterConfig | None = None
-
-    def features(self) -> tuple:
-        """What enters the build id besides the RO geometry (as the device core orders it)."""
-        return tuple(part for part in (self.code, self.arbiter) if part is not None)
-
-    @property
-    def helper_length(self) -> int:
-        """Bytes of this build's helper-data record (0 without a key path)."""
-        return 0 if self.code is None else HelperData.total_length(self.code)
+__all__ = ["DeviceModel"]
 
 
 class DeviceModel:
@@ -57,8 +29,8 @@ class DeviceModel:
 
     Parameters
     ----------
-    params : DeviceParams
-        The build.
+    params : DeviceConfig
+        The build (the same object the gateware is made from).
     rates : sequence of int
         The die's edge rates as loaded into the simulation body.
     seed, noise_scale, common_scale : int
@@ -69,7 +41,7 @@ class DeviceModel:
 
     def __init__(
         self,
-        params: DeviceParams,
+        params: DeviceConfig,
         rates,
         *,
         seed: int,
@@ -93,16 +65,7 @@ class DeviceModel:
         self.config = MeasureConfig(
             params.n_ro, params.gate_cycles, params.count_width, params.soft_width
         )
-        self._info = commands.Info.of_build(
-            params.variant,
-            params.n_ro,
-            params.stages,
-            params.count_width,
-            params.soft_width,
-            params.gate_cycles,
-            params.clock_hz,
-            params.features(),
-        )
+        self._info = params.info
 
     @property
     def key_ready(self) -> bool:

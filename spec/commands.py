@@ -8,7 +8,6 @@ processor's own from 0x10 up.
 """
 
 import enum
-import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ __all__ = [
     "Info",
     "Mode",
     "Status",
-    "build_id",
     "decode_read_ro_response",
     "encode_load_helper",
     "encode_read_ro_request",
@@ -63,7 +61,8 @@ INFO_FORMAT = "<HBBHBBBBII8s"
 
 @dataclass(frozen=True)
 class Info:
-    """What INFO answers."""
+    """What INFO answers (a fresh build's answer and its build id:
+    :attr:`ropuf.spec.device_config.DeviceConfig.info`)."""
 
     design_version: int
     mode: Mode
@@ -75,36 +74,6 @@ class Info:
     gate_cycles: int
     clock_hz: int
     build_id: bytes
-
-    @classmethod
-    def of_build(
-        cls,
-        variant: str,
-        n_ro: int,
-        stages: int,
-        count_width: int,
-        soft_width: int,
-        gate_cycles: int,
-        clock_hz: int,
-        features: tuple = (),
-    ) -> "Info":
-        """What a freshly configured build answers (unlocked, no key): gateware and model
-        both take it from here. *features* (the key construction, arbiter chains, ...) only
-        enter the build id."""
-        return cls(
-            design_version=DESIGN_VERSION,
-            mode=Mode.ENROLLMENT if variant == "enrollment" else Mode.DEPLOYMENT,
-            key_ready=False,
-            n_ro=n_ro,
-            stages=stages,
-            count_width=count_width,
-            soft_width=soft_width,
-            gate_cycles=gate_cycles,
-            clock_hz=clock_hz,
-            build_id=build_id(
-                variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz, *features
-            ),
-        )
 
     def encode(self) -> bytes:
         return struct.pack(
@@ -137,12 +106,6 @@ class Info:
             version, Mode(mode), bool(key_ready), n_ro, stages, count_width, soft_width, gate,
             clock, bid,
         )  # fmt: skip
-
-
-def build_id(*config: object) -> bytes:
-    """The 8-byte build id INFO reports: a hash of the design version and the configuration
-    (variant, RO geometry, clock), so a host can tell builds apart."""
-    return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]
 
 
 #: Most pairs one READ_RO request may name (7 answer bytes each fit a 256-byte payload).

@@ -18,17 +18,16 @@ from ropuf.gateware.link.framing import REQUEST_HEADER, RESPONSE_HEADER
 from ropuf.gateware.ro.array import PairLayout, ResultLayout
 from ropuf.spec import commands
 from ropuf.spec.commands import Command, Mode, Status
+from ropuf.spec.device_config import DeviceConfig
 
 from .handler import HandlerSignature
 
-__all__ = ["VARIANTS", "CommandProcessor", "RequestLayout", "ResponseLayout"]
+__all__ = ["CommandProcessor", "RequestLayout", "ResponseLayout"]
 
 #: A request as the frame receiver presents it: status is OK or a framing error.
 RequestLayout = REQUEST_HEADER
 #: A response header as the frame transmitter takes it.
 ResponseLayout = RESPONSE_HEADER
-
-VARIANTS = ("enrollment", "deployment")
 
 
 class CommandProcessor(wiring.Component):
@@ -37,18 +36,12 @@ class CommandProcessor(wiring.Component):
 
     Parameters
     ----------
-    variant : str
-        ``"enrollment"`` or ``"deployment"`` (no READ_RO logic).
-    n_ro, stages, count_width, soft_width, gate_cycles : int
-        The RO array's geometry, reported by INFO (``count_width`` at most 24).
-    clock_hz : int
-        System clock, reported by INFO.
+    config : DeviceConfig
+        The build: variant (an enrollment build has READ_RO, a deployment build none of its
+        logic), the RO array's geometry and the clock reported by INFO, and the build id.
     handlers : dict of str to tuple of int, optional
         Handler ports to create: name -> the command codes that handler serves. A port
         ``h_<name>`` (:class:`~ropuf.gateware.core.handler.HandlerSignature`) appears for each.
-    features : tuple, optional
-        What else the build has (the key construction, arbiter chains...), folded into the
-        build id.
 
     Attributes
     ----------
@@ -73,39 +66,23 @@ class CommandProcessor(wiring.Component):
 
     Raises
     ------
+    TypeError
+        *config* is not a :class:`~ropuf.spec.device_config.DeviceConfig`.
     ValueError
-        An unknown variant or a count width over 24 bits.
+        Two handlers serve one command, or a handler serves INFO, READ_RO or LOCK.
     """
 
-    def __init__(
-        self,
-        *,
-        variant: str,
-        n_ro: int,
-        stages: int,
-        count_width: int,
-        soft_width: int,
-        gate_cycles: int,
-        clock_hz: int,
-        handlers: dict[str, tuple[int, ...]] | None = None,
-        features: tuple = (),
-    ):
-        if variant not in VARIANTS:
-            raise ValueError(f"Variant must be one of {VARIANTS!r}, not {variant!r}")
-        if count_width > 24:
-            raise ValueError(f"READ_RO carries 24-bit counts, not {count_width!r}-bit ones")
-        self._variant = variant
-        self._count_width = count_width
-        self._soft_width = soft_width
+    def __init__(self, config: DeviceConfig, *, handlers: dict[str, tuple[int, ...]] | None = None):
+        if not isinstance(config, DeviceConfig):
+            raise TypeError(f"Config must be a DeviceConfig, not {config!r}")
+        self._config = config
         self._handlers = dict(handlers or {})
         served = [code for codes in self._handlers.values() for code in codes]
         own = {Command.INFO, Command.LOCK, Command.READ_RO}
         if len(set(served)) != len(served) or own & set(served):
             raise ValueError(f"Handlers {self._handlers!r} serve a command twice")
-        self._info = commands.Info.of_build(
-            variant, n_ro, stages, count_width, soft_width, gate_cycles, clock_hz, features
-        )
-        self.build_id = self._info.build_id
+        self._info = config.info
+        self.build_id = config.build_id
         members = {
             "i_request": In(stream.Signature(RequestLayout)),
             "i_payload": In(stream.Signature(8)),
@@ -116,14 +93,20 @@ class CommandProcessor(wiring.Component):
         }
         for name in self._handlers:
             members[f"h_{name}"] = Out(HandlerSignature())
-        if variant == "enrollment":
+        if config.variant == "enrollment":
             members["ro_pairs"] = Out(stream.Signature(PairLayout))
-            members["ro_results"] = In(stream.Signature(ResultLayout(count_width, soft_width)))
+            members["ro_results"] = In(
+                stream.Signature(ResultLayout(config.count_width, config.soft_width))
+            )
         super().__init__(members)
 
     @property
+    def config(self) -> DeviceConfig:
+        return self._config
+
+    @property
     def variant(self) -> str:
-        return self._variant
+        return self._config.variant
 
     @property
     def info(self) -> commands.Info:
@@ -132,7 +115,7 @@ class CommandProcessor(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        enrollment = self._variant == "enrollment"
+        enrollment = self._config.variant == "enrollment"
 
         seq = Signal(8)
         code = Signal(8)

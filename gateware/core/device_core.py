@@ -12,10 +12,9 @@ from amaranth.lib.wiring import In, Out
 from ropuf.gateware.arbiter.behavioural import ArbiterSimLoadSignature
 from ropuf.gateware.arbiter.handler import ArbiterHandler
 from ropuf.gateware.key.engine import KeyEngine
-from ropuf.gateware.ro.array import ROArray, count_width_for
+from ropuf.gateware.ro.array import ROArray
 from ropuf.gateware.ro.behavioural import SimLoadSignature
-from ropuf.spec.arbiter_command import ArbiterConfig
-from ropuf.spec.code_params import CodeParams
+from ropuf.spec.device_config import DeviceConfig
 
 from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
 
@@ -27,21 +26,15 @@ class DeviceCore(wiring.Component):
 
     Parameters
     ----------
-    variant : str
-        ``"enrollment"`` or ``"deployment"`` (see :class:`CommandProcessor`).
-    n_ro, stages, gate_cycles, max_edges_per_cycle, soft_width : int
-        RO array parameters (see :class:`~ropuf.gateware.ro.array.ROArray`).
-    clock_hz : int
-        System clock, reported by INFO.
+    config : DeviceConfig
+        The build: variant (see :class:`CommandProcessor`), RO array, clock, and optionally the
+        key construction (adds the key engine: LOAD_HELPER, RECONSTRUCT, ATTEST; without it
+        those commands are unknown) and a k-XOR arbiter PUF behind ARBITER (``allow_counts``
+        in enrollment builds only).
     simulation : bool
         Use the RO array's simulation body and expose its ``sim`` load port.
-    code : CodeParams, optional
-        The key construction: adds the key engine (LOAD_HELPER, RECONSTRUCT, ATTEST). Without
-        it those commands are unknown.
     ring_placement, arbiter_placement : optional
         Where the FPGA bodies' rings and arbiter chains go (families' defaults when omitted).
-    arbiter : ArbiterConfig, optional
-        Adds a k-XOR arbiter PUF behind ARBITER (``allow_counts`` in enrollment builds only).
 
     Attributes
     ----------
@@ -57,51 +50,40 @@ class DeviceCore(wiring.Component):
 
     def __init__(
         self,
+        config: DeviceConfig,
         *,
-        variant: str,
-        n_ro: int,
-        stages: int = 5,
-        gate_cycles: int = 4096,
-        max_edges_per_cycle: float = 32.0,
-        soft_width: int = 16,
-        clock_hz: int = 12_000_000,
         simulation: bool = False,
-        code: CodeParams | None = None,
-        arbiter: ArbiterConfig | None = None,
         ring_placement=None,
         arbiter_placement=None,
     ):
-        if arbiter is not None and arbiter.allow_counts and variant != "enrollment":
+        if not isinstance(config, DeviceConfig):
+            raise TypeError(f"Config must be a DeviceConfig, not {config!r}")
+        code, arbiter = config.code, config.arbiter
+        if arbiter is not None and arbiter.allow_counts and config.variant != "enrollment":
             raise ValueError("Arbiter COUNTS answers are for enrollment builds only")
+        self.config = config
         handlers = {}
         if code is not None:
             handlers["key"] = KeyEngine.COMMANDS
         if arbiter is not None:
             handlers["arbiter"] = ArbiterHandler.COMMANDS
-        # The processor checks the variant and the count width first, before anything is built.
-        count_width = count_width_for(gate_cycles, max_edges_per_cycle)
-        self.processor = CommandProcessor(
-            variant=variant,
-            n_ro=n_ro,
-            stages=stages,
-            count_width=count_width,
-            soft_width=soft_width,
-            gate_cycles=gate_cycles,
-            clock_hz=clock_hz,
-            handlers=handlers,
-            features=tuple(part for part in (code, arbiter) if part is not None),
-        )
+        self.processor = CommandProcessor(config, handlers=handlers)
         self.engine = (
             None
             if code is None
-            else KeyEngine(code=code, n_ro=n_ro, count_width=count_width, soft_width=soft_width)
+            else KeyEngine(
+                code=code,
+                n_ro=config.n_ro,
+                count_width=config.count_width,
+                soft_width=config.soft_width,
+            )
         )
         self.array = ROArray(
-            n_ro=n_ro,
-            stages=stages,
-            gate_cycles=gate_cycles,
-            max_edges_per_cycle=max_edges_per_cycle,
-            soft_width=soft_width,
+            n_ro=config.n_ro,
+            stages=config.stages,
+            gate_cycles=config.gate_cycles,
+            max_edges_per_cycle=config.max_edges_per_cycle,
+            soft_width=config.soft_width,
             simulation=simulation,
             ring_placement=ring_placement,
         )
@@ -124,7 +106,7 @@ class DeviceCore(wiring.Component):
             "locked": Out(1),
         }
         if simulation:
-            members["sim"] = In(SimLoadSignature(n_ro))
+            members["sim"] = In(SimLoadSignature(config.n_ro))
             if arbiter is not None:
                 members["arbiter_sim"] = In(
                     ArbiterSimLoadSignature(n_stages=arbiter.n_stages, k=arbiter.k)

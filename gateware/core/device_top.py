@@ -19,6 +19,7 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.link.framing import FrameReceiver, FrameTransmitter
 from ropuf.gateware.link.uart import UART, check_divisor
+from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.framing import RECEIVE_WINDOW
 
 from .device_core import DeviceCore
@@ -31,11 +32,12 @@ class DeviceTop(wiring.Component):
 
     Parameters
     ----------
+    config : DeviceConfig
+        The build (see :class:`~ropuf.gateware.core.device_core.DeviceCore`).
     divisor : int
         Clock cycles per UART bit.
-    **core
-        Every other keyword argument goes to :class:`~ropuf.gateware.core.device_core.DeviceCore`
-        (variant, RO geometry, clock, ``simulation``, ``code``, ``arbiter``, placements).
+    simulation, ring_placement, arbiter_placement
+        As :class:`~ropuf.gateware.core.device_core.DeviceCore`.
 
     Attributes
     ----------
@@ -49,9 +51,22 @@ class DeviceTop(wiring.Component):
         The core's simulation load ports, when it has them.
     """
 
-    def __init__(self, *, divisor: int, **core):
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        divisor: int,
+        simulation: bool = False,
+        ring_placement=None,
+        arbiter_placement=None,
+    ):
         self._divisor = check_divisor(divisor)
-        self.core = DeviceCore(**core)
+        self.core = DeviceCore(
+            config,
+            simulation=simulation,
+            ring_placement=ring_placement,
+            arbiter_placement=arbiter_placement,
+        )
         members = {"rx": In(1, init=1), "tx": Out(1, init=1), "locked": Out(1)}
         # The simulation load ports pass straight through from the core.
         for name in ("sim", "arbiter_sim"):

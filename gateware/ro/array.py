@@ -5,13 +5,12 @@ behavioural rings in simulation, placed LUT rings on iCE40 and ECP5. Everything 
 checks, the measurement sequence, comparison and saturation) is shared and lives here.
 """
 
-import math
-
 from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.checks import check_body_choice, check_int
+from ropuf.spec.device_config import count_width_for
 from ropuf.spec.ro_pairs import PAIR_INDEX_BITS
 
 from .bank import RingBankSignature
@@ -52,11 +51,6 @@ def ResultLayout(count_width: int, soft_width: int) -> data.StructLayout:  # noq
             "invalid": 1,
         }
     )
-
-
-def count_width_for(gate_cycles: int, max_edges_per_cycle: float) -> int:
-    """Counter width that holds ``gate_cycles * max_edges_per_cycle`` edges without overflow."""
-    return max(1, math.ceil(gate_cycles * max_edges_per_cycle)).bit_length()
 
 
 class ROArray(wiring.Component):

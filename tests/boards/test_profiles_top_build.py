@@ -49,6 +49,9 @@ def test_profile_matches_its_platform(profile):
     assert uart["tx"] == [profile.uart_tx]
     assert profile.divisor == round(profile.clock_hz / profile.baud)
     assert profile.variant in VARIANTS
+    # The profile reads these from the platform instead of keeping copies.
+    copies = {"device", "clock", "clock_hz", "uart_rx", "uart_tx"}
+    assert copies.isdisjoint(field.name for field in dataclasses.fields(BoardProfile))
 
 
 @pytest.mark.parametrize("profile", PROFILES.values(), ids=PROFILES.keys())
@@ -118,15 +121,17 @@ def test_profile_rejects_an_unknown_variant():
 def test_both_variants_build_the_same_rings(profile):
     enrollment = device_top_kwargs(profile, "enrollment")
     deployment = device_top_kwargs(profile, "deployment")
-    assert enrollment.pop("variant") == "enrollment"
-    assert deployment.pop("variant") == "deployment"
+    configs = enrollment.pop("config"), deployment.pop("config")
+    assert configs[0].variant == "enrollment"
+    assert configs[1].variant == "deployment"
     # Only the arbiter's COUNTS form differs (enrollment builds answer it until LOCK).
-    arbiters = enrollment.pop("arbiter"), deployment.pop("arbiter")
+    arbiters = configs[0].arbiter, configs[1].arbiter
     if arbiters[0] is not None:
         assert arbiters[0] == dataclasses.replace(arbiters[1], allow_counts=True)
+    assert dataclasses.replace(configs[0], variant="deployment", arbiter=arbiters[1]) == configs[1]
     assert enrollment == deployment
-    assert enrollment["n_ro"] == profile.n_ro
-    assert enrollment["clock_hz"] == profile.clock_hz
+    assert configs[0].n_ro == profile.n_ro
+    assert configs[0].clock_hz == profile.clock_hz
     assert enrollment["divisor"] == profile.divisor
 
 
@@ -136,11 +141,11 @@ def test_device_top_kwargs_refuses_an_unknown_variant():
 
 
 def test_profiles_build_the_key_path_and_arbiter_they_name():
-    big = device_top_kwargs(PROFILES["ulx3s-85f"], "enrollment")
-    assert big["code"] == CHOSEN and big["arbiter"].k == 4 and big["arbiter"].allow_counts
-    assert not device_top_kwargs(PROFILES["ulx3s-85f"], "deployment")["arbiter"].allow_counts
-    small = device_top_kwargs(PROFILES["icebreaker"], "enrollment")
-    assert small["code"] is None and small["arbiter"] is None  # cut on the UP5K
+    big = device_top_kwargs(PROFILES["ulx3s-85f"], "enrollment")["config"]
+    assert big.code == CHOSEN and big.arbiter.k == 4 and big.arbiter.allow_counts
+    assert not device_top_kwargs(PROFILES["ulx3s-85f"], "deployment")["config"].arbiter.allow_counts
+    small = device_top_kwargs(PROFILES["icebreaker"], "enrollment")["config"]
+    assert small.code is None and small.arbiter is None  # cut on the UP5K
 
 
 def test_board_top_puts_the_rings_where_the_profile_says():

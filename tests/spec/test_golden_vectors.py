@@ -17,12 +17,13 @@ import numpy as np
 from ropuf.gateware.key.engine import KeyEngine
 from ropuf.host.fuzzy import corrected_batch, decode_soft, reconstruct
 from ropuf.host.kdf import pack_secret
-from ropuf.sim.device_model import DeviceModel, DeviceParams
+from ropuf.sim.device_model import DeviceModel
 from ropuf.sim.handler_driver import drive_handler
 from ropuf.spec import commands
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.code_params import CHOSEN
 from ropuf.spec.commands import Command, Status
+from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.helper_data import HelperData
 
 N_RO = 1536
@@ -84,7 +85,16 @@ class _FixedReadings(DeviceModel):
 
 
 def test_device_model_answers_the_golden_mac():
-    params = DeviceParams("enrollment", N_RO, 5, 16, 16, 1024, 12_000_000, CHOSEN)
+    params = DeviceConfig(
+        variant="enrollment",
+        n_ro=N_RO,
+        stages=5,
+        gate_cycles=1024,
+        soft_width=16,
+        clock_hz=12_000_000,
+        code=CHOSEN,
+    )
+    assert params.count_width == 16
     model = _FixedReadings(params, [1 << 16] * N_RO, seed=1, noise_scale=0, common_scale=0)
     answers = [
         model.handle(Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(RECORD)

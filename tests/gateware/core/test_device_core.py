@@ -7,9 +7,10 @@ import pytest
 from amaranth.back import rtlil
 
 from ropuf.gateware.core.device_core import DeviceCore
-from ropuf.sim.device_model import DeviceModel, DeviceParams
+from ropuf.sim.device_model import DeviceModel
 from ropuf.spec import commands
 from ropuf.spec.commands import Command, Mode, Status
+from ropuf.spec.device_config import DeviceConfig
 from tests.drivers.core_driver import expected, run
 
 N_RO = 16
@@ -17,10 +18,9 @@ GATE = 24
 
 
 def make(variant: str):
-    dut = DeviceCore(variant=variant, n_ro=N_RO, gate_cycles=GATE, simulation=True)
-    params = DeviceParams(
-        variant, N_RO, 5, dut.array.count_width, dut.array.soft_width, GATE, 12_000_000
-    )
+    params = DeviceConfig(variant=variant, n_ro=N_RO, gate_cycles=GATE)
+    dut = DeviceCore(params, simulation=True)
+    assert (dut.array.count_width, dut.array.soft_width) == (params.count_width, params.soft_width)
     rng = random.Random(variant)
     rates = [rng.randrange(10 << 16, 12 << 16) for _ in range(N_RO)]
     model = DeviceModel(params, rates, seed=99, noise_scale=20000, common_scale=9000)
@@ -67,8 +67,12 @@ def test_deployment_build_has_no_raw_readout():
 
 
 def test_deployment_netlist_has_no_read_ro_logic():
-    enrollment = rtlil.convert(DeviceCore(variant="enrollment", n_ro=N_RO, simulation=True))
-    deployment = rtlil.convert(DeviceCore(variant="deployment", n_ro=N_RO, simulation=True))
+    enrollment = rtlil.convert(
+        DeviceCore(DeviceConfig(variant="enrollment", n_ro=N_RO), simulation=True)
+    )
+    deployment = rtlil.convert(
+        DeviceCore(DeviceConfig(variant="deployment", n_ro=N_RO), simulation=True)
+    )
     assert "read_ro" in enrollment and "ro_results" in enrollment
     assert "read_ro" not in deployment and "ro_results" not in deployment
     # The processor of a deployment build has no port for RO results: counts cannot reach it.
@@ -78,9 +82,9 @@ def test_deployment_netlist_has_no_read_ro_logic():
 
 def test_bad_variant_and_count_width():
     with pytest.raises(ValueError, match=r"Variant must be one of .*, not 'debug'"):
-        DeviceCore(variant="debug", n_ro=4, simulation=True)
+        DeviceCore(DeviceConfig(variant="debug", n_ro=4), simulation=True)
     with pytest.raises(ValueError, match="READ_RO carries 24-bit counts, not 26-bit ones"):
-        DeviceCore(variant="enrollment", n_ro=4, gate_cycles=2**20, simulation=True)
+        DeviceCore(DeviceConfig(variant="enrollment", n_ro=4, gate_cycles=2**20), simulation=True)
 
 
 def test_every_command_code_and_length_is_answered_like_the_model():

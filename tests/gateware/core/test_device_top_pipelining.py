@@ -14,9 +14,10 @@ import pytest
 
 from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.sim import harness
-from ropuf.sim.device_model import DeviceModel, DeviceParams
+from ropuf.sim.device_model import DeviceModel
 from ropuf.spec import commands
 from ropuf.spec.commands import Command
+from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.framing import (
     RECEIVE_WINDOW,
     FrameSplitter,
@@ -32,18 +33,17 @@ NOISE = {"seed": 7, "noise_scale": 20000, "common_scale": 9000}
 PAIRS = [(i % N_RO, (i * 5 + 3) % N_RO) for i in range(commands.MAX_READ_RO_PAIRS)]
 
 
+CONFIG = DeviceConfig(variant="enrollment", n_ro=N_RO, gate_cycles=GATE)
+
+
 def _design():
-    return DeviceTop(
-        divisor=DIVISOR, variant="enrollment", n_ro=N_RO, gate_cycles=GATE, simulation=True
-    )
+    return DeviceTop(CONFIG, divisor=DIVISOR, simulation=True)
 
 
 def _model(dut, rates):
     array = dut.core.array
-    params = DeviceParams(
-        "enrollment", N_RO, 5, array.count_width, array.soft_width, GATE, 12_000_000
-    )
-    return DeviceModel(params, rates, **NOISE)
+    assert (array.count_width, array.soft_width) == (CONFIG.count_width, CONFIG.soft_width)
+    return DeviceModel(CONFIG, rates, **NOISE)
 
 
 def _info(seq):

@@ -16,12 +16,13 @@ from ropuf.gateware.core.device_core import DeviceCore
 from ropuf.gateware.key.engine import KeyEngine, MemoryMap
 from ropuf.host.fuzzy import encode_batch
 from ropuf.host.kdf import derive_keys, pack_secret
-from ropuf.sim.device_model import DeviceModel, DeviceParams
+from ropuf.sim.device_model import DeviceModel
 from ropuf.sim.handler_driver import drive_handler
 from ropuf.spec import commands
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
+from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.helper_data import KCV_BYTES, HelperData
 from tests.drivers.core_driver import expected, run
 
@@ -32,10 +33,9 @@ NOISE = {"seed": 99, "noise_scale": 3000, "common_scale": 1000}
 
 
 def make(variant="enrollment"):
-    dut = DeviceCore(variant=variant, n_ro=N_RO, gate_cycles=GATE, simulation=True, code=CODE)
-    params = DeviceParams(
-        variant, N_RO, 5, dut.array.count_width, dut.array.soft_width, GATE, 12_000_000, CODE
-    )
+    params = DeviceConfig(variant=variant, n_ro=N_RO, gate_cycles=GATE, code=CODE)
+    dut = DeviceCore(params, simulation=True)
+    assert (dut.array.count_width, dut.array.soft_width) == (params.count_width, params.soft_width)
     rng = random.Random(7)
     # Pair margins of a few percent: well above the noise, so the key reconstructs.
     rates = []

@@ -1,0 +1,131 @@
+"""One device build's configuration: what the gateware, the model and INFO are all made from.
+
+:class:`DeviceConfig` is the one description of a device build. The device core and top
+(:mod:`ropuf.gateware.core`), the Python device model and the fast model device
+(:mod:`ropuf.sim.device_model`, :mod:`ropuf.sim.fast_device`), the board profiles
+(:mod:`ropuf.boards.profiles`) and the simulated board (:mod:`ropuf.sim.board`) all take one;
+what follows from it (the counter width, INFO's answer, the build id) is computed here, once.
+"""
+
+import hashlib
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+from .arbiter_command import ArbiterConfig
+from .code_params import CodeParams
+from .commands import DESIGN_VERSION, Info, Mode
+from .helper_data import HelperData
+
+__all__ = ["MAX_COUNT_WIDTH", "VARIANTS", "DeviceConfig", "count_width_for"]
+
+#: Build variants: an enrollment build can send raw RO counts (until LOCK); a deployment build
+#: has no raw-readout logic at all.
+VARIANTS = ("enrollment", "deployment")
+
+#: Widest RO count READ_RO carries (3 bytes per count).
+MAX_COUNT_WIDTH = 24
+
+
+def count_width_for(gate_cycles: int, max_edges_per_cycle: float) -> int:
+    """Counter width that holds ``gate_cycles * max_edges_per_cycle`` edges without overflow."""
+    return max(1, math.ceil(gate_cycles * max_edges_per_cycle)).bit_length()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceConfig:
+    """A device build: variant, RO array, clock, and the optional key path and arbiter PUF.
+
+    Parameters
+    ----------
+    variant : str
+        ``"enrollment"`` (raw readout until LOCK) or ``"deployment"`` (no raw-readout logic).
+    n_ro : int
+        Ring oscillators.
+    stages : int
+        LUTs per ring.
+    gate_cycles : int
+        Gate window per measurement, in system clock cycles.
+    max_edges_per_cycle : float
+        Highest edge rate of any ring (sets the counter width).
+    soft_width : int
+        Bits of a pair's soft value (saturated count difference).
+    clock_hz : int
+        System clock, reported by INFO.
+    code : CodeParams, optional
+        The key construction (LOAD_HELPER, RECONSTRUCT, ATTEST); None: no key path.
+    arbiter : ArbiterConfig, optional
+        The k-XOR arbiter PUF behind ARBITER; None: no arbiter.
+
+    Raises
+    ------
+    ValueError
+        An unknown variant, or counts wider than READ_RO carries.
+    """
+
+    variant: str
+    n_ro: int
+    stages: int = 5
+    gate_cycles: int = 4096
+    max_edges_per_cycle: float = 32.0
+    soft_width: int = 16
+    clock_hz: int = 12_000_000
+    code: CodeParams | None = None
+    arbiter: ArbiterConfig | None = None
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"Variant must be one of {VARIANTS!r}, not {self.variant!r}")
+        if self.count_width > MAX_COUNT_WIDTH:
+            raise ValueError(
+                f"READ_RO carries {MAX_COUNT_WIDTH}-bit counts, not {self.count_width!r}-bit "
+                "ones: shorten gate_cycles"
+            )
+
+    @cached_property
+    def count_width(self) -> int:
+        """Bits of each RO counter (from the gate window and the highest edge rate)."""
+        return count_width_for(self.gate_cycles, self.max_edges_per_cycle)
+
+    @property
+    def mode(self) -> Mode:
+        """INFO's mode of a freshly configured build."""
+        return Mode.ENROLLMENT if self.variant == "enrollment" else Mode.DEPLOYMENT
+
+    @property
+    def helper_length(self) -> int:
+        """Bytes of this build's helper-data record (0 without a key path)."""
+        return 0 if self.code is None else HelperData.total_length(self.code)
+
+    @cached_property
+    def build_id(self) -> bytes:
+        """The 8-byte build id INFO reports: a hash of the design version and the
+        configuration, so a host can tell builds apart. The one place it is computed."""
+        features = tuple(part for part in (self.code, self.arbiter) if part is not None)
+        config = (
+            self.variant,
+            self.n_ro,
+            self.stages,
+            self.count_width,
+            self.soft_width,
+            self.gate_cycles,
+            self.clock_hz,
+            *features,
+        )
+        return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]
+
+    @cached_property
+    def info(self) -> Info:
+        """What a freshly configured build answers to INFO (unlocked, no key)."""
+        return Info(
+            design_version=DESIGN_VERSION,
+            mode=self.mode,
+            key_ready=False,
+            n_ro=self.n_ro,
+            stages=self.stages,
+            count_width=self.count_width,
+            soft_width=self.soft_width,
+            gate_cycles=self.gate_cycles,
+            clock_hz=self.clock_hz,
+            build_id=self.build_id,
+        )
