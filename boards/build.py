@@ -12,7 +12,8 @@ Per-block figures come from a second, hierarchy-preserving synthesis of the same
 the second core. They are Yosys's cell counts, which differ a little from the flattened build
 (no optimisation across block boundaries); the totals are the real build's.
 
-Builds are cached under ``$ROPUF_CACHE_DIR/boards`` (default ``~/.cache/ropuf/boards``), keyed
+Builds are cached under ``boards/`` in ropuf's cache (:func:`ropuf.spec.cache.cache_root`:
+``$ROPUF_CACHE_DIR``, else ``$XDG_CACHE_HOME/ropuf``, else ``~/.cache/ropuf``), keyed
 by a hash of Amaranth's build plan (the design's RTLIL, constraints and scripts), the tool
 versions and :data:`FLOW_VERSION`: unchanged inputs reuse the bitstream and the report.
 """
@@ -26,6 +27,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from ropuf.spec.cache import cache_root as ropuf_cache_root
 
 from . import yowasp
 from .profiles import PROFILES, VARIANTS, BoardProfile
@@ -173,9 +176,8 @@ def _check_variant(variant: str) -> str:
 
 
 def cache_root() -> Path:
-    """``$ROPUF_CACHE_DIR/boards``, or ``~/.cache/ropuf/boards``."""
-    base = os.environ.get("ROPUF_CACHE_DIR")
-    return (Path(base) if base else Path.home() / ".cache" / "ropuf") / "boards"
+    """Folder of cached board builds: ``boards/`` under :func:`ropuf.spec.cache.cache_root`."""
+    return ropuf_cache_root() / "boards"
 
 
 def block_of(module: str) -> str:

@@ -40,6 +40,8 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from ropuf.spec.cache import cache_root
+
 from .toolchain import Simulator, ToolchainError, find_simulator
 
 __all__ = [
@@ -151,15 +153,6 @@ class SimResult:
     failed: int
     results_xml: Path
     wall_seconds: float
-
-
-def cache_root() -> Path:
-    """Folder of cached builds: ``$ROPUF_CACHE_DIR``, else ``$XDG_CACHE_HOME/ropuf``, else
-    ``~/.cache/ropuf``."""
-    if env := os.environ.get("ROPUF_CACHE_DIR"):
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "ropuf"
 
 
 @contextlib.contextmanager

@@ -16,6 +16,7 @@ from ropuf.boards.profiles import PROFILES, VARIANTS, BoardProfile, ECP5RingRegi
 from ropuf.boards.top import BoardTop, board_top, device_top_kwargs
 from ropuf.cli.build import add_build_command
 from ropuf.gateware.ro.ecp5 import ECP5RingPlacement
+from ropuf.sim import harness
 from ropuf.spec.code_params import CHOSEN
 
 
@@ -275,7 +276,17 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ROPUF_CACHE_DIR", str(tmp_path))
     assert build.cache_root() == tmp_path / "boards"
     monkeypatch.delenv("ROPUF_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert build.cache_root() == Path.home() / ".cache" / "ropuf" / "boards"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert build.cache_root() == tmp_path / "xdg" / "ropuf" / "boards"
+
+
+def test_board_and_simulator_caches_share_one_root(monkeypatch, tmp_path):
+    # With XDG_CACHE_HOME set the two caches used to split (boards ignored it).
+    monkeypatch.delenv("ROPUF_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert build.cache_root().parent == harness.cache_root() == tmp_path / "ropuf"
 
 
 SAMPLE_REPORT = {
