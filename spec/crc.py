@@ -2,11 +2,12 @@
 
 :data:`CRC32` is Amaranth's catalogued ``CRC32_ISO_HDLC`` over bytes (reflected, polynomial
 ``0x04C11DB7``, initial value and final XOR all ones, check value ``0xCBF43926``). The same
-:class:`~amaranth.lib.crc.Parameters` object gives the software CRC (:func:`crc32`, for frames
-and helper records) and the hardware one (``CRC32.create()``: a
-:class:`~amaranth.lib.crc.Processor` taking one byte per cycle, used by the frame receiver and
-transmitter and by the key engine's record check). ``amaranth.lib.crc`` is plain Python until a
-processor is elaborated, so the host needs no simulator or toolchain for it.
+:class:`~amaranth.lib.crc.Parameters` object gives the software CRC (``CRC32.compute``, which
+:func:`crc32` gets from zlib for speed, for frames and helper records) and the hardware one
+(``CRC32.create()``: a :class:`~amaranth.lib.crc.Processor` taking one byte per cycle, used by
+the frame receiver and transmitter and by the key engine's record check).
+``amaranth.lib.crc`` is plain Python until a processor is elaborated, so the host needs no
+simulator or toolchain for it.
 """
 
 import zlib
