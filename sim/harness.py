@@ -40,6 +40,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
+from ropuf.spec.cache import cache_root
 from ropuf.spec.errors import RopufError
 
 from .toolchain import Simulator, ToolchainError, find_simulator
@@ -153,15 +154,6 @@ class SimResult:
     failed: int
     results_xml: Path
     wall_seconds: float
-
-
-def cache_root() -> Path:
-    """Folder of cached builds: ``$ROPUF_CACHE_DIR``, else ``$XDG_CACHE_HOME/ropuf``, else
-    ``~/.cache/ropuf``."""
-    if env := os.environ.get("ROPUF_CACHE_DIR"):
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "ropuf"
 
 
 @contextlib.contextmanager

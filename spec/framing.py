@@ -25,21 +25,20 @@ before any of these: that comes from the line, not from the bytes, so :func:`dec
 never raises it. A host that keeps at most :data:`RECEIVE_WINDOW` bytes of unanswered requests
 on the line never causes one.
 
-Nothing here imports Amaranth: the gateware generator reads the constants and the CRC step
-(:func:`crc32_step`), the tests and the host use the codecs.
+The CRC is :data:`ropuf.spec.crc.CRC32` (Amaranth's ``CRC32_ISO_HDLC``, plain Python until a
+processor is built from it): the gateware builds its CRC processors from it, the tests and the
+host use the codecs.
 """
 
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .crc import CRC32_RESIDUE, crc32
 from .errors import RopufError
 from .status import COMMAND_STATUS_BASE, FRAMING_STATUSES, Status
 
 __all__ = [
     "COMMAND_STATUS_BASE",
-    "CRC32_INIT",
-    "CRC32_POLY",
     "CRC32_RESIDUE",
     "CRC_SIZE",
     "DELIMITER",
@@ -60,7 +59,6 @@ __all__ = [
     "cobs_encode",
     "cobs_max_encoded",
     "crc32",
-    "crc32_step",
     "decode_frame",
     "encode_frame",
     "frame_size",
@@ -91,13 +89,6 @@ DELIMITER = 0x00
 #: that lost bytes is answered ``OVERRUN``.
 RECEIVE_WINDOW = 512
 
-#: CRC-32 (IEEE 802.3) generator polynomial, bit-reversed (the register shifts right).
-CRC32_POLY = 0xEDB88320
-#: CRC register value before the first byte; the register is also inverted at the end.
-CRC32_INIT = 0xFFFF_FFFF
-#: :func:`crc32` of any byte string followed by its own CRC (little-endian): a frame whose CRC
-#: is right has this CRC over all of its bytes, which is how a receiver checks it on the fly.
-CRC32_RESIDUE = 0x2144_DF1C
 
 #: Largest COBS block: a code byte of 0xFF is followed by this many non-zero bytes.
 _COBS_BLOCK = 254
@@ -158,24 +149,6 @@ class Frame:
 def frame_size(payload_length: int) -> int:
     """Bytes of a frame with a *payload_length*-byte payload, before COBS."""
     return HEADER_SIZE + payload_length + CRC_SIZE
-
-
-def crc32(data: bytes) -> int:
-    """CRC-32 (IEEE 802.3) of *data*: reflected, initial value and final XOR all ones."""
-    return zlib.crc32(data)
-
-
-def crc32_step(state: int, byte: int) -> int:
-    """The CRC register after one more *byte* (bit by bit, least significant bit first).
-
-    This is the hardware's definition: ``crc32(data) == reduce(crc32_step, data, CRC32_INIT) ^
-    0xFFFFFFFF``. The step is linear over GF(2) in *state* and *byte* together, which is how the
-    gateware turns it into one XOR per register bit.
-    """
-    state ^= byte
-    for _ in range(8):
-        state = (state >> 1) ^ (CRC32_POLY if state & 1 else 0)
-    return state
 
 
 def cobs_max_encoded(length: int) -> int:

@@ -38,10 +38,10 @@ thresholds change the key, so they cannot be used to probe bits one at a time.
 """
 
 import struct
-import zlib
 from dataclasses import dataclass
 
 from .code_params import CodeParams
+from .crc import crc32
 from .errors import RopufError
 
 __all__ = [
@@ -199,7 +199,7 @@ class HelperData:
     def to_bytes(self) -> bytes:
         """The serialised record, CRC included."""
         data = self.body() + self.kcv
-        return data + struct.pack(">I", zlib.crc32(data))
+        return data + struct.pack(">I", crc32(data))
 
     @property
     def bits(self) -> int:
@@ -239,7 +239,7 @@ class HelperData:
                 f"Helper data has {len(data) - length} bytes after the {length} its header states"
             )
         (crc,) = struct.unpack_from(">I", data, length - CRC_BYTES)
-        if zlib.crc32(data[: length - CRC_BYTES]) != crc:
+        if crc32(data[: length - CRC_BYTES]) != crc:
             raise HelperDataError("Helper data CRC mismatch: the record is corrupted")
         rep, gf_m, t, n, candidate_pairs, soft_width, pairing, n_ro = fields
         try:

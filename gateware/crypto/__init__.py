@@ -1,1 +1,4 @@
-"""Hash and check-sum cores: SHA-256, HMAC-SHA256, CRC-32."""
+"""Hash cores: SHA-256 and HMAC-SHA256.
+
+The CRC-32 processor is Amaranth's (``amaranth.lib.crc``), built from :data:`ropuf.spec.crc.CRC32`.
+"""

@@ -48,12 +48,12 @@ from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.core.handler import HandlerSignature
-from ropuf.gateware.crypto.crc32 import CRC32
 from ropuf.gateware.crypto.sha256 import SHA256
 from ropuf.gateware.ro.array import PairLayout, ResultLayout
 from ropuf.spec import attestation, kdf_labels
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
+from ropuf.spec.crc import CRC32
 from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES, HelperData
 
 from .decoder import BCHDecoder
@@ -266,7 +266,7 @@ class KeyEngine(wiring.Component):
         rd = mem.read_port(transparent_for=())
         m.submodules.sha = sha = SHA256()
         m.submodules.decoder = decoder = BCHDecoder(code)
-        m.submodules.crc = crc = CRC32()
+        m.submodules.crc = crc = CRC32.create()
 
         ops, attest_entry, rom = _program(mm)
         op_rom = Array(OpLayout.const(op) for op in ops)
@@ -381,10 +381,10 @@ class KeyEngine(wiring.Component):
                         with m.If((index == last_byte) & (byte[: 8 - bits % 8] != 0)):
                             m.d.sync += bad.eq(1)
                 with m.If(index < mm.record - CRC_BYTES):
-                    m.d.comb += [crc.i_stream.valid.eq(1), crc.i_stream.payload.eq(byte)]
-                    m.d.comb += crc.clear.eq(index == 0)
+                    m.d.comb += [crc.valid.eq(1), crc.data.eq(byte)]
+                    m.d.comb += crc.start.eq(index == 0)
                 with m.Else():
-                    stored = crc.value.word_select((mm.record - 1 - index)[:2], 8)
+                    stored = crc.crc.word_select((mm.record - 1 - index)[:2], 8)
                     with m.If(byte != stored):
                         m.d.sync += bad.eq(1)
                 m.d.sync += index.eq(index + 1)

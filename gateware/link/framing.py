@@ -14,7 +14,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ropuf.gateware.crypto.crc32 import CRC32
+from ropuf.spec.crc import CRC32
 from ropuf.spec.framing import (
     CRC_SIZE,
     DELIMITER,
@@ -49,7 +49,7 @@ class FrameReceiver(wiring.Component):
     """Receive, buffer and check one frame at a time.
 
     Bytes go through a :class:`~ropuf.gateware.link.cobs.COBSDecoder` into a buffer (a block RAM
-    of ``frame_size(max_payload)`` bytes), through a :class:`~ropuf.gateware.crypto.crc32.CRC32`,
+    of ``frame_size(max_payload)`` bytes), through a CRC processor (:data:`ropuf.spec.crc.CRC32`),
     and the header bytes into registers. At the delimiter the frame is classified, in the order of
     :mod:`ropuf.spec.framing`: bytes lost on the line (``lost``), bad COBS, longer than the
     buffer (its excess bytes were discarded up to the delimiter), truncated, bad CRC, wrong
@@ -117,7 +117,7 @@ class FrameReceiver(wiring.Component):
         buffer_bytes = frame_size(self._max_payload)
 
         m.submodules.decoder = decoder = COBSDecoder()
-        m.submodules.crc = crc = CRC32()
+        m.submodules.crc = crc = CRC32.create()
         m.submodules.buffer = buffer = Memory(shape=8, depth=buffer_bytes, init=[])
         w_port = buffer.write_port()
         r_port = buffer.read_port()
@@ -136,7 +136,7 @@ class FrameReceiver(wiring.Component):
         m.d.comb += [
             w_port.addr.eq(count),
             w_port.data.eq(beat.payload.data),
-            crc.i_stream.payload.eq(beat.payload.data),
+            crc.data.eq(beat.payload.data),
             self.o_payload.payload.eq(r_port.data),
         ]
 
@@ -174,7 +174,7 @@ class FrameReceiver(wiring.Component):
                     respond(Status.OVERRUN, seq_value=0)
                     m.next = "HEADER"
                 with m.If(beat.valid & ~beat.payload.end & ~overrun_empty):
-                    m.d.comb += crc.i_stream.valid.eq(1)
+                    m.d.comb += crc.valid.eq(1)
                     with m.If(count == buffer_bytes):
                         m.d.sync += overflow.eq(1)
                     with m.Else():
@@ -187,7 +187,7 @@ class FrameReceiver(wiring.Component):
                         with m.Case(4):
                             m.d.sync += length[8:].eq(beat.payload.data)
                 with m.If(beat.valid & beat.payload.end & ~overrun_empty):
-                    m.d.comb += crc.clear.eq(1)
+                    m.d.comb += crc.start.eq(1)
                     m.d.sync += [count.eq(0), overflow.eq(0), overrun_end.eq(0)]
                     m.d.sync += last_addr.eq(length + HEADER_SIZE - 1)
                     readable = count >= HEADER_SIZE
@@ -199,7 +199,7 @@ class FrameReceiver(wiring.Component):
                         respond(Status.OVERSIZE)
                     with m.Elif(count < MIN_FRAME):
                         respond(Status.TRUNCATED, seq_value=Mux(readable, seq, 0))
-                    with m.Elif(~crc.check):
+                    with m.Elif(~crc.match_detected):
                         respond(Status.BAD_CRC)
                     with m.Elif(version != PROTOCOL_VERSION):
                         respond(Status.BAD_VERSION)
@@ -254,7 +254,7 @@ class FrameTransmitter(wiring.Component):
     """Build, check-sum and COBS-encode response frames.
 
     The header bytes (version, sequence number, status, length) and then the payload go through
-    a :class:`~ropuf.gateware.crypto.crc32.CRC32` into a
+    a CRC processor (:data:`ropuf.spec.crc.CRC32`) into a
     :class:`~ropuf.gateware.link.cobs.COBSEncoder`, followed by the four CRC bytes; the
     encoder's ring buffer lets the frame be built at one byte per cycle while the UART sends it
     at its own pace.
@@ -303,7 +303,7 @@ class FrameTransmitter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
 
-        m.submodules.crc = crc = CRC32()
+        m.submodules.crc = crc = CRC32.create()
         m.submodules.encoder = encoder = COBSEncoder(depth=self._depth)
         wiring.connect(m, encoder.o_stream, wiring.flipped(self.o_stream))
 
@@ -312,13 +312,13 @@ class FrameTransmitter(wiring.Component):
 
         enc = encoder.i_stream
         sent = enc.valid & enc.ready
-        m.d.comb += crc.i_stream.payload.eq(enc.payload.data)
+        m.d.comb += crc.data.eq(enc.payload.data)
 
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.i_header.ready.eq(1)
                 with m.If(self.i_header.valid):
-                    m.d.comb += crc.clear.eq(1)
+                    m.d.comb += crc.start.eq(1)
                     m.d.sync += [response.eq(self.i_header.payload), index.eq(0)]
                     m.next = "HEADER"
             with m.State("HEADER"):
@@ -329,7 +329,7 @@ class FrameTransmitter(wiring.Component):
                     response.length.as_unsigned()[:8],
                     response.length.as_unsigned()[8:],
                 ]
-                m.d.comb += [enc.valid.eq(1), crc.i_stream.valid.eq(sent)]
+                m.d.comb += [enc.valid.eq(1), crc.valid.eq(sent)]
                 with m.Switch(index):
                     for position, value in enumerate(fields):
                         with m.Case(position):
@@ -347,7 +347,7 @@ class FrameTransmitter(wiring.Component):
                     enc.valid.eq(self.i_payload.valid),
                     enc.payload.data.eq(self.i_payload.payload),
                     self.i_payload.ready.eq(enc.ready),
-                    crc.i_stream.valid.eq(sent),
+                    crc.valid.eq(sent),
                 ]
                 with m.If(sent):
                     m.d.sync += index.eq(index + 1)
@@ -358,7 +358,7 @@ class FrameTransmitter(wiring.Component):
                 # The CRC covers every byte fed so far; it goes out least significant first.
                 m.d.comb += [
                     enc.valid.eq(1),
-                    enc.payload.data.eq(crc.value.word_select(index[:2], 8)),
+                    enc.payload.data.eq(crc.crc.word_select(index[:2], 8)),
                     enc.payload.last.eq(index == CRC_SIZE - 1),
                 ]
                 with m.If(sent):

