@@ -52,6 +52,7 @@ __all__ = [
     "VERSION",
     "HelperData",
     "HelperDataError",
+    "RecordLayout",
     "corrected_soft",
     "pack_bits",
     "unpack_bits",
@@ -75,6 +76,50 @@ def corrected_soft(soft: int, threshold: int, soft_width: int) -> int:
     ``+-(2**(soft_width - 1) - 1)`` as the RO array saturates (gateware and host agree)."""
     limit = 2 ** (soft_width - 1) - 1
     return max(-limit, min(limit, soft - threshold))
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """Where each field of a record with *params* starts and how many bytes it takes (the byte
+    layout above); the one computation of these offsets, read by the parser, the key engine's
+    memory map and the models."""
+
+    params: CodeParams
+
+    @property
+    def mask(self) -> int:
+        return HEADER.size
+
+    @property
+    def mask_bytes(self) -> int:
+        return (self.params.candidate_pairs + 7) // 8
+
+    @property
+    def offset(self) -> int:
+        return self.mask + self.mask_bytes
+
+    @property
+    def offset_bytes(self) -> int:
+        return (self.params.selected_bits + 7) // 8
+
+    @property
+    def thresholds(self) -> int:
+        return self.offset + self.offset_bytes
+
+    @property
+    def kcv(self) -> int:
+        """Where the key-check value starts: the body (what the key derivation hashes) is the
+        record up to here."""
+        return self.thresholds + 2 * self.params.selected_bits
+
+    @property
+    def crc(self) -> int:
+        return self.kcv + KCV_BYTES
+
+    @property
+    def length(self) -> int:
+        """Bytes of the whole record, CRC included."""
+        return self.crc + CRC_BYTES
 
 
 class HelperDataError(Exception):
@@ -171,10 +216,7 @@ class HelperData:
     @staticmethod
     def total_length(params: CodeParams) -> int:
         """Bytes of a record with these parameters."""
-        mask = (params.candidate_pairs + 7) // 8
-        offset = (params.selected_bits + 7) // 8
-        thresholds = 2 * params.selected_bits
-        return HEADER.size + mask + offset + thresholds + KCV_BYTES + CRC_BYTES
+        return RecordLayout(params).length
 
     def body(self) -> bytes:
         """The record up to the key-check value: what the key derivation binds."""
@@ -259,26 +301,21 @@ class HelperData:
                 f"Helper-data length {length} does not match its parameters "
                 f"({cls.total_length(params)} bytes)"
             )
-        position = HEADER.size
-        mask_bytes = (candidate_pairs + 7) // 8
-        offset_bytes = (params.selected_bits + 7) // 8
-        mask_raw = data[position : position + mask_bytes]
-        offset_raw = data[position + mask_bytes : position + mask_bytes + offset_bytes]
+        at = RecordLayout(params)
+        mask_raw = data[at.mask : at.mask + at.mask_bytes]
+        offset_raw = data[at.offset : at.offset + at.offset_bytes]
         for name, raw, count in (
             ("mask", mask_raw, candidate_pairs),
             ("code offset", offset_raw, params.selected_bits),
         ):
             if pack_bits(unpack_bits(raw, count)) != raw:
                 raise HelperDataError(f"Helper-data {name} has padding bits set")
-        thresholds_at = position + mask_bytes + offset_bytes
-        count = params.selected_bits
-        thresholds = struct.unpack_from(f">{count}h", data, thresholds_at)
-        kcv_at = thresholds_at + 2 * count
+        thresholds = struct.unpack_from(f">{params.selected_bits}h", data, at.thresholds)
         return cls(
             params=params,
             n_ro=n_ro,
             mask=unpack_bits(mask_raw, candidate_pairs),
             offset=unpack_bits(offset_raw, params.selected_bits),
-            kcv=data[kcv_at : kcv_at + KCV_BYTES],
+            kcv=data[at.kcv : at.crc],
             thresholds=thresholds,
         )
