@@ -4,10 +4,11 @@ Three bodies implement it: :class:`~ropuf.gateware.arbiter.behavioural.SimArbite
 additive delay model, for simulation) and the placed iCE40 and ECP5 chains.
 """
 
+from amaranth.hdl import Module, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["ArbiterBodySignature"]
+__all__ = ["ArbiterBodySignature", "race_paths"]
 
 
 class ArbiterBodySignature(wiring.Signature):
@@ -26,8 +27,6 @@ class ArbiterBodySignature(wiring.Signature):
     """
 
     def __init__(self, *, n_stages: int, k: int):
-        self._n_stages = n_stages
-        self._k = k
         super().__init__(
             {
                 "challenge": Out(n_stages),
@@ -38,8 +37,28 @@ class ArbiterBodySignature(wiring.Signature):
 
     @property
     def n_stages(self) -> int:
-        return self._n_stages
+        """Stages per chain: the width of ``challenge``."""
+        return Shape.cast(self.members["challenge"].shape).width
 
     @property
     def k(self) -> int:
-        return self._k
+        """Chains: the width of ``chains``."""
+        return Shape.cast(self.members["chains"].shape).width
+
+
+def race_paths(m: Module, prefix: str, start, challenge, n_stages: int, stage) -> tuple:
+    """The two racing paths of one placed chain, from the launch net *start*: at every stage
+    a multiplexer LUT per path passes its own path's edge or the other's (the challenge bit
+    selects). ``stage(name, own, other, select, out)`` makes the family's LUT instance for
+    the cell named ``s{stage}_{side}``; it becomes submodule ``{prefix}_{name}``, its output
+    net ``{prefix}_net{stage}_{side}``. Returns the ``(top, bottom)`` path ends."""
+    top, bottom = start, start
+    for index in range(n_stages):
+        outputs = []
+        for side, own, other in (("top", top, bottom), ("bot", bottom, top)):
+            out = Signal(name=f"{prefix}_net{index}_{side}")
+            name = f"s{index}_{side}"
+            m.submodules[f"{prefix}_{name}"] = stage(name, own, other, challenge[index], out)
+            outputs.append(out)
+        top, bottom = outputs
+    return top, bottom

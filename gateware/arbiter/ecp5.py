@@ -31,7 +31,7 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
-from .body import ArbiterBodySignature
+from .body import ArbiterBodySignature, race_paths
 
 __all__ = ["LUT_MUX", "ECP5ArbiterBody", "ECP5ArbiterPlacement"]
 
@@ -88,10 +88,8 @@ class ECP5ArbiterBody(wiring.Component):
 
     Parameters
     ----------
-    n_stages : int
-        Stages per chain.
-    k : int
-        Number of chains.
+    n_stages, k : int
+        Stages per chain, number of chains.
     placement : ECP5ArbiterPlacement, optional
         Where the chains go.
 
@@ -152,24 +150,21 @@ class ECP5ArbiterBody(wiring.Component):
                 o_Q=start,
                 **_FF_PARAMS,
             )
-            top, bottom = start, start
-            for stage in range(self._n_stages):
-                outputs = []
-                for side, own, other in (("top", top, bottom), ("bot", bottom, top)):
-                    out = Signal(name=f"{prefix}_net{stage}_{side}")
-                    m.submodules[f"{prefix}_s{stage}_{side}"] = Instance(
-                        "LUT4",
-                        a_keep=1,
-                        a_BEL=bels[f"s{stage}_{side}"],
-                        p_INIT=Const(LUT_MUX, 16),
-                        i_A=own,
-                        i_B=other,
-                        i_C=self.puf.challenge[stage],
-                        i_D=Const(0),
-                        o_Z=out,
-                    )
-                    outputs.append(out)
-                top, bottom = outputs
+
+            def stage(name, own, other, select, out, bels=bels):
+                return Instance(
+                    "LUT4",
+                    a_keep=1,
+                    a_BEL=bels[name],
+                    p_INIT=Const(LUT_MUX, 16),
+                    i_A=own,
+                    i_B=other,
+                    i_C=select,
+                    i_D=Const(0),
+                    o_Z=out,
+                )
+
+            top, bottom = race_paths(m, prefix, start, self.puf.challenge, self._n_stages, stage)
             m.submodules[f"{prefix}_arbiter"] = Instance(
                 "TRELLIS_FF",
                 a_keep=1,

@@ -39,7 +39,7 @@ from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
-from .body import ArbiterBodySignature
+from .body import ArbiterBodySignature, race_paths
 
 __all__ = ["LUT_MUX", "LUT_NAND", "ICE40ArbiterBody", "ICE40ArbiterPlacement"]
 
@@ -106,10 +106,8 @@ class ICE40ArbiterBody(wiring.Component):
 
     Parameters
     ----------
-    n_stages : int
-        Stages per chain.
-    k : int
-        Number of chains.
+    n_stages, k : int
+        Stages per chain, number of chains.
     placement : ICE40ArbiterPlacement, optional
         Where the chains go.
 
@@ -184,24 +182,21 @@ class ICE40ArbiterBody(wiring.Component):
                 i_D=self.puf.launch,
                 o_Q=start,
             )
-            top, bottom = start, start
-            for stage in range(self._n_stages):
-                outputs = []
-                for side, own, other in (("top", top, bottom), ("bot", bottom, top)):
-                    out = Signal(name=f"{prefix}_net{stage}_{side}")
-                    m.submodules[f"{prefix}_s{stage}_{side}"] = Instance(
-                        "SB_LUT4",
-                        a_keep=1,
-                        a_BEL=bels[f"s{stage}_{side}"],
-                        p_LUT_INIT=Const(LUT_MUX, 16),
-                        i_I0=own,
-                        i_I1=other,
-                        i_I2=self.puf.challenge[stage],
-                        i_I3=Const(0),
-                        o_O=out,
-                    )
-                    outputs.append(out)
-                top, bottom = outputs
+
+            def stage(name, own, other, select, out, bels=bels):
+                return Instance(
+                    "SB_LUT4",
+                    a_keep=1,
+                    a_BEL=bels[name],
+                    p_LUT_INIT=Const(LUT_MUX, 16),
+                    i_I0=own,
+                    i_I1=other,
+                    i_I2=select,
+                    i_I3=Const(0),
+                    o_O=out,
+                )
+
+            top, bottom = race_paths(m, prefix, start, self.puf.challenge, self._n_stages, stage)
             # The SR latch: each node is the NAND of its path and the other node.
             q_top = Signal(name=f"{prefix}_net_q_top")
             q_bot = Signal(name=f"{prefix}_net_q_bot")

@@ -21,7 +21,7 @@ from ropuf.spec.commands import Command, Mode, Status
 
 from .handler import HandlerSignature
 
-__all__ = ["VARIANTS", "CommandProcessor", "RequestLayout", "ResponseLayout"]
+__all__ = ["VARIANTS", "CommandProcessor", "RequestLayout", "ResponseLayout", "frame_members"]
 
 #: A request as the frame receiver presents it: status is OK or a framing error.
 RequestLayout = REQUEST_HEADER
@@ -29,6 +29,18 @@ RequestLayout = REQUEST_HEADER
 ResponseLayout = RESPONSE_HEADER
 
 VARIANTS = ("enrollment", "deployment")
+
+
+def frame_members() -> dict:
+    """The frame-level ports of the command processor, which the device core offers too:
+    requests and their payload in, answers and their payload out, and ``locked``."""
+    return {
+        "i_request": In(stream.Signature(RequestLayout)),
+        "i_payload": In(stream.Signature(8)),
+        "o_response": Out(stream.Signature(ResponseLayout)),
+        "o_payload": Out(stream.Signature(8)),
+        "locked": Out(1),
+    }
 
 
 class CommandProcessor(wiring.Component):
@@ -107,11 +119,7 @@ class CommandProcessor(wiring.Component):
         )
         self.build_id = self._info.build_id
         members = {
-            "i_request": In(stream.Signature(RequestLayout)),
-            "i_payload": In(stream.Signature(8)),
-            "o_response": Out(stream.Signature(ResponseLayout)),
-            "o_payload": Out(stream.Signature(8)),
-            "locked": Out(1),
+            **frame_members(),
             "key_ready": In(1),
         }
         for name in self._handlers:

@@ -6,8 +6,8 @@ fast and lets the same core serve every transport.
 """
 
 from amaranth.hdl import Cat, Module
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
 
 from ropuf.gateware.arbiter.behavioural import ArbiterSimLoadSignature
 from ropuf.gateware.arbiter.handler import ArbiterHandler
@@ -17,7 +17,7 @@ from ropuf.gateware.ro.behavioural import SimLoadSignature
 from ropuf.spec.arbiter_command import ArbiterConfig
 from ropuf.spec.code_params import CodeParams
 
-from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
+from .command_processor import CommandProcessor, frame_members
 
 __all__ = ["DeviceCore"]
 
@@ -116,13 +116,7 @@ class DeviceCore(wiring.Component):
                 placement=arbiter_placement,
             )
         )
-        members = {
-            "i_request": In(stream.Signature(RequestLayout)),
-            "i_payload": In(stream.Signature(8)),
-            "o_response": Out(stream.Signature(ResponseLayout)),
-            "o_payload": Out(stream.Signature(8)),
-            "locked": Out(1),
-        }
+        members = frame_members()
         if simulation:
             members["sim"] = In(SimLoadSignature(n_ro))
             if arbiter is not None:

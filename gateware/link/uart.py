@@ -10,7 +10,7 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import cdc, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["MIN_DIVISOR", "UART", "UARTRx", "UARTTx", "check_divisor", "divisor_for"]
+__all__ = ["MIN_DIVISOR", "UART", "BitTimed", "UARTRx", "UARTTx", "check_divisor", "divisor_for"]
 
 #: The receiver samples at half a bit period, so a bit must last at least this many cycles.
 MIN_DIVISOR = 4
@@ -59,13 +59,33 @@ def divisor_for(clk_hz: float, baud: int, *, tolerance: float = 0.02) -> int:
     return divisor
 
 
-class UARTTx(wiring.Component):
-    """UART transmitter, 8 data bits, no parity, 1 stop bit, LSB first.
+class BitTimed(wiring.Component):
+    """A component timed in bit periods of ``divisor`` clock cycles (checked with
+    :func:`check_divisor`); the signature comes from the subclass's annotations.
 
     Parameters
     ----------
     divisor : int
         Clock cycles per bit, at least :data:`MIN_DIVISOR`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        *divisor* is not an integer of at least :data:`MIN_DIVISOR`.
+    """
+
+    def __init__(self, *, divisor: int):
+        self._divisor = check_divisor(divisor)
+        super().__init__()
+
+    @property
+    def divisor(self) -> int:
+        return self._divisor
+
+
+class UARTTx(BitTimed):
+    """UART transmitter, 8 data bits, no parity, 1 stop bit, LSB first; *divisor* as for
+    :class:`BitTimed`.
 
     Attributes
     ----------
@@ -87,14 +107,6 @@ class UARTTx(wiring.Component):
     i_stream: In(stream.Signature(8))
     tx: Out(1, init=1)
     busy: Out(1)
-
-    def __init__(self, *, divisor: int):
-        self._divisor = check_divisor(divisor)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()
@@ -130,13 +142,9 @@ class UARTTx(wiring.Component):
         return m
 
 
-class UARTRx(wiring.Component):
-    """UART receiver, 8 data bits, no parity, 1 stop bit, LSB first.
-
-    Parameters
-    ----------
-    divisor : int
-        Clock cycles per bit, at least :data:`MIN_DIVISOR`.
+class UARTRx(BitTimed):
+    """UART receiver, 8 data bits, no parity, 1 stop bit, LSB first; *divisor* as for
+    :class:`BitTimed`.
 
     Attributes
     ----------
@@ -162,14 +170,6 @@ class UARTRx(wiring.Component):
     o_stream: Out(stream.Signature(8))
     frame_error: Out(1)
     overrun: Out(1)
-
-    def __init__(self, *, divisor: int):
-        self._divisor = check_divisor(divisor)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()
@@ -228,13 +228,9 @@ class UARTRx(wiring.Component):
         return m
 
 
-class UART(wiring.Component):
-    """A UART transmitter and receiver sharing one divisor.
-
-    Parameters
-    ----------
-    divisor : int
-        Clock cycles per bit, at least :data:`MIN_DIVISOR`.
+class UART(BitTimed):
+    """A UART transmitter and receiver sharing one divisor (*divisor* as for
+    :class:`BitTimed`).
 
     Attributes
     ----------
@@ -256,14 +252,6 @@ class UART(wiring.Component):
     rx: In(1, init=1)
     frame_error: Out(1)
     overrun: Out(1)
-
-    def __init__(self, *, divisor: int):
-        self._divisor = check_divisor(divisor)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()
