@@ -315,7 +315,7 @@ def bit_aliasing(bits: npt.ArrayLike) -> np.ndarray:
     Parameters
     ----------
     bits : array_like of bool or {0, 1}, shape (n_chips, n_bits)
-        One response per chip.
+        One response per chip; the fraction is taken down each column.
 
     Returns
     -------
@@ -384,7 +384,7 @@ def min_entropy(bits: npt.ArrayLike) -> float:
     Parameters
     ----------
     bits : array_like of bool or {0, 1}
-        As for :func:`bit_aliasing`.
+        As for :func:`bitwise_min_entropy`.
 
     Returns
     -------

@@ -80,46 +80,36 @@ def corrected_soft(soft: int, threshold: int, soft_width: int) -> int:
 
 @dataclass(frozen=True)
 class RecordLayout:
-    """Where each field of a record with *params* starts and how many bytes it takes (the byte
-    layout above); the one computation of these offsets, read by the parser, the key engine's
-    memory map and the models."""
+    """Where each field of a record with *params* starts, the one computation of the layout
+    above (the parser, the key engine's memory map and the models read it).
+
+    Attributes
+    ----------
+    mask, offset, thresholds, kcv, crc : int
+        The byte at which the field starts; the body (what the key derivation hashes) is the
+        record up to ``kcv``.
+    mask_bytes, offset_bytes, thresholds_bytes, kcv_bytes, crc_bytes : int
+        The field's size in bytes.
+    length : int
+        Bytes of the whole record, CRC included.
+    """
 
     params: CodeParams
 
-    @property
-    def mask(self) -> int:
-        return HEADER.size
-
-    @property
-    def mask_bytes(self) -> int:
-        return (self.params.candidate_pairs + 7) // 8
-
-    @property
-    def offset(self) -> int:
-        return self.mask + self.mask_bytes
-
-    @property
-    def offset_bytes(self) -> int:
-        return (self.params.selected_bits + 7) // 8
-
-    @property
-    def thresholds(self) -> int:
-        return self.offset + self.offset_bytes
-
-    @property
-    def kcv(self) -> int:
-        """Where the key-check value starts: the body (what the key derivation hashes) is the
-        record up to here."""
-        return self.thresholds + 2 * self.params.selected_bits
-
-    @property
-    def crc(self) -> int:
-        return self.kcv + KCV_BYTES
-
-    @property
-    def length(self) -> int:
-        """Bytes of the whole record, CRC included."""
-        return self.crc + CRC_BYTES
+    def __post_init__(self) -> None:
+        p = self.params
+        at = HEADER.size
+        for name, size in (
+            ("mask", (p.candidate_pairs + 7) // 8),
+            ("offset", (p.selected_bits + 7) // 8),
+            ("thresholds", 2 * p.selected_bits),
+            ("kcv", KCV_BYTES),
+            ("crc", CRC_BYTES),
+        ):
+            object.__setattr__(self, name, at)
+            object.__setattr__(self, f"{name}_bytes", size)
+            at += size
+        object.__setattr__(self, "length", at)
 
 
 class HelperDataError(Exception):

@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.core.handler import HandlerSignature
 from ropuf.gateware.crypto.sha256 import SHA256
-from ropuf.gateware.ro.array import PairLayout, ResultLayout
+from ropuf.gateware.ro.array import PairLayout, ResultLayout, saturated
 from ropuf.spec import attestation
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
@@ -268,16 +268,9 @@ class KeyEngine(wiring.Component):
                     m.next = "FEED"
             with m.State("FEED"):
                 # soft - threshold, saturated to the soft width (spec.helper_data.corrected_soft).
-                limit = 2 ** (code.soft_width - 1) - 1
                 difference = Signal(signed(max(code.soft_width, 16) + 1))
-                corrected = Signal(signed(code.soft_width))
                 m.d.comb += difference.eq(soft - threshold.as_signed())
-                with m.If(difference > limit):
-                    m.d.comb += corrected.eq(limit)
-                with m.Elif(difference < -limit):
-                    m.d.comb += corrected.eq(-limit)
-                with m.Else():
-                    m.d.comb += corrected.eq(difference)
+                corrected = saturated(m, difference, code.soft_width, name="corrected")
                 m.d.comb += [
                     decoder.i_bits.valid.eq(1),
                     decoder.i_bits.payload.soft.eq(corrected),

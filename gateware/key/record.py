@@ -47,11 +47,6 @@ class MemoryMap(RecordLayout):
         """Bytes of the record, which starts at address 0."""
         return self.length
 
-    @property
-    def body(self) -> int:
-        """Bytes of the record's body (everything before the key-check value)."""
-        return self.kcv
-
     def slot(self, name: str) -> int:
         return (self.record + 31) // 32 * 32 + 32 * SLOTS.index(name)
 

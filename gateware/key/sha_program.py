@@ -102,7 +102,7 @@ def compile_program(layout: MemoryMap) -> Program:
 
     ops.append({"op": Op.SECRET})
     ops.append({"op": Op.WRITE, "addr": s("SECRET"), "length": secret_bytes})
-    msg((Op.MEM, 0, layout.body))
+    msg((Op.MEM, 0, layout.kcv))  # the body: the record up to the key-check value
     ops.append({"op": Op.WRITE, "addr": s("HBODY"), "length": 32})
     msg(const("master"), (Op.MEM, s("HBODY"), 32), (Op.MEM, s("SECRET"), secret_bytes))
     ops.append({"op": Op.WRITE, "addr": s("MASTER"), "length": 32})
