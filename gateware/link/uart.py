@@ -10,6 +10,8 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import cdc, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ropuf.spec.checks import check_int
+
 __all__ = ["MIN_DIVISOR", "UART", "BitTimed", "UARTRx", "UARTTx", "check_divisor", "divisor_for"]
 
 #: The receiver samples at half a bit period, so a bit must last at least this many cycles.
@@ -17,20 +19,10 @@ MIN_DIVISOR = 4
 
 
 def check_divisor(divisor: object) -> int:
-    """Return *divisor* if it is a valid bit period in clock cycles, else raise.
-
-    Raises
-    ------
-    TypeError
-        *divisor* is not an integer.
-    ValueError
-        *divisor* is below :data:`MIN_DIVISOR`.
-    """
-    if not isinstance(divisor, int) or isinstance(divisor, bool):
-        raise TypeError(f"Divisor must be an integer, not {divisor!r}")
-    if divisor < MIN_DIVISOR:
-        raise ValueError(f"Divisor must be at least {MIN_DIVISOR} clock cycles, not {divisor!r}")
-    return divisor
+    """Return *divisor* if it is a valid bit period: an integer of at least
+    :data:`MIN_DIVISOR` clock cycles (else TypeError or ValueError, as
+    :func:`ropuf.spec.checks.check_int`)."""
+    return check_int("Divisor", divisor, MIN_DIVISOR, unit=" clock cycles")
 
 
 def divisor_for(clk_hz: float, baud: int, *, tolerance: float = 0.02) -> int:
