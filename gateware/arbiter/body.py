@@ -8,7 +8,7 @@ from amaranth.hdl import Module, Shape, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["ArbiterBodySignature", "race_paths"]
+__all__ = ["ArbiterBodySignature", "PlacedArbiterBody", "race_paths"]
 
 
 class ArbiterBodySignature(wiring.Signature):
@@ -44,6 +44,34 @@ class ArbiterBodySignature(wiring.Signature):
     def k(self) -> int:
         """Chains: the width of ``chains``."""
         return Shape.cast(self.members["chains"].shape).width
+
+
+class PlacedArbiterBody(wiring.Component):
+    """k placed arbiter chains of one family: checks the placement (``PLACEMENT`` is the
+    family's placement class, the default when none is given) and offers the ``puf`` port.
+
+    Raises
+    ------
+    TypeError, ValueError
+        The placement is not a ``PLACEMENT``, or the chains do not fit it.
+    """
+
+    PLACEMENT: type
+
+    def __init__(self, *, n_stages: int, k: int, placement=None):
+        if placement is None:
+            placement = self.PLACEMENT()
+        if not isinstance(placement, self.PLACEMENT):
+            raise TypeError(f"Placement must be an {self.PLACEMENT.__name__}, not {placement!r}")
+        self._check_fit(placement, n_stages=n_stages, k=k)
+        self._placement = placement
+        self._n_stages = n_stages
+        self._k = k
+        super().__init__({"puf": In(ArbiterBodySignature(n_stages=n_stages, k=k))})
+
+    def _check_fit(self, placement, *, n_stages: int, k: int) -> None:
+        """Raise ValueError when the chains do not fit *placement*."""
+        raise NotImplementedError
 
 
 def race_paths(m: Module, prefix: str, start, challenge, n_stages: int, stage) -> tuple:

@@ -28,10 +28,8 @@ the board bring-up must measure.
 from dataclasses import dataclass
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In
 
-from .body import ArbiterBodySignature, race_paths
+from .body import PlacedArbiterBody, race_paths
 
 __all__ = ["LUT_MUX", "ECP5ArbiterBody", "ECP5ArbiterPlacement"]
 
@@ -83,7 +81,7 @@ class ECP5ArbiterPlacement:
         return columns
 
 
-class ECP5ArbiterBody(wiring.Component):
+class ECP5ArbiterBody(PlacedArbiterBody):
     """k placed arbiter chains on ECP5 (see the module docstring).
 
     Parameters
@@ -107,16 +105,10 @@ class ECP5ArbiterBody(wiring.Component):
         The placement is not an :class:`ECP5ArbiterPlacement`, or the chains do not fit it.
     """
 
-    def __init__(self, *, n_stages: int, k: int, placement: ECP5ArbiterPlacement | None = None):
-        if placement is None:
-            placement = ECP5ArbiterPlacement()
-        if not isinstance(placement, ECP5ArbiterPlacement):
-            raise TypeError(f"Placement must be an ECP5ArbiterPlacement, not {placement!r}")
+    PLACEMENT = ECP5ArbiterPlacement
+
+    def _check_fit(self, placement, *, n_stages: int, k: int) -> None:
         placement.columns(n_stages)
-        self._placement = placement
-        self._n_stages = n_stages
-        self._k = k
-        super().__init__({"puf": In(ArbiterBodySignature(n_stages=n_stages, k=k))})
 
     def bels(self, chain: int) -> dict[str, str]:
         """The BEL of every cell of chain *chain*: ``launch``, ``s{stage}_top``,

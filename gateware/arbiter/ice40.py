@@ -36,10 +36,8 @@ the two paths are symmetric in cells, not necessarily in wires (the residual sho
 from dataclasses import dataclass
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In
 
-from .body import ArbiterBodySignature, race_paths
+from .body import PlacedArbiterBody, race_paths
 
 __all__ = ["LUT_MUX", "LUT_NAND", "ICE40ArbiterBody", "ICE40ArbiterPlacement"]
 
@@ -101,7 +99,7 @@ class ICE40ArbiterPlacement:
         return rows
 
 
-class ICE40ArbiterBody(wiring.Component):
+class ICE40ArbiterBody(PlacedArbiterBody):
     """k placed arbiter chains on iCE40 (see the module docstring).
 
     Parameters
@@ -124,17 +122,11 @@ class ICE40ArbiterBody(wiring.Component):
         The chains do not fit the placement region.
     """
 
-    def __init__(self, *, n_stages: int, k: int, placement: ICE40ArbiterPlacement | None = None):
-        if placement is None:
-            placement = ICE40ArbiterPlacement()
-        if not isinstance(placement, ICE40ArbiterPlacement):
-            raise TypeError(f"Placement must be an ICE40ArbiterPlacement, not {placement!r}")
-        self._placement = placement
-        self._placement.columns(k)
-        self._placement.rows(n_stages)
-        self._n_stages = n_stages
-        self._k = k
-        super().__init__({"puf": In(ArbiterBodySignature(n_stages=n_stages, k=k))})
+    PLACEMENT = ICE40ArbiterPlacement
+
+    def _check_fit(self, placement, *, n_stages: int, k: int) -> None:
+        placement.columns(k)
+        placement.rows(n_stages)
 
     def bels(self, chain: int) -> dict[str, str]:
         """The BEL of every cell of chain *chain*: ``launch``, ``s{stage}_top``,
