@@ -120,6 +120,11 @@ class KeyEngine(wiring.Component):
         out_length = Signal(16)
         done = Signal()
         key_ready = Signal()
+
+        def answer(code):
+            # The command is done with status *code* (no answer payload).
+            return [status.eq(code), done.eq(1)]
+
         m.d.comb += [
             h.status.eq(status),
             h.out_length.eq(out_length),
@@ -153,21 +158,21 @@ class KeyEngine(wiring.Component):
                     m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0)]
                     with m.If(h.code == Command.LOAD_HELPER):
                         with m.If(h.length < 2):
-                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Else():
                             m.next = "LOAD_OFFSET"
                     with m.Elif(h.code == Command.RECONSTRUCT):
                         with m.If(h.length != 0):
-                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Else():
                             m.d.comb += check.clear.eq(1)
                             m.d.sync += key_ready.eq(0)
                             m.next = "VALIDATE_READ"
                     with m.Else():  # ATTEST
                         with m.If(h.length != attestation.NONCE_BYTES):
-                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Elif(~key_ready):
-                            m.d.sync += [status.eq(Status.NO_KEY), done.eq(1)]
+                            m.d.sync += answer(Status.NO_KEY)
                         with m.Else():
                             m.next = "NONCE"
 
@@ -183,14 +188,14 @@ class KeyEngine(wiring.Component):
                         m.next = "LOAD_CHECK"
             with m.State("LOAD_CHECK"):
                 with m.If(address + h.length - 2 > mm.record):
-                    m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                    m.d.sync += answer(Status.BAD_PAYLOAD)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.sync += [key_ready.eq(0), index.eq(2)]
                     m.next = "LOAD_DATA"
             with m.State("LOAD_DATA"):
                 with m.If(index == h.length):
-                    m.d.sync += [status.eq(Status.OK), done.eq(1)]
+                    m.d.sync += answer(Status.OK)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.comb += [
@@ -216,7 +221,7 @@ class KeyEngine(wiring.Component):
                     m.next = "VALIDATE_READ"
             with m.State("VALIDATE_DONE"):
                 with m.If(~check.ok):
-                    m.d.sync += [status.eq(Status.BAD_HELPER), done.eq(1)]
+                    m.d.sync += answer(Status.BAD_HELPER)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.sync += [candidate.eq(0), selected.eq(0)]
