@@ -195,6 +195,18 @@ class Candidate:
     failure: float
 
 
+def _full_length_codes(gf_m: int):
+    """``(t, code)`` for the full-length BCH codes over GF(2^gf_m), t = 1, 2, ... while one
+    exists."""
+    order = (1 << gf_m) - 1
+    for t in range(1, order // 2):
+        try:
+            code = bch_code(gf_m, t, order)
+        except ValueError:
+            return
+        yield t, code
+
+
 def best_bch(
     p_in: float, r: int, keep: float, secret: int, target: float, fields=(6, 7, 8, 9)
 ) -> Candidate | None:
@@ -202,12 +214,7 @@ def best_bch(
     *secret* bits at key failure <= *target*, given the code-bit error rate *p_in*."""
     best = None
     for gf_m in fields:
-        order = (1 << gf_m) - 1
-        for t in range(1, order // 2):
-            try:
-                code = bch_code(gf_m, t, order)
-            except ValueError:
-                break
+        for t, code in _full_length_codes(gf_m):
             for blocks in range(1, 9):
                 k = math.ceil(secret / blocks)
                 if k > code.k:
@@ -332,13 +339,8 @@ def silicon_key_length(ranked: np.ndarray, target: float = 1e-9, fields=(5, 6, 7
     best = None
     pairs = ranked.shape[1]
     for gf_m in fields:
-        order = (1 << gf_m) - 1
-        for t in range(1, order // 2):
-            try:
-                code = bch_code(gf_m, t, order)
-            except ValueError:
-                break
-            top = min(order, pairs)
+        for t, code in _full_length_codes(gf_m):
+            top = min(code.n, pairs)
             if top <= code.parity_bits:
                 break
             for n in range(top, code.parity_bits, -1):

@@ -86,6 +86,16 @@ def _bits(bits: npt.ArrayLike, name: str, min_ndim: int = 1) -> np.ndarray:
     return array.astype(np.bool_)
 
 
+def _chips(bits: npt.ArrayLike, at_least: int = 0) -> np.ndarray:
+    """*bits* checked as one response per chip, shape ``(n_chips, n_bits)``, at least
+    *at_least* chips."""
+    chips = _bits(bits, "bits", min_ndim=2)
+    if chips.ndim != 2 or chips.shape[0] < at_least:
+        need = f"n_chips >= {at_least}" if at_least > 1 else "n_chips"
+        raise MetricsError(f"bits must have shape ({need}, n_bits), not {chips.shape!r}")
+    return chips
+
+
 def neighbour_pairs(n_ro: int) -> np.ndarray:
     """The default RO pairing: disjoint neighbours ``(0, 1), (2, 3), ...``.
 
@@ -234,9 +244,7 @@ def pairwise_hd(bits: npt.ArrayLike) -> np.ndarray:
     numpy.ndarray, shape (n_chips * (n_chips - 1) // 2,)
         The distances in the order ``(0, 1), (0, 2), ..., (1, 2), ...``.
     """
-    chips = _bits(bits, "bits", min_ndim=2)
-    if chips.ndim != 2 or chips.shape[0] < 2:
-        raise MetricsError(f"bits must have shape (n_chips >= 2, n_bits), not {chips.shape!r}")
+    chips = _chips(bits, at_least=2)
     as_float = chips.astype(np.float64)
     ones = as_float.sum(axis=1)
     # |a xor b| = |a| + |b| - 2 |a and b|: one matrix product instead of a loop over pairs.
@@ -250,8 +258,8 @@ def uniqueness(bits: npt.ArrayLike) -> float:
 
     Parameters
     ----------
-    bits : array_like of bool or {0, 1}, shape (n_chips, n_bits)
-        One response per chip, at least two chips.
+    bits : array_like of bool or {0, 1}
+        As for :func:`pairwise_hd`.
 
     Returns
     -------
@@ -308,15 +316,13 @@ def bit_aliasing(bits: npt.ArrayLike) -> np.ndarray:
     Parameters
     ----------
     bits : array_like of bool or {0, 1}, shape (n_chips, n_bits)
-        One response per chip.
+        One response per chip; the fraction is taken down each column.
 
     Returns
     -------
     numpy.ndarray, shape (n_bits,)
     """
-    chips = _bits(bits, "bits", min_ndim=2)
-    if chips.ndim != 2:
-        raise MetricsError(f"bits must have shape (n_chips, n_bits), not {chips.shape!r}")
+    chips = _chips(bits)
     return np.mean(chips, axis=0)
 
 
@@ -328,8 +334,8 @@ def bit_aliasing_spread(bits: npt.ArrayLike) -> float:
 
     Parameters
     ----------
-    bits : array_like of bool or {0, 1}, shape (n_chips, n_bits)
-        One response per chip.
+    bits : array_like of bool or {0, 1}
+        As for :func:`bit_aliasing`.
 
     Returns
     -------
@@ -378,8 +384,8 @@ def min_entropy(bits: npt.ArrayLike) -> float:
 
     Parameters
     ----------
-    bits : array_like of bool or {0, 1}, shape (n_chips, n_bits)
-        One response per chip.
+    bits : array_like of bool or {0, 1}
+        As for :func:`bitwise_min_entropy`.
 
     Returns
     -------

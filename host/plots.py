@@ -32,20 +32,11 @@ def plot_hd_histograms(analysis: Analysis, path: Path, *, title: str = "") -> Pa
     """Inter-chip and intra-chip fractional HD histograms in one figure; returns *path*."""
     figure, axis = plt.subplots(figsize=(7, 4))
     bins = np.linspace(0.0, 0.6, 121)
-    axis.hist(
-        analysis.intra_hd_per_sample,
-        bins=bins,
-        density=True,
-        alpha=0.7,
-        label=f"intra-chip (mean {analysis.intra_hd:.2%})",
-    )
-    axis.hist(
-        analysis.inter_hd,
-        bins=bins,
-        density=True,
-        alpha=0.7,
-        label=f"inter-chip (mean {analysis.uniqueness:.2%})",
-    )
+    for values, label in (
+        (analysis.intra_hd_per_sample, f"intra-chip (mean {analysis.intra_hd:.2%})"),
+        (analysis.inter_hd, f"inter-chip (mean {analysis.uniqueness:.2%})"),
+    ):
+        axis.hist(values, bins=bins, density=True, alpha=0.7, label=label)
     axis.set_xlabel("fractional Hamming distance")
     axis.set_ylabel("density")
     axis.set_title(title or f"{analysis.n_chips} chips, {analysis.n_bits} bits each")

@@ -34,6 +34,8 @@ import numpy.typing as npt
 
 from ropuf.spec import arbiter_behavioural
 
+from .silicon import as_generator
+
 __all__ = [
     "DEFAULT_ARBITER_PARAMS",
     "UNITS_PER_SIGMA",
@@ -141,14 +143,6 @@ def _check_int(name: str, value: object, minimum: int, maximum: int) -> int:
     return int(value)
 
 
-def _rng(rng: object) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
-        return np.random.default_rng(int(rng))
-    raise ValueError(f"rng must be a numpy Generator or a non-negative integer seed, not {rng!r}")
-
-
 def _packed(challenges: npt.ArrayLike, n_stages: int) -> np.ndarray:
     array = np.asarray(challenges)
     width = (n_stages + 7) // 8
@@ -166,7 +160,7 @@ def random_challenges(count: int, n_stages: int, rng: np.random.Generator | int)
     """*count* uniformly random packed challenges of *n_stages* bits."""
     count = _check_int("count", count, 0, 2**40)
     n_stages = _check_int("n_stages", n_stages, 1, arbiter_behavioural.MAX_STAGES)
-    array = _rng(rng).integers(0, 256, size=(count, (n_stages + 7) // 8), dtype=np.uint8)
+    array = as_generator(rng).integers(0, 256, size=(count, (n_stages + 7) // 8), dtype=np.uint8)
     if n_stages % 8:
         array[:, -1] &= (1 << (n_stages % 8)) - 1
     return array
@@ -347,7 +341,7 @@ class ArbiterDie:
             if repeats is not None:
                 raise ValueError("repeats needs an rng: noise-free evaluations never differ")
             return (delta > 0).astype(np.uint8)
-        noise = _rng(rng)
+        noise = as_generator(rng)
         shape = (
             delta.shape
             if repeats is None

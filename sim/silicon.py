@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_PARAMS",
     "Die",
     "SiliconParams",
+    "as_generator",
     "fleet_frequencies",
     "grid_positions",
     "make_fleet",
@@ -268,7 +269,8 @@ def _layout_draws(layout_seed: int, n_ro: int, columns: int) -> tuple[np.ndarray
     return tuple(result)
 
 
-def _rng(rng: object) -> np.random.Generator:
+def as_generator(rng: object) -> np.random.Generator:
+    """*rng* itself when it is a numpy Generator, else a new one seeded with it (an integer)."""
     if isinstance(rng, np.random.Generator):
         return rng
     if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
@@ -412,10 +414,8 @@ class Die:
 
         Parameters
         ----------
-        temperature : float, optional
-            Die temperature in degrees C (default 25).
-        voltage : float, optional
-            Core supply in volts (default ``params.v_nominal``).
+        temperature, voltage : float, optional
+            The operating point, as for :meth:`frequencies`.
         n_samples : int, optional
             Measurements per RO (default 1).
         rng : numpy.random.Generator or int
@@ -430,7 +430,7 @@ class Die:
         """
         base = self.frequencies(temperature, voltage)
         count = _check_count("n_samples", n_samples)
-        noise = _rng(rng)
+        noise = as_generator(rng)
         p = self.params
         common = p.common_noise_sigma * noise.standard_normal(count)
         jitter = p.jitter_sigma * noise.standard_normal((self.n_ro, count))
@@ -521,7 +521,7 @@ def measure_fleet(
     """
     base = fleet_frequencies(dies, temperature, voltage)
     count = _check_count("n_samples", n_samples)
-    noise = _rng(rng)
+    noise = as_generator(rng)
     common_sigma = np.array([die.params.common_noise_sigma for die in dies])
     jitter_sigma = np.array([die.params.jitter_sigma for die in dies])
     common = common_sigma[:, None, None] * noise.standard_normal((len(dies), 1, count))

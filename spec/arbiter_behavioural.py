@@ -29,10 +29,9 @@ models (:mod:`ropuf.sim.arbiter_model`) compute with these functions, so they ag
 bit.
 """
 
-import math
 from collections.abc import Iterable, Sequence
 
-from .ro_behavioural import DEFAULT_SEED, seed_state, xorshift32
+from .ro_behavioural import DEFAULT_SEED, seed_state, summed_draws_sigma, xorshift32
 
 __all__ = [
     "DEFAULT_SEED",
@@ -226,8 +225,7 @@ def evaluate_many(
 
 def noise_sigma_units(noise_scale: int) -> float:
     """Standard deviation of one chain's noise offset for *noise_scale*, in weight units."""
-    uniform_var = (0x10000**2 - 1) / 12
-    return math.sqrt(DRAWS_PER_CHAIN * uniform_var) * noise_scale / 2**NOISE_SHIFT
+    return summed_draws_sigma(DRAWS_PER_CHAIN, noise_scale, NOISE_SHIFT)
 
 
 def noise_scale_for(sigma_units: float) -> int:

@@ -33,6 +33,7 @@ host use the codecs.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .checks import check_int
 from .crc import CRC32_RESIDUE, crc32
 from .errors import RopufError
 from .status import COMMAND_STATUS_BASE, FRAMING_STATUSES, Status
@@ -221,20 +222,10 @@ def cobs_decode(encoded: bytes) -> bytes:
 
 
 def check_max_payload(max_payload: object) -> int:
-    """Return *max_payload* if it is a valid receive buffer size in payload bytes, else raise.
-
-    Raises
-    ------
-    TypeError
-        *max_payload* is not an integer.
-    ValueError
-        *max_payload* is not in 0..:data:`MAX_PAYLOAD`.
-    """
-    if not isinstance(max_payload, int) or isinstance(max_payload, bool):
-        raise TypeError(f"Maximum payload must be an integer, not {max_payload!r}")
-    if not 0 <= max_payload <= MAX_PAYLOAD:
-        raise ValueError(f"Maximum payload must be in 0..{MAX_PAYLOAD}, not {max_payload!r}")
-    return max_payload
+    """Return *max_payload* if it is a valid receive buffer size: an integer number of payload
+    bytes in 0..:data:`MAX_PAYLOAD` (else TypeError or ValueError, as
+    :func:`~ropuf.spec.checks.check_int`)."""
+    return check_int("Maximum payload", max_payload, 0, MAX_PAYLOAD)
 
 
 def pack_frame(seq: int, code: int, payload: bytes = b"") -> bytes:

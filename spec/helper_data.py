@@ -53,6 +53,7 @@ __all__ = [
     "VERSION",
     "HelperData",
     "HelperDataError",
+    "RecordLayout",
     "corrected_soft",
     "pack_bits",
     "unpack_bits",
@@ -76,6 +77,40 @@ def corrected_soft(soft: int, threshold: int, soft_width: int) -> int:
     ``+-(2**(soft_width - 1) - 1)`` as the RO array saturates (gateware and host agree)."""
     limit = 2 ** (soft_width - 1) - 1
     return max(-limit, min(limit, soft - threshold))
+
+
+@dataclass(frozen=True)
+class RecordLayout:
+    """Where each field of a record with *params* starts, the one computation of the layout
+    above (the parser, the key engine's memory map and the models read it).
+
+    Attributes
+    ----------
+    mask, offset, thresholds, kcv, crc : int
+        The byte at which the field starts; the body (what the key derivation hashes) is the
+        record up to ``kcv``.
+    mask_bytes, offset_bytes, thresholds_bytes, kcv_bytes, crc_bytes : int
+        The field's size in bytes.
+    length : int
+        Bytes of the whole record, CRC included.
+    """
+
+    params: CodeParams
+
+    def __post_init__(self) -> None:
+        p = self.params
+        at = HEADER.size
+        for name, size in (
+            ("mask", (p.candidate_pairs + 7) // 8),
+            ("offset", (p.selected_bits + 7) // 8),
+            ("thresholds", 2 * p.selected_bits),
+            ("kcv", KCV_BYTES),
+            ("crc", CRC_BYTES),
+        ):
+            object.__setattr__(self, name, at)
+            object.__setattr__(self, f"{name}_bytes", size)
+            at += size
+        object.__setattr__(self, "length", at)
 
 
 class HelperDataError(RopufError):
@@ -172,10 +207,7 @@ class HelperData:
     @staticmethod
     def total_length(params: CodeParams) -> int:
         """Bytes of a record with these parameters."""
-        mask = (params.candidate_pairs + 7) // 8
-        offset = (params.selected_bits + 7) // 8
-        thresholds = 2 * params.selected_bits
-        return HEADER.size + mask + offset + thresholds + KCV_BYTES + CRC_BYTES
+        return RecordLayout(params).length
 
     def body(self) -> bytes:
         """The record up to the key-check value: what the key derivation binds."""
@@ -260,26 +292,21 @@ class HelperData:
                 f"Helper-data length {length} does not match its parameters "
                 f"({cls.total_length(params)} bytes)"
             )
-        position = HEADER.size
-        mask_bytes = (candidate_pairs + 7) // 8
-        offset_bytes = (params.selected_bits + 7) // 8
-        mask_raw = data[position : position + mask_bytes]
-        offset_raw = data[position + mask_bytes : position + mask_bytes + offset_bytes]
+        at = RecordLayout(params)
+        mask_raw = data[at.mask : at.mask + at.mask_bytes]
+        offset_raw = data[at.offset : at.offset + at.offset_bytes]
         for name, raw, count in (
             ("mask", mask_raw, candidate_pairs),
             ("code offset", offset_raw, params.selected_bits),
         ):
             if pack_bits(unpack_bits(raw, count)) != raw:
                 raise HelperDataError(f"Helper-data {name} has padding bits set")
-        thresholds_at = position + mask_bytes + offset_bytes
-        count = params.selected_bits
-        thresholds = struct.unpack_from(f">{count}h", data, thresholds_at)
-        kcv_at = thresholds_at + 2 * count
+        thresholds = struct.unpack_from(f">{params.selected_bits}h", data, at.thresholds)
         return cls(
             params=params,
             n_ro=n_ro,
             mask=unpack_bits(mask_raw, candidate_pairs),
             offset=unpack_bits(offset_raw, params.selected_bits),
-            kcv=data[kcv_at : kcv_at + KCV_BYTES],
+            kcv=data[at.kcv : at.crc],
             thresholds=thresholds,
         )

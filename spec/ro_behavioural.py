@@ -35,6 +35,7 @@ __all__ = [
     "noise_scale_for",
     "noise_sigma_units",
     "seed_state",
+    "summed_draws_sigma",
     "xorshift32",
 ]
 
@@ -97,10 +98,16 @@ def noise_offsets(state: int, noise_scale: int, common_scale: int = 0) -> tuple[
     return common + own_a, common + own_b, state
 
 
+def summed_draws_sigma(draws: int, noise_scale: int, shift: int) -> float:
+    """Standard deviation of the sum of *draws* uniform 16-bit noise draws, times
+    *noise_scale*, shifted right by *shift* bits (the behavioural bodies' noise offsets)."""
+    uniform_var = (0x10000**2 - 1) / 12
+    return math.sqrt(draws * uniform_var) * noise_scale / 2**shift
+
+
 def noise_sigma_units(noise_scale: int) -> float:
     """Standard deviation of one offset, in units of ``2**-RATE_FRAC`` edges."""
-    uniform_var = (0x10000**2 - 1) / 12
-    return math.sqrt(DRAWS_PER_RO * uniform_var) * noise_scale / 2**NOISE_SHIFT
+    return summed_draws_sigma(DRAWS_PER_RO, noise_scale, NOISE_SHIFT)
 
 
 def noise_scale_for(sigma_counts: float) -> int:

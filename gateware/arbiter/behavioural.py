@@ -67,10 +67,8 @@ class SimArbiterBody(wiring.Component):
 
     Parameters
     ----------
-    n_stages : int
-        Stages per chain.
-    k : int
-        Number of chains.
+    n_stages, k : int
+        Stages per chain, number of chains.
 
     Attributes
     ----------

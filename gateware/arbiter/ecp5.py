@@ -28,10 +28,8 @@ the board bring-up must measure.
 from dataclasses import dataclass
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In
 
-from .body import ArbiterBodySignature
+from .body import PlacedArbiterBody, race_paths
 
 __all__ = ["LUT_MUX", "ECP5ArbiterBody", "ECP5ArbiterPlacement"]
 
@@ -83,15 +81,13 @@ class ECP5ArbiterPlacement:
         return columns
 
 
-class ECP5ArbiterBody(wiring.Component):
+class ECP5ArbiterBody(PlacedArbiterBody):
     """k placed arbiter chains on ECP5 (see the module docstring).
 
     Parameters
     ----------
-    n_stages : int
-        Stages per chain.
-    k : int
-        Number of chains.
+    n_stages, k : int
+        Stages per chain, number of chains.
     placement : ECP5ArbiterPlacement, optional
         Where the chains go.
 
@@ -109,16 +105,10 @@ class ECP5ArbiterBody(wiring.Component):
         The placement is not an :class:`ECP5ArbiterPlacement`, or the chains do not fit it.
     """
 
-    def __init__(self, *, n_stages: int, k: int, placement: ECP5ArbiterPlacement | None = None):
-        if placement is None:
-            placement = ECP5ArbiterPlacement()
-        if not isinstance(placement, ECP5ArbiterPlacement):
-            raise TypeError(f"Placement must be an ECP5ArbiterPlacement, not {placement!r}")
+    PLACEMENT = ECP5ArbiterPlacement
+
+    def _check_fit(self, placement, *, n_stages: int, k: int) -> None:
         placement.columns(n_stages)
-        self._placement = placement
-        self._n_stages = n_stages
-        self._k = k
-        super().__init__({"puf": In(ArbiterBodySignature(n_stages=n_stages, k=k))})
 
     def bels(self, chain: int) -> dict[str, str]:
         """The BEL of every cell of chain *chain*: ``launch``, ``s{stage}_top``,
@@ -152,24 +142,21 @@ class ECP5ArbiterBody(wiring.Component):
                 o_Q=start,
                 **_FF_PARAMS,
             )
-            top, bottom = start, start
-            for stage in range(self._n_stages):
-                outputs = []
-                for side, own, other in (("top", top, bottom), ("bot", bottom, top)):
-                    out = Signal(name=f"{prefix}_net{stage}_{side}")
-                    m.submodules[f"{prefix}_s{stage}_{side}"] = Instance(
-                        "LUT4",
-                        a_keep=1,
-                        a_BEL=bels[f"s{stage}_{side}"],
-                        p_INIT=Const(LUT_MUX, 16),
-                        i_A=own,
-                        i_B=other,
-                        i_C=self.puf.challenge[stage],
-                        i_D=Const(0),
-                        o_Z=out,
-                    )
-                    outputs.append(out)
-                top, bottom = outputs
+
+            def stage(name, own, other, select, out, bels=bels):
+                return Instance(
+                    "LUT4",
+                    a_keep=1,
+                    a_BEL=bels[name],
+                    p_INIT=Const(LUT_MUX, 16),
+                    i_A=own,
+                    i_B=other,
+                    i_C=select,
+                    i_D=Const(0),
+                    o_Z=out,
+                )
+
+            top, bottom = race_paths(m, prefix, start, self.puf.challenge, self._n_stages, stage)
             m.submodules[f"{prefix}_arbiter"] = Instance(
                 "TRELLIS_FF",
                 a_keep=1,

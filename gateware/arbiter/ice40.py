@@ -36,10 +36,8 @@ the two paths are symmetric in cells, not necessarily in wires (the residual sho
 from dataclasses import dataclass
 
 from amaranth.hdl import ClockSignal, Const, Instance, Module, Signal
-from amaranth.lib import wiring
-from amaranth.lib.wiring import In
 
-from .body import ArbiterBodySignature
+from .body import PlacedArbiterBody, race_paths
 
 __all__ = ["LUT_MUX", "LUT_NAND", "ICE40ArbiterBody", "ICE40ArbiterPlacement"]
 
@@ -101,15 +99,13 @@ class ICE40ArbiterPlacement:
         return rows
 
 
-class ICE40ArbiterBody(wiring.Component):
+class ICE40ArbiterBody(PlacedArbiterBody):
     """k placed arbiter chains on iCE40 (see the module docstring).
 
     Parameters
     ----------
-    n_stages : int
-        Stages per chain.
-    k : int
-        Number of chains.
+    n_stages, k : int
+        Stages per chain, number of chains.
     placement : ICE40ArbiterPlacement, optional
         Where the chains go.
 
@@ -126,17 +122,11 @@ class ICE40ArbiterBody(wiring.Component):
         The chains do not fit the placement region.
     """
 
-    def __init__(self, *, n_stages: int, k: int, placement: ICE40ArbiterPlacement | None = None):
-        if placement is None:
-            placement = ICE40ArbiterPlacement()
-        if not isinstance(placement, ICE40ArbiterPlacement):
-            raise TypeError(f"Placement must be an ICE40ArbiterPlacement, not {placement!r}")
-        self._placement = placement
-        self._placement.columns(k)
-        self._placement.rows(n_stages)
-        self._n_stages = n_stages
-        self._k = k
-        super().__init__({"puf": In(ArbiterBodySignature(n_stages=n_stages, k=k))})
+    PLACEMENT = ICE40ArbiterPlacement
+
+    def _check_fit(self, placement, *, n_stages: int, k: int) -> None:
+        placement.columns(k)
+        placement.rows(n_stages)
 
     def bels(self, chain: int) -> dict[str, str]:
         """The BEL of every cell of chain *chain*: ``launch``, ``s{stage}_top``,
@@ -184,24 +174,21 @@ class ICE40ArbiterBody(wiring.Component):
                 i_D=self.puf.launch,
                 o_Q=start,
             )
-            top, bottom = start, start
-            for stage in range(self._n_stages):
-                outputs = []
-                for side, own, other in (("top", top, bottom), ("bot", bottom, top)):
-                    out = Signal(name=f"{prefix}_net{stage}_{side}")
-                    m.submodules[f"{prefix}_s{stage}_{side}"] = Instance(
-                        "SB_LUT4",
-                        a_keep=1,
-                        a_BEL=bels[f"s{stage}_{side}"],
-                        p_LUT_INIT=Const(LUT_MUX, 16),
-                        i_I0=own,
-                        i_I1=other,
-                        i_I2=self.puf.challenge[stage],
-                        i_I3=Const(0),
-                        o_O=out,
-                    )
-                    outputs.append(out)
-                top, bottom = outputs
+
+            def stage(name, own, other, select, out, bels=bels):
+                return Instance(
+                    "SB_LUT4",
+                    a_keep=1,
+                    a_BEL=bels[name],
+                    p_LUT_INIT=Const(LUT_MUX, 16),
+                    i_I0=own,
+                    i_I1=other,
+                    i_I2=select,
+                    i_I3=Const(0),
+                    o_O=out,
+                )
+
+            top, bottom = race_paths(m, prefix, start, self.puf.challenge, self._n_stages, stage)
             # The SR latch: each node is the NAND of its path and the other node.
             q_top = Signal(name=f"{prefix}_net_q_top")
             q_bot = Signal(name=f"{prefix}_net_q_bot")

@@ -87,7 +87,7 @@ class ArbiterPUF(wiring.Component):
     Raises
     ------
     TypeError, ValueError
-        A parameter has the wrong type or makes no sense; the message quotes it.
+        A parameter has the wrong type or a value out of range; the message quotes it.
     """
 
     def __init__(

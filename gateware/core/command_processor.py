@@ -22,12 +22,24 @@ from ropuf.spec.device_config import DeviceConfig
 
 from .handler import HandlerSignature
 
-__all__ = ["CommandProcessor", "RequestLayout", "ResponseLayout"]
+__all__ = ["CommandProcessor", "RequestLayout", "ResponseLayout", "frame_members"]
 
 #: A request as the frame receiver presents it: status is OK or a framing error.
 RequestLayout = REQUEST_HEADER
 #: A response header as the frame transmitter takes it.
 ResponseLayout = RESPONSE_HEADER
+
+
+def frame_members() -> dict:
+    """The frame-level ports of the command processor, which the device core offers too:
+    requests and their payload in, answers and their payload out, and ``locked``."""
+    return {
+        "i_request": In(stream.Signature(RequestLayout)),
+        "i_payload": In(stream.Signature(8)),
+        "o_response": Out(stream.Signature(ResponseLayout)),
+        "o_payload": Out(stream.Signature(8)),
+        "locked": Out(1),
+    }
 
 
 class CommandProcessor(wiring.Component):
@@ -84,11 +96,7 @@ class CommandProcessor(wiring.Component):
         self._info = config.info
         self.build_id = config.build_id
         members = {
-            "i_request": In(stream.Signature(RequestLayout)),
-            "i_payload": In(stream.Signature(8)),
-            "o_response": Out(stream.Signature(ResponseLayout)),
-            "o_payload": Out(stream.Signature(8)),
-            "locked": Out(1),
+            **frame_members(),
             "key_ready": In(1),
         }
         for name in self._handlers:

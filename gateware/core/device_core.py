@@ -6,8 +6,8 @@ fast and lets the same core serve every transport.
 """
 
 from amaranth.hdl import Cat, Module
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In
 
 from ropuf.gateware.arbiter.behavioural import ArbiterSimLoadSignature
 from ropuf.gateware.arbiter.handler import ArbiterHandler
@@ -16,7 +16,7 @@ from ropuf.gateware.ro.array import ROArray
 from ropuf.gateware.ro.behavioural import SimLoadSignature
 from ropuf.spec.device_config import DeviceConfig
 
-from .command_processor import CommandProcessor, RequestLayout, ResponseLayout
+from .command_processor import CommandProcessor, frame_members
 
 __all__ = ["DeviceCore"]
 
@@ -98,13 +98,7 @@ class DeviceCore(wiring.Component):
                 placement=arbiter_placement,
             )
         )
-        members = {
-            "i_request": In(stream.Signature(RequestLayout)),
-            "i_payload": In(stream.Signature(8)),
-            "o_response": Out(stream.Signature(ResponseLayout)),
-            "o_payload": Out(stream.Signature(8)),
-            "locked": Out(1),
-        }
+        members = frame_members()
         if simulation:
             members["sim"] = In(SimLoadSignature(config.n_ro))
             if arbiter is not None:

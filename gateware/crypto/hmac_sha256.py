@@ -126,17 +126,21 @@ class HMACSHA256(wiring.Component):
         core_in = sha.i_stream
         core_taken = core_in.valid & core_in.ready
 
+        def pad_key(pad, after):
+            # The padded key XOR *pad*, 64 bytes, then state *after*.
+            m.d.comb += [core_in.valid.eq(1), core_in.payload.data.eq(k0_byte ^ pad)]
+            with m.If(core_taken):
+                m.d.sync += idx.eq(idx + 1)
+                with m.If(idx == 63):
+                    m.next = after
+
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.i_stream.valid):
                     m.next = "IPAD"
 
             with m.State("IPAD"):
-                m.d.comb += [core_in.valid.eq(1), core_in.payload.data.eq(k0_byte ^ IPAD)]
-                with m.If(core_taken):
-                    m.d.sync += idx.eq(idx + 1)
-                    with m.If(idx == 63):
-                        m.next = "MESSAGE"
+                pad_key(IPAD, "MESSAGE")
 
             with m.State("MESSAGE"):
                 m.d.comb += [
@@ -154,11 +158,7 @@ class HMACSHA256(wiring.Component):
                     m.next = "OPAD"
 
             with m.State("OPAD"):
-                m.d.comb += [core_in.valid.eq(1), core_in.payload.data.eq(k0_byte ^ OPAD)]
-                with m.If(core_taken):
-                    m.d.sync += idx.eq(idx + 1)
-                    with m.If(idx == 63):
-                        m.next = "OUTER"
+                pad_key(OPAD, "OUTER")
 
             with m.State("OUTER"):
                 m.d.comb += [

@@ -5,196 +5,39 @@ byte memory, one SHA-256 core, the BCH decoder and the RO array, and keeps every
 the secret message, the master key and the attestation key live in the memory's slots and
 never reach a port; only the key-check result and MACs leave.
 
-Memory (8 bits wide)::
-
-    0 .. L-1        the helper-data record (LOAD_HELPER writes it, L = HelperData.total_length)
-    slots, 32 bytes each, from the first multiple of 32 at or after L:
-        HREC    SHA-256 of the record (the attestation context)
-        HBODY   SHA-256 of the record's body (the key-derivation input)
-        SECRET  the decoded message, packed MSB-first (ceil(k / 8) bytes)
-        MASTER  the master key
-        TMP     inner HMAC digests
-        AKEY    the attestation key
-        NONCE   the verifier's nonce
+Its parts: :mod:`.record` (the memory map and the record check), :mod:`.sha_program` (the SHA-256
+message program), the BCH decoder (:mod:`.decoder`); this module is the state machine that runs
+them.
 
 RECONSTRUCT runs in three phases:
 
-1. **Validate** the record byte by byte: header bytes equal this build's (magic, version,
-   length, code parameters, pairing, RO count), mask weight equal to ``n * rep``, padding bits
-   clear, CRC-32 equal to the stored one. Anything else answers BAD_HELPER.
+1. **Validate** the record byte by byte (:class:`.record.RecordCheck`). Anything wrong
+   answers BAD_HELPER.
 2. **Measure and decode**: walk the mask; for each selected candidate ``i`` measure pair
    ``(2i, 2i + 1)`` and feed its soft value less the pair's design threshold (saturated) with
    the next code-offset bit to the decoder.
-3. **Derive** with a small program of SHA-256 messages (below); the program is the same
-   whatever the data, so its cycle count is constant. The key is kept only when the decoder
-   succeeded and the key-check value matches; otherwise the attestation-key slot is cleared
-   (in the same cycles). SECRET, MASTER and TMP are cleared at the end either way.
+3. **Derive** with the SHA-256 program (:mod:`.sha_program`); it is the same whatever the
+   data, so its cycle count is constant.
 
-The derivation program follows :mod:`ropuf.spec.kdf_labels` and :mod:`ropuf.spec.attestation`
-exactly (HMAC with a 32-byte key: ``SHA((K || 0^32) ^ opad || SHA((K || 0^32) ^ ipad || m))``)::
-
-    HBODY  = SHA(body)
-    MASTER = SHA("ropuf master v1" 0x00 || HBODY || SECRET)
-    check    HMAC(MASTER, "ropuf kcv" 0x01)[:8] == the record's key-check value
-    AKEY   = HMAC(MASTER, "ropuf attest" 0x01)
-    HREC   = SHA(record)
-    ATTEST: MAC = HMAC(AKEY, "ropuf attest v1" 0x00 || HREC || NONCE)
+ATTEST writes the nonce into its slot and runs the program's attestation part.
 """
 
-from dataclasses import dataclass
-
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
-from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.core.handler import HandlerSignature
 from ropuf.gateware.crypto.sha256 import SHA256
-from ropuf.gateware.ro.array import PairLayout, ResultLayout
-from ropuf.spec import attestation, kdf_labels
+from ropuf.gateware.ro.array import PairLayout, ResultLayout, saturated
+from ropuf.spec import attestation
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
-from ropuf.spec.crc import CRC32
-from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES, HelperData
 
 from .decoder import BCHDecoder
+from .record import MemoryMap, RecordCheck
+from .sha_program import IPAD, OPAD, Op, OpLayout, compile_program
 
-__all__ = ["KeyEngine", "MemoryMap"]
-
-#: Slot names, in memory order.
-SLOTS = ("HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE")
-_IPAD, _OPAD = 0x36, 0x5C
-
-# The constants the program hashes, one ROM.
-_CONSTANTS = {
-    "master": kdf_labels.MASTER_LABEL + b"\x00",
-    "kcv": kdf_labels.KCV_LABEL + b"\x01",
-    "akey": kdf_labels.ATTEST_LABEL + b"\x01",
-    "attest": attestation.ATTEST_LABEL,
-}
-
-
-@dataclass(frozen=True)
-class MemoryMap:
-    """Where things are in the key engine's memory for a code (see the module notes)."""
-
-    code: CodeParams
-    n_ro: int
-
-    @property
-    def record(self) -> int:
-        return HelperData.total_length(self.code)
-
-    @property
-    def body(self) -> int:
-        return self.record - KCV_BYTES - CRC_BYTES
-
-    @property
-    def mask(self) -> int:
-        return HEADER.size
-
-    @property
-    def mask_bytes(self) -> int:
-        return (self.code.candidate_pairs + 7) // 8
-
-    @property
-    def offset(self) -> int:
-        return self.mask + self.mask_bytes
-
-    @property
-    def offset_bytes(self) -> int:
-        return (self.code.selected_bits + 7) // 8
-
-    @property
-    def thresholds(self) -> int:
-        return self.offset + self.offset_bytes
-
-    @property
-    def kcv(self) -> int:
-        return self.body
-
-    def slot(self, name: str) -> int:
-        return (self.record + 31) // 32 * 32 + 32 * SLOTS.index(name)
-
-    @property
-    def depth(self) -> int:
-        return self.slot(SLOTS[-1]) + 32
-
-    def header(self) -> bytes:
-        """The first bytes every valid record of this build starts with."""
-        blank = HelperData(
-            params=self.code,
-            n_ro=self.n_ro,
-            mask=(1,) * self.code.selected_bits
-            + (0,) * (self.code.candidate_pairs - self.code.selected_bits),
-            offset=(0,) * self.code.selected_bits,
-        )
-        return blank.body()[: HEADER.size]
-
-
-# Program operations.
-_MEM, _KEYPAD, _CONST, _DIGEST, _SECRET, _WRITE, _ZERO, _ZERO_IF_BAD, _CHECK, _STOP = range(10)
-
-OpLayout = data.StructLayout({"op": 4, "addr": 10, "length": 10, "opad": 1, "last": 1})
-
-
-def _program(layout: MemoryMap) -> tuple[list[dict], int, bytes]:
-    """The derivation and attestation programs: (ops, attest entry, constant ROM)."""
-    rom = b""
-    where = {}
-    for name, value in _CONSTANTS.items():
-        where[name] = (len(rom), len(value))
-        rom += value
-    s = layout.slot
-    secret_bytes = layout.code.message_bytes
-    ops: list[dict] = []
-
-    def msg(*segments):
-        for i, (op, addr, length, *pad) in enumerate(segments):
-            ops.append(
-                {
-                    "op": op,
-                    "addr": addr,
-                    "length": length,
-                    "opad": int(bool(pad and pad[0])),
-                    "last": int(i == len(segments) - 1),
-                }
-            )
-        ops.append({"op": _DIGEST})
-
-    def const(name):
-        return (_CONST, *where[name])
-
-    def hmac(key_slot, *segments):
-        msg((_KEYPAD, s(key_slot), 64, 0), *segments)
-        ops.append({"op": _WRITE, "addr": s("TMP"), "length": 32})
-        msg((_KEYPAD, s(key_slot), 64, 1), (_MEM, s("TMP"), 32))
-
-    ops.append({"op": _SECRET})
-    ops.append({"op": _WRITE, "addr": s("SECRET"), "length": secret_bytes})
-    msg((_MEM, 0, layout.body))
-    ops.append({"op": _WRITE, "addr": s("HBODY"), "length": 32})
-    msg(const("master"), (_MEM, s("HBODY"), 32), (_MEM, s("SECRET"), secret_bytes))
-    ops.append({"op": _WRITE, "addr": s("MASTER"), "length": 32})
-    hmac("MASTER", const("kcv"))
-    ops.append({"op": _CHECK, "addr": layout.kcv, "length": KCV_BYTES})
-    hmac("MASTER", const("akey"))
-    ops.append({"op": _WRITE, "addr": s("AKEY"), "length": 32})
-    msg((_MEM, 0, layout.record))
-    ops.append({"op": _WRITE, "addr": s("HREC"), "length": 32})
-    for name in ("SECRET", "MASTER", "TMP"):
-        ops.append({"op": _ZERO, "addr": s(name), "length": 32})
-    ops.append({"op": _ZERO_IF_BAD, "addr": s("AKEY"), "length": 32})
-    ops.append({"op": _STOP})
-
-    attest_entry = len(ops)
-    hmac("AKEY", const("attest"), (_MEM, s("HREC"), 32), (_MEM, s("NONCE"), 32))
-    ops.append({"op": _ZERO, "addr": s("TMP"), "length": 32})
-    ops.append({"op": _STOP})
-    return ops, attest_entry, rom
-
-
-def _popcount(value):
-    return sum((value[i] for i in range(len(value))), Const(0, 4))
+__all__ = ["KeyEngine"]
 
 
 class KeyEngine(wiring.Component):
@@ -266,18 +109,22 @@ class KeyEngine(wiring.Component):
         rd = mem.read_port(transparent_for=())
         m.submodules.sha = sha = SHA256()
         m.submodules.decoder = decoder = BCHDecoder(code)
-        m.submodules.crc = crc = CRC32.create()
+        m.submodules.check = check = RecordCheck(mm)
 
-        ops, attest_entry, rom = _program(mm)
+        program = compile_program(mm)
+        ops, rom = program.ops, program.rom
         op_rom = Array(OpLayout.const(op) for op in ops)
         const_rom = Array(Const(byte, 8) for byte in rom)
-        header = mm.header()
-        header_rom = Array(Const(byte, 8) for byte in header)
 
         status = Signal(8)
         out_length = Signal(16)
         done = Signal()
         key_ready = Signal()
+
+        def answer(code):
+            # The command is done with status *code* (no answer payload).
+            return [status.eq(code), done.eq(1)]
+
         m.d.comb += [
             h.status.eq(status),
             h.out_length.eq(out_length),
@@ -288,8 +135,6 @@ class KeyEngine(wiring.Component):
         index = Signal(16)  # byte counter of the current step
         address = Signal(16)  # LOAD_HELPER write address
         dig = Signal(256)  # digest / secret shift register, top byte first
-        bad = Signal()  # validation failure
-        weight = Signal(range(code.candidate_pairs + 1))
         failed = Signal()  # decoder failure
         mismatch = Signal()  # key-check mismatch
         candidate = Signal(range(code.candidate_pairs + 1))
@@ -313,20 +158,21 @@ class KeyEngine(wiring.Component):
                     m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0)]
                     with m.If(h.code == Command.LOAD_HELPER):
                         with m.If(h.length < 2):
-                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Else():
                             m.next = "LOAD_OFFSET"
                     with m.Elif(h.code == Command.RECONSTRUCT):
                         with m.If(h.length != 0):
-                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Else():
-                            m.d.sync += [key_ready.eq(0), bad.eq(0), weight.eq(0)]
+                            m.d.comb += check.clear.eq(1)
+                            m.d.sync += key_ready.eq(0)
                             m.next = "VALIDATE_READ"
                     with m.Else():  # ATTEST
                         with m.If(h.length != attestation.NONCE_BYTES):
-                            m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Elif(~key_ready):
-                            m.d.sync += [status.eq(Status.NO_KEY), done.eq(1)]
+                            m.d.sync += answer(Status.NO_KEY)
                         with m.Else():
                             m.next = "NONCE"
 
@@ -342,14 +188,14 @@ class KeyEngine(wiring.Component):
                         m.next = "LOAD_CHECK"
             with m.State("LOAD_CHECK"):
                 with m.If(address + h.length - 2 > mm.record):
-                    m.d.sync += [status.eq(Status.BAD_PAYLOAD), done.eq(1)]
+                    m.d.sync += answer(Status.BAD_PAYLOAD)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.sync += [key_ready.eq(0), index.eq(2)]
                     m.next = "LOAD_DATA"
             with m.State("LOAD_DATA"):
                 with m.If(index == h.length):
-                    m.d.sync += [status.eq(Status.OK), done.eq(1)]
+                    m.d.sync += answer(Status.OK)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.comb += [
@@ -367,34 +213,15 @@ class KeyEngine(wiring.Component):
                 m.next = "VALIDATE_CHECK"
             with m.State("VALIDATE_CHECK"):
                 m.d.comb += rd.addr.eq(index)
-                byte = rd.data
-                with m.If(index < len(header)):
-                    with m.If(byte != header_rom[index[: (len(header) - 1).bit_length()]]):
-                        m.d.sync += bad.eq(1)
-                with m.If((index >= mm.mask) & (index < mm.offset)):
-                    m.d.sync += weight.eq(weight + _popcount(byte))
-                for last_byte, bits in (
-                    (mm.offset - 1, code.candidate_pairs),
-                    (mm.offset + mm.offset_bytes - 1, code.selected_bits),
-                ):
-                    if bits % 8:
-                        with m.If((index == last_byte) & (byte[: 8 - bits % 8] != 0)):
-                            m.d.sync += bad.eq(1)
-                with m.If(index < mm.record - CRC_BYTES):
-                    m.d.comb += [crc.valid.eq(1), crc.data.eq(byte)]
-                    m.d.comb += crc.start.eq(index == 0)
-                with m.Else():
-                    stored = crc.crc.word_select((mm.record - 1 - index)[:2], 8)
-                    with m.If(byte != stored):
-                        m.d.sync += bad.eq(1)
+                m.d.comb += [check.valid.eq(1), check.index.eq(index), check.byte.eq(rd.data)]
                 m.d.sync += index.eq(index + 1)
                 with m.If(index == mm.record - 1):
                     m.next = "VALIDATE_DONE"
                 with m.Else():
                     m.next = "VALIDATE_READ"
             with m.State("VALIDATE_DONE"):
-                with m.If(bad | (weight != code.selected_bits)):
-                    m.d.sync += [status.eq(Status.BAD_HELPER), done.eq(1)]
+                with m.If(~check.ok):
+                    m.d.sync += answer(Status.BAD_HELPER)
                     m.next = "IDLE"
                 with m.Else():
                     m.d.sync += [candidate.eq(0), selected.eq(0)]
@@ -446,16 +273,9 @@ class KeyEngine(wiring.Component):
                     m.next = "FEED"
             with m.State("FEED"):
                 # soft - threshold, saturated to the soft width (spec.helper_data.corrected_soft).
-                limit = 2 ** (code.soft_width - 1) - 1
                 difference = Signal(signed(max(code.soft_width, 16) + 1))
-                corrected = Signal(signed(code.soft_width))
                 m.d.comb += difference.eq(soft - threshold.as_signed())
-                with m.If(difference > limit):
-                    m.d.comb += corrected.eq(limit)
-                with m.Elif(difference < -limit):
-                    m.d.comb += corrected.eq(-limit)
-                with m.Else():
-                    m.d.comb += corrected.eq(difference)
+                corrected = saturated(m, difference, code.soft_width, name="corrected")
                 m.d.comb += [
                     decoder.i_bits.valid.eq(1),
                     decoder.i_bits.payload.soft.eq(corrected),
@@ -468,7 +288,7 @@ class KeyEngine(wiring.Component):
             # ATTEST: the nonce into its slot, then the program from its entry.
             with m.State("NONCE"):
                 with m.If(index == attestation.NONCE_BYTES):
-                    m.d.sync += [pc.eq(attest_entry), phase.eq(0), index.eq(0)]
+                    m.d.sync += [pc.eq(program.attest_entry), phase.eq(0), index.eq(0)]
                     m.next = "RUN"
                 with m.Else():
                     m.d.comb += [
@@ -487,16 +307,16 @@ class KeyEngine(wiring.Component):
                 advance = [index.eq(0), pc.eq(pc + 1), phase.eq(0)]
                 m.d.comb += rd.addr.eq(op.addr + index)
                 with m.Switch(op.op):
-                    with m.Case(_MEM, _KEYPAD, _CONST):
+                    with m.Case(Op.MEM, Op.KEYPAD, Op.CONST):
                         # Phase 0 addresses the byte, phase 1 offers it to the hash core.
                         byte = Signal(8)
                         with m.Switch(op.op):
-                            with m.Case(_MEM):
+                            with m.Case(Op.MEM):
                                 m.d.comb += byte.eq(rd.data)
-                            with m.Case(_KEYPAD):
-                                pad = Mux(op.opad, _OPAD, _IPAD)
+                            with m.Case(Op.KEYPAD):
+                                pad = Mux(op.opad, OPAD, IPAD)
                                 m.d.comb += byte.eq(Mux(index < 32, rd.data, 0) ^ pad)
-                            with m.Case(_CONST):
+                            with m.Case(Op.CONST):
                                 rom_index = (op.addr + index)[: (len(rom) - 1).bit_length()]
                                 m.d.comb += byte.eq(const_rom[rom_index])
                         with m.If(phase == 0):
@@ -512,11 +332,11 @@ class KeyEngine(wiring.Component):
                                     m.d.sync += advance
                                 with m.Else():
                                     m.d.sync += [*step, phase.eq(0)]
-                    with m.Case(_DIGEST):
+                    with m.Case(Op.DIGEST):
                         m.d.comb += sha.o_digest.ready.eq(1)
                         with m.If(sha.o_digest.valid):
                             m.d.sync += [dig.eq(sha.o_digest.payload), *advance]
-                    with m.Case(_SECRET):
+                    with m.Case(Op.SECRET):
                         m.d.comb += decoder.o_result.ready.eq(1)
                         with m.If(decoder.o_result.valid):
                             result = decoder.o_result.payload
@@ -526,18 +346,18 @@ class KeyEngine(wiring.Component):
                                 mismatch.eq(0),
                                 *advance,
                             ]
-                    with m.Case(_WRITE, _ZERO, _ZERO_IF_BAD):
+                    with m.Case(Op.WRITE, Op.ZERO, Op.ZERO_IF_BAD):
                         m.d.comb += [
                             wr.addr.eq(op.addr + index),
-                            wr.data.eq(Mux(op.op == _WRITE, top, 0)),
-                            wr.en.eq((op.op != _ZERO_IF_BAD) | failed | mismatch),
+                            wr.data.eq(Mux(op.op == Op.WRITE, top, 0)),
+                            wr.en.eq((op.op != Op.ZERO_IF_BAD) | failed | mismatch),
                         ]
                         m.d.sync += step
-                        with m.If(op.op == _WRITE):
+                        with m.If(op.op == Op.WRITE):
                             m.d.sync += dig.eq(dig << 8)
                         with m.If(last_byte):
                             m.d.sync += advance
-                    with m.Case(_CHECK):
+                    with m.Case(Op.CHECK):
                         with m.If(phase == 0):
                             m.d.sync += phase.eq(1)
                         with m.Else():
@@ -546,7 +366,7 @@ class KeyEngine(wiring.Component):
                             m.d.sync += [dig.eq(dig << 8), phase.eq(0), *step]
                             with m.If(last_byte):
                                 m.d.sync += advance
-                    with m.Case(_STOP):
+                    with m.Case(Op.STOP):
                         with m.If(h.code == Command.ATTEST):
                             m.d.sync += [
                                 status.eq(Status.OK),

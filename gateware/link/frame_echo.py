@@ -13,12 +13,12 @@ from amaranth.lib.wiring import In, Out
 from ropuf.spec.framing import MAX_PAYLOAD, check_max_payload
 
 from .framing import FrameReceiver, FrameTransmitter
-from .uart import UART, check_divisor
+from .uart import UART, BitTimed
 
 __all__ = ["FrameEcho"]
 
 
-class FrameEcho(wiring.Component):
+class FrameEcho(BitTimed):
     """Echo each request frame's payload in an ``OK`` response; answer errors with their status.
 
     Parameters
@@ -58,16 +58,11 @@ class FrameEcho(wiring.Component):
     overrun: Out(1)
 
     def __init__(self, *, divisor: int, fifo_depth: int = 16, max_payload: int = MAX_PAYLOAD):
-        self._divisor = check_divisor(divisor)
+        super().__init__(divisor=divisor)
         if not isinstance(fifo_depth, int) or isinstance(fifo_depth, bool) or fifo_depth < 1:
             raise ValueError(f"FIFO depth must be a positive integer, not {fifo_depth!r}")
         self._fifo_depth = fifo_depth
         self._max_payload = check_max_payload(max_payload)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()

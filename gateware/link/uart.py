@@ -10,27 +10,19 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import cdc, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["MIN_DIVISOR", "UART", "UARTRx", "UARTTx", "check_divisor", "divisor_for"]
+from ropuf.spec.checks import check_int
+
+__all__ = ["MIN_DIVISOR", "UART", "BitTimed", "UARTRx", "UARTTx", "check_divisor", "divisor_for"]
 
 #: The receiver samples at half a bit period, so a bit must last at least this many cycles.
 MIN_DIVISOR = 4
 
 
 def check_divisor(divisor: object) -> int:
-    """Return *divisor* if it is a valid bit period in clock cycles, else raise.
-
-    Raises
-    ------
-    TypeError
-        *divisor* is not an integer.
-    ValueError
-        *divisor* is below :data:`MIN_DIVISOR`.
-    """
-    if not isinstance(divisor, int) or isinstance(divisor, bool):
-        raise TypeError(f"Divisor must be an integer, not {divisor!r}")
-    if divisor < MIN_DIVISOR:
-        raise ValueError(f"Divisor must be at least {MIN_DIVISOR} clock cycles, not {divisor!r}")
-    return divisor
+    """Return *divisor* if it is a valid bit period: an integer of at least
+    :data:`MIN_DIVISOR` clock cycles (else TypeError or ValueError, as
+    :func:`ropuf.spec.checks.check_int`)."""
+    return check_int("Divisor", divisor, MIN_DIVISOR, unit=" clock cycles")
 
 
 def divisor_for(clk_hz: float, baud: int, *, tolerance: float = 0.02) -> int:
@@ -59,13 +51,33 @@ def divisor_for(clk_hz: float, baud: int, *, tolerance: float = 0.02) -> int:
     return divisor
 
 
-class UARTTx(wiring.Component):
-    """UART transmitter, 8 data bits, no parity, 1 stop bit, LSB first.
+class BitTimed(wiring.Component):
+    """A component timed in bit periods of ``divisor`` clock cycles (checked with
+    :func:`check_divisor`); the signature comes from the subclass's annotations.
 
     Parameters
     ----------
     divisor : int
         Clock cycles per bit, at least :data:`MIN_DIVISOR`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        *divisor* is not an integer of at least :data:`MIN_DIVISOR`.
+    """
+
+    def __init__(self, *, divisor: int):
+        self._divisor = check_divisor(divisor)
+        super().__init__()
+
+    @property
+    def divisor(self) -> int:
+        return self._divisor
+
+
+class UARTTx(BitTimed):
+    """UART transmitter, 8 data bits, no parity, 1 stop bit, LSB first; *divisor* as for
+    :class:`BitTimed`.
 
     Attributes
     ----------
@@ -87,14 +99,6 @@ class UARTTx(wiring.Component):
     i_stream: In(stream.Signature(8))
     tx: Out(1, init=1)
     busy: Out(1)
-
-    def __init__(self, *, divisor: int):
-        self._divisor = check_divisor(divisor)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()
@@ -130,13 +134,9 @@ class UARTTx(wiring.Component):
         return m
 
 
-class UARTRx(wiring.Component):
-    """UART receiver, 8 data bits, no parity, 1 stop bit, LSB first.
-
-    Parameters
-    ----------
-    divisor : int
-        Clock cycles per bit, at least :data:`MIN_DIVISOR`.
+class UARTRx(BitTimed):
+    """UART receiver, 8 data bits, no parity, 1 stop bit, LSB first; *divisor* as for
+    :class:`BitTimed`.
 
     Attributes
     ----------
@@ -162,14 +162,6 @@ class UARTRx(wiring.Component):
     o_stream: Out(stream.Signature(8))
     frame_error: Out(1)
     overrun: Out(1)
-
-    def __init__(self, *, divisor: int):
-        self._divisor = check_divisor(divisor)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()
@@ -228,13 +220,9 @@ class UARTRx(wiring.Component):
         return m
 
 
-class UART(wiring.Component):
-    """A UART transmitter and receiver sharing one divisor.
-
-    Parameters
-    ----------
-    divisor : int
-        Clock cycles per bit, at least :data:`MIN_DIVISOR`.
+class UART(BitTimed):
+    """A UART transmitter and receiver sharing one divisor (*divisor* as for
+    :class:`BitTimed`).
 
     Attributes
     ----------
@@ -256,14 +244,6 @@ class UART(wiring.Component):
     rx: In(1, init=1)
     frame_error: Out(1)
     overrun: Out(1)
-
-    def __init__(self, *, divisor: int):
-        self._divisor = check_divisor(divisor)
-        super().__init__()
-
-    @property
-    def divisor(self) -> int:
-        return self._divisor
 
     def elaborate(self, platform):
         m = Module()

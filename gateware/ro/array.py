@@ -17,7 +17,7 @@ from .bank import RingBankSignature
 from .behavioural import SimLoadSignature, SimRingBank
 from .fpga import ring_bank_for
 
-__all__ = ["PairLayout", "ROArray", "ResultLayout", "count_width_for"]
+__all__ = ["PairLayout", "ROArray", "ResultLayout", "count_width_for", "saturated"]
 
 #: A request: compare RO ``a`` with RO ``b`` (indices wider than any array, so that a bad index
 #: from helper data is representable and can be rejected).
@@ -51,6 +51,21 @@ def ResultLayout(count_width: int, soft_width: int) -> data.StructLayout:  # noq
             "invalid": 1,
         }
     )
+
+
+def saturated(m: Module, value, width: int, *, name: str) -> Signal:
+    """*value* clamped to ``+-(2**(width - 1) - 1)``, a signed *width*-bit signal (driven
+    combinationally, under the conditions active where it is called): the soft values'
+    saturation (:func:`ropuf.spec.helper_data.corrected_soft` on the host)."""
+    limit = 2 ** (width - 1) - 1
+    out = Signal(signed(width), name=name)
+    with m.If(value > limit):
+        m.d.comb += out.eq(limit)
+    with m.Elif(value < -limit):
+        m.d.comb += out.eq(-limit)
+    with m.Else():
+        m.d.comb += out.eq(value)
+    return out
 
 
 class ROArray(wiring.Component):
@@ -213,14 +228,7 @@ class ROArray(wiring.Component):
         count_b = port.count_b
         diff = Signal(signed(self._count_width + 1))
         m.d.comb += diff.eq(count_a - count_b)
-        limit = 2 ** (self._soft_width - 1) - 1
-        soft = Signal(signed(self._soft_width))
-        with m.If(diff > limit):
-            m.d.comb += soft.eq(limit)
-        with m.Elif(diff < -limit):
-            m.d.comb += soft.eq(-limit)
-        with m.Else():
-            m.d.comb += soft.eq(diff)
+        soft = saturated(m, diff, self._soft_width, name="soft")
 
         result = self.o_results.payload
         with m.FSM():

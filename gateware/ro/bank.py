@@ -15,10 +15,11 @@ Three bodies implement the same interface: :class:`~ropuf.gateware.ro.behavioura
 (behavioural, for simulation), and the iCE40 and ECP5 bodies of placed LUT rings.
 """
 
+from amaranth.hdl import Const, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["RingBankSignature"]
+__all__ = ["PlacedRings", "RingBankSignature"]
 
 
 class RingBankSignature(wiring.Signature):
@@ -61,3 +62,50 @@ class RingBankSignature(wiring.Signature):
     @property
     def count_width(self) -> int:
         return self._count_width
+
+
+class PlacedRings:
+    """A family's placed rings, one ring a logic tile: stage 0 a NAND of ``enable`` and the
+    last stage's output, the other stages inverters, one LUT each on the BELs of
+    :meth:`bels`. A family gives ``FAMILY``, ``CELLS_PER_TILE``, ``CELLS`` (what its cells
+    are called), ``PLACEMENT`` (the default placement class), :meth:`bels` and :meth:`lut`.
+
+    Raises
+    ------
+    ValueError
+        A ring of *stages* does not fit one tile.
+    """
+
+    FAMILY: str
+    CELLS_PER_TILE: int
+    CELLS: str
+    PLACEMENT: type
+
+    def __init__(self, *, stages: int, n_ro: int, placement=None):
+        if stages > self.CELLS_PER_TILE:
+            raise ValueError(
+                f"An {self.FAMILY} ring must fit one tile of {self.CELLS_PER_TILE} {self.CELLS}, "
+                f"not {stages!r} stages"
+            )
+        self.stages = stages
+        self.placement = placement or self.PLACEMENT()
+        self.n_ro = n_ro
+
+    def bels(self, index: int) -> list[str]:
+        """The BEL of every stage of ring *index*, stage 0 (the NAND) first."""
+        raise NotImplementedError
+
+    def lut(self, *, bel: str, nand: bool, first, second, out):
+        """The LUT instance of one stage: NAND or NOT of *first* (*second* the NAND's other
+        input, else a constant 0), driving *out*."""
+        raise NotImplementedError
+
+    def __call__(self, m, index: int, enable: Signal) -> Signal:
+        nets = [Signal(name=f"ro{index}_n{stage}") for stage in range(self.stages)]
+        for stage, bel in enumerate(self.bels(index)):
+            feedback = nets[stage - 1]  # stage 0 closes the loop from the last stage
+            first, second = (enable, feedback) if stage == 0 else (feedback, Const(0))
+            m.submodules[f"ro{index}_lut{stage}"] = self.lut(
+                bel=bel, nand=stage == 0, first=first, second=second, out=nets[stage]
+            )
+        return nets[-1]

@@ -7,7 +7,9 @@ the same shape; ring *i* sits on tile ``(x0 + i % columns, y0 + i // columns)``.
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Const, Instance, Signal
+from amaranth.hdl import Const, Instance
+
+from .bank import PlacedRings
 
 __all__ = ["ECP5Ring", "ECP5RingPlacement"]
 
@@ -32,40 +34,28 @@ class ECP5RingPlacement:
         return self.x0 + index % self.columns, self.y0 + index // self.columns
 
 
-class ECP5Ring:
+class ECP5Ring(PlacedRings):
     """Instantiates placed LUT4 rings (see the module docstring)."""
 
-    def __init__(self, *, stages: int, n_ro: int, placement: ECP5RingPlacement | None = None):
-        if stages > CELLS_PER_TILE:
-            raise ValueError(
-                f"An ECP5 ring must fit one tile of {CELLS_PER_TILE} LUTs, not {stages!r} stages"
-            )
-        self.stages = stages
-        self.placement = placement or ECP5RingPlacement()
-        self.n_ro = n_ro
+    FAMILY = "ECP5"
+    CELLS_PER_TILE = CELLS_PER_TILE
+    CELLS = "LUTs"
+    PLACEMENT = ECP5RingPlacement
 
     def bels(self, index: int) -> list[str]:
         """The BEL of every stage of ring *index*, stage 0 (the NAND) first."""
         x, y = self.placement.tile(index)
         return [f"X{x}/Y{y}/SLICE{'ABCD'[k // 2]}.K{k % 2}" for k in range(self.stages)]
 
-    def __call__(self, m, index: int, enable: Signal) -> Signal:
-        nets = [Signal(name=f"ro{index}_n{stage}") for stage in range(self.stages)]
-        for stage, bel in enumerate(self.bels(index)):
-            feedback = nets[stage - 1]
-            inputs = (
-                {"i_A": enable, "i_B": feedback}
-                if stage == 0
-                else {"i_A": feedback, "i_B": Const(0)}
-            )
-            m.submodules[f"ro{index}_lut{stage}"] = Instance(
-                "LUT4",
-                a_keep=1,
-                a_BEL=bel,
-                p_INIT=Const(LUT_NAND_A_B if stage == 0 else LUT_NOT_A, 16),
-                i_C=Const(0),
-                i_D=Const(0),
-                o_Z=nets[stage],
-                **inputs,
-            )
-        return nets[-1]
+    def lut(self, *, bel, nand, first, second, out):
+        return Instance(
+            "LUT4",
+            a_keep=1,
+            a_BEL=bel,
+            p_INIT=Const(LUT_NAND_A_B if nand else LUT_NOT_A, 16),
+            i_C=Const(0),
+            i_D=Const(0),
+            o_Z=out,
+            i_A=first,
+            i_B=second,
+        )

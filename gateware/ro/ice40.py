@@ -8,7 +8,9 @@ break the loop; nextpnr needs ``--ignore-loops``.
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Const, Instance, Signal
+from amaranth.hdl import Const, Instance
+
+from .bank import PlacedRings
 
 __all__ = ["ICE40Ring", "ICE40RingPlacement"]
 
@@ -43,40 +45,28 @@ class ICE40RingPlacement:
         return xs[index % self.columns], self.y0 + index // self.columns
 
 
-class ICE40Ring:
+class ICE40Ring(PlacedRings):
     """Instantiates placed SB_LUT4 rings (see the module docstring)."""
 
-    def __init__(self, *, stages: int, n_ro: int, placement: ICE40RingPlacement | None = None):
-        if stages > CELLS_PER_TILE:
-            raise ValueError(
-                f"An iCE40 ring must fit one tile of {CELLS_PER_TILE} cells, not {stages!r} stages"
-            )
-        self.stages = stages
-        self.placement = placement or ICE40RingPlacement()
-        self.n_ro = n_ro
+    FAMILY = "iCE40"
+    CELLS_PER_TILE = CELLS_PER_TILE
+    CELLS = "cells"
+    PLACEMENT = ICE40RingPlacement
 
     def bels(self, index: int) -> list[str]:
         """The BEL of every stage of ring *index*, stage 0 (the NAND) first."""
         x, y = self.placement.tile(index)
         return [f"X{x}/Y{y}/lc{stage}" for stage in range(self.stages)]
 
-    def __call__(self, m, index: int, enable: Signal) -> Signal:
-        nets = [Signal(name=f"ro{index}_n{stage}") for stage in range(self.stages)]
-        for stage, bel in enumerate(self.bels(index)):
-            feedback = nets[stage - 1]  # stage 0 closes the loop from the last stage
-            inputs = (
-                {"i_I0": enable, "i_I1": feedback}
-                if stage == 0
-                else {"i_I0": feedback, "i_I1": Const(0)}
-            )
-            m.submodules[f"ro{index}_lut{stage}"] = Instance(
-                "SB_LUT4",
-                a_keep=1,
-                a_BEL=bel,
-                p_LUT_INIT=Const(LUT_NAND_I0_I1 if stage == 0 else LUT_NOT_I0, 16),
-                i_I2=Const(0),
-                i_I3=Const(0),
-                o_O=nets[stage],
-                **inputs,
-            )
-        return nets[-1]
+    def lut(self, *, bel, nand, first, second, out):
+        return Instance(
+            "SB_LUT4",
+            a_keep=1,
+            a_BEL=bel,
+            p_LUT_INIT=Const(LUT_NAND_I0_I1 if nand else LUT_NOT_I0, 16),
+            i_I2=Const(0),
+            i_I3=Const(0),
+            o_O=out,
+            i_I0=first,
+            i_I1=second,
+        )

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from ropuf.gateware.core.device_core import DeviceCore
-from ropuf.gateware.key.engine import KeyEngine, MemoryMap
+from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.key.record import MemoryMap
 from ropuf.host.fuzzy import encode_batch
 from ropuf.host.kdf import derive_keys, pack_secret
 from ropuf.sim.device_model import DeviceModel

@@ -1,0 +1,139 @@
+"""The key engine's memory map and the check of a helper-data record on the fabric.
+
+Memory (8 bits wide)::
+
+    0 .. L-1        the helper-data record (LOAD_HELPER writes it, L = HelperData.total_length)
+    slots, 32 bytes each, from the first multiple of 32 at or after L:
+        HREC    SHA-256 of the record (the attestation context)
+        HBODY   SHA-256 of the record's body (the key-derivation input)
+        SECRET  the decoded message, packed MSB-first (ceil(k / 8) bytes)
+        MASTER  the master key
+        TMP     inner HMAC digests
+        AKEY    the attestation key
+        NONCE   the verifier's nonce
+
+The record's field offsets are :class:`ropuf.spec.helper_data.RecordLayout`'s, the definition the
+host's parser reads too.
+
+:class:`RecordCheck` validates a record byte by byte, as RECONSTRUCT's first phase reads it:
+header bytes equal this build's (magic, version, length, code parameters, pairing, RO count),
+mask weight equal to ``n * rep``, padding bits clear, CRC-32 equal to the stored one.
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Const, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from ropuf.spec.crc import CRC32
+from ropuf.spec.helper_data import CRC_BYTES, HEADER, HelperData, RecordLayout
+
+__all__ = ["SLOTS", "MemoryMap", "RecordCheck"]
+
+#: Slot names, in memory order.
+SLOTS = ("HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE")
+
+
+@dataclass(frozen=True)
+class MemoryMap(RecordLayout):
+    """Where things are in the key engine's memory for a code (see the module notes): the
+    record's fields (:class:`~ropuf.spec.helper_data.RecordLayout`), then the slots."""
+
+    n_ro: int
+
+    @property
+    def record(self) -> int:
+        """Bytes of the record, which starts at address 0."""
+        return self.length
+
+    def slot(self, name: str) -> int:
+        return (self.record + 31) // 32 * 32 + 32 * SLOTS.index(name)
+
+    @property
+    def depth(self) -> int:
+        return self.slot(SLOTS[-1]) + 32
+
+    def header(self) -> bytes:
+        """The first bytes every valid record of this build starts with."""
+        code = self.params
+        blank = HelperData(
+            params=code,
+            n_ro=self.n_ro,
+            mask=(1,) * code.selected_bits + (0,) * (code.candidate_pairs - code.selected_bits),
+            offset=(0,) * code.selected_bits,
+        )
+        return blank.body()[: HEADER.size]
+
+
+def _popcount(value):
+    return sum((value[i] for i in range(len(value))), Const(0, 4))
+
+
+class RecordCheck(wiring.Component):
+    """Checks a record offered byte by byte, in address order (see the module notes).
+
+    Parameters
+    ----------
+    mm : MemoryMap
+        The build's code and RO count.
+
+    Attributes
+    ----------
+    clear : In(1)
+        Start a new record: the findings so far are dropped at the next clock edge.
+    valid : In(1)
+        ``byte`` is the record's byte at ``index`` (offer 0 .. record - 1, in order).
+    index : In(16)
+    byte : In(8)
+    ok : Out(1)
+        After the last byte: every check passed.
+    """
+
+    clear: In(1)
+    valid: In(1)
+    index: In(16)
+    byte: In(8)
+    ok: Out(1)
+
+    def __init__(self, mm: MemoryMap):
+        self.map = mm
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+        mm = self.map
+        code = mm.params
+        index, byte = self.index, self.byte
+
+        m.submodules.crc = crc = CRC32.create()
+        header = mm.header()
+        header_rom = Array(Const(b, 8) for b in header)
+        bad = Signal()
+        weight = Signal(range(code.candidate_pairs + 1))
+        m.d.comb += self.ok.eq(~bad & (weight == code.selected_bits))
+
+        with m.If(self.clear):
+            m.d.sync += [bad.eq(0), weight.eq(0)]
+        with m.If(self.valid):
+            with m.If(index < len(header)):
+                with m.If(byte != header_rom[index[: (len(header) - 1).bit_length()]]):
+                    m.d.sync += bad.eq(1)
+            with m.If((index >= mm.mask) & (index < mm.offset)):
+                m.d.sync += weight.eq(weight + _popcount(byte))
+            for last_byte, bits in (
+                (mm.offset - 1, code.candidate_pairs),
+                (mm.offset + mm.offset_bytes - 1, code.selected_bits),
+            ):
+                if bits % 8:
+                    with m.If((index == last_byte) & (byte[: 8 - bits % 8] != 0)):
+                        m.d.sync += bad.eq(1)
+            # The CRC over everything before the stored CRC, then compared with it.
+            with m.If(index < mm.record - CRC_BYTES):
+                m.d.comb += [crc.valid.eq(1), crc.data.eq(byte)]
+                m.d.comb += crc.start.eq(index == 0)
+            with m.Else():
+                stored = crc.crc.word_select((mm.record - 1 - index)[:2], 8)
+                with m.If(byte != stored):
+                    m.d.sync += bad.eq(1)
+        return m
