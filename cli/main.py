@@ -115,12 +115,7 @@ def _cmd_info(args: argparse.Namespace) -> dict:
         "design_version": info.design_version,
         "mode": info.mode.name.lower(),
         "key_ready": info.key_ready,
-        "n_ro": info.n_ro,
-        "stages": info.stages,
-        "count_width": info.count_width,
-        "soft_width": info.soft_width,
-        "gate_cycles": info.gate_cycles,
-        "clock_hz": info.clock_hz,
+        **info.figures(),
         "build_id": info.build_id.hex(),
     }
     if not args.json:
