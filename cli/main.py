@@ -206,6 +206,10 @@ def _cmd_registry_new_owner_key(args: argparse.Namespace) -> dict:
     return {"file": args.file, "public_key": public.hex()}
 
 
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--registry", default="ropuf-registry.db", help="SQLite file (default ropuf-registry.db)"
@@ -213,7 +217,7 @@ def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--master-key", help="file with the verifier master key (default: $ROPUF_MASTER_KEY)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_option(parser)
 
 
 def _device_options(parser: argparse.ArgumentParser) -> None:
@@ -224,7 +228,22 @@ def _device_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--baud", type=int, default=115_200, help="baud rate (default 115200)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_option(parser)
+
+
+def _file_argument(text: str):
+    """An option group of one: the positional ``file`` argument with the help *text*."""
+    return lambda parser: parser.add_argument("file", help=text)
+
+
+def _subcommand(commands, name: str, run, *options, **texts) -> argparse.ArgumentParser:
+    """Add the subcommand *name* (*texts*: its help and description) that runs *run*, with
+    the option groups *options* (functions that add them, such as :func:`_device_options`)."""
+    parser = commands.add_parser(name, **texts)
+    for add in options:
+        add(parser)
+    parser.set_defaults(run=run)
+    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -261,21 +280,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
     demo.set_defaults(run=cmd_demo)
 
-    info = commands.add_parser(
-        "info",
+    _subcommand(
+        commands, "info", _cmd_info, _device_options,
         help="what a device reports: design version, mode, PUF geometry, build id",
         description="Ask a ropuf device for its INFO answer.",
-    )
-    _device_options(info)
-    info.set_defaults(run=_cmd_info)
-
-    lock = commands.add_parser(
-        "lock",
+    )  # fmt: skip
+    _subcommand(
+        commands, "lock", _cmd_lock, _device_options,
         help="turn a device's raw readout off until it is reconfigured",
         description="Send LOCK: the device refuses READ_RO until its FPGA is reconfigured.",
-    )
-    _device_options(lock)
-    lock.set_defaults(run=_cmd_lock)
+    )  # fmt: skip
 
     enroll = commands.add_parser(
         "enroll",
@@ -371,27 +385,27 @@ def _parser() -> argparse.ArgumentParser:
     registry = commands.add_parser(
         "registry", help="the device registry: list, export, import, new master or owner key"
     ).add_subparsers(dest="registry_command", required=True, metavar="REGISTRY_COMMAND")
-    listing = registry.add_parser("list", help="enrolled devices (signatures verified)")
-    _registry_options(listing)
-    listing.set_defaults(run=_cmd_registry_list)
-    export = registry.add_parser("export", help="write every record to a JSON file")
-    export.add_argument("file", help="JSON file to write")
-    _registry_options(export)
-    export.set_defaults(run=_cmd_registry_export)
-    import_ = registry.add_parser("import", help="add the records of a JSON export")
-    import_.add_argument("file", help="JSON file to read")
-    _registry_options(import_)
-    import_.set_defaults(run=_cmd_registry_import)
-    new_key = registry.add_parser("new-master-key", help="write a fresh master key file")
-    new_key.add_argument("file", help="where to write it (must not exist)")
-    new_key.add_argument("--json", action="store_true", help="print the result as JSON")
-    new_key.set_defaults(run=_cmd_registry_new_master_key)
-    new_owner = registry.add_parser(
-        "new-owner-key", help="write a fresh Ed25519 owner key file (signs enrollment records)"
-    )
-    new_owner.add_argument("file", help="where to write it (must not exist)")
-    new_owner.add_argument("--json", action="store_true", help="print the result as JSON")
-    new_owner.set_defaults(run=_cmd_registry_new_owner_key)
+    new_file = _file_argument("where to write it (must not exist)")
+    _subcommand(
+        registry, "list", _cmd_registry_list, _registry_options,
+        help="enrolled devices (signatures verified)",
+    )  # fmt: skip
+    _subcommand(
+        registry, "export", _cmd_registry_export, _file_argument("JSON file to write"),
+        _registry_options, help="write every record to a JSON file",
+    )  # fmt: skip
+    _subcommand(
+        registry, "import", _cmd_registry_import, _file_argument("JSON file to read"),
+        _registry_options, help="add the records of a JSON export",
+    )  # fmt: skip
+    _subcommand(
+        registry, "new-master-key", _cmd_registry_new_master_key, new_file, _json_option,
+        help="write a fresh master key file",
+    )  # fmt: skip
+    _subcommand(
+        registry, "new-owner-key", _cmd_registry_new_owner_key, new_file, _json_option,
+        help="write a fresh Ed25519 owner key file (signs enrollment records)",
+    )  # fmt: skip
 
     analyze = commands.add_parser(
         "analyze",
