@@ -254,8 +254,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
+    demo = _subcommand(
+        commands,
         "demo",
+        cmd_demo,
         help="run the end-to-end demo in simulation and print its figures",
         description="Loop bytes through the UART gateware in Verilator; serve the device in "
         "Verilator on a TCP port and read it with the host client; enrol and attest a few dies "
@@ -278,7 +280,6 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--divisor", type=int, default=8, help="clock cycles per bit (default 8)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
-    demo.set_defaults(run=cmd_demo)
 
     _subcommand(
         commands, "info", _cmd_info, _device_options,
@@ -291,8 +292,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Send LOCK: the device refuses READ_RO until its FPGA is reconfigured.",
     )  # fmt: skip
 
-    enroll = commands.add_parser(
+    enroll = _subcommand(
+        commands,
         "enroll",
+        cmd_enroll,
         help="enrol a device: read it, derive helper data and keys, verify, register",
         description="Read every candidate RO pair of the device --reads times (at each --at "
         "condition for a simulated die), select and balance the reliable pairs, derive the "
@@ -338,10 +341,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_progress_option(enroll)
     _registry_options(enroll)
-    enroll.set_defaults(run=cmd_enroll)
 
-    attest = commands.add_parser(
+    attest = _subcommand(
+        commands,
         "attest",
+        cmd_attest,
         help="attest an enrolled device: reconstruct its key and answer a fresh nonce",
         description="Load the device's helper data from its (signature-checked) registry "
         "record, LOAD_HELPER, RECONSTRUCT, and check its MAC over a fresh nonce against the "
@@ -350,10 +354,11 @@ def _parser() -> argparse.ArgumentParser:
     add_target_options(attest, noise_seed=None)
     attest.add_argument("--device-id", required=True, help="the enrolled device's name")
     _registry_options(attest)
-    attest.set_defaults(run=cmd_attest)
 
-    fleet = commands.add_parser(
+    fleet = _subcommand(
+        commands,
         "fleet",
+        cmd_fleet,
         help="enrol and attest a simulated fleet at the rated corners (fast model device)",
         description="Enrol --dies simulated dies at 25 C on the fast model device, then at 25 C "
         "and the rated corners (-20/85 C, supply -5/+5 %%) reconstruct and attest each "
@@ -380,7 +385,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_progress_option(fleet)
     fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
-    fleet.set_defaults(run=cmd_fleet)
 
     registry = commands.add_parser(
         "registry", help="the device registry: list, export, import, new master or owner key"
@@ -407,8 +411,10 @@ def _parser() -> argparse.ArgumentParser:
         help="write a fresh Ed25519 owner key file (signs enrollment records)",
     )  # fmt: skip
 
-    analyze = commands.add_parser(
+    analyze = _subcommand(
+        commands,
         "analyze",
+        _cmd_analyze,
         help="PUF metrics of measured RO data",
         description="Uniformity, uniqueness, intra-chip HD, bit-aliasing and min-entropy of a "
         "folder of RO measurements in the HOST 2010 format (one CSV per chip), with disjoint "
@@ -417,13 +423,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--dataset", help="folder of chip CSV files (default: $ROPUF_HOST2010)")
     analyze.add_argument("--plots", help="write PNG plots into this folder")
     analyze.add_argument("--json", action="store_true", help="print the figures as JSON")
-    analyze.set_defaults(run=_cmd_analyze)
 
     sim = commands.add_parser("sim", help="simulated boards").add_subparsers(
         dest="sim_command", required=True, metavar="SIM_COMMAND"
     )
-    serve = sim.add_parser(
+    serve = _subcommand(
+        sim,
         "serve",
+        _cmd_sim_serve,
         help="serve a simulated board on a TCP port",
         description="Run the device gateware in Verilator with its UART on a TCP port; reach "
         "it with the URL socket://localhost:PORT. Runs until stopped.",
@@ -435,7 +442,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     serve.add_argument("--ready-file", default=None, help="write the URL here once listening")
     serve.add_argument("--json", action="store_true", help="no banner")
-    serve.set_defaults(run=_cmd_sim_serve)
 
     add_thresholds_command(commands)
     add_build_command(commands)
