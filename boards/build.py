@@ -133,29 +133,19 @@ class ProgrammerError(BoardError):
 
 @dataclass(frozen=True)
 class BoardBuild:
-    """One ``ropuf build``.
+    """One ``ropuf build``."""
 
-    Attributes
-    ----------
-    report : dict
-        The build report (see :func:`format_report`); JSON-serialisable.
-    bitstream : Path
-        The bitstream in the build cache.
-    directory : Path
-        The cached build folder (logs, netlists, nextpnr's report).
-    out : Path or None
-        Where the bitstream and the reports were copied.
-    cached : bool
-        The outputs came from the build cache.
-    seconds : float
-        Wall time of this call.
-    """
-
+    #: The build report (see :func:`format_report`); JSON-serialisable.
     report: dict
+    #: The bitstream in the build cache.
     bitstream: Path
+    #: The cached build folder (logs, netlists, nextpnr's report).
     directory: Path
+    #: Where the bitstream and the reports were copied.
     out: Path | None
+    #: The outputs came from the build cache.
     cached: bool
+    #: Wall time of this call.
     seconds: float
 
 

@@ -46,6 +46,11 @@ class ECP5RingRegion(ECP5RingPlacement):
         return self.x0 + index % self.columns, y
 
 
+def _platform_fact(index: int, doc: str) -> property:
+    """A read-only property: the *index*-th of a profile's platform facts, documented *doc*."""
+    return property(lambda profile: profile._platform_facts[index], doc=doc)
+
+
 @dataclass(frozen=True)
 class BoardProfile:
     """One board's build parameters.
@@ -125,30 +130,13 @@ class BoardProfile:
         frequency = platform.lookup(clock).clock.frequency
         return platform.device, clock, round(frequency), uart["rx"][0], uart["tx"][0]
 
-    @property
-    def device(self) -> str:
-        """The FPGA (the platform's), for reports and messages."""
-        return self._platform_facts[0]
-
-    @property
-    def clock(self) -> str:
-        """The platform's default clock resource, which clocks the design."""
-        return self._platform_facts[1]
-
-    @property
-    def clock_hz(self) -> int:
-        """Its frequency in Hz (the platform's); timing is checked against it."""
-        return self._platform_facts[2]
-
-    @property
-    def uart_rx(self) -> str:
-        """Package pin of the platform's UART 0 receive line."""
-        return self._platform_facts[3]
-
-    @property
-    def uart_tx(self) -> str:
-        """Package pin of the platform's UART 0 transmit line."""
-        return self._platform_facts[4]
+    device = _platform_fact(0, "The FPGA (the platform's), for reports and messages.")
+    clock = _platform_fact(1, "The platform's default clock resource, which clocks the design.")
+    clock_hz = _platform_fact(
+        2, "Its frequency in Hz (the platform's); timing is checked against it."
+    )
+    uart_rx = _platform_fact(3, "Package pin of the platform's UART 0 receive line.")
+    uart_tx = _platform_fact(4, "Package pin of the platform's UART 0 transmit line.")
 
     def config(self, variant: str) -> DeviceConfig:
         """The device build of this board as *variant*.

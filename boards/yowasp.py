@@ -54,26 +54,17 @@ class BuildError(RopufError):
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What one build produced.
+    """What one build produced."""
 
-    Attributes
-    ----------
-    directory : Path
-        The build folder (scripts, logs, netlists).
-    bitstream : Path
-        ``top.bin`` (iCE40) or ``top.bit`` (ECP5).
-    report : dict
-        nextpnr's ``--report`` JSON: ``utilization`` and ``fmax``.
-    bels : dict
-        Placed cell name -> BEL, from nextpnr's placed netlist.
-    seconds : float
-        Wall time of the whole flow.
-    """
-
+    #: The build folder (scripts, logs, netlists).
     directory: Path
+    #: ``top.bin`` (iCE40) or ``top.bit`` (ECP5).
     bitstream: Path
+    #: nextpnr's ``--report`` JSON: ``utilization`` and ``fmax``.
     report: dict
+    #: Placed cell name -> BEL, from nextpnr's placed netlist.
     bels: dict[str, str]
+    #: Wall time of the whole flow.
     seconds: float
 
 

@@ -115,12 +115,7 @@ def _cmd_info(args: argparse.Namespace) -> dict:
         "design_version": info.design_version,
         "mode": info.mode.name.lower(),
         "key_ready": info.key_ready,
-        "n_ro": info.n_ro,
-        "stages": info.stages,
-        "count_width": info.count_width,
-        "soft_width": info.soft_width,
-        "gate_cycles": info.gate_cycles,
-        "clock_hz": info.clock_hz,
+        **info.figures(),
         "build_id": info.build_id.hex(),
     }
     if not args.json:
@@ -211,6 +206,10 @@ def _cmd_registry_new_owner_key(args: argparse.Namespace) -> dict:
     return {"file": args.file, "public_key": public.hex()}
 
 
+def _json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
 def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--registry", default="ropuf-registry.db", help="SQLite file (default ropuf-registry.db)"
@@ -218,7 +217,7 @@ def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--master-key", help="file with the verifier master key (default: $ROPUF_MASTER_KEY)"
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_option(parser)
 
 
 def _device_options(parser: argparse.ArgumentParser) -> None:
@@ -229,7 +228,22 @@ def _device_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--baud", type=int, default=115_200, help="baud rate (default 115200)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per answer")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    _json_option(parser)
+
+
+def _file_argument(text: str):
+    """An option group of one: the positional ``file`` argument with the help *text*."""
+    return lambda parser: parser.add_argument("file", help=text)
+
+
+def _subcommand(commands, name: str, run, *options, **texts) -> argparse.ArgumentParser:
+    """Add the subcommand *name* (*texts*: its help and description) that runs *run*, with
+    the option groups *options* (functions that add them, such as :func:`_device_options`)."""
+    parser = commands.add_parser(name, **texts)
+    for add in options:
+        add(parser)
+    parser.set_defaults(run=run)
+    return parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -240,8 +254,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
+    demo = _subcommand(
+        commands,
         "demo",
+        cmd_demo,
         help="run the end-to-end demo in simulation and print its figures",
         description="Loop bytes through the UART gateware in Verilator; serve the device in "
         "Verilator on a TCP port and read it with the host client; enrol and attest a few dies "
@@ -264,26 +280,22 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--divisor", type=int, default=8, help="clock cycles per bit (default 8)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print the figures as JSON")
-    demo.set_defaults(run=cmd_demo)
 
-    info = commands.add_parser(
-        "info",
+    _subcommand(
+        commands, "info", _cmd_info, _device_options,
         help="what a device reports: design version, mode, PUF geometry, build id",
         description="Ask a ropuf device for its INFO answer.",
-    )
-    _device_options(info)
-    info.set_defaults(run=_cmd_info)
-
-    lock = commands.add_parser(
-        "lock",
+    )  # fmt: skip
+    _subcommand(
+        commands, "lock", _cmd_lock, _device_options,
         help="turn a device's raw readout off until it is reconfigured",
         description="Send LOCK: the device refuses READ_RO until its FPGA is reconfigured.",
-    )
-    _device_options(lock)
-    lock.set_defaults(run=_cmd_lock)
+    )  # fmt: skip
 
-    enroll = commands.add_parser(
+    enroll = _subcommand(
+        commands,
         "enroll",
+        cmd_enroll,
         help="enrol a device: read it, derive helper data and keys, verify, register",
         description="Read every candidate RO pair of the device --reads times (at each --at "
         "condition for a simulated die), select and balance the reliable pairs, derive the "
@@ -329,10 +341,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_progress_option(enroll)
     _registry_options(enroll)
-    enroll.set_defaults(run=cmd_enroll)
 
-    attest = commands.add_parser(
+    attest = _subcommand(
+        commands,
         "attest",
+        cmd_attest,
         help="attest an enrolled device: reconstruct its key and answer a fresh nonce",
         description="Load the device's helper data from its (signature-checked) registry "
         "record, LOAD_HELPER, RECONSTRUCT, and check its MAC over a fresh nonce against the "
@@ -341,10 +354,11 @@ def _parser() -> argparse.ArgumentParser:
     add_target_options(attest, noise_seed=None)
     attest.add_argument("--device-id", required=True, help="the enrolled device's name")
     _registry_options(attest)
-    attest.set_defaults(run=cmd_attest)
 
-    fleet = commands.add_parser(
+    fleet = _subcommand(
+        commands,
         "fleet",
+        cmd_fleet,
         help="enrol and attest a simulated fleet at the rated corners (fast model device)",
         description="Enrol --dies simulated dies at 25 C on the fast model device, then at 25 C "
         "and the rated corners (-20/85 C, supply -5/+5 %%) reconstruct and attest each "
@@ -371,35 +385,36 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_progress_option(fleet)
     fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
-    fleet.set_defaults(run=cmd_fleet)
 
     registry = commands.add_parser(
         "registry", help="the device registry: list, export, import, new master or owner key"
     ).add_subparsers(dest="registry_command", required=True, metavar="REGISTRY_COMMAND")
-    listing = registry.add_parser("list", help="enrolled devices (signatures verified)")
-    _registry_options(listing)
-    listing.set_defaults(run=_cmd_registry_list)
-    export = registry.add_parser("export", help="write every record to a JSON file")
-    export.add_argument("file", help="JSON file to write")
-    _registry_options(export)
-    export.set_defaults(run=_cmd_registry_export)
-    import_ = registry.add_parser("import", help="add the records of a JSON export")
-    import_.add_argument("file", help="JSON file to read")
-    _registry_options(import_)
-    import_.set_defaults(run=_cmd_registry_import)
-    new_key = registry.add_parser("new-master-key", help="write a fresh master key file")
-    new_key.add_argument("file", help="where to write it (must not exist)")
-    new_key.add_argument("--json", action="store_true", help="print the result as JSON")
-    new_key.set_defaults(run=_cmd_registry_new_master_key)
-    new_owner = registry.add_parser(
-        "new-owner-key", help="write a fresh Ed25519 owner key file (signs enrollment records)"
-    )
-    new_owner.add_argument("file", help="where to write it (must not exist)")
-    new_owner.add_argument("--json", action="store_true", help="print the result as JSON")
-    new_owner.set_defaults(run=_cmd_registry_new_owner_key)
+    new_file = _file_argument("where to write it (must not exist)")
+    _subcommand(
+        registry, "list", _cmd_registry_list, _registry_options,
+        help="enrolled devices (signatures verified)",
+    )  # fmt: skip
+    _subcommand(
+        registry, "export", _cmd_registry_export, _file_argument("JSON file to write"),
+        _registry_options, help="write every record to a JSON file",
+    )  # fmt: skip
+    _subcommand(
+        registry, "import", _cmd_registry_import, _file_argument("JSON file to read"),
+        _registry_options, help="add the records of a JSON export",
+    )  # fmt: skip
+    _subcommand(
+        registry, "new-master-key", _cmd_registry_new_master_key, new_file, _json_option,
+        help="write a fresh master key file",
+    )  # fmt: skip
+    _subcommand(
+        registry, "new-owner-key", _cmd_registry_new_owner_key, new_file, _json_option,
+        help="write a fresh Ed25519 owner key file (signs enrollment records)",
+    )  # fmt: skip
 
-    analyze = commands.add_parser(
+    analyze = _subcommand(
+        commands,
         "analyze",
+        _cmd_analyze,
         help="PUF metrics of measured RO data",
         description="Uniformity, uniqueness, intra-chip HD, bit-aliasing and min-entropy of a "
         "folder of RO measurements in the HOST 2010 format (one CSV per chip), with disjoint "
@@ -408,13 +423,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--dataset", help="folder of chip CSV files (default: $ROPUF_HOST2010)")
     analyze.add_argument("--plots", help="write PNG plots into this folder")
     analyze.add_argument("--json", action="store_true", help="print the figures as JSON")
-    analyze.set_defaults(run=_cmd_analyze)
 
     sim = commands.add_parser("sim", help="simulated boards").add_subparsers(
         dest="sim_command", required=True, metavar="SIM_COMMAND"
     )
-    serve = sim.add_parser(
+    serve = _subcommand(
+        sim,
         "serve",
+        _cmd_sim_serve,
         help="serve a simulated board on a TCP port",
         description="Run the device gateware in Verilator with its UART on a TCP port; reach "
         "it with the URL socket://localhost:PORT. Runs until stopped.",
@@ -426,7 +442,6 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     serve.add_argument("--ready-file", default=None, help="write the URL here once listening")
     serve.add_argument("--json", action="store_true", help="no banner")
-    serve.set_defaults(run=_cmd_sim_serve)
 
     add_thresholds_command(commands)
     add_build_command(commands)

@@ -1,8 +1,15 @@
 """Argument checks shared by the gateware constructors (messages quote the bad value)."""
 
+from operator import attrgetter
+
 from ropuf.spec.checks import check_int
 
-__all__ = ["check_body_choice", "check_int"]
+__all__ = ["check_body_choice", "check_int", "parameter"]
+
+
+def parameter(name: str) -> property:
+    """A read-only attribute *name*: the constructor's checked argument, kept as ``_name``."""
+    return property(attrgetter(f"_{name}"))
 
 
 def check_body_choice(simulation: bool, platform: object, *, name: str, parts: str) -> None:

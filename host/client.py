@@ -11,6 +11,7 @@ from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.errors import RopufError
 
+from .closing import Closing
 from .transport import SerialTransport, Transport
 
 __all__ = [
@@ -122,7 +123,7 @@ DAMAGED: frozenset[int] = frozenset(
 )
 
 
-class DeviceClient:
+class DeviceClient(Closing):
     """Talk to one ropuf device.
 
     Every request goes out after a frame delimiter, which ends whatever the line held (noise,
@@ -168,12 +169,6 @@ class DeviceClient:
 
     def close(self) -> None:
         self.transport.close()
-
-    def __enter__(self) -> "DeviceClient":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def request(self, code: int, payload: bytes = b"", *, timeout: float | None = None) -> bytes:
         """Send one request and return the payload of its OK answer.

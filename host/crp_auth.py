@@ -71,28 +71,21 @@ class CRPAuthError(RopufError):
 
 @dataclass(frozen=True)
 class Threshold:
-    """An authentication policy and what it is expected to cost.
+    """An authentication policy and what it is expected to cost."""
 
-    Attributes
-    ----------
-    n_bits : int
-        CRPs used (and spent) per authentication.
-    max_errors : int
-        Most wrong answers accepted; the fractional HD threshold is ``max_errors / n_bits``.
-    votes : int
-        Evaluations per answer the device is asked for (its majority).
-    intra_hd, inter_hd : float
-        The per-bit error rates of a genuine device and (mean) of another one the choice used.
-    false_reject, false_accept : float
-        The binomial estimates (see the module notes).
-    """
-
+    #: CRPs used (and spent) per authentication.
     n_bits: int
+    #: Most wrong answers accepted; the fractional HD threshold is ``max_errors / n_bits``.
     max_errors: int
+    #: Evaluations per answer the device is asked for (its majority).
     votes: int
+    #: The per-bit error rate of a genuine device the choice used.
     intra_hd: float
+    #: The (mean) per-bit error rate of another device the choice used.
     inter_hd: float
+    #: The binomial estimate that a genuine device is rejected (see the module notes).
     false_reject: float
+    #: The binomial estimate that another device is accepted (see the module notes).
     false_accept: float
 
     @property

@@ -232,12 +232,7 @@ def puf_facts(info: Info, params: CodeParams, conditions: Sequence[str], reads: 
     return {
         "design_version": info.design_version,
         "build_id": info.build_id.hex(),
-        "n_ro": info.n_ro,
-        "stages": info.stages,
-        "count_width": info.count_width,
-        "soft_width": info.soft_width,
-        "gate_cycles": info.gate_cycles,
-        "clock_hz": info.clock_hz,
+        **info.figures(),
         "code": {
             "rep": params.rep,
             "gf_m": params.gf_m,

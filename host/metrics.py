@@ -254,18 +254,8 @@ def pairwise_hd(bits: npt.ArrayLike) -> np.ndarray:
 
 
 def uniqueness(bits: npt.ArrayLike) -> float:
-    """Mean inter-chip fractional HD over all pairs of distinct chips (ideal 0.5).
-
-    Parameters
-    ----------
-    bits : array_like of bool or {0, 1}
-        As for :func:`pairwise_hd`.
-
-    Returns
-    -------
-    float
-        The mean of :func:`pairwise_hd`.
-    """
+    """Mean inter-chip fractional HD over all pairs of distinct chips (ideal 0.5): the mean of
+    :func:`pairwise_hd` of *bits* (as that takes them), a float."""
     return float(np.mean(pairwise_hd(bits)))
 
 
@@ -295,18 +285,8 @@ def intra_hd(measured: npt.ArrayLike, reference: npt.ArrayLike) -> np.ndarray:
 
 
 def reliability(measured: npt.ArrayLike, reference: npt.ArrayLike) -> np.ndarray:
-    """Reliability, ``1 - intra_hd(measured, reference)`` (ideal 1).
-
-    Parameters
-    ----------
-    measured, reference : array_like of bool or {0, 1}
-        As for :func:`intra_hd`.
-
-    Returns
-    -------
-    numpy.ndarray or float
-        One value per leading index of ``reference``.
-    """
+    """Reliability, ``1 - intra_hd(measured, reference)`` (ideal 1); *measured* and
+    *reference* as :func:`intra_hd` takes them. One value per leading index of ``reference``."""
     return 1.0 - intra_hd(measured, reference)
 
 
@@ -330,16 +310,8 @@ def bit_aliasing_spread(bits: npt.ArrayLike) -> float:
     """Standard deviation over bit positions of :func:`bit_aliasing`.
 
     With ``n`` independent, unbiased chips it is about ``0.5 / sqrt(n)`` from sampling alone;
-    more than that means systematic bias shared by the chips (layout, placement).
-
-    Parameters
-    ----------
-    bits : array_like of bool or {0, 1}
-        As for :func:`bit_aliasing`.
-
-    Returns
-    -------
-    float
+    more than that means systematic bias shared by the chips (layout, placement). *bits* as
+    :func:`bit_aliasing` takes them; a float.
     """
     return float(np.std(bit_aliasing(bits)))
 
@@ -380,16 +352,8 @@ def min_entropy(bits: npt.ArrayLike) -> float:
     """Mean min-entropy per response bit, the average of :func:`bitwise_min_entropy`.
 
     Multiply by the number of bits for the total of a response (assuming independent bits,
-    which makes this an upper estimate; see the module notes).
-
-    Parameters
-    ----------
-    bits : array_like of bool or {0, 1}
-        As for :func:`bitwise_min_entropy`.
-
-    Returns
-    -------
-    float
-        Bits of min-entropy per response bit, in ``[0, 1]``.
+    which makes this an upper estimate; see the module notes). *bits* as
+    :func:`bitwise_min_entropy` takes them; a float, bits of min-entropy per response bit, in
+    ``[0, 1]``.
     """
     return float(np.mean(bitwise_min_entropy(bits)))

@@ -42,6 +42,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ropuf.spec.errors import RopufError
 
+from .closing import Closing
+
 __all__ = [
     "MASTER_KEY_ENV",
     "MIGRATIONS",
@@ -268,7 +270,7 @@ class Challenge:
     spent_at: float | None
 
 
-class Registry:
+class Registry(Closing):
     """An SQLite registry of enrolled devices.
 
     Parameters
@@ -302,12 +304,6 @@ class Registry:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> "Registry":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
     def schema_version(self) -> int:
         """The schema version of the open database."""

@@ -14,6 +14,8 @@ import serial
 from ropuf.spec.errors import RopufError
 from ropuf.spec.framing import FrameSplitter
 
+from .closing import Closing
+
 __all__ = ["SerialTransport", "Transport", "TransportError"]
 
 
@@ -21,7 +23,7 @@ class TransportError(RopufError):
     """The link to the device cannot be opened or has failed."""
 
 
-class Transport(ABC):
+class Transport(Closing, ABC):
     """A link that carries encoded frames."""
 
     @abstractmethod
@@ -35,12 +37,6 @@ class Transport(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the link."""
-
-    def __enter__(self) -> "Transport":
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 class SerialTransport(Transport):

@@ -54,7 +54,18 @@ def majority(bits: np.ndarray, axis: int = 0) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class FleetFigures:
+class _Measured:
+    """What a fleet figure was measured on: the PUF (``k`` chains of ``n_stages``), dies and
+    challenges; the first fields of :class:`FleetFigures` and :class:`CRPErrorRates`."""
+
+    k: int
+    n_stages: int
+    n_dies: int
+    n_challenges: int
+
+
+@dataclass(frozen=True)
+class FleetFigures(_Measured):
     """PUF figures of one fleet (fractions, not percent).
 
     Attributes
@@ -77,10 +88,6 @@ class FleetFigures:
         Evaluations per voted answer.
     """
 
-    k: int
-    n_stages: int
-    n_dies: int
-    n_challenges: int
     uniformity_mean: float
     uniformity_std: float
     uniqueness: float
@@ -151,7 +158,7 @@ def characterise(
 
 
 @dataclass(frozen=True)
-class CRPErrorRates:
+class CRPErrorRates(_Measured):
     """How often one-time CRP authentication sees a wrong bit (fractions), over a fleet.
 
     Attributes
@@ -176,10 +183,6 @@ class CRPErrorRates:
         impostor device sees). Pairs differ: a die's bias makes it closer to some dies.
     """
 
-    k: int
-    n_stages: int
-    n_dies: int
-    n_challenges: int
     enrol_votes: int
     auth_votes: int
     stable_only: bool

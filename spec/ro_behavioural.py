@@ -34,6 +34,7 @@ __all__ = [
     "noise_offsets",
     "noise_scale_for",
     "noise_sigma_units",
+    "scale_for_sigma",
     "seed_state",
     "summed_draws_sigma",
     "xorshift32",
@@ -110,20 +111,31 @@ def noise_sigma_units(noise_scale: int) -> float:
     return summed_draws_sigma(DRAWS_PER_RO, noise_scale, NOISE_SHIFT)
 
 
-def noise_scale_for(sigma_counts: float) -> int:
-    """The noise scale whose offsets have standard deviation *sigma_counts* counts.
+def scale_for_sigma(sigma: float, step: float, bits: int, *, unit: str, advice: str) -> int:
+    """The noise scale whose offsets have standard deviation *sigma*, where scale 1 gives
+    *step* (both in *unit*), for a scale register of *bits* bits (the behavioural bodies').
 
     Raises
     ------
     ValueError
-        *sigma_counts* is negative or needs a scale wider than :data:`NOISE_SCALE_BITS`.
+        *sigma* is negative or not a number, or needs a scale wider than *bits*; the message
+        then gives *advice*.
     """
-    if sigma_counts < 0:
-        raise ValueError(f"Noise sigma must not be negative, not {sigma_counts!r}")
-    scale = round(sigma_counts * 2**RATE_FRAC / noise_sigma_units(1))
-    if scale >= 2**NOISE_SCALE_BITS:
+    if not sigma >= 0:
+        raise ValueError(f"Noise sigma must not be negative, not {sigma!r}")
+    scale = round(sigma / step)
+    if scale >= 2**bits:
         raise ValueError(
-            f"A noise sigma of {sigma_counts!r} counts needs a scale of {scale}, more than "
-            f"{NOISE_SCALE_BITS} bits: use a shorter gate window"
+            f"A noise sigma of {sigma!r} {unit} needs a scale of {scale}, more than "
+            f"{bits} bits: {advice}"
         )
     return scale
+
+
+def noise_scale_for(sigma_counts: float) -> int:
+    """The noise scale whose offsets have standard deviation *sigma_counts* counts (errors as
+    :func:`scale_for_sigma` says: use a shorter gate window)."""
+    step = noise_sigma_units(1) / 2**RATE_FRAC
+    return scale_for_sigma(
+        sigma_counts, step, NOISE_SCALE_BITS, unit="counts", advice="use a shorter gate window"
+    )

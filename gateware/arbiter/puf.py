@@ -17,7 +17,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
-from ropuf.gateware.checks import check_body_choice, check_int
+from ropuf.gateware.checks import check_body_choice, check_int, parameter
 from ropuf.spec import arbiter_behavioural
 
 from .behavioural import ArbiterSimLoadSignature, SimArbiterBody
@@ -132,21 +132,10 @@ class ArbiterPUF(wiring.Component):
             members["sim"] = In(ArbiterSimLoadSignature(n_stages=n_stages, k=k))
         super().__init__(members)
 
-    @property
-    def n_stages(self) -> int:
-        return self._n_stages
-
-    @property
-    def k(self) -> int:
-        return self._k
-
-    @property
-    def settle_cycles(self) -> int:
-        return self._settle_cycles
-
-    @property
-    def expose_chains(self) -> bool:
-        return self._expose_chains
+    n_stages = parameter("n_stages")
+    k = parameter("k")
+    settle_cycles = parameter("settle_cycles")
+    expose_chains = parameter("expose_chains")
 
     @property
     def response_layout(self) -> data.StructLayout:

@@ -125,6 +125,14 @@ class KeyEngine(wiring.Component):
             # The command is done with status *code* (no answer payload).
             return [status.eq(code), done.eq(1)]
 
+        def finish_if(condition, code):
+            # In an FSM state: when *condition* holds, answer *code* and go idle; the m.Else()
+            # of what the state does otherwise.
+            with m.If(condition):
+                m.d.sync += answer(code)
+                m.next = "IDLE"
+            return m.Else()
+
         m.d.comb += [
             h.status.eq(status),
             h.out_length.eq(out_length),
@@ -187,17 +195,11 @@ class KeyEngine(wiring.Component):
                     with m.If(index == 1):
                         m.next = "LOAD_CHECK"
             with m.State("LOAD_CHECK"):
-                with m.If(address + h.length - 2 > mm.record):
-                    m.d.sync += answer(Status.BAD_PAYLOAD)
-                    m.next = "IDLE"
-                with m.Else():
+                with finish_if(address + h.length - 2 > mm.record, Status.BAD_PAYLOAD):
                     m.d.sync += [key_ready.eq(0), index.eq(2)]
                     m.next = "LOAD_DATA"
             with m.State("LOAD_DATA"):
-                with m.If(index == h.length):
-                    m.d.sync += answer(Status.OK)
-                    m.next = "IDLE"
-                with m.Else():
+                with finish_if(index == h.length, Status.OK):
                     m.d.comb += [
                         h.payload.ready.eq(1),
                         wr.addr.eq(address),
@@ -220,10 +222,7 @@ class KeyEngine(wiring.Component):
                 with m.Else():
                     m.next = "VALIDATE_READ"
             with m.State("VALIDATE_DONE"):
-                with m.If(~check.ok):
-                    m.d.sync += answer(Status.BAD_HELPER)
-                    m.next = "IDLE"
-                with m.Else():
+                with finish_if(~check.ok, Status.BAD_HELPER):
                     m.d.sync += [candidate.eq(0), selected.eq(0)]
                     m.next = "MASK_READ"
 

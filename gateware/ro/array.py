@@ -9,7 +9,7 @@ from amaranth.hdl import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ropuf.gateware.checks import check_body_choice, check_int
+from ropuf.gateware.checks import check_body_choice, check_int, parameter
 from ropuf.spec.device_config import count_width_for
 from ropuf.spec.ro_pairs import PAIR_INDEX_BITS
 
@@ -150,37 +150,18 @@ class ROArray(wiring.Component):
             members["sim"] = In(SimLoadSignature(n_ro))
         super().__init__(members)
 
-    @property
-    def n_ro(self) -> int:
-        return self._n_ro
-
-    @property
-    def stages(self) -> int:
-        return self._stages
-
-    @property
-    def gate_cycles(self) -> int:
-        return self._gate_cycles
-
-    @property
-    def count_width(self) -> int:
-        return self._count_width
-
-    @property
-    def soft_width(self) -> int:
-        return self._soft_width
-
-    @property
-    def settle_cycles(self) -> int:
-        return self._settle_cycles
-
-    @property
-    def max_edges_per_cycle(self) -> float:
-        return self._max_edges_per_cycle
+    n_ro = parameter("n_ro")
+    stages = parameter("stages")
+    max_edges_per_cycle = parameter("max_edges_per_cycle")
+    count_width = parameter("count_width")
+    soft_width = parameter("soft_width")
 
     @property
     def result_layout(self) -> data.StructLayout:
         return ResultLayout(self._count_width, self._soft_width)
+
+    gate_cycles = parameter("gate_cycles")
+    settle_cycles = parameter("settle_cycles")
 
     @property
     def cycles_per_result(self) -> int:

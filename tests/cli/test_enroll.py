@@ -203,3 +203,25 @@ def test_enroll_max_key_failure(keys, capsys, monkeypatch):
     assert "must be a probability in (0, 1], not 0.0" in capsys.readouterr().err
     with Registry(keys["db"], load_master_key(keys["master"])) as registry:
         assert registry.devices() == ["die-5", "die-6"]
+
+
+def test_info_prints_its_figures_in_a_pinned_order(monkeypatch, capsys):
+    import contextlib
+    from types import SimpleNamespace
+
+    import ropuf.cli.main as cli
+    from ropuf.spec.commands import Info, Mode
+
+    info = Info(
+        design_version=1, mode=Mode.LOCKED, key_ready=True, n_ro=64, stages=5, count_width=18,
+        soft_width=16, gate_cycles=4096, clock_hz=12_000_000,
+        build_id=bytes.fromhex("0123456789abcdef"),
+    )  # fmt: skip
+    device = SimpleNamespace(info=lambda: info)
+    monkeypatch.setattr(cli, "_client", lambda args: contextlib.nullcontext(device))
+    assert main(["info", "--port", "/dev/null", "--json"]) == 0
+    assert list(json.loads(capsys.readouterr().out).items()) == [
+        ("design_version", 1), ("mode", "locked"), ("key_ready", True), ("n_ro", 64),
+        ("stages", 5), ("count_width", 18), ("soft_width", 16), ("gate_cycles", 4096),
+        ("clock_hz", 12_000_000), ("build_id", "0123456789abcdef"),
+    ]  # fmt: skip

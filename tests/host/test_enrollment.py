@@ -249,3 +249,32 @@ def test_a_bad_thresholds_file_is_refused_before_any_read(registry, owner, tmp_p
     for path in (bad, tmp_path / "missing.json"):
         with pytest.raises(DesignThresholdsError):
             enroll_device("x", [Untouchable()], registry, owner, reads=2, thresholds=path)
+
+
+def test_puf_facts_keys_values_and_order_are_pinned():
+    # The enrollment record is owner-signed: its PUF facts keep these keys, values and order.
+    from ropuf.host.enrollment import puf_facts
+    from ropuf.spec.commands import Info
+
+    info = Info(
+        design_version=1, mode=Mode.ENROLLMENT, key_ready=False, n_ro=64, stages=5,
+        count_width=18, soft_width=16, gate_cycles=4096, clock_hz=12_000_000,
+        build_id=bytes.fromhex("0123456789abcdef"),
+    )  # fmt: skip
+    facts = puf_facts(info, CHOSEN, ["nominal", "hot"], 7)
+    assert list(facts.items()) == [
+        ("design_version", 1),
+        ("build_id", "0123456789abcdef"),
+        ("n_ro", 64),
+        ("stages", 5),
+        ("count_width", 18),
+        ("soft_width", 16),
+        ("gate_cycles", 4096),
+        ("clock_hz", 12_000_000),
+        ("code", {
+            "rep": CHOSEN.rep, "gf_m": CHOSEN.gf_m, "t": CHOSEN.t, "n": CHOSEN.n,
+            "k": CHOSEN.k, "candidate_pairs": CHOSEN.candidate_pairs,
+        }),
+        ("enrollment", {"conditions": ["nominal", "hot"], "reads_per_condition": 7}),
+    ]  # fmt: skip
+    assert list(facts["code"]) == ["rep", "gf_m", "t", "n", "k", "candidate_pairs"]
