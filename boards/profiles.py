@@ -71,8 +71,6 @@ class BoardProfile:
         Where the rings go: one ring per logic tile, every ring the same cells of its tile.
     logic_rows : tuple[int, int]
         First and last tile row with logic cells; the rings must stay within them.
-    programmer : str
-        ``"iceprog"`` or ``"openFPGALoader"``.
     stages : int
         LUTs per ring.
     gate_cycles : int
@@ -94,7 +92,6 @@ class BoardProfile:
     n_ro: int
     placement: ICE40RingPlacement | ECP5RingPlacement
     logic_rows: tuple[int, int]
-    programmer: str
     stages: int = 5
     gate_cycles: int = 4096
     baud: int = 115_200
@@ -204,7 +201,6 @@ ICEBREAKER = BoardProfile(
     n_ro=256,
     placement=ICE40RingPlacement(x0=1, y0=4, columns=16, skip_x=(6, 19)),
     logic_rows=(1, 30),
-    programmer="iceprog",
 )
 
 ULX3S_85F = BoardProfile(
@@ -216,7 +212,6 @@ ULX3S_85F = BoardProfile(
     # 64 columns x 24 logic rows from (30, 11), stepping over the RAM/DSP rows 22 and 34.
     placement=ECP5RingRegion(x0=30, y0=11, columns=64, skip_y=_ECP5_85F_NON_LOGIC_ROWS),
     logic_rows=(2, 93),
-    programmer="openFPGALoader",
     arbiter_chains=4,
     arbiter_stages=64,
     code=CHOSEN,
