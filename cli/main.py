@@ -148,7 +148,9 @@ def _cmd_registry_list(args: argparse.Namespace) -> dict:
                 }
             )
     if not args.json:
-        print(f"{args.registry}: {len(devices)} device(s), every record's signature verified")
+        print(
+            f"{args.registry}: {len(devices)} device(s), every record's signature and key verified"
+        )
         for device in devices:
             print(
                 f"  {device['device_id']:<24} enrolled {device['enrolled_at']}  "
@@ -392,7 +394,7 @@ def _parser() -> argparse.ArgumentParser:
     new_file = _file_argument("where to write it (must not exist)")
     _subcommand(
         registry, "list", _cmd_registry_list, _registry_options,
-        help="enrolled devices (signatures verified)",
+        help="enrolled devices (signatures and keys verified)",
     )  # fmt: skip
     _subcommand(
         registry, "export", _cmd_registry_export, _file_argument("JSON file to write"),

@@ -164,7 +164,8 @@ class Verifier:
             return AttestationResult(device_id, False, str(exc))
         try:
             mac = device.attest(nonce)
-        except Exception as exc:  # a device fault is a failed attestation, not a crash
+        except (RopufError, OSError) as exc:  # a device or link fault is a failed
+            # attestation, not a crash; anything else is a bug and keeps its traceback
             return AttestationResult(device_id, False, f"device error: {exc}")
         return self.verify(device_id, nonce, mac)
 
@@ -185,7 +186,7 @@ class Verifier:
         try:
             device.load_helper(record.helper_data)
             device.reconstruct()
-        except (RopufError, ValueError) as exc:  # device and link errors
+        except (RopufError, OSError) as exc:  # device and link errors
             return AttestationResult(device_id, False, str(exc))
         return self.attest(device_id, device)
 

@@ -418,7 +418,8 @@ class Registry(Closing):
         return record
 
     def _load(self, device_id: str) -> tuple[EnrollmentRecord, bytes]:
-        """The verified record of *device_id* and its key blob; every column is checked."""
+        """The verified record of *device_id* and its attestation key; every column is
+        checked, and the key must decrypt under the master key bound to the record."""
         row = self._db.execute(
             "SELECT record, signature, enrolled_at, key_blob FROM devices WHERE device_id = ?",
             (device_id,),
@@ -438,7 +439,20 @@ class Registry(Closing):
                 f"the stored key of {device_id!r} is malformed (not {_KEY_BLOB_BYTES} bytes): "
                 "the registry was tampered with; restore it from a backup or re-enrol the device"
             )
-        return record, key_blob
+        # The owner's public key travels inside the record it signs, so the signature alone
+        # does not tell a record written into the database by someone else: the key blob,
+        # sealed under the master key with the record's digest as associated data, does.
+        try:
+            key = self._aead.decrypt(
+                key_blob[:_NONCE_BYTES], key_blob[_NONCE_BYTES:], record.digest()
+            )
+        except InvalidTag:
+            raise RegistryError(
+                f"cannot decrypt the key of {device_id!r}: wrong master key, or the registry "
+                "was tampered with (the record or the key was replaced after enrollment: "
+                "restore the registry from a backup or re-enrol the device)"
+            ) from None
+        return record, key
 
     def record(self, device_id: str) -> EnrollmentRecord:
         """The verified enrollment record of *device_id*.
@@ -448,7 +462,9 @@ class Registry(Closing):
         RegistryError
             Unknown device; or a row that was changed after enrollment: a record that is
             unreadable or fails its owner signature, a device id or ``enrolled_at`` column
-            that is not the signed record's, a malformed key blob.
+            that is not the signed record's, a key blob that is malformed or does not decrypt
+            under the master key with this record (a replaced record, even one signed by
+            another key, or the wrong master key).
         """
         return self._load(device_id)[0]
 
@@ -461,16 +477,7 @@ class Registry(Closing):
             As :meth:`record`, or a key that does not decrypt (wrong master key, or a key blob
             moved from another record).
         """
-        record, key_blob = self._load(device_id)
-        try:
-            return self._aead.decrypt(
-                key_blob[:_NONCE_BYTES], key_blob[_NONCE_BYTES:], record.digest()
-            )
-        except InvalidTag:
-            raise RegistryError(
-                f"cannot decrypt the key of {device_id!r}: wrong master key, or the registry "
-                "was tampered with"
-            ) from None
+        return self._load(device_id)[1]
 
     def devices(self) -> list[str]:
         """Enrolled device ids, sorted."""

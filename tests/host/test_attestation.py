@@ -187,3 +187,14 @@ def test_a_nonce_offered_for_an_unknown_device_is_spent(verifier):
     assert not unknown.ok
     later = verifier.verify("dev-a", nonce, device.attest(nonce))
     assert not later.ok and later.reason == "replayed nonce: it was used before"
+
+
+def test_a_bug_in_the_device_code_is_not_a_failed_attestation(verifier):
+    """Device and link faults are results; a bug (here a TypeError) keeps its traceback."""
+
+    class Buggy:
+        def attest(self, nonce):
+            raise TypeError("a bug in the client")
+
+    with pytest.raises(TypeError, match="a bug in the client"):
+        verifier.attest("dev-a", Buggy())

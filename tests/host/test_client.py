@@ -1,5 +1,7 @@
 """The device client over the fast model device: every command, errors, retries."""
 
+import time
+
 import pytest
 import serial
 
@@ -376,3 +378,33 @@ def test_fast_device_answers_an_overlong_frame_like_the_gateware():
     assert answers[0] == framing.Frame(42, framing.Status.OVERSIZE)
     assert answers[1] == framing.Frame(0, framing.Status.BAD_COBS)
     assert answers[2].seq == 43 and answers[2].code == framing.Status.OK
+
+
+class Chattering:
+    """A line that never falls silent: every read returns bytes that do not decode."""
+
+    url = "test://chatter"
+
+    def __init__(self):
+        self.reads = 0
+
+    def send(self, frame):
+        pass
+
+    def receive(self, timeout):
+        self.reads += 1
+        time.sleep(0.001)
+        return b"\x01\x02\x03"
+
+    def close(self):
+        pass
+
+
+def test_a_line_that_never_falls_silent_ends_at_the_timeout():
+    line = Chattering()
+    client = DeviceClient(line, timeout=0.3, retries=0)
+    start = time.monotonic()
+    with pytest.raises(ProtocolError, match="does not decode"):
+        client.info()
+    assert time.monotonic() - start < 2.0
+    assert line.reads > 1

@@ -1,5 +1,6 @@
 """The device registry: signed records, encrypted keys, migrations, crashes, export/import."""
 
+import dataclasses
 import json
 import signal
 import sqlite3
@@ -314,6 +315,29 @@ def test_a_relabelled_row_is_refused(tmp_path, owner):
         with pytest.raises(RegistryError, match=message):
             reg.export_json()
         assert reg.attestation_key("dev-b") == b"B" * 32  # the other rows still work
+
+
+def test_a_record_replaced_under_another_owner_key_is_refused(tmp_path, owner):
+    """The owner's public key travels inside the record it signs: a record for the same device
+    and time with other helper data, signed by a fresh key and written into the row, passes its
+    own signature, but not the key blob sealed with the original record's digest."""
+    path = tmp_path / "r.db"
+    two_devices(path, owner)
+    forger = Ed25519PrivateKey.generate()
+    forged = dataclasses.replace(make_record("dev-a", forger), helper_data=b"forged helper data")
+    tamper(
+        path,
+        "UPDATE devices SET record = ?, signature = ? WHERE device_id = 'dev-a'",
+        forged.canonical().decode(),
+        forger.sign(forged.canonical()),
+    )
+    with Registry(path, MASTER) as reg:
+        message = "cannot decrypt the key of 'dev-a': wrong master key, or the registry was"
+        with pytest.raises(RegistryError, match=message):
+            reg.record("dev-a")
+        with pytest.raises(RegistryError, match=message):
+            reg.export_json()
+        assert reg.record("dev-b").helper_data == bytes(range(200))
 
 
 def test_swapped_ids_are_refused(tmp_path, owner):
