@@ -449,8 +449,7 @@ class Registry(Closing):
         except InvalidTag:
             raise RegistryError(
                 f"cannot decrypt the key of {device_id!r}: wrong master key, or the registry "
-                "was tampered with (the record or the key was replaced after enrollment: "
-                "restore the registry from a backup or re-enrol the device)"
+                "was tampered with"
             ) from None
         return record, key
 
