@@ -26,6 +26,7 @@ whatever the error pattern.
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from ropuf.spec.code_params import CodeParams
@@ -33,6 +34,9 @@ from ropuf.spec.code_params import CodeParams
 from .decoder import ResultLayout, SoftBitLayout, _const_mul, _parity
 
 __all__ = ["CompactBCHDecoder", "compact_decode_cycles", "compact_input_stall"]
+
+#: Yosys keeps even these few-word rings in block RAM (else it builds them from flip-flops).
+_BLOCK_RAM = {"ram_style": "block"}
 
 
 def compact_input_stall(params: CodeParams) -> int:
@@ -117,44 +121,72 @@ class CompactBCHDecoder(wiring.Component):
         msg = Signal(k)
         bit = Signal()
 
-        # synd[0] is the head; in order S_1 .. S_2t after the syndrome phase.
-        synd = [Signal(m_bits, name=f"synd{j}") for j in range(2 * t)]
-        # lam[0] / bpoly[0] are the heads; in order Lambda_t .. Lambda_0 at each phase start.
-        lam = [Signal(m_bits, name=f"lam{j}", init=int(j == t)) for j in range(t + 1)]
-        bpoly = [Signal(m_bits, name=f"b{j}", init=int(j == t)) for j in range(t + 1)]
         length = Signal(range(2 * t + 2))
         gamma = Signal(m_bits, init=1)
         delta = Signal(m_bits)
         partial = Signal(m_bits)
         const = Signal(m_bits, init=field.pow_alpha(1))
         step = Signal(range(2 * t + 1))
+        step_next = Signal(range(2 * t + 1))
         sub = Signal()
         r = Signal(range(2 * t + 1))
         power = Signal(range(order + 1))
         roots = Signal(range(n + 1))
+        m.d.comb += step_next.eq(step)
+        m.d.sync += step.eq(step_next)
+
+        # Three rings in block RAM, each with a registered read one cycle ahead.
+        # Syndromes: a circular buffer of 2t at pointer `sptr`, in order S_1 .. S_2t after the
+        # syndrome phase; rotating writes the tail into the head's slot.
+        m.submodules.synd_mem = synd_mem = Memory(
+            shape=m_bits, depth=2 * t, init=[], attrs=_BLOCK_RAM
+        )
+        synd_rd = synd_mem.read_port()
+        synd_wr = synd_mem.write_port()
+        sptr = Signal(range(2 * t))
+        synd_rot = Signal()
+        sptr_next = Signal(range(2 * t))
+        m.d.comb += [
+            sptr_next.eq(Mux(synd_rot, Mux(sptr == 2 * t - 1, 0, sptr + 1), sptr)),
+            synd_rd.addr.eq(sptr_next),
+            synd_wr.addr.eq(sptr),
+            synd_wr.en.eq(synd_rot),
+        ]
+        m.d.sync += sptr.eq(sptr_next)
+        synd_head = synd_rd.data
+        synd_wr_data = synd_wr.data
+        m.d.comb += synd_wr_data.eq(synd_head)
+
+        # Lambda and B: Lambda_(t - a) at address a; each phase walks the addresses with `step`.
+        # Neither is cleared: in the first iteration (r = 0) their reads are replaced by the
+        # initial polynomials, and that iteration rewrites every coefficient.
+        m.submodules.lam_mem = lam_mem = Memory(
+            shape=m_bits, depth=t + 1, init=[], attrs=_BLOCK_RAM
+        )
+        lam_rd = lam_mem.read_port()
+        lam_wr = lam_mem.write_port()
+        m.submodules.b_mem = b_mem = Memory(shape=m_bits, depth=t + 1, init=[], attrs=_BLOCK_RAM)
+        b_rd = b_mem.read_port()
+        b_wr = b_mem.write_port()
+        first = Signal()
+        lam_head = Signal(m_bits)
+        b_below = Signal(m_bits)  # B_(i-1) while Lambda_i is at the head
+        m.d.comb += [
+            first.eq(r == 0),
+            lam_rd.addr.eq(step_next),
+            lam_wr.addr.eq(step),
+            b_rd.addr.eq(step + 1),
+            b_wr.addr.eq(step),
+            lam_head.eq(Mux(first, step == t, lam_rd.data)),
+            b_below.eq(Mux(step == t, 0, Mux(first, step == t - 1, b_rd.data))),
+        ]
 
         mul_x = Signal(m_bits)
         mul_y = Signal(m_bits)
         product = Signal(m_bits)
         m.d.comb += product.eq(_gf_mul_compact(field, mul_x, mul_y))
 
-        # Each ring shifts towards its head [0] when its enable is high, the tail taking *_tail
-        # (the head by default: a rotation); one multiplexer per ring, at the tail.
-        synd_rot, synd_tail, lam_rot, lam_tail = Signal(), Signal(m_bits), Signal(), Signal(m_bits)
-        b_rot, b_tail, msg_shift, msg_in, clear = (
-            Signal(),
-            Signal(m_bits),
-            Signal(),
-            Signal(),
-            Signal(),
-        )
-        m.d.comb += [synd_tail.eq(synd[0]), lam_tail.eq(lam[0]), b_tail.eq(bpoly[0])]
-
-        def rotate(registers, tail):
-            return [registers[j].eq(registers[j + 1]) for j in range(len(registers) - 1)] + [
-                registers[-1].eq(tail)
-            ]
-
+        msg_shift, msg_in, msg_clear = Signal(), Signal(), Signal()
         times_alpha = _const_mul(field, field.pow_alpha(1), const)
         over_alpha = _const_mul(field, field.pow_alpha(-1), const)
 
@@ -197,15 +229,18 @@ class CompactBCHDecoder(wiring.Component):
                             m.d.sync += [acc.eq(total), rep_count.eq(rep_count + 1)]
 
             with m.State("SYNDROME"):
+                # The first code bit starts from zero syndromes (the buffer is never cleared).
                 m.d.comb += [
-                    mul_x.eq(synd[0]),
+                    mul_x.eq(Mux(index == 1, 0, synd_head)),
                     mul_y.eq(const),
                     synd_rot.eq(1),
-                    synd_tail.eq(product ^ bit),
+                    synd_wr_data.eq(product ^ bit),
+                    step_next.eq(step + 1),
                 ]
-                m.d.sync += [const.eq(times_alpha), step.eq(step + 1)]
+                m.d.sync += const.eq(times_alpha)
                 with m.If(step == 2 * t - 1):
-                    m.d.sync += [step.eq(0), const.eq(field.pow_alpha(1))]
+                    m.d.comb += step_next.eq(0)
+                    m.d.sync += const.eq(field.pow_alpha(1))
                     with m.If(index == n):
                         m.next = "ALIGN"
                     with m.Else():
@@ -213,42 +248,44 @@ class CompactBCHDecoder(wiring.Component):
 
             with m.State("ALIGN"):
                 # Head to S_(1-t) = S_(t+1): the syndrome paired with Lambda_t when r = 0.
-                m.d.comb += synd_rot.eq(1)
-                m.d.sync += step.eq(step + 1)
+                m.d.comb += [synd_rot.eq(1), step_next.eq(step + 1)]
                 with m.If(step == t - 1):
-                    m.d.sync += step.eq(0)
+                    m.d.comb += step_next.eq(0)
                     m.next = "DELTA"
 
             with m.State("DELTA"):
-                m.d.comb += [mul_x.eq(lam[0]), mul_y.eq(synd[0]), lam_rot.eq(1), synd_rot.eq(1)]
-                m.d.sync += [delta.eq(delta ^ product), step.eq(step + 1)]
+                m.d.comb += [
+                    mul_x.eq(lam_head),
+                    mul_y.eq(synd_head),
+                    synd_rot.eq(1),
+                    step_next.eq(step + 1),
+                ]
+                m.d.sync += delta.eq(delta ^ product)
                 with m.If(step == t):
-                    m.d.sync += step.eq(0)
+                    m.d.comb += step_next.eq(0)
                     m.next = "UPDATE"
 
             with m.State("UPDATE"):
                 grow = Signal()
-                b_below = Signal(m_bits)
-                m.d.comb += [
-                    grow.eq((delta != 0) & (length * 2 <= r)),
-                    b_below.eq(Mux(step == t, 0, bpoly[1])),
-                ]
+                m.d.comb += grow.eq((delta != 0) & (length * 2 <= r))
                 with m.If(sub == 0):
-                    m.d.comb += [mul_x.eq(lam[0]), mul_y.eq(gamma)]
+                    m.d.comb += [mul_x.eq(lam_head), mul_y.eq(gamma)]
                     m.d.sync += [partial.eq(product), sub.eq(1)]
                 with m.Else():
                     m.d.comb += [
                         mul_x.eq(delta),
                         mul_y.eq(b_below),
-                        lam_rot.eq(1),
-                        lam_tail.eq(partial ^ product),
-                        b_rot.eq(1),
-                        b_tail.eq(Mux(grow, lam[0], b_below)),
+                        lam_wr.en.eq(1),
+                        lam_wr.data.eq(partial ^ product),
+                        b_wr.en.eq(1),
+                        b_wr.data.eq(Mux(grow, lam_head, b_below)),
                         synd_rot.eq(step != t),
+                        step_next.eq(step + 1),
                     ]
-                    m.d.sync += [sub.eq(0), step.eq(step + 1)]
+                    m.d.sync += sub.eq(0)
                     with m.If(step == t):
-                        m.d.sync += [step.eq(0), delta.eq(0), r.eq(r + 1)]
+                        m.d.comb += step_next.eq(0)
+                        m.d.sync += [delta.eq(0), r.eq(r + 1)]
                         with m.If(grow):
                             m.d.sync += [length.eq(r + 1 - length), gamma.eq(delta)]
                         with m.If(r == 2 * t - 1):
@@ -261,21 +298,18 @@ class CompactBCHDecoder(wiring.Component):
                 term = Signal(m_bits)
                 root = Signal()
                 m.d.comb += [
-                    mul_x.eq(lam[0]),
+                    mul_x.eq(lam_head),
                     mul_y.eq(const),
                     term.eq(delta ^ product),
                     root.eq(term == 0),
-                    lam_rot.eq(1),
-                    lam_tail.eq(product),
+                    lam_wr.en.eq(1),
+                    lam_wr.data.eq(product),
+                    step_next.eq(step + 1),
                 ]
-                m.d.sync += [delta.eq(term), const.eq(over_alpha), step.eq(step + 1)]
+                m.d.sync += [delta.eq(term), const.eq(over_alpha)]
                 with m.If(step == t):
-                    m.d.sync += [
-                        step.eq(0),
-                        delta.eq(0),
-                        const.eq(field.pow_alpha(t)),
-                        power.eq(power + 1),
-                    ]
+                    m.d.comb += step_next.eq(0)
+                    m.d.sync += [delta.eq(0), const.eq(field.pow_alpha(t)), power.eq(power + 1)]
                     # power + 1 = s; code position i = s - (order - n + 1).
                     with m.If(power >= order - n):
                         m.d.sync += roots.eq(roots + root)
@@ -289,7 +323,6 @@ class CompactBCHDecoder(wiring.Component):
             with m.State("DONE"):
                 m.d.comb += self.o_result.valid.eq(1)
                 with m.If(self.o_result.ready):
-                    m.d.comb += clear.eq(1)
                     m.d.sync += [
                         length.eq(0),
                         gamma.eq(1),
@@ -299,22 +332,12 @@ class CompactBCHDecoder(wiring.Component):
                         power.eq(0),
                         roots.eq(0),
                     ]
+                    m.d.comb += msg_clear.eq(1)
                     m.next = "INPUT"
 
-        with m.If(clear):
-            m.d.sync += [
-                *[s.eq(0) for s in synd],
-                *[c.eq(int(j == t)) for j, c in enumerate(lam)],
-                *[c.eq(int(j == t)) for j, c in enumerate(bpoly)],
-                msg.eq(0),
-            ]
-        with m.Else():
-            with m.If(synd_rot):
-                m.d.sync += rotate(synd, synd_tail)
-            with m.If(lam_rot):
-                m.d.sync += rotate(lam, lam_tail)
-            with m.If(b_rot):
-                m.d.sync += rotate(bpoly, b_tail)
-            with m.If(msg_shift):
-                m.d.sync += msg.eq(Cat(msg_in, msg[:-1]))
+        # The clear before the shift: the flip-flops' own reset and enable, no LUT per bit.
+        with m.If(msg_clear):
+            m.d.sync += msg.eq(0)
+        with m.Elif(msg_shift):
+            m.d.sync += msg.eq(Cat(msg_in, msg[:-1]))
         return m
