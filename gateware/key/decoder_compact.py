@@ -117,7 +117,9 @@ class CompactBCHDecoder(wiring.Component):
         acc_width = p.soft_width + 2 + max(rep - 1, 1).bit_length()
         acc = Signal(signed(acc_width))
         rep_count = Signal(range(rep + 1))
-        index = Signal(range(n + 1))
+        # One position counter: the code bit being taken (0 .. n - 1), then in the Chien search
+        # the code position of beta = alpha^s, negative over the shortened-away powers.
+        index = Signal(range(-(order - n), n))
         msg = Signal(k)
         bit = Signal()
 
@@ -130,7 +132,6 @@ class CompactBCHDecoder(wiring.Component):
         step_next = Signal(range(2 * t + 1))
         sub = Signal()
         r = Signal(range(2 * t + 1))
-        power = Signal(range(order + 1))
         roots = Signal(range(n + 1))
         m.d.comb += step_next.eq(step)
         m.d.sync += step.eq(step_next)
@@ -219,7 +220,7 @@ class CompactBCHDecoder(wiring.Component):
                 m.d.comb += self.i_bits.ready.eq(1)
                 with m.If(self.i_bits.valid):
                     with m.If(last_beat):
-                        m.d.sync += [index.eq(index + 1), bit.eq(code_bit)]
+                        m.d.sync += bit.eq(code_bit)
                         if rep > 1:
                             m.d.sync += [acc.eq(0), rep_count.eq(0)]
                         m.d.comb += [msg_in.eq(code_bit), msg_shift.eq(index < k)]
@@ -231,7 +232,7 @@ class CompactBCHDecoder(wiring.Component):
             with m.State("SYNDROME"):
                 # The first code bit starts from zero syndromes (the buffer is never cleared).
                 m.d.comb += [
-                    mul_x.eq(Mux(index == 1, 0, synd_head)),
+                    mul_x.eq(Mux(index == 0, 0, synd_head)),
                     mul_y.eq(const),
                     synd_rot.eq(1),
                     synd_wr_data.eq(product ^ bit),
@@ -240,8 +241,9 @@ class CompactBCHDecoder(wiring.Component):
                 m.d.sync += const.eq(times_alpha)
                 with m.If(step == 2 * t - 1):
                     m.d.comb += step_next.eq(0)
-                    m.d.sync += const.eq(field.pow_alpha(1))
-                    with m.If(index == n):
+                    m.d.sync += [const.eq(field.pow_alpha(1)), index.eq(index + 1)]
+                    with m.If(index == n - 1):
+                        m.d.sync += index.eq(-(order - n))
                         m.next = "ALIGN"
                     with m.Else():
                         m.next = "INPUT"
@@ -309,15 +311,15 @@ class CompactBCHDecoder(wiring.Component):
                 m.d.sync += [delta.eq(term), const.eq(over_alpha)]
                 with m.If(step == t):
                     m.d.comb += step_next.eq(0)
-                    m.d.sync += [delta.eq(0), const.eq(field.pow_alpha(t)), power.eq(power + 1)]
-                    # power + 1 = s; code position i = s - (order - n + 1).
-                    with m.If(power >= order - n):
+                    m.d.sync += [delta.eq(0), const.eq(field.pow_alpha(t)), index.eq(index + 1)]
+                    with m.If(index >= 0):
                         m.d.sync += roots.eq(roots + root)
                         m.d.comb += [
                             msg_in.eq(msg[-1] ^ root),
-                            msg_shift.eq(power < order - n + k),
+                            msg_shift.eq(index < k),
                         ]
-                    with m.If(power == order - 1):
+                    with m.If(index == n - 1):
+                        m.d.sync += index.eq(0)
                         m.next = "DONE"
 
             with m.State("DONE"):
@@ -328,8 +330,6 @@ class CompactBCHDecoder(wiring.Component):
                         gamma.eq(1),
                         const.eq(field.pow_alpha(1)),
                         r.eq(0),
-                        index.eq(0),
-                        power.eq(0),
                         roots.eq(0),
                     ]
                     m.d.comb += msg_clear.eq(1)
