@@ -9,19 +9,24 @@ Converts each decoder alone to Verilog (Amaranth) and synthesises it with the Yo
 BCH(192, 136, t=7), and for the chosen code of ``ropuf.spec.code_params``. Prints SB_LUT4,
 flip-flop, carry and EBR counts and the cycles from the last input bit to the result (the same
 for every error pattern: tests/gateware/key/test_decoder_compact.py checks them in simulation).
-A placed design needs about max(LUT4, DFF) to LUT4 + unpaired DFF logic cells; nextpnr's count
-(bench_decoder_cost.py for today's decoder) is the final word.
+Then places both t = 7 decoders with nextpnr for the iCEBreaker behind the stimulus of
+bench_decoder_cost.py and prints the logic cells they add to that stimulus (the placed probe
+minus the same probe around a bare k-bit message register, plus the k message flip-flops).
 """
 
 import json
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Cat, Module, Signal, UnusedElaboratable
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from ropuf.boards import yowasp
-from ropuf.gateware.key.decoder import BCHDecoder, decode_cycles
+from ropuf.gateware.key.decoder import BCHDecoder, ResultLayout, SoftBitLayout, decode_cycles
 from ropuf.gateware.key.decoder_compact import CompactBCHDecoder, compact_decode_cycles
 from ropuf.spec.code_params import CHOSEN, CodeParams
 
@@ -55,6 +60,41 @@ def synthesise(design) -> dict[str, int]:
     }
 
 
+class MessageOnly(wiring.Component):
+    """A decoder stand-in for the probe's baseline: only a k-bit message shift register."""
+
+    def __init__(self, params: CodeParams):
+        self._params = params
+        super().__init__(
+            {
+                "i_bits": In(stream.Signature(SoftBitLayout(params.soft_width))),
+                "o_result": Out(stream.Signature(ResultLayout(params.k))),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        message = Signal(self._params.k)
+        with m.If(self.i_bits.valid):
+            m.d.sync += message.eq(Cat(self.i_bits.payload.soft[3], message[:-1]))
+        m.d.comb += self.o_result.payload.message.eq(message)
+        return m
+
+
+def placed_cells(decoder) -> int:
+    """ICESTORM_LC of bench_decoder_cost's probe around *decoder*, placed for the iCEBreaker."""
+    from amaranth_boards.icebreaker import ICEBreakerPlatform
+    from bench_decoder_cost import DecoderProbe
+
+    with warnings.catch_warnings():  # the probe's own decoder, replaced here
+        warnings.simplefilter("ignore", UnusedElaboratable)
+        probe = DecoderProbe()
+    probe.decoder = decoder
+    with tempfile.TemporaryDirectory() as tmp:
+        result = yowasp.build(ICEBreakerPlatform(), probe, Path(tmp), family="ice40")
+    return result.report["utilization"]["ICESTORM_LC"]["used"]
+
+
 def main() -> None:
     print("BCH decoders alone, Yosys synth_ice40 (before place and route)")
     header = f"  {'code':<26}{'decoder':<10}{'SB_LUT4':>9}{'DFF':>6}{'CARRY':>7}{'EBR':>5}"
@@ -72,6 +112,10 @@ def main() -> None:
             )
     print("  cycles: from the last input bit to the result, any error pattern; the compact")
     print("  decoder also holds i_bits.ready low for 2t cycles after each code bit.")
+    baseline = placed_cells(MessageOnly(T7)) - T7.k
+    print(f"Placed with nextpnr, iCE40UP5K, BCH({T7.n},{T7.k},t={T7.t}), probe cells removed")
+    for name, design in (("compact", CompactBCHDecoder(T7)), ("today", BCHDecoder(T7))):
+        print(f"  {name:<10}{placed_cells(design) - baseline:>6} logic cells")
 
 
 if __name__ == "__main__":
