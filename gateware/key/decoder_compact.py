@@ -1,9 +1,9 @@
-"""Compact key-reconstruction decoder: one GF(2^m) multiplier, rotating registers, constant time.
+"""Compact key-reconstruction decoder: one GF(2^m) multiplier, rings in block RAM, constant time.
 
 Same interface and arithmetic as :class:`ropuf.gateware.key.decoder.BCHDecoder` (and so bit for
 bit the host reference :mod:`ropuf.host.fuzzy`, beyond ``t`` errors included), built for area:
-a single general GF(2^m) multiplier serves every step, and the polynomials live in rotating
-registers whose only multiplexer is at their tail.
+a single general GF(2^m) multiplier serves every step, and the syndromes and polynomials live
+in rotating buffers in block RAM.
 
 1. **Inner repetition** as in the fast decoder.
 2. **Syndromes**, serially: each code bit takes ``2t`` cycles, ``S_j <- S_j * a + bit`` with the
@@ -22,6 +22,13 @@ registers whose only multiplexer is at their tail.
 
 No step depends on the data for its length: the cycle count is :func:`compact_decode_cycles`
 whatever the error pattern.
+
+Storage: the ``2t`` syndromes, ``Lambda`` and ``B`` are rings in three block RAMs read one cycle
+ahead, never cleared (the first code bit starts from zero syndromes and the first iteration of
+Berlekamp-Massey reads the initial polynomials instead of the RAM). Area for BCH(192, 136, t=7),
+iCE40UP5K placed (benchmarks/bench_decoder_compact.py): about 560 logic cells and 3 EBRs, of
+them the ``k`` message flip-flops the parallel ``o_result`` needs; 2,397 cycles after the last
+input bit (today's decoder: about 1,010 cells, 1,760 cycles).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
