@@ -67,3 +67,16 @@ def test_cycle_count_depends_on_length_only(length):
     assert {r.cycles for r in full_rate} == {digest_cycles(length)}
     assert digest_cycles(length) == BLOCK_CYCLES * blocks(length)
     assert BLOCK_CYCLES == 64 + 64 * sha256_compact.ROUND_CYCLES + sha256_compact.FINAL_CYCLES
+
+
+def test_short_length_counter_hashes_short_messages(monkeypatch):
+    monkeypatch.setattr(test_sha256, "SHA256", lambda: SHA256Compact(length_bits=13))
+    rng = random.Random(3)
+    messages = [rng.randbytes(n) for n in (0, 56, 130)]
+    assert [r.digest for r in hash_all(messages)] == [reference(m) for m in messages]
+
+
+@pytest.mark.parametrize("bad", [0, 62, 1.5, True])
+def test_length_bits_checked(bad):
+    with pytest.raises((TypeError, ValueError), match="length_bits"):
+        SHA256Compact(length_bits=bad)
