@@ -80,3 +80,28 @@ def test_short_length_counter_hashes_short_messages(monkeypatch):
 def test_length_bits_checked(bad):
     with pytest.raises((TypeError, ValueError), match="length_bits"):
         SHA256Compact(length_bits=bad)
+
+
+def test_never_reads_the_address_it_writes(monkeypatch):
+    # The RAM is synthesised without a read-during-write bypass (no_rw_check): check on every
+    # cycle of a few messages, driven by test_sha256's hash_all, that it needs none.
+    seen = []
+    original = test_sha256.Simulator
+
+    def simulator(dut):
+        sim = original(dut)
+
+        async def watch(ctx):
+            async for _, _, collision in ctx.tick().sample(dut.rw_collision):
+                seen.append(collision)
+
+        sim.add_testbench(watch, background=True)
+        return sim
+
+    monkeypatch.setattr(test_sha256, "Simulator", simulator)
+    rng = random.Random(9)
+    messages = [rng.randbytes(n) for n in (0, 60, 64, 130)]
+    results = hash_all(messages)
+    assert [r.digest for r in results] == [reference(m) for m in messages]
+    assert len(seen) > sum(BLOCK_CYCLES * blocks(len(m)) for m in messages)
+    assert not any(seen)
