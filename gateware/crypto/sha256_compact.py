@@ -9,7 +9,8 @@ is offered. Every addition goes through one 32-bit adder into one accumulator, a
 cycle (the operand of each step is named below; a read is addressed the step before):
 
 * schedule: ``acc = s1(W[t-2]); += W[t-7]; += s0(W[t-15]); += W[t-16]``, written back as W[t]
-  (for t < 16 the first three add zero and the fourth reads the word the message filled in);
+  (for t < 16 the fourth step takes the word the message filled in alone, without the
+  accumulator);
 * ``acc += K[t]; += h``; four rotations of a..h (h into a, through the adder) bring e, f, g to
   a, b, c; ``acc += S1(e); += Ch(e, f, g)`` (acc = T1); ``d + T1`` shifted in as the new e;
   three rotations bring a, b, c back; ``acc += S0(a); += Maj(a, b, c)`` shifted in as the new
@@ -184,6 +185,7 @@ class SHA256Compact(wiring.Component):
         # The operand functions. The schedule's sigma0 / sigma1 act on the RAM's read data; the
         # round's Sigma0 / Sigma1, Maj / Ch on the top words of a..h: the round rotates e, f, g
         # into a, b, c for T1, and a, b, c back for T2, so one LUT a bit makes Ch or Maj.
+        plain = Signal()  # the read data itself in place of sigma0 / sigma1
         pick_1 = Signal()  # sigma1 / Sigma1 / Ch, else sigma0 / Sigma0 / Maj
         sigma = Signal(32)
         big_sigma = Signal(32)
@@ -200,6 +202,8 @@ class SHA256Compact(wiring.Component):
                 big_sigma.eq(_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)),
                 ch_maj.eq((a & b) ^ (a & c) ^ (b & c)),
             ]
+        with m.If(plain):
+            m.d.comb += sigma.eq(rd)
         early = t[4:] == 0  # t < 16: the word comes from the message
         acc_en = Signal()
         with m.If(acc_en):
@@ -212,7 +216,8 @@ class SHA256Compact(wiring.Component):
                 m.d.sync += step.eq(step + 1)
                 with m.If(step != 0):
                     m.d.comb += [
-                        operand.eq(rd),
+                        operand.eq(sigma),
+                        plain.eq(1),
                         shift.eq(1),
                         w_port.en.eq(1),
                         w_port.addr.eq(_H_BASE + 8 - step),
@@ -252,28 +257,26 @@ class SHA256Compact(wiring.Component):
                 with m.Switch(step):
                     with m.Case(0):  # acc = sigma1(W[t - 2])
                         m.d.comb += [r_port.addr.eq((t - 7)[:4]), acc_en.eq(1), pick_1.eq(1)]
-                        with m.If(~early):
-                            m.d.comb += operand.eq(sigma)
+                        m.d.comb += operand.eq(sigma)
                     with m.Case(1):  # += W[t - 7]
                         m.d.comb += [r_port.addr.eq((t - 15)[:4]), use_acc.eq(1), acc_en.eq(1)]
-                        with m.If(~early):
-                            m.d.comb += operand.eq(rd)
+                        m.d.comb += [operand.eq(sigma), plain.eq(1)]
                     with m.Case(2):  # += sigma0(W[t - 15])
                         m.d.comb += [r_port.addr.eq(t[:4]), use_acc.eq(1), acc_en.eq(1)]
-                        with m.If(~early):
-                            m.d.comb += operand.eq(sigma)
-                    with m.Case(3):  # += W[t - 16] (or the message word W[t]): W[t]
+                        m.d.comb += operand.eq(sigma)
+                    with m.Case(3):  # += W[t - 16]: W[t] (for t < 16, the message word alone)
                         m.d.comb += [
                             r_port.addr.eq(_K_BASE + t),
-                            use_acc.eq(1),
+                            use_acc.eq(~early),
                             acc_en.eq(1),
-                            operand.eq(rd),
+                            operand.eq(sigma),
+                            plain.eq(1),
                             w_port.en.eq(1),
                             w_port.addr.eq(t[:4]),
                             w_port.data.eq(total),
                         ]
                     with m.Case(4):  # += K[t]
-                        m.d.comb += [use_acc.eq(1), acc_en.eq(1), operand.eq(rd)]
+                        m.d.comb += [use_acc.eq(1), acc_en.eq(1), operand.eq(sigma), plain.eq(1)]
                     with m.Case(5):  # += h
                         m.d.comb += [use_acc.eq(1), acc_en.eq(1), operand.eq(hh)]
                     with m.Case(6, 7, 8, 9, 13, 14, 15):  # rotate
@@ -308,7 +311,8 @@ class SHA256Compact(wiring.Component):
                 with m.Else():
                     m.d.comb += [
                         use_acc.eq(1),
-                        operand.eq(rd),
+                        operand.eq(sigma),
+                        plain.eq(1),
                         shift.eq(1),
                         w_port.en.eq(1),
                         w_port.addr.eq(word),
