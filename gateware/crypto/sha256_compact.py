@@ -204,6 +204,9 @@ class SHA256Compact(wiring.Component):
             ]
         with m.If(plain):
             m.d.comb += sigma.eq(rd)
+        # Every cycle that uses the adder picks its operand; the others (filling, waiting) take
+        # h, so that the multiplexer needs no zero input.
+        m.d.comb += operand.eq(hh)
         early = t[4:] == 0  # t < 16: the word comes from the message
         acc_en = Signal()
         with m.If(acc_en):
