@@ -22,7 +22,7 @@ cycle (the operand of each step is named below; a read is addressed the step bef
 Area, iCE40UP5K (Yosys ``synth_ice40``, nextpnr, the core alone;
 benchmarks/bench_sha256_compact.py): about 1,020 logic cells and 2 block RAMs, 25 MHz; about 980
 with a 13-bit length counter (``length_bits``). 256 of those cells are a..h (the digest port's
-flip-flops). The fast core: about 1,700 cells and 6 block RAMs, 8.7 times fewer cycles.
+flip-flops). The fast core: about 1,700 cells and 6 block RAMs, 9.6 times fewer cycles per block.
 
 The cycle count is fixed per block and depends only on the message length and on when the
 stream offers bytes and takes digests, never on the data: the core has no data-dependent branch.
