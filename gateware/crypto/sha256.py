@@ -101,6 +101,35 @@ def _rotr(value, amount: int):
     return value.rotate_right(amount)
 
 
+def message_states(m, i_stream, *, shift_in, byte, pad_byte, pos, count, ended, marker, final):
+    """The FILL and PAD states of a SHA-256 core's FSM (call inside ``with m.FSM()``): take
+    message bytes from *i_stream* into the block (``shift_in``, ``byte``), count them, put the
+    0x80 marker after the last one and pad to byte 63 with *pad_byte*; both go to ``ROUNDS``
+    when the block is full. ``final`` says the length fits this block (``pos <= 55``)."""
+    with m.State("FILL"):
+        m.d.comb += i_stream.ready.eq(1)
+        beat = i_stream.payload
+        with m.If(i_stream.valid):
+            m.d.comb += shift_in.eq(1)
+            with m.If(beat.empty):
+                m.d.comb += byte.eq(0x80)
+                m.d.sync += [ended.eq(1), marker.eq(1), final.eq(pos <= 55)]
+            with m.Else():
+                m.d.comb += byte.eq(beat.data)
+                m.d.sync += [count.eq(count + 1), ended.eq(beat.last)]
+            with m.If(pos == 63):
+                m.next = "ROUNDS"
+            with m.Elif(beat.empty | beat.last):
+                m.next = "PAD"
+
+    with m.State("PAD"):
+        m.d.comb += [shift_in.eq(1), byte.eq(pad_byte)]
+        with m.If(~marker):
+            m.d.sync += [marker.eq(1), final.eq(pos <= 55)]
+        with m.If(pos == 63):
+            m.next = "ROUNDS"
+
+
 class SHA256(wiring.Component):
     """SHA-256 of a byte stream, one round per clock cycle.
 
@@ -261,28 +290,10 @@ class SHA256(wiring.Component):
             ]
 
         with m.FSM():
-            with m.State("FILL"):
-                m.d.comb += self.i_stream.ready.eq(1)
-                beat = self.i_stream.payload
-                with m.If(self.i_stream.valid):
-                    m.d.comb += shift_in.eq(1)
-                    with m.If(beat.empty):
-                        m.d.comb += byte.eq(0x80)
-                        m.d.sync += [ended.eq(1), marker.eq(1), final.eq(pos <= 55)]
-                    with m.Else():
-                        m.d.comb += byte.eq(beat.data)
-                        m.d.sync += [count.eq(count + 1), ended.eq(beat.last)]
-                    with m.If(pos == 63):
-                        m.next = "ROUNDS"
-                    with m.Elif(beat.empty | beat.last):
-                        m.next = "PAD"
-
-            with m.State("PAD"):
-                m.d.comb += [shift_in.eq(1), byte.eq(pad_byte)]
-                with m.If(~marker):
-                    m.d.sync += [marker.eq(1), final.eq(pos <= 55)]
-                with m.If(pos == 63):
-                    m.next = "ROUNDS"
+            message_states(
+                m, self.i_stream, shift_in=shift_in, byte=byte, pad_byte=pad_byte, pos=pos,
+                count=count, ended=ended, marker=marker, final=final,
+            )  # fmt: skip
 
             with m.State("ROUNDS"):
                 m.d.comb += [

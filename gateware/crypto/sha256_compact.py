@@ -33,7 +33,13 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ropuf.gateware.crypto.sha256 import IV, MESSAGE_BYTE, ROUND_CONSTANTS, blocks
+from ropuf.gateware.crypto.sha256 import (
+    IV,
+    MESSAGE_BYTE,
+    ROUND_CONSTANTS,
+    blocks,
+    message_states,
+)
 from ropuf.spec.checks import check_int
 
 __all__ = [
@@ -231,28 +237,10 @@ class SHA256Compact(wiring.Component):
                     m.d.sync += step.eq(0)
                     m.next = "FILL"
 
-            with m.State("FILL"):
-                m.d.comb += self.i_stream.ready.eq(1)
-                beat = self.i_stream.payload
-                with m.If(self.i_stream.valid):
-                    m.d.comb += shift_in.eq(1)
-                    with m.If(beat.empty):
-                        m.d.comb += byte.eq(0x80)
-                        m.d.sync += [ended.eq(1), marker.eq(1), final.eq(pos <= 55)]
-                    with m.Else():
-                        m.d.comb += byte.eq(beat.data)
-                        m.d.sync += [count.eq(count + 1), ended.eq(beat.last)]
-                    with m.If(pos == 63):
-                        m.next = "ROUNDS"
-                    with m.Elif(beat.empty | beat.last):
-                        m.next = "PAD"
-
-            with m.State("PAD"):
-                m.d.comb += [shift_in.eq(1), byte.eq(pad_byte)]
-                with m.If(~marker):
-                    m.d.sync += [marker.eq(1), final.eq(pos <= 55)]
-                with m.If(pos == 63):
-                    m.next = "ROUNDS"
+            message_states(
+                m, self.i_stream, shift_in=shift_in, byte=byte, pad_byte=pad_byte, pos=pos,
+                count=count, ended=ended, marker=marker, final=final,
+            )  # fmt: skip
 
             with m.State("ROUNDS"):
                 # a..h written [a b c d e f g h]; "rotate" moves h to the front through the

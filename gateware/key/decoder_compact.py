@@ -32,13 +32,11 @@ input bit (today's decoder: about 1,010 cells, 1,760 cycles).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
-from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 
 from ropuf.spec.code_params import CodeParams
 
-from .decoder import ResultLayout, SoftBitLayout, _const_mul, _parity
+from .decoder import BCHDecoder, _const_mul, _parity
 
 __all__ = ["CompactBCHDecoder", "compact_decode_cycles", "compact_input_stall"]
 
@@ -75,7 +73,7 @@ def _gf_mul_compact(field, a, b):
     )
 
 
-class CompactBCHDecoder(wiring.Component):
+class CompactBCHDecoder(BCHDecoder):
     """Soft repetition + BCH decoder on one GF(2^m) multiplier, with a constant cycle count.
 
     Parameters
@@ -99,21 +97,6 @@ class CompactBCHDecoder(wiring.Component):
     TypeError
         *params* is not a CodeParams.
     """
-
-    def __init__(self, params: CodeParams):
-        if not isinstance(params, CodeParams):
-            raise TypeError(f"Decoder parameters must be a CodeParams, not {params!r}")
-        self._params = params
-        super().__init__(
-            {
-                "i_bits": In(stream.Signature(SoftBitLayout(params.soft_width))),
-                "o_result": Out(stream.Signature(ResultLayout(params.k))),
-            }
-        )
-
-    @property
-    def params(self) -> CodeParams:
-        return self._params
 
     def elaborate(self, platform):
         p = self._params
