@@ -130,6 +130,19 @@ def message_states(m, i_stream, *, shift_in, byte, pad_byte, pos, count, ended, 
             m.next = "ROUNDS"
 
 
+def next_block(m, *, final, ended, marker):
+    """Where a SHA-256 core's FSM goes after a compressed block: ``DONE`` after the last one,
+    ``PAD`` when the message ended but its length did not fit (``final`` from the marker),
+    else ``FILL`` for more message bytes."""
+    with m.If(final):
+        m.next = "DONE"
+    with m.Elif(ended):
+        m.d.sync += final.eq(marker)
+        m.next = "PAD"
+    with m.Else():
+        m.next = "FILL"
+
+
 class SHA256(wiring.Component):
     """SHA-256 of a byte stream, one round per clock cycle.
 
@@ -316,13 +329,7 @@ class SHA256(wiring.Component):
                 ]
                 with m.If(t == 63):
                     m.d.sync += fin.eq(FINAL_CYCLES)
-                    with m.If(final):
-                        m.next = "DONE"
-                    with m.Elif(ended):
-                        m.d.sync += final.eq(marker)
-                        m.next = "PAD"
-                    with m.Else():
-                        m.next = "FILL"
+                    next_block(m, final=final, ended=ended, marker=marker)
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(fin == 0)

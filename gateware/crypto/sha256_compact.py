@@ -39,6 +39,7 @@ from ropuf.gateware.crypto.sha256 import (
     ROUND_CONSTANTS,
     blocks,
     message_states,
+    next_block,
 )
 from ropuf.spec.checks import check_int
 
@@ -312,13 +313,7 @@ class SHA256Compact(wiring.Component):
                     ]
                 with m.If(step == FINAL_CYCLES - 1):
                     m.d.sync += step.eq(0)
-                    with m.If(final):
-                        m.next = "DONE"
-                    with m.Elif(ended):
-                        m.d.sync += final.eq(marker)
-                        m.next = "PAD"
-                    with m.Else():
-                        m.next = "FILL"
+                    next_block(m, final=final, ended=ended, marker=marker)
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(1)
