@@ -12,21 +12,28 @@ from ropuf.spec.code_params import CHOSEN, CodeParams
 SOFT3 = CodeParams(rep=3, gf_m=5, t=3, n=31, candidate_pairs=93, soft_width=8)
 
 
-def run(params, cases, *, gaps=False):
-    """Decode each ``(soft, offset)``; returns ``(message, failed, cycles)`` per case, cycles
-    from the edge taking the last beat to the first edge with ``o_result.valid``."""
-    dut = BCHDecoder(params)
+def drive(dut, cases, *, gaps=False):
+    """Decode each ``(soft, offset)`` on the decoder *dut*: ``(message, failed, cycles,
+    stalls)`` per case, cycles from the edge taking the last beat to the first edge with
+    ``o_result.valid``, stalls the set of ready-low runs before each beat but the first."""
     results = []
 
     async def testbench(ctx):
         for soft, offset in cases:
+            stalls = set()
             for j, (value, bit) in enumerate(zip(soft, offset, strict=True)):
                 if gaps and j % 5 == 2:
                     ctx.set(dut.i_bits.valid, 0)
                     await ctx.tick()
                 ctx.set(dut.i_bits.payload, {"soft": int(value), "offset": int(bit)})
                 ctx.set(dut.i_bits.valid, 1)
-                await ctx.tick().until(dut.i_bits.ready)
+                waited = 0
+                while not ctx.get(dut.i_bits.ready):
+                    await ctx.tick()
+                    waited += 1
+                if j:
+                    stalls.add(waited)
+                await ctx.tick()
             ctx.set(dut.i_bits.valid, 0)
             cycles = 0
             while not ctx.get(dut.o_result.valid):
@@ -34,7 +41,7 @@ def run(params, cases, *, gaps=False):
                 await ctx.tick()
                 cycles += 1
             payload = ctx.get(dut.o_result.payload)
-            results.append((int(payload.message), int(payload.failed), cycles))
+            results.append((int(payload.message), int(payload.failed), cycles, stalls))
             ctx.set(dut.o_result.ready, 1)
             await ctx.tick()
             ctx.set(dut.o_result.ready, 0)
@@ -44,6 +51,15 @@ def run(params, cases, *, gaps=False):
     sim.add_testbench(testbench)
     sim.run()
     return results
+
+
+def run(params, cases, *, gaps=False):
+    """Decode each ``(soft, offset)``; returns ``(message, failed, cycles)`` per case, cycles
+    from the edge taking the last beat to the first edge with ``o_result.valid``; the
+    decoder takes every beat at once (no stall)."""
+    results = drive(BCHDecoder(params), cases, gaps=gaps)
+    assert all(stalls <= {0} for *_, stalls in results)
+    return [result[:3] for result in results]
 
 
 def reference(params, cases):

@@ -4,7 +4,6 @@ constant cycle count."""
 
 import numpy as np
 import pytest
-from amaranth.sim import Simulator
 
 from ropuf.gateware.key.decoder_compact import (
     CompactBCHDecoder,
@@ -13,7 +12,7 @@ from ropuf.gateware.key.decoder_compact import (
 )
 from ropuf.spec.code_params import CHOSEN, CodeParams
 
-from .test_decoder import make_case, reference
+from .test_decoder import drive, make_case, reference
 
 #: A t = 7 code of the size the iCE40 key path targets: BCH(192, 136, t=7) over GF(2^8).
 T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, candidate_pairs=192)
@@ -21,45 +20,9 @@ SOFT3 = CodeParams(rep=3, gf_m=5, t=3, n=31, candidate_pairs=93, soft_width=8)
 
 
 def run(params, cases, *, gaps=False):
-    """Decode each ``(soft, offset)``: ``(message, failed, cycles, stalls)`` per case, cycles
-    from the edge taking the last beat to the first edge with ``o_result.valid``, stalls the
-    set of ready-low runs after each code bit's last beat."""
-    dut = CompactBCHDecoder(params)
-    results = []
-
-    async def testbench(ctx):
-        for soft, offset in cases:
-            stalls = set()
-            for j, (value, bit) in enumerate(zip(soft, offset, strict=True)):
-                if gaps and j % 5 == 2:
-                    ctx.set(dut.i_bits.valid, 0)
-                    await ctx.tick()
-                ctx.set(dut.i_bits.payload, {"soft": int(value), "offset": int(bit)})
-                ctx.set(dut.i_bits.valid, 1)
-                waited = 0
-                while not ctx.get(dut.i_bits.ready):
-                    await ctx.tick()
-                    waited += 1
-                if j:
-                    stalls.add(waited)
-                await ctx.tick()
-            ctx.set(dut.i_bits.valid, 0)
-            cycles = 0
-            while not ctx.get(dut.o_result.valid):
-                assert not ctx.get(dut.i_bits.ready)
-                await ctx.tick()
-                cycles += 1
-            payload = ctx.get(dut.o_result.payload)
-            results.append((int(payload.message), int(payload.failed), cycles, stalls))
-            ctx.set(dut.o_result.ready, 1)
-            await ctx.tick()
-            ctx.set(dut.o_result.ready, 0)
-
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(testbench)
-    sim.run()
-    return results
+    """Decode each ``(soft, offset)``: ``(message, failed, cycles, stalls)`` per case
+    (:func:`~tests.gateware.key.test_decoder.drive`)."""
+    return drive(CompactBCHDecoder(params), cases, gaps=gaps)
 
 
 def check(params, cases, **kwargs):
