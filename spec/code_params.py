@@ -1,18 +1,21 @@
 """Parameters of the key-generation code: one definition for host and gateware.
 
-The construction (docs/keygen.md): enrollment selects the most reliable response bits
-(balanced: as many ones as zeros) out of ``candidate_pairs`` measured pairs; the selected bits
+The construction (docs/keygen.md): enrollment pairs ring oscillators by rank inside batches of
+neighbours (:class:`~ropuf.spec.pairing.RankPairing`), ``n * rep`` pairs; their response bits
 carry a code-offset of a concatenated code, an inner repetition code of length ``rep`` decoded
 with soft decisions and an outer binary BCH code over GF(2^gf_m), shortened to ``n`` bits,
-correcting ``t`` errors and carrying ``k`` secret bits.
+correcting ``t`` errors and carrying ``k`` secret bits. With ``thresholds`` the helper data
+carries each pair's design threshold (the design's systematic count difference, subtracted
+before the sign).
 """
 
 from dataclasses import dataclass, field
 
 from .bch_code import PRIMITIVE_POLYNOMIALS, BCHCode, bch_code
 from .checks import check_int
+from .pairing import RankPairing
 
-__all__ = ["CHOSEN", "MAX_REP", "CodeParams"]
+__all__ = ["CHOSEN", "ICE40", "MAX_REP", "CodeParams"]
 
 #: Longest inner repetition code the format and the decoder accept.
 MAX_REP = 15
@@ -33,12 +36,13 @@ class CodeParams:
         Errors the BCH code corrects per block.
     n : int
         Length of the shortened BCH code in bits.
-    candidate_pairs : int
-        Response bits measured at enrollment, of which ``n * rep`` are selected (the rest are
-        masked). Every candidate counts as a consumed response bit.
+    pairing : RankPairing
+        How enrollment pairs the ROs; ``n * rep`` must fill whole batches.
     soft_width : int
         Width of the signed soft values (RO count differences) the decoder takes, 2..32; as
         ``soft_width`` of :class:`~ropuf.gateware.ro.array.ROArray`.
+    thresholds : bool
+        The helper data carries a signed 16-bit design threshold per pair.
 
     Attributes
     ----------
@@ -47,7 +51,9 @@ class CodeParams:
     k : int
         Secret (message) bits, the BCH dimension.
     selected_bits : int
-        ``n * rep``, response bits that carry the code offset.
+        ``n * rep``, the pairs (response bits) that carry the code offset.
+    ros : int
+        ROs the key consumes: every RO of every batch the pairs occupy.
 
     Raises
     ------
@@ -60,8 +66,9 @@ class CodeParams:
     gf_m: int
     t: int
     n: int
-    candidate_pairs: int
+    pairing: RankPairing
     soft_width: int = 16
+    thresholds: bool = True
     code: BCHCode = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +83,11 @@ class CodeParams:
         check_int("Code length n", self.n, 2, (1 << self.gf_m) - 1)
         check_int("Soft value width", self.soft_width, 2, 32)
         object.__setattr__(self, "code", bch_code(self.gf_m, self.t, self.n))
-        check_int("Candidate pairs", self.candidate_pairs, self.selected_bits, 65535)
+        if not isinstance(self.pairing, RankPairing):
+            raise TypeError(f"pairing must be a RankPairing, not {self.pairing!r}")
+        if not isinstance(self.thresholds, bool):
+            raise TypeError(f"thresholds must be True or False, not {self.thresholds!r}")
+        self.pairing.batches(self.selected_bits)
 
     @property
     def k(self) -> int:
@@ -87,12 +98,23 @@ class CodeParams:
         return self.n * self.rep
 
     @property
+    def ros(self) -> int:
+        return self.pairing.ros(self.selected_bits)
+
+    @property
     def message_bytes(self) -> int:
         """Bytes of the packed secret (``ceil(k / 8)``), the key-derivation input."""
         return (self.k + 7) // 8
 
 
-#: The construction chosen in docs/keygen.md for the BENCHMARKS soft model at 15 %: 760 pairs
-#: measured, the 242 most reliable kept (balanced), no repetition, BCH(242, 134, t=14) over
-#: GF(2^8) (the (255, 147) code shortened by 13). Key failure 7.1e-10 +- 0.2e-10 at 15 %.
-CHOSEN = CodeParams(rep=1, gf_m=8, t=14, n=242, candidate_pairs=760)
+#: The ECP5 boards' construction (docs/keygen.md): batches of 64 neighbouring ROs, the slowest
+#: quarter of each paired with its fastest quarter (16 pairs a batch), 224 pairs from 896 ROs,
+#: BCH(224, 132, t=12) over GF(2^8) (the (255, 163) code shortened by 31), design thresholds.
+CHOSEN = CodeParams(rep=1, gf_m=8, t=12, n=224, pairing=RankPairing(batch=64, per_batch=16))
+
+#: The iCEBreaker's construction (docs/keygen.md): batches of 64, rank split (32 pairs a
+#: batch, every RO used), 192 pairs from 384 ROs, BCH(192, 136, t=7) over GF(2^8), no design
+#: thresholds (the helper data stays within 384 bytes).
+ICE40 = CodeParams(
+    rep=1, gf_m=8, t=7, n=192, pairing=RankPairing(batch=64, per_batch=32), thresholds=False
+)

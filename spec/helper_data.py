@@ -5,28 +5,35 @@ and the key-check value to compare with; it is stored off the device and handed 
 reconstruction, so it is parsed defensively: truncation, a bad CRC, an unknown version and
 parameters out of range are all caught here, before any decoding.
 
-Byte layout (version 2; integers big-endian; bit strings packed MSB-first, zero-padded)::
+Byte layout (version 3; integers big-endian; bit strings packed MSB-first, zero-padded)::
 
     offset  size  field
     0       4     magic b"RPHD"
-    4       1     version (1)
+    4       1     version (3)
     5       2     total length of the record in bytes, CRC included
     7       1     rep            inner repetition length
     8       1     gf_m           BCH field degree
     9       1     t              BCH error capability
     10      2     n              shortened BCH length
-    12      2     candidate_pairs
+    12      1     log2 of the pairing's batch (ROs per batch)
+    13      1     log2 of the pairing's pairs per batch
     14      1     soft_width
-    15      1     pairing scheme (0: neighbour pairs (2i, 2i + 1), i < candidate_pairs)
+    15      1     flags: bit 0 set = design thresholds present; other bits clear
     16      2     n_ro           RO count of the array the pairs index
-    18      M     mask           candidate_pairs bits, 1 = selected, M = ceil(candidate_pairs / 8)
-    18+M    F     code offset    n * rep bits in selected order, F = ceil(n * rep / 8)
-    18+M+F  T     thresholds     n * rep signed 16-bit values in selected order, T = 2 n rep
-    18+M+F+T 8    key-check value
-    26+M+F+T 4    CRC-32 (zlib) of bytes 0 .. 25+M+F+T
+    18      P     pair list      n * rep pairs, each its two batch-local RO indices a < b,
+                                 log2(batch) bits each (spec.pairing),
+                                 P = ceil(n * rep * 2 * log2(batch) / 8)
+    18+P    F     code offset    n * rep bits in pair order, F = ceil(n * rep / 8)
+    18+P+F  T     thresholds     n * rep signed 16-bit values in pair order (T = 2 n rep), or
+                                 nothing (T = 0) when the flag is clear
+    18+P+F+T 8    key-check value
+    26+P+F+T 4    CRC-32 (zlib) of bytes 0 .. 25+P+F+T
 
-The *body*, bytes ``0 .. 17+M+F+T`` (everything before the key-check value), is what the key
-derivation hashes (:mod:`ropuf.spec.kdf_labels`).
+The *body*, bytes ``0 .. 17+P+F+T`` (everything before the key-check value), is what the key
+derivation hashes (:mod:`ropuf.spec.kdf_labels`): a changed pair list, offset or threshold gives
+another key, so the key-check value fails and nothing about the response leaks through it.
+Version 2 records (neighbour pairs with a mask) are refused with a message saying to enrol
+again.
 
 **Thresholds** remove the design's systematic part of each pair's difference: the count
 difference that every die of a design shows at that pair (layout, routing, the die-common
@@ -43,12 +50,13 @@ from dataclasses import dataclass
 from .code_params import CodeParams
 from .crc import crc32
 from .errors import RopufError
+from .pairing import RankPairing
 
 __all__ = [
+    "FLAG_THRESHOLDS",
     "HEADER",
     "KCV_BYTES",
     "MAGIC",
-    "PAIRING_NEIGHBOUR",
     "THRESHOLD_LIMIT",
     "VERSION",
     "HelperData",
@@ -60,12 +68,14 @@ __all__ = [
 ]
 
 MAGIC = b"RPHD"
-VERSION = 2
-#: Fixed header after the magic: version, total length, code parameters, pairing, RO count.
-HEADER = struct.Struct(">4sBHBBBHHBBH")
+VERSION = 3
+#: Fixed header after the magic: version, total length, code parameters, pairing, soft width,
+#: flags, RO count.
+HEADER = struct.Struct(">4sBHBBBHBBBBH")
 KCV_BYTES = 8
 CRC_BYTES = 4
-PAIRING_NEIGHBOUR = 0
+#: Flags bit: the record carries design thresholds.
+FLAG_THRESHOLDS = 0x01
 
 
 #: Thresholds are signed 16-bit integers: -THRESHOLD_LIMIT - 1 .. THRESHOLD_LIMIT.
@@ -86,10 +96,10 @@ class RecordLayout:
 
     Attributes
     ----------
-    mask, offset, thresholds, kcv, crc : int
+    pairs, offset, thresholds, kcv, crc : int
         The byte at which the field starts; the body (what the key derivation hashes) is the
         record up to ``kcv``.
-    mask_bytes, offset_bytes, thresholds_bytes, kcv_bytes, crc_bytes : int
+    pairs_bytes, offset_bytes, thresholds_bytes, kcv_bytes, crc_bytes : int
         The field's size in bytes.
     length : int
         Bytes of the whole record, CRC included.
@@ -101,9 +111,9 @@ class RecordLayout:
         p = self.params
         at = HEADER.size
         for name, size in (
-            ("mask", (p.candidate_pairs + 7) // 8),
+            ("pairs", p.pairing.list_bytes(p.selected_bits)),
             ("offset", (p.selected_bits + 7) // 8),
-            ("thresholds", 2 * p.selected_bits),
+            ("thresholds", 2 * p.selected_bits if p.thresholds else 0),
             ("kcv", KCV_BYTES),
             ("crc", CRC_BYTES),
         ):
@@ -139,19 +149,19 @@ class HelperData:
     Parameters
     ----------
     params : CodeParams
-        Code and selection parameters.
+        Code and pairing parameters.
     n_ro : int
-        RO count of the array; neighbour pairs need ``n_ro >= 2 * candidate_pairs``.
-    mask : tuple of int
-        ``candidate_pairs`` bits; bit ``i`` set selects neighbour pair ``(2i, 2i + 1)``;
-        exactly ``params.selected_bits`` set.
+        RO count of the array; at least ``params.ros``.
+    pairs : tuple of (int, int)
+        The ``params.selected_bits`` RO pairs in the canonical order of
+        :class:`~ropuf.spec.pairing.RankPairing` (global indices, ``a < b``).
     offset : tuple of int
-        ``params.selected_bits`` code-offset bits, in the order of the selected pairs.
+        ``params.selected_bits`` code-offset bits, in pair order.
     kcv : bytes
         The 8-byte key-check value (zeros while the key is not derived yet).
     thresholds : tuple of int, optional
-        ``params.selected_bits`` design thresholds in selected order, signed 16-bit; zeros
-        when omitted.
+        With ``params.thresholds``: ``params.selected_bits`` design thresholds in pair order,
+        signed 16-bit (zeros when omitted). Without: must be omitted or all zero.
 
     Raises
     ------
@@ -161,7 +171,7 @@ class HelperData:
 
     params: CodeParams
     n_ro: int
-    mask: tuple[int, ...]
+    pairs: tuple[tuple[int, int], ...]
     offset: tuple[int, ...]
     kcv: bytes = bytes(KCV_BYTES)
     thresholds: tuple[int, ...] | None = None
@@ -170,17 +180,19 @@ class HelperData:
         p = self.params
         if not isinstance(p, CodeParams):
             raise HelperDataError(f"params must be a CodeParams, not {p!r}")
-        if not isinstance(self.n_ro, int) or not 2 * p.candidate_pairs <= self.n_ro <= 65535:
+        if not isinstance(self.n_ro, int) or not p.ros <= self.n_ro <= 65535:
             raise HelperDataError(
-                f"RO count {self.n_ro!r} does not hold {p.candidate_pairs} neighbour pairs "
-                f"(need {2 * p.candidate_pairs}..65535)"
+                f"RO count {self.n_ro!r} does not hold the {p.ros} ROs the pairing uses "
+                f"(need {p.ros}..65535)"
             )
-        if len(self.mask) != p.candidate_pairs or any(b not in (0, 1) for b in self.mask):
-            raise HelperDataError(f"mask must be {p.candidate_pairs} bits of 0 or 1")
-        if sum(self.mask) != p.selected_bits:
-            raise HelperDataError(
-                f"mask selects {sum(self.mask)} pairs, the code needs {p.selected_bits}"
-            )
+        pairs = tuple(tuple(pair) for pair in self.pairs)
+        if len(pairs) != p.selected_bits:
+            raise HelperDataError(f"pair list must hold {p.selected_bits} pairs, not {len(pairs)}")
+        try:
+            p.pairing.to_local(pairs)
+        except (TypeError, ValueError) as error:
+            raise HelperDataError(f"Bad pair list: {error}") from None
+        object.__setattr__(self, "pairs", pairs)
         if len(self.offset) != p.selected_bits or any(b not in (0, 1) for b in self.offset):
             raise HelperDataError(f"code offset must be {p.selected_bits} bits of 0 or 1")
         if not isinstance(self.kcv, bytes) or len(self.kcv) != KCV_BYTES:
@@ -193,16 +205,9 @@ class HelperData:
             for t in thresholds
         ):
             raise HelperDataError(f"thresholds must be {p.selected_bits} signed 16-bit integers")
+        if not p.thresholds and any(thresholds):
+            raise HelperDataError("this code carries no design thresholds; they must be zero")
         object.__setattr__(self, "thresholds", tuple(int(t) for t in thresholds))
-
-    @property
-    def selected(self) -> tuple[int, ...]:
-        """Candidate indices of the selected pairs, in increasing order (the decoding order)."""
-        return tuple(i for i, bit in enumerate(self.mask) if bit)
-
-    def pairs(self) -> list[tuple[int, int]]:
-        """The RO pairs to measure at reconstruction, in decoding order."""
-        return [(2 * i, 2 * i + 1) for i in self.selected]
 
     @staticmethod
     def total_length(params: CodeParams) -> int:
@@ -220,13 +225,17 @@ class HelperData:
             p.gf_m,
             p.t,
             p.n,
-            p.candidate_pairs,
+            p.pairing.index_bits,
+            p.pairing.per_batch.bit_length() - 1,
             p.soft_width,
-            PAIRING_NEIGHBOUR,
+            FLAG_THRESHOLDS if p.thresholds else 0,
             self.n_ro,
         )
-        thresholds = struct.pack(f">{len(self.thresholds)}h", *self.thresholds)
-        return header + pack_bits(self.mask) + pack_bits(self.offset) + thresholds
+        thresholds = (
+            struct.pack(f">{len(self.thresholds)}h", *self.thresholds) if p.thresholds else b""
+        )
+        pair_list = pack_bits(p.pairing.to_bits(self.pairs))
+        return header + pair_list + pack_bits(self.offset) + thresholds
 
     def to_bytes(self) -> bytes:
         """The serialised record, CRC included."""
@@ -259,8 +268,14 @@ class HelperData:
         if magic != MAGIC:
             raise HelperDataError(f"Not helper data: magic {magic!r}, expected {MAGIC!r}")
         if version != VERSION:
+            advice = (
+                ": it holds neighbour pairs, which this design no longer uses; enrol the "
+                "device again"
+                if version < VERSION
+                else ""
+            )
             raise HelperDataError(
-                f"Unsupported helper-data version {version}; this reader knows {VERSION}"
+                f"Unsupported helper-data version {version}; this reader knows {VERSION}{advice}"
             )
         if len(data) < length:
             raise HelperDataError(
@@ -273,39 +288,53 @@ class HelperData:
         (crc,) = struct.unpack_from(">I", data, length - CRC_BYTES)
         if crc32(data[: length - CRC_BYTES]) != crc:
             raise HelperDataError("Helper data CRC mismatch: the record is corrupted")
-        rep, gf_m, t, n, candidate_pairs, soft_width, pairing, n_ro = fields
+        rep, gf_m, t, n, batch_log2, per_batch_log2, soft_width, flags, n_ro = fields
+        if flags & ~FLAG_THRESHOLDS:
+            raise HelperDataError(f"Unknown helper-data flags 0x{flags:02x}")
         try:
+            if max(batch_log2, per_batch_log2) > 8:
+                raise ValueError(f"batch 2**{batch_log2}, 2**{per_batch_log2} pairs a batch")
             params = CodeParams(
                 rep=rep,
                 gf_m=gf_m,
                 t=t,
                 n=n,
-                candidate_pairs=candidate_pairs,
+                pairing=RankPairing(batch=1 << batch_log2, per_batch=1 << per_batch_log2),
                 soft_width=soft_width,
+                thresholds=bool(flags & FLAG_THRESHOLDS),
             )
         except (TypeError, ValueError) as error:
             raise HelperDataError(f"Helper-data parameters out of range: {error}") from None
-        if pairing != PAIRING_NEIGHBOUR:
-            raise HelperDataError(f"Unknown pairing scheme {pairing}")
         if length != cls.total_length(params):
             raise HelperDataError(
                 f"Helper-data length {length} does not match its parameters "
                 f"({cls.total_length(params)} bytes)"
             )
         at = RecordLayout(params)
-        mask_raw = data[at.mask : at.mask + at.mask_bytes]
+        pairs_raw = data[at.pairs : at.pairs + at.pairs_bytes]
         offset_raw = data[at.offset : at.offset + at.offset_bytes]
+        pair_bits = params.selected_bits * params.pairing.pair_bits
         for name, raw, count in (
-            ("mask", mask_raw, candidate_pairs),
+            ("pair list", pairs_raw, pair_bits),
             ("code offset", offset_raw, params.selected_bits),
         ):
             if pack_bits(unpack_bits(raw, count)) != raw:
                 raise HelperDataError(f"Helper-data {name} has padding bits set")
-        thresholds = struct.unpack_from(f">{params.selected_bits}h", data, at.thresholds)
+        try:
+            pairs = params.pairing.from_bits(
+                unpack_bits(pairs_raw, pair_bits), params.selected_bits
+            )
+        except ValueError as error:
+            raise HelperDataError(f"Bad pair list: {error}") from None
+        thresholds = (
+            struct.unpack_from(f">{params.selected_bits}h", data, at.thresholds)
+            if params.thresholds
+            else None
+        )
         return cls(
             params=params,
             n_ro=n_ro,
-            mask=unpack_bits(mask_raw, candidate_pairs),
+            pairs=tuple(pairs),
             offset=unpack_bits(offset_raw, params.selected_bits),
             kcv=data[at.kcv : at.crc],
             thresholds=thresholds,
