@@ -214,13 +214,14 @@ class HelperData:
         """Bytes of a record with these parameters."""
         return RecordLayout(params).length
 
-    def body(self) -> bytes:
-        """The record up to the key-check value: what the key derivation binds."""
-        p = self.params
-        header = HEADER.pack(
+    @classmethod
+    def header(cls, params: CodeParams, n_ro: int) -> bytes:
+        """The fixed header every record of *params* and *n_ro* starts with."""
+        p = params
+        return HEADER.pack(
             MAGIC,
             VERSION,
-            self.total_length(p),
+            cls.total_length(p),
             p.rep,
             p.gf_m,
             p.t,
@@ -229,8 +230,13 @@ class HelperData:
             p.pairing.per_batch.bit_length() - 1,
             p.soft_width,
             FLAG_THRESHOLDS if p.thresholds else 0,
-            self.n_ro,
+            n_ro,
         )
+
+    def body(self) -> bytes:
+        """The record up to the key-check value: what the key derivation binds."""
+        p = self.params
+        header = self.header(p, self.n_ro)
         thresholds = (
             struct.pack(f">{len(self.thresholds)}h", *self.thresholds) if p.thresholds else b""
         )

@@ -117,13 +117,13 @@ class RankPairing:
         return chosen
 
     def to_local(self, pairs) -> list[tuple[int, int]]:
-        """Global pairs as local indices, checked: every pair inside its batch, ``a < b``, the
-        batch's pairs disjoint and in increasing ``a``.
+        """Global pairs as batch-local indices; every pair must lie inside its batch (pair
+        ``j`` in batch ``j // per_batch``), which is all a serialised list can express.
 
         Raises
         ------
         ValueError
-            The message names the first pair that breaks a rule.
+            A pair outside its batch, or a count that does not fill whole batches.
         """
         pairs = list(pairs)
         self.batches(len(pairs))
@@ -132,20 +132,38 @@ class RankPairing:
             group = index // self.per_batch
             base = group * self.batch
             a, b = pair
-            if not (base <= a < b < base + self.batch):
+            if not (base <= a < base + self.batch and base <= b < base + self.batch):
                 raise ValueError(
-                    f"Pair {index} {pair!r} must be two increasing indices of batch {group} "
+                    f"Pair {index} {pair!r} must be two indices of batch {group} "
                     f"(ROs {base}..{base + self.batch - 1})"
                 )
-            if index % self.per_batch:
-                previous = local[-1]
-                if a - base <= previous[0]:
-                    raise ValueError(f"Pair {index} {pair!r} is out of the canonical order")
-                used = {ro for p in local[index - index % self.per_batch :] for ro in p}
-                if a - base in used or b - base in used:
-                    raise ValueError(f"Pair {index} {pair!r} reuses an RO of its batch")
             local.append((a - base, b - base))
         return local
+
+    def check(self, pairs) -> None:
+        """Check that *pairs* is a list :meth:`choose` could give: every pair inside its batch,
+        ``a < b``, each batch's pairs disjoint and in increasing ``a``. Parsers do not need it
+        (a record is bound into the key, and the device measures whatever it lists); enrollment
+        and tests do.
+
+        Raises
+        ------
+        ValueError
+            The message names the first pair that breaks a rule.
+        """
+        local = []
+        for index, (a, b) in enumerate(self.to_local(pairs)):
+            pair = tuple(pairs[index])
+            if a >= b:
+                raise ValueError(f"Pair {index} {pair!r} must list its lower index first")
+            if index % self.per_batch:
+                previous = local[-1]
+                if a <= previous[0]:
+                    raise ValueError(f"Pair {index} {pair!r} is out of the canonical order")
+                used = {ro for p in local[index - index % self.per_batch :] for ro in p}
+                if a in used or b in used:
+                    raise ValueError(f"Pair {index} {pair!r} reuses an RO of its batch")
+            local.append((a, b))
 
     def to_global(self, local) -> list[tuple[int, int]]:
         """Local pairs (in list order) as global RO indices (no checks)."""
@@ -156,7 +174,7 @@ class RankPairing:
 
     def to_bits(self, pairs) -> list[int]:
         """The serialised list: each pair's local ``a`` then ``b``, ``index_bits`` each,
-        most significant bit first. Checks the list (:meth:`to_local`)."""
+        most significant bit first (every pair inside its batch: :meth:`to_local`)."""
         width = self.index_bits
         return [
             (value >> shift) & 1
@@ -166,12 +184,13 @@ class RankPairing:
         ]
 
     def from_bits(self, bits, pairs: int) -> list[tuple[int, int]]:
-        """Global pairs from the first ``pairs * pair_bits`` serialised bits, checked.
+        """Global pairs from the first ``pairs * pair_bits`` serialised bits (as listed: not
+        :meth:`check`-ed).
 
         Raises
         ------
         ValueError
-            Too few bits, or a list that breaks a rule of :meth:`to_local`.
+            Too few bits.
         """
         width = self.index_bits
         bits = list(bits)
@@ -181,6 +200,4 @@ class RankPairing:
             int("".join(str(bit) for bit in bits[at : at + width]), 2)
             for at in range(0, pairs * self.pair_bits, width)
         ]
-        pairs_global = self.to_global(list(zip(values[::2], values[1::2], strict=True)))
-        self.to_local(pairs_global)
-        return pairs_global
+        return self.to_global(list(zip(values[::2], values[1::2], strict=True)))

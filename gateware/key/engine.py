@@ -13,9 +13,10 @@ RECONSTRUCT runs in three phases:
 
 1. **Validate** the record byte by byte (:class:`.record.RecordCheck`). Anything wrong
    answers BAD_HELPER.
-2. **Measure and decode**: walk the mask; for each selected candidate ``i`` measure pair
-   ``(2i, 2i + 1)`` and feed its soft value less the pair's design threshold (saturated) with
-   the next code-offset bit to the decoder.
+2. **Measure and decode**: walk the pair list (:mod:`ropuf.spec.pairing`: two batch-local
+   RO indices a pair, read a bit at a time); measure each pair and feed its soft value (less
+   the pair's design threshold, saturated, when the code carries thresholds) with the pair's
+   code-offset bit to the decoder.
 3. **Derive** with the SHA-256 program (:mod:`.sha_program`); it is the same whatever the
    data, so its cycle count is constant.
 
@@ -48,7 +49,7 @@ class KeyEngine(wiring.Component):
     code : CodeParams
         The key construction this build supports (helper data for another is BAD_HELPER).
     n_ro : int
-        RO count; the code's candidate pairs must fit (``n_ro >= 2 * candidate_pairs``).
+        RO count; the code's pairing must fit (``n_ro >= code.ros``).
     count_width, soft_width : int
         The RO array's result widths; ``soft_width`` must equal ``code.soft_width``.
 
@@ -73,11 +74,8 @@ class KeyEngine(wiring.Component):
     def __init__(self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int):
         if not isinstance(code, CodeParams):
             raise TypeError(f"code must be a CodeParams, not {code!r}")
-        if n_ro < 2 * code.candidate_pairs:
-            raise ValueError(
-                f"{code.candidate_pairs} candidate pairs need {2 * code.candidate_pairs} ROs, "
-                f"the array has {n_ro}"
-            )
+        if n_ro < code.ros:
+            raise ValueError(f"The code's pairing uses {code.ros} ROs, the array has {n_ro}")
         if soft_width != code.soft_width:
             raise ValueError(
                 f"The code decodes {code.soft_width}-bit soft values, the array gives "
@@ -86,8 +84,8 @@ class KeyEngine(wiring.Component):
         if code.message_bytes > 32:
             raise ValueError(f"A {code.k}-bit secret does not fit a 32-byte slot")
         self.map = MemoryMap(code, n_ro)
-        if self.map.depth > 1024:
-            raise ValueError(f"A {self.map.record}-byte record does not fit the 1 KiB memory")
+        if self.map.depth > 2048:
+            raise ValueError(f"A {self.map.record}-byte record does not fit the 2 KiB memory")
         self._code = code
         super().__init__(
             {
@@ -145,8 +143,12 @@ class KeyEngine(wiring.Component):
         dig = Signal(256)  # digest / secret shift register, top byte first
         failed = Signal()  # decoder failure
         mismatch = Signal()  # key-check mismatch
-        candidate = Signal(range(code.candidate_pairs + 1))
-        selected = Signal(range(code.selected_bits + 1))
+        pairing = code.pairing
+        width = pairing.index_bits
+        selected = Signal(range(code.selected_bits + 1))  # the pair being read
+        bit = Signal(range(code.selected_bits * pairing.pair_bits + 1))  # pair-list bit
+        pair_bit = Signal(range(pairing.pair_bits))  # bit of the current pair
+        pair = Signal(pairing.pair_bits)  # a (high half) then b, shifted in MSB first
         offset_bit = Signal()
         soft = Signal(signed(code.soft_width))
         threshold = Signal(16)
@@ -223,33 +225,39 @@ class KeyEngine(wiring.Component):
                     m.next = "VALIDATE_READ"
             with m.State("VALIDATE_DONE"):
                 with finish_if(~check.ok, Status.BAD_HELPER):
-                    m.d.sync += [candidate.eq(0), selected.eq(0)]
-                    m.next = "MASK_READ"
+                    m.d.sync += [selected.eq(0), bit.eq(0), pair_bit.eq(0)]
+                    m.next = "PAIR_READ"
 
-            # Phase 2: measure the selected pairs, feed the decoder.
-            with m.State("MASK_READ"):
-                m.d.comb += rd.addr.eq(mm.mask + candidate[3:])
-                with m.If(candidate == code.candidate_pairs):
+            # Phase 2: measure the listed pairs, feed the decoder.
+            with m.State("PAIR_READ"):
+                m.d.comb += rd.addr.eq(mm.pairs + bit[3:])
+                with m.If(selected == code.selected_bits):
                     m.d.sync += [pc.eq(0), phase.eq(0), index.eq(0)]
                     m.next = "RUN"
                 with m.Else():
-                    m.next = "MASK_BIT"
-            with m.State("MASK_BIT"):
-                m.d.comb += rd.addr.eq(mm.offset + selected[3:])
-                mask_byte = Signal(8)
-                m.d.comb += mask_byte.eq(rd.data)
-                with m.If(mask_byte.bit_select(~candidate[:3], 1)):
+                    m.next = "PAIR_BIT"
+            with m.State("PAIR_BIT"):
+                list_byte = Signal(8)
+                m.d.comb += list_byte.eq(rd.data)
+                m.d.sync += [
+                    pair.eq(Cat(list_byte.bit_select(~bit[:3], 1), pair)),
+                    bit.eq(bit + 1),
+                    pair_bit.eq(pair_bit + 1),
+                ]
+                with m.If(pair_bit == pairing.pair_bits - 1):
+                    m.d.sync += pair_bit.eq(0)
+                    m.d.comb += rd.addr.eq(mm.offset + selected[3:])
                     m.next = "OFFSET_BIT"
                 with m.Else():
-                    m.d.sync += candidate.eq(candidate + 1)
-                    m.next = "MASK_READ"
+                    m.d.comb += rd.addr.eq(mm.pairs + (bit + 1)[3:])
+                    m.next = "PAIR_BIT"
             with m.State("OFFSET_BIT"):
-                # Then the pair's threshold, big-endian, high byte first.
+                # Then the pair's threshold, big-endian, high byte first (if the code has them).
                 m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected)
                 offset_byte = Signal(8)
                 m.d.comb += offset_byte.eq(rd.data)
                 m.d.sync += offset_bit.eq(offset_byte.bit_select(~selected[:3], 1))
-                m.next = "THRESHOLD_HIGH"
+                m.next = "THRESHOLD_HIGH" if code.thresholds else "ISSUE"
             with m.State("THRESHOLD_HIGH"):
                 m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected + 1)
                 m.d.sync += threshold[8:].eq(rd.data)
@@ -258,10 +266,12 @@ class KeyEngine(wiring.Component):
                 m.d.sync += threshold[:8].eq(rd.data)
                 m.next = "ISSUE"
             with m.State("ISSUE"):
+                # Batch-local indices to global ones: batch and pair counts are powers of two.
+                group = selected[(pairing.per_batch.bit_length() - 1) :]
                 m.d.comb += [
                     self.ro_pairs.valid.eq(1),
-                    self.ro_pairs.payload.a.eq(Cat(Const(0, 1), candidate)),
-                    self.ro_pairs.payload.b.eq(Cat(Const(1, 1), candidate)),
+                    self.ro_pairs.payload.a.eq(Cat(pair[width:], group)),
+                    self.ro_pairs.payload.b.eq(Cat(pair[:width], group)),
                 ]
                 with m.If(self.ro_pairs.ready):
                     m.next = "RESULT"
@@ -277,12 +287,12 @@ class KeyEngine(wiring.Component):
                 corrected = saturated(m, difference, code.soft_width, name="corrected")
                 m.d.comb += [
                     decoder.i_bits.valid.eq(1),
-                    decoder.i_bits.payload.soft.eq(corrected),
+                    decoder.i_bits.payload.soft.eq(corrected if code.thresholds else soft),
                     decoder.i_bits.payload.offset.eq(offset_bit),
                 ]
                 with m.If(decoder.i_bits.ready):
-                    m.d.sync += [candidate.eq(candidate + 1), selected.eq(selected + 1)]
-                    m.next = "MASK_READ"
+                    m.d.sync += selected.eq(selected + 1)
+                    m.next = "PAIR_READ"
 
             # ATTEST: the nonce into its slot, then the program from its entry.
             with m.State("NONCE"):

@@ -16,8 +16,10 @@ The record's field offsets are :class:`ropuf.spec.helper_data.RecordLayout`'s, t
 host's parser reads too.
 
 :class:`RecordCheck` validates a record byte by byte, as RECONSTRUCT's first phase reads it:
-header bytes equal this build's (magic, version, length, code parameters, pairing, RO count),
-mask weight equal to ``n * rep``, padding bits clear, CRC-32 equal to the stored one.
+header bytes equal this build's (magic, version, length, code parameters, pairing, flags, RO
+count), padding bits clear, CRC-32 equal to the stored one. The pair list's order and
+disjointness are not checked here: the record is bound into the key, so a changed list gives
+another key and KEY_CHECK_FAILED (the host's parser refuses a malformed list before it is sent).
 """
 
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.spec.crc import CRC32
-from ropuf.spec.helper_data import CRC_BYTES, HEADER, HelperData, RecordLayout
+from ropuf.spec.helper_data import CRC_BYTES, HelperData, RecordLayout
 
 __all__ = ["SLOTS", "MemoryMap", "RecordCheck"]
 
@@ -56,18 +58,7 @@ class MemoryMap(RecordLayout):
 
     def header(self) -> bytes:
         """The first bytes every valid record of this build starts with."""
-        code = self.params
-        blank = HelperData(
-            params=code,
-            n_ro=self.n_ro,
-            mask=(1,) * code.selected_bits + (0,) * (code.candidate_pairs - code.selected_bits),
-            offset=(0,) * code.selected_bits,
-        )
-        return blank.body()[: HEADER.size]
-
-
-def _popcount(value):
-    return sum((value[i] for i in range(len(value))), Const(0, 4))
+        return HelperData.header(self.params, self.n_ro)
 
 
 class RecordCheck(wiring.Component):
@@ -110,19 +101,16 @@ class RecordCheck(wiring.Component):
         header = mm.header()
         header_rom = Array(Const(b, 8) for b in header)
         bad = Signal()
-        weight = Signal(range(code.candidate_pairs + 1))
-        m.d.comb += self.ok.eq(~bad & (weight == code.selected_bits))
+        m.d.comb += self.ok.eq(~bad)
 
         with m.If(self.clear):
-            m.d.sync += [bad.eq(0), weight.eq(0)]
+            m.d.sync += bad.eq(0)
         with m.If(self.valid):
             with m.If(index < len(header)):
                 with m.If(byte != header_rom[index[: (len(header) - 1).bit_length()]]):
                     m.d.sync += bad.eq(1)
-            with m.If((index >= mm.mask) & (index < mm.offset)):
-                m.d.sync += weight.eq(weight + _popcount(byte))
             for last_byte, bits in (
-                (mm.offset - 1, code.candidate_pairs),
+                (mm.offset - 1, code.selected_bits * code.pairing.pair_bits),
                 (mm.offset + mm.offset_bytes - 1, code.selected_bits),
             ):
                 if bits % 8:

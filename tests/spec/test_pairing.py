@@ -42,14 +42,15 @@ def test_bits_round_trip():
     bits = pairing.to_bits(pairs)
     assert len(bits) == 96 * 12 == pairing.list_bytes(96) * 8
     assert pairing.from_bits(bits, 96) == pairs
+    pairing.check(pairs)
     assert pairing.ros(96) == 192
 
 
 @pytest.mark.parametrize(
     ("pairs", "message"),
     [
-        ([(1, 0), (2, 3)], "increasing"),
-        ([(0, 4), (2, 3)], "increasing indices of batch 0"),
+        ([(1, 0), (2, 3)], "lower index first"),
+        ([(0, 4), (2, 3)], "indices of batch 0"),
         ([(2, 3), (0, 1)], "canonical order"),
         ([(0, 1), (1, 2)], "reuses"),
         ([(0, 2), (1, 2)], "reuses"),
@@ -59,14 +60,24 @@ def test_bits_round_trip():
 def test_malformed_lists_are_refused(pairs, message):
     pairing = RankPairing(batch=4, per_batch=2)
     with pytest.raises(ValueError, match=message):
-        pairing.to_bits(pairs)
+        pairing.check(pairs)
+
+
+def test_serialisation_keeps_what_a_list_says():
+    # A parser reads what is listed (the record is bound into the key); only batch membership
+    # is forced by the format.
+    pairing = RankPairing(batch=4, per_batch=2)
+    odd = [(1, 1), (3, 0), (4, 5), (5, 4)]
+    assert pairing.from_bits(pairing.to_bits(odd), 4) == odd
+    with pytest.raises(ValueError, match="batch 1"):
+        pairing.to_bits([(0, 1), (2, 3), (0, 1), (2, 3)])
 
 
 def test_every_list_that_passes_is_a_matching():
     pairing = RankPairing(batch=4, per_batch=2)
     for p in itertools.product(itertools.combinations(range(4), 2), repeat=2):
         try:
-            pairing.to_local(p)
+            pairing.check(p)
         except ValueError:
             continue
         assert len({ro for pair in p for ro in pair}) == 4
