@@ -341,8 +341,8 @@ def _run_flow(profile: BoardProfile, variant: str, plan, work: Path) -> dict:
     if profile.code is not None:
         code = profile.code
         features.append(
-            f"key path: BCH({code.n},{code.k},t={code.t}) over {code.candidate_pairs} candidate "
-            "pairs, SHA-256/HMAC"
+            f"key path: BCH({code.n},{code.k},t={code.t}) over {code.selected_bits} rank pairs "
+            f"of {code.ros} ROs, SHA-256/HMAC"
         )
     if profile.arbiter_chains:
         features.append(

@@ -105,10 +105,10 @@ class BoardProfile:
             raise ValueError(f"Family must be 'ice40' or 'ecp5', not {self.family!r}")
         if self.variant not in VARIANTS:
             raise ValueError(f"Variant must be one of {VARIANTS!r}, not {self.variant!r}")
-        if self.code is not None and self.n_ro < 2 * self.code.candidate_pairs:
+        if self.code is not None and self.n_ro < self.code.ros:
             raise ValueError(
-                f"{self.name}: {self.code.candidate_pairs} candidate pairs need "
-                f"{2 * self.code.candidate_pairs} ROs, not {self.n_ro!r}"
+                f"{self.name}: the key construction's pairing uses {self.code.ros} ROs, "
+                f"not {self.n_ro!r}"
             )
         first, last = self.logic_rows
         rows = {self.placement.tile(i)[1] for i in range(self.n_ro)}

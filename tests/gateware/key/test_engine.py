@@ -1,8 +1,9 @@
 # amaranth: UnusedElaboratable=no
 """The key engine in the device core: LOAD_HELPER, RECONSTRUCT and ATTEST against the model.
 
-A small code (BCH(31, 16, t=3) over 40 candidate pairs) keeps Amaranth's simulator quick; the
-engine is generic in the code, and the simulated board runs the full-size one in Verilator.
+A small code (BCH(26, 11, t=3) over 26 rank pairs of 104 ROs, design thresholds) keeps
+Amaranth's simulator quick; the engine is generic in the code, and the simulated board runs the
+full-size one in Verilator.
 """
 
 import random
@@ -25,58 +26,54 @@ from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.helper_data import KCV_BYTES, HelperData
+from ropuf.spec.pairing import RankPairing
 from tests.drivers.core_driver import expected, run
 
-CODE = CodeParams(rep=1, gf_m=5, t=3, n=31, candidate_pairs=40)
-N_RO = 96
+CODE = CodeParams(rep=1, gf_m=5, t=3, n=26, pairing=RankPairing(batch=8, per_batch=2))
+N_RO = 104
 GATE = 24
 NOISE = {"seed": 99, "noise_scale": 3000, "common_scale": 1000}
 
 
-def make(variant="enrollment"):
-    params = DeviceConfig(variant=variant, n_ro=N_RO, gate_cycles=GATE, code=CODE)
+def make(variant="enrollment", code=CODE):
+    params = DeviceConfig(variant=variant, n_ro=N_RO, gate_cycles=GATE, code=code)
     dut = DeviceCore(params, simulation=True)
     assert (dut.array.count_width, dut.array.soft_width) == (params.count_width, params.soft_width)
     rng = random.Random(7)
-    # Pair margins of a few percent: well above the noise, so the key reconstructs.
-    rates = []
-    for _ in range(N_RO // 2):
-        base = rng.randrange(10 << 16, 12 << 16)
-        sign = rng.choice((-1, 1))
-        rates += [base, base + sign * rng.randrange(base // 10, base // 4)]
+    # Rates a few percent apart: rank pairs are well above the noise, so the key reconstructs.
+    rates = [rng.randrange(10 << 16, 12 << 16) for _ in range(N_RO)]
     model = DeviceModel(params, rates, **NOISE)
     return dut, model, rates
 
 
-def thresholds_for(rates):
+def soft_of(rates, a, b):
+    """The noise-free soft value of pair (a, b)."""
+    return GATE * (rates[a] - rates[b]) >> 16
+
+
+def thresholds_for(soft):
     """Design thresholds for the test die: a third of each pair's expected count difference,
     twice it on every fifth pair, so that subtracting them flips those bits:
     a device that ignored them would fail the key check (the code corrects 3 errors)."""
-    expected = [GATE * (rates[2 * i] - rates[2 * i + 1]) >> 16 for i in range(CODE.candidate_pairs)]
-    return np.array([2 * e if i % 5 == 0 else e // 3 for i, e in enumerate(expected)])
+    return np.array([2 * e if i % 5 == 0 else e // 3 for i, e in enumerate(soft)])
 
 
-def enrol(rates, message_seed=1):
-    """Helper data and keys for *rates* (noise-free bits after the thresholds; the 31 largest
-    corrected margins, balanced enough for a test)."""
-    thresholds = thresholds_for(rates)
-    expected = np.array(
-        [GATE * (rates[2 * i] - rates[2 * i + 1]) >> 16 for i in range(CODE.candidate_pairs)]
-    )
-    margins = expected - thresholds
-    selected = np.sort(np.argsort(-np.abs(margins), kind="stable")[: CODE.selected_bits])
-    bits = (margins[selected] > 0).astype(np.uint8)
+def enrol(rates, message_seed=1, code=CODE):
+    """Helper data and keys for *rates* (rank pairs of the noise-free rates; bits after the
+    thresholds when the code has them)."""
+    pairs = code.pairing.choose(rates, code.selected_bits)
+    soft = np.array([soft_of(rates, a, b) for a, b in pairs])
+    thresholds = thresholds_for(soft) if code.thresholds else np.zeros(len(soft), np.int64)
+    bits = (soft - thresholds > 0).astype(np.uint8)
     rng = np.random.default_rng(message_seed)
-    message = rng.integers(0, 2, CODE.k, dtype=np.uint8)
-    codeword = encode_batch(message[None, :], CODE)[0]
-    mask = np.zeros(CODE.candidate_pairs, np.uint8)
-    mask[selected] = 1
+    message = rng.integers(0, 2, code.k, dtype=np.uint8)
+    codeword = encode_batch(message[None, :], code)[0]
     helper = HelperData(
-        CODE,
+        code,
         N_RO,
-        tuple(int(b) for b in mask),
+        tuple(pairs),
         tuple(int(b) for b in bits ^ codeword),
-        thresholds=tuple(int(t) for t in thresholds[selected]),
+        thresholds=tuple(int(t) for t in thresholds) if code.thresholds else None,
     )
     keys = derive_keys(helper.body(), pack_secret(message))
     helper = replace(helper, kcv=keys.kcv)
@@ -98,16 +95,11 @@ def test_memory_map_and_argument_checks():
     layout = MemoryMap(CODE, N_RO)
     assert layout.record == HelperData.total_length(CODE)
     assert layout.slot("HREC") % 32 == 0 and layout.slot("HREC") >= layout.record
-    assert layout.header() == HelperData(CODE, N_RO, *enrol_mask()).body()[:18]
-    with pytest.raises(ValueError, match="40 candidate pairs need 80 ROs, the array has 64"):
+    assert layout.header() == HelperData.from_bytes(enrol([0] * N_RO)[0]).body()[:18]
+    with pytest.raises(ValueError, match="pairing uses 104 ROs, the array has 64"):
         KeyEngine(code=CODE, n_ro=64, count_width=16, soft_width=16)
     with pytest.raises(ValueError, match="decodes 16-bit soft values, the array gives 12-bit"):
         KeyEngine(code=CODE, n_ro=N_RO, count_width=16, soft_width=12)
-
-
-def enrol_mask():
-    mask = (1,) * CODE.selected_bits + (0,) * (CODE.candidate_pairs - CODE.selected_bits)
-    return mask, (0,) * CODE.selected_bits
 
 
 def test_enrol_reconstruct_attest_like_the_model_and_the_host_kdf():
@@ -145,11 +137,11 @@ def test_bad_helper_data_is_refused_and_forgets_the_key():
     body = record[:-4]
     layout = MemoryMap(CODE, N_RO)
     wrong_header = with_crc(body[:7] + bytes([body[7] + 1]) + body[8:])  # rep 2
-    overweight = bytearray(body)
-    overweight[layout.mask] |= 0xFF  # more pairs selected than the code has bits
+    flags = with_crc(body[:15] + bytes([body[15] ^ 1]) + body[16:])  # "no thresholds"
+    list_padding = bytearray(body)
+    list_padding[layout.offset - 1] |= 0x01  # 26 x 6 list bits: four pad bits
     padding = bytearray(body)
-    padding[layout.offset - 1] |= 0x01  # 40 mask bits fill 5 bytes: no padding there
-    padding[layout.offset + layout.offset_bytes - 1] |= 0x01  # 31 offset bits: one pad bit
+    padding[layout.offset + layout.offset_bytes - 1] |= 0x01  # 26 offset bits: six pad bits
     nonce = bytes(32)
     requests = [
         *load(record, seq=1),
@@ -160,7 +152,7 @@ def test_bad_helper_data_is_refused_and_forgets_the_key():
         (8, Command.ATTEST, nonce, 0),
         *load(wrong_header, seq=9),
         (11, Command.RECONSTRUCT, b"", 0),
-        *load(with_crc(bytes(overweight)), seq=12),
+        *load(with_crc(bytes(list_padding)), seq=12),
         (14, Command.RECONSTRUCT, b"", 0),
         *load(with_crc(bytes(padding)), seq=15),
         (17, Command.RECONSTRUCT, b"", 0),
@@ -168,6 +160,8 @@ def test_bad_helper_data_is_refused_and_forgets_the_key():
         (19, Command.LOAD_HELPER, (len(record) - 3).to_bytes(2, "little") + b"abcd", 0),
         (20, Command.LOAD_HELPER, (0xFFFF).to_bytes(2, "little") + b"a", 0),
         (21, Command.LOAD_HELPER, len(record).to_bytes(2, "little"), 0),  # empty, at the end
+        *load(flags, seq=22),
+        (24, Command.RECONSTRUCT, b"", 0),
     ]
     got = run(dut, rates, requests, **NOISE)
     assert got == expected(model, requests)
@@ -176,6 +170,7 @@ def test_bad_helper_data_is_refused_and_forgets_the_key():
     answers = {seq: payload for seq, _, payload in got}
     assert not commands.Info.decode(answers[6]).key_ready
     assert statuses[7] == statuses[11] == statuses[14] == statuses[17] == Status.BAD_HELPER
+    assert statuses[24] == Status.BAD_HELPER
     assert statuses[8] == Status.NO_KEY
     assert statuses[18] == statuses[19] == statuses[20] == Status.BAD_PAYLOAD
     assert statuses[21] == Status.OK
@@ -193,7 +188,17 @@ def test_manipulated_code_offset_fails_the_key_check():
     # One threshold moved by one count: no bit changes, but the key is bound to the record.
     nudged = bytearray(record[:-4])
     nudged[layout.thresholds + 1] ^= 1
+    # The pair list: the first pair's members swapped (every bit of it flips), and the first
+    # pair made (a, a); both are still pairs of batch 0, so only the key check can tell.
+    helper = HelperData.from_bytes(record)
+    pairs = list(helper.pairs)
+    swapped = replace(helper, pairs=((pairs[0][1], pairs[0][0]), *pairs[1:])).to_bytes()
+    same = replace(helper, pairs=((pairs[0][0], pairs[0][0]), *pairs[1:])).to_bytes()
     requests = [
+        *load(swapped, seq=20),
+        (23, Command.RECONSTRUCT, b"", 0),
+        *load(same, seq=24),
+        (27, Command.RECONSTRUCT, b"", 0),
         *load(with_crc(bytes(nudged)), seq=12),
         (13, Command.RECONSTRUCT, b"", 0),
         *load(manipulated, seq=1),
@@ -209,6 +214,7 @@ def test_manipulated_code_offset_fails_the_key_check():
     assert got == expected(model, requests)
     statuses = {seq: status for seq, status, _ in got}
     assert statuses[3] == statuses[7] == statuses[13] == Status.KEY_CHECK_FAILED
+    assert statuses[23] == statuses[27] == Status.KEY_CHECK_FAILED
     assert statuses[4] == Status.NO_KEY
     assert statuses[10] == Status.OK and commands.Info.decode(got[-1][2]).key_ready
 
@@ -240,26 +246,25 @@ def test_fuzz_with_a_key_loaded_never_answers_key_material():
             assert secret[i : i + 4] not in answered
 
 
-def engine_cycles(record: bytes, soft: dict, nonces=()) -> list[tuple[int, int]]:
+def engine_cycles(record: bytes, rates, nonces=()) -> list[tuple[int, int]]:
     """(status, cycles from start to done) of RECONSTRUCT and then ATTEST of each nonce, on the
     key engine alone with an RO array that answers at once (the array's time is constant)."""
     engine = KeyEngine(code=CODE, n_ro=N_RO, count_width=16, soft_width=16)
     requests = [(Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)]
     requests += [(Command.RECONSTRUCT, b""), *((Command.ATTEST, nonce) for nonce in nonces)]
-    answers = drive_handler(engine, requests, soft_of_pair=lambda a, b: soft[a])
+    answers = drive_handler(engine, requests, soft_of_pair=lambda a, b: (rates[a] - rates[b]) >> 12)
     return [(status, cycles) for status, _, cycles in answers[-1 - len(nonces) :]]
 
 
 def test_reconstruct_and_attest_take_the_same_cycles_whatever_the_secret_and_outcome():
     _, _, rates = make()
-    soft = {2 * i: (rates[2 * i] - rates[2 * i + 1]) >> 12 for i in range(CODE.candidate_pairs)}
     first, _, _ = enrol(rates, message_seed=1)
-    second, _, _ = enrol(rates, message_seed=2)  # same mask, another secret
+    second, _, _ = enrol(rates, message_seed=2)  # same pairs, another secret
     layout = MemoryMap(CODE, N_RO)
     wrong_kcv = with_crc(first[: layout.kcv] + bytes(8))
     nonces = [bytes(32), bytes(range(32)), b"\xff" * 32]
-    runs = [engine_cycles(record, soft, nonces) for record in (first, second)]
-    failing = engine_cycles(wrong_kcv, soft)
+    runs = [engine_cycles(record, rates, nonces) for record in (first, second)]
+    failing = engine_cycles(wrong_kcv, rates)
     assert [status for status, _ in runs[0] + runs[1]] == [Status.OK] * 8
     assert failing[0][0] == Status.KEY_CHECK_FAILED
     reconstruct = {runs[0][0][1], runs[1][0][1], failing[0][1]}
@@ -298,3 +303,24 @@ def test_single_bit_damage_in_every_crc_and_kcv_byte_is_caught():
     assert got == expected(model, requests)
     statuses = {answer_seq: status for answer_seq, status, _ in got}
     assert {answer_seq: statuses[answer_seq] for answer_seq in want} == want
+
+
+def test_a_code_without_design_thresholds_reconstructs_like_the_model():
+    """The iCE40 construction carries no thresholds: the engine feeds the raw soft values (a
+    pair list of a rank split, every RO of a batch used)."""
+    code = CodeParams(
+        rep=1, gf_m=5, t=3, n=24, pairing=RankPairing(batch=8, per_batch=4), thresholds=False
+    )
+    dut, model, rates = make(code=code)
+    record, keys, _ = enrol(rates, code=code)
+    assert len(record) == HelperData.total_length(code) == MemoryMap(code, N_RO).kcv + 12
+    nonce = bytes(range(32))
+    requests = [
+        *load(record, seq=1),
+        (3, Command.RECONSTRUCT, b"", 0),
+        (4, Command.ATTEST, nonce, 0),
+    ]
+    got = run(dut, rates, requests, **NOISE)
+    assert got == expected(model, requests)
+    assert [status for _, status, _ in got] == [0, 0, 0]
+    assert got[-1][2] == attestation_mac(keys.attestation, record, nonce)
