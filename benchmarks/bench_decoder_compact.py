@@ -28,9 +28,10 @@ from ropuf.boards import yowasp
 from ropuf.gateware.key.decoder import BCHDecoder, ResultLayout, SoftBitLayout, decode_cycles
 from ropuf.gateware.key.decoder_compact import CompactBCHDecoder, compact_decode_cycles
 from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.pairing import RankPairing
 
 #: The t = 7 code of the iCE40 key path (research note): BCH(192, 136, t=7) over GF(2^8).
-T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, candidate_pairs=192)
+T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, pairing=RankPairing(batch=64, per_batch=32))
 #: Clock of the iCEBreaker, for the time per decode.
 CLOCK_HZ = 12e6
 

@@ -55,7 +55,7 @@ class Op(IntEnum):
     STOP = 9  # end of the program: answer
 
 
-OpLayout = data.StructLayout({"op": 4, "addr": 10, "length": 10, "opad": 1, "last": 1})
+OpLayout = data.StructLayout({"op": 4, "addr": 11, "length": 11, "opad": 1, "last": 1})
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """Golden vectors: a frozen helper record and fixed soft readings give fixed keys and MACs.
 
 Everything here is a literal written once, from a run of the code as it was when the vectors
-were made (BCH(242,134,t=14) over GF(2^8), the chosen code): the record, the readings (a
-formula), the nonce, and what must come out of them: the key-check value (stored in the
-record), the secret, the master and attestation keys, and the MAC. The host's reconstruction,
-the device model and the key engine gateware must each reproduce them. Host and gateware share
-``spec/`` (field, generator, labels, formats); a change there moves both together and every
-other test still passes, but every enrolled record would break: these literals catch it.
-Nine of the 242 readings disagree with the enrolled bits, so the decoder corrects errors too.
+were made (BCH(224,132,t=12) over GF(2^8) on rank pairs, the chosen code, helper data v3): the
+record, the readings (a formula of each RO), the nonce, and what must come out of them: the
+key-check value (stored in the record), the secret, the master and attestation keys, and the
+MAC. The host's reconstruction, the device model and the key engine gateware must each
+reproduce them. Host and gateware share ``spec/`` (field, generator, labels, formats); a change
+there moves both together and every other test still passes, but every enrolled record would
+break: these literals catch it.
+Nine of the 224 readings disagree with the enrolled bits, so the decoder corrects errors too.
 """
 
 from collections import namedtuple
@@ -27,35 +28,45 @@ from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.helper_data import HelperData
 
 N_RO = 1536
-#: The helper record (v2, with design thresholds) of a die enrolled with the chosen code.
+#: The helper record (v3: rank pairs, design thresholds) of a die enrolled with the chosen code.
 RECORD = bytes.fromhex(
-    "5250484402028001080e00f202f810000600fff5fffffd7fffff5fffffd7fffff5fffffd7fffff5fffffd7ff"
-    "fff1fffffc7fff00000000000000000000000000000000000000000000000000000000000000000000000000"
-    "00000000000000000000000000000000000000000000000000ac7f0ee3c0f01e3b87f5e4388b19c378f456ce"
-    "f2268bdd34e70ca4293f1340ff9cffbbffdafff9001800370056ffacffcbffea00090028ff9dffdbfffa0019"
-    "00380057ffadffccffeb000a00290048ff9effbdffdcfffb001a00390058ffaeffcdffec000b002aff9fffdd"
-    "fffc001b003a0059ffafffceffed000c002b004affa0ffbfffdefffd001c003b005affb0ffcfffee000d002c"
-    "ffa1ffdffffe001d003c005bffb1ffd0ffef000e002d004cffa2ffc1ffe0ffff001e003d005cffb2ffd1fff0"
-    "000f002effa3ffe10000001f003e005dffb3ffd2fff10010002f004effa4ffc3ffe200010020003f005effb4"
-    "ffd3fff200110030ffa5ffe3000200210040005fffb5ffd4fff3001200310050ffa6ffc5ffe4000300220041"
-    "0060ffb6ffd5fff400130032ffa7ffe50004002300420061ffb7ffd6fff5001400330052ffa8ffc7ffe60005"
-    "002400430062ffb8ffd7fff600150034ffa9ffe70006002500440063ffb9ffd8fff7001600350054ffaaffc9"
-    "ffe80007002600450064ffbaffd9fff800170036ffabffe9000800270046ff9cffbbffdafff9001800370056"
-    "ffacffcbffea000900280047ff9dffbcffdbfffa00190038ffeb000a00290048ff9effbdffdcfffb001a0039"
-    "0058ffaeffcdffec000b002a0049ff9fffbeffddfffc001b003affed000c002b004affa0ffbfffdefffd001c"
-    "003b005affb0ffcfffee000dcd5c2553a826f7147dd2ef44"
+    "5250484403034a01080c00e006041001060001f06d0950f01181734f451b5b65dd6786ac72f7b2bb5c7720e2"
+    "692912ec3143553fc4234be4e58a892b9ae9efabdb7f01f0600950f01181731b41f55b65dd6786b96fa72f7b"
+    "2c772912ec3143553963d74234be4e592b9ae9efa30a71abdb7f01f0600a10e21181731b41f52362776786b9"
+    "6fa73b77c7b22ec3143553963d74184594be4e59ae9efa30a71ab2af3b7f0600a10e21231641b41f52362772"
+    "b82f96fa73b77c7bd7fe01206d3143553963d74184594f46ac9ae9efa30a71ab2af30e21231641a51e623627"
+    "72b82f933a36177c7bd7fe83f9fb01206d0953963d74184594f451b6ac72fa30a71ab2af3bb51231641a51e6"
+    "20e2692b82f933a3613fc7bd7fe83f8a89fb01206d0950f03d74184594f451b5b66ac72fa71ab2af3bb51a51"
+    "e620e2692912f933a3613fc4234be83f8a892b9fbabd01206d0950f01184594f451b5b65dd6ac72f7b2af3bb"
+    "5c778ddf84cf233e7322cc46079d3f9121838eee73ad64d6f17edda69ee7ff9cffc1ffe6000b00300055ffb2"
+    "ffd7fffc00210046ffa3ffc8ffed00120037005cffb9ffde00030028004dffaaffcffff40019003e0063ffc0"
+    "ffe5000a002f0054ffb1ffd6fffb00200045ffa2ffc7ffec00110036005bffb8ffdd00020027004cffa9ffce"
+    "fff30018003d0062ffbfffe40009002e0053ffb0ffd5fffa001f0044ffa1ffc6ffeb00100035005affb7ffdc"
+    "00010026004bffa8ffcdfff20017003c0061ffbeffe30008002d0052ffafffd4fff9001e0043ffa0ffc5ffea"
+    "000f00340059ffb6ffdb00000025004affa7ffccfff10016003b0060ffbdffe20007002c0051ffaeffd3fff8"
+    "001d0042ff9fffc4ffe9000e00330058ffb5ffdaffff00240049ffa6ffcbfff00015003a005fffbcffe10006"
+    "002b0050ffadffd2fff7001c0041ff9effc3ffe8000d00320057ffb4ffd9fffe00230048ffa5ffcaffef0014"
+    "0039005effbbffe00005002a004fffacffd1fff6001b0040ff9dffc2ffe7000c00310056ffb3ffd8fffd0022"
+    "0047ffa4ffc9ffee00130038005dffbaffdf00040029004effabffd0fff5001a003fff9cffc1ffe6000b0030"
+    "0055ffb2ffd7fffc00210046ffa3ffc8ffed00120037005cffb9ffde00030028004d80007fffc17bec8d6625"
+    "7998fb60c714"
 )
 NONCE = bytes(range(0x40, 0x60))
-KCV = bytes.fromhex("cd5c2553a826f714")
-SECRET = bytes.fromhex("c3870e1c3870e1c3870e1c3870e1c3870c")
-MASTER = bytes.fromhex("754ff9cbaea1616f86410cca457e1b17f5d68246305835dac64d52e5f5f97526")
-ATTESTATION_KEY = bytes.fromhex("d07fd43a29f2d884087c15b5880adc6785197473d0120d41ea6146c1e533f08d")
-MAC = bytes.fromhex("d56c44255817b8e4eb77c64d09aa7af342a92c08d4db6f5354d368cc9ed4d83e")
+KCV = bytes.fromhex("c17bec8d66257998")
+SECRET = bytes.fromhex("e1c3870e1c3870e1c3870e1c3870e1c380")
+MASTER = bytes.fromhex("e162739127b4e33ba6545a7ff5fb424a2fb0de7393893c5019cbe1d4ca7d3156")
+ATTESTATION_KEY = bytes.fromhex("b3f29927b5b888ca07163b7edcdcb3babab0f5d87e1355bd4b4e10ed0f8908ca")
+MAC = bytes.fromhex("5d0e4f78071aa837f955f5c3dc7a3158b03e1586066b694f32e7865455946171")
 
 
-def soft_reading(candidate: int) -> int:
-    """The fixed soft reading of candidate pair *candidate* (ROs 2i and 2i + 1)."""
-    return (candidate * 7919) % 1999 - 999
+def count(ro: int) -> int:
+    """The fixed reading of RO *ro* (what the pairs were chosen from)."""
+    return (ro * 7919) % 1999 - 999
+
+
+def soft_reading(a: int, b: int) -> int:
+    """The fixed soft reading of pair (a, b)."""
+    return count(a) - count(b)
 
 
 def test_the_frozen_record_is_what_it_claims():
@@ -67,7 +78,10 @@ def test_the_frozen_record_is_what_it_claims():
 
 def test_host_reconstructs_the_golden_keys_and_mac():
     helper = HelperData.from_bytes(RECORD)
-    readings = np.array([soft_reading(a // 2) for a, _ in helper.pairs()])
+    assert list(helper.pairs) == CHOSEN.pairing.choose(
+        [count(ro) for ro in range(N_RO)], CHOSEN.selected_bits
+    )
+    readings = np.array([soft_reading(a, b) for a, b in helper.pairs])
     keys = reconstruct(helper, readings)
     corrected = corrected_batch(readings[None, :], helper.thresholds, CHOSEN.soft_width)
     message, failed = decode_soft(corrected, np.array(helper.offset), CHOSEN)
@@ -81,7 +95,7 @@ class _FixedReadings(DeviceModel):
 
     def _measure(self, pairs):
         reading = namedtuple("Reading", "soft")
-        return [reading(soft_reading(a // 2)) for a, _ in pairs]
+        return [reading(soft_reading(a, b)) for a, b in pairs]
 
 
 def test_device_model_answers_the_golden_mac():
@@ -108,7 +122,7 @@ def test_key_engine_answers_the_golden_mac():
     engine = KeyEngine(code=CHOSEN, n_ro=N_RO, count_width=16, soft_width=16)
     requests = [(Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(RECORD)]
     requests += [(Command.RECONSTRUCT, b""), (Command.ATTEST, NONCE)]
-    answers = drive_handler(engine, requests, soft_of_pair=lambda a, b: soft_reading(a // 2))
+    answers = drive_handler(engine, requests, soft_of_pair=soft_reading)
     assert [(status, payload) for status, payload, _ in answers[-2:]] == [
         (Status.OK, b""),
         (Status.OK, MAC),

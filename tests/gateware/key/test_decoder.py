@@ -8,8 +8,11 @@ from amaranth.sim import Simulator
 from ropuf.gateware.key.decoder import BCHDecoder, decode_cycles
 from ropuf.host import fuzzy
 from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.pairing import RankPairing
 
-SOFT3 = CodeParams(rep=3, gf_m=5, t=3, n=31, candidate_pairs=93, soft_width=8)
+SOFT3 = CodeParams(
+    rep=3, gf_m=5, t=3, n=31, pairing=RankPairing(batch=4, per_batch=1), soft_width=8
+)
 
 
 def drive(dut, cases, *, gaps=False):
@@ -153,7 +156,9 @@ def test_soft_repetition_random_values_and_saturation():
 
 
 def test_hard_decision_and_even_repetition_ties():
-    p = CodeParams(rep=2, gf_m=5, t=3, n=31, candidate_pairs=62, soft_width=4)
+    p = CodeParams(
+        rep=2, gf_m=5, t=3, n=31, pairing=RankPairing(batch=4, per_batch=2), soft_width=4
+    )
     rng = np.random.default_rng(14)
     cases = [(rng.integers(0, 2, 62), rng.integers(0, 2, 62)) for _ in range(6)]
     check(p, cases)

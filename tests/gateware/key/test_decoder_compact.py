@@ -11,12 +11,15 @@ from ropuf.gateware.key.decoder_compact import (
     compact_input_stall,
 )
 from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.pairing import RankPairing
 
 from .test_decoder import drive, make_case, reference
 
 #: A t = 7 code of the size the iCE40 key path targets: BCH(192, 136, t=7) over GF(2^8).
-T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, candidate_pairs=192)
-SOFT3 = CodeParams(rep=3, gf_m=5, t=3, n=31, candidate_pairs=93, soft_width=8)
+T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, pairing=RankPairing(batch=64, per_batch=32))
+SOFT3 = CodeParams(
+    rep=3, gf_m=5, t=3, n=31, pairing=RankPairing(batch=4, per_batch=1), soft_width=8
+)
 
 
 def run(params, cases, *, gaps=False):
