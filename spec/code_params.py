@@ -15,7 +15,15 @@ from .bch_code import PRIMITIVE_POLYNOMIALS, BCHCode, bch_code
 from .checks import check_int
 from .pairing import RankPairing
 
-__all__ = ["CHOSEN", "ICE40", "MAX_REP", "CodeParams"]
+__all__ = [
+    "CHOSEN",
+    "CONSTRUCTIONS",
+    "ICE40",
+    "MAX_REP",
+    "OTHER_CONSTRUCTION",
+    "CodeParams",
+    "construction_id",
+]
 
 #: Longest inner repetition code the format and the decoder accept.
 MAX_REP = 15
@@ -118,3 +126,16 @@ CHOSEN = CodeParams(rep=1, gf_m=8, t=12, n=224, pairing=RankPairing(batch=64, pe
 ICE40 = CodeParams(
     rep=1, gf_m=8, t=7, n=192, pairing=RankPairing(batch=64, per_batch=32), thresholds=False
 )
+
+#: The published key constructions by the number INFO reports (0: no key path), so that a host
+#: enrols a device with the construction its build decodes.
+CONSTRUCTIONS: dict[int, CodeParams] = {1: CHOSEN, 2: ICE40}
+#: What INFO reports for a construction of no published number (tests' small codes).
+OTHER_CONSTRUCTION = 0xFF
+
+
+def construction_id(code: CodeParams | None) -> int:
+    """INFO's construction number of *code* (0 for None)."""
+    if code is None:
+        return 0
+    return next((n for n, c in CONSTRUCTIONS.items() if c == code), OTHER_CONSTRUCTION)

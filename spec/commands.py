@@ -80,6 +80,9 @@ class Info:
     gate_cycles: int
     clock_hz: int
     build_id: bytes
+    #: The build's key construction: 0 none, else a key of
+    #: :data:`ropuf.spec.code_params.CONSTRUCTIONS` (0xFF: one of no published name).
+    construction: int = 0
 
     def encode(self) -> bytes:
         return struct.pack(
@@ -91,7 +94,7 @@ class Info:
             self.stages,
             self.count_width,
             self.soft_width,
-            0,
+            self.construction,
             self.gate_cycles,
             self.clock_hz,
             self.build_id,
@@ -109,12 +112,12 @@ class Info:
                 f"INFO answer must be {struct.calcsize(INFO_FORMAT)} bytes, not {len(payload)}"
             )
         fields = struct.unpack(INFO_FORMAT, payload)
-        version, mode, key_ready, n_ro, stages, count_width, soft_width, _, gate, clock, bid = (
+        version, mode, key_ready, n_ro, stages, count_width, soft_width, code, gate, clock, bid = (
             fields
         )
         return cls(
             version, Mode(mode), bool(key_ready), n_ro, stages, count_width, soft_width, gate,
-            clock, bid,
+            clock, bid, code,
         )  # fmt: skip
 
 

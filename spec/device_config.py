@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .arbiter_command import ArbiterConfig
-from .code_params import CodeParams
+from .code_params import CodeParams, construction_id
 from .commands import BUILD_FIGURES, DESIGN_VERSION, Info, Mode
 from .helper_data import HelperData
 
@@ -120,4 +120,5 @@ class DeviceConfig:
             gate_cycles=self.gate_cycles,
             clock_hz=self.clock_hz,
             build_id=self.build_id,
+            construction=construction_id(self.code),
         )
