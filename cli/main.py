@@ -30,19 +30,22 @@ def _cmd_sim_serve(args: argparse.Namespace) -> dict:
     import signal
 
     # Imported on use, not at the top: start-up time of the command line.
-    from ropuf.sim.board import Condition, serve
+    from ropuf.sim.board import Condition, serve, sim_config
 
     # Stopped with SIGTERM: unwind, so that the simulator child process is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    config = sim_config(args.board)  # an unknown board is one line naming the known ones
     condition = Condition(
         die_seed=args.die_seed,
         temperature=args.temperature,
         voltage=args.voltage,
         noise_seed=args.noise_seed,
+        board=args.board,
     )
     if not args.json:
         print(
-            f"ropuf sim serve: die {args.die_seed} at {args.temperature} C; "
+            f"ropuf sim serve: {args.board} ({config.n_ro} ROs), die {args.die_seed} at "
+            f"{args.temperature} C; "
             f"listening on {'port ' + str(args.port) if args.port else 'a free port'} "
             "(Ctrl-C stops)",
             flush=True,
@@ -436,6 +439,11 @@ def _parser() -> argparse.ArgumentParser:
         help="serve a simulated board on a TCP port",
         description="Run the device gateware in Verilator with its UART on a TCP port; reach "
         "it with the URL socket://localhost:PORT. Runs until stopped.",
+    )
+    serve.add_argument(
+        "--board",
+        default="ulx3s",
+        help="which board's design: ulx3s (ECP5, the default) or icebreaker (iCE40UP5K)",
     )
     serve.add_argument("--die-seed", type=int, default=0, help="which virtual die (default 0)")
     serve.add_argument("--temperature", type=float, default=25.0, help="degrees C (default 25)")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.spec.arbiter_command import ArbiterConfig
-from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.code_params import CHOSEN, ICE40
 from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.errors import InputError, RopufError
 
@@ -29,7 +29,9 @@ from .ro_measure import sim_load
 from .silicon import Die
 
 __all__ = [
+    "SIM_BOARDS",
     "SIM_DEVICE",
+    "SIM_ICEBREAKER",
     "Condition",
     "SimulatedBoard",
     "SimulatedBoardError",
@@ -42,11 +44,10 @@ __all__ = [
 SIM_DIVISOR = 8
 
 
-#: The simulated board's build: 1,536 ROs (768 disjoint pairs, enough for the 760 candidate
-#: pairs of the chosen key construction, as on an ECP5-85F), a gate window of 1,024 cycles at
-#: 12 MHz (counts near 17,000, noise of a few counts), the key engine with
-#: :data:`~ropuf.spec.code_params.CHOSEN`, and a 4-XOR 64-stage arbiter PUF (COUNTS allowed
-#: until LOCK, as in any enrollment build).
+#: The simulated ECP5 board's build: 1,536 ROs (as on the ULX3S-85F; the chosen key
+#: construction uses the first 896), a gate window of 1,024 cycles at 12 MHz (counts near
+#: 17,000, noise of a few counts), the key engine with :data:`~ropuf.spec.code_params.CHOSEN`,
+#: and a 4-XOR 64-stage arbiter PUF (COUNTS allowed until LOCK, as in any enrollment build).
 SIM_DEVICE = DeviceConfig(
     variant="enrollment",
     n_ro=1536,
@@ -58,6 +59,42 @@ SIM_DEVICE = DeviceConfig(
     code=CHOSEN,
     arbiter=ArbiterConfig(n_stages=64, k=4, allow_counts=True),
 )
+#: The simulated iCEBreaker's build: the iCEBreaker profile's 384 ROs and key construction
+#: (:data:`~ropuf.spec.code_params.ICE40`: rank pairs, BCH(192,136,t=7), no thresholds), the
+#: same gate as the ECP5 board, no arbiter (the UP5K has no room for one).
+SIM_ICEBREAKER = DeviceConfig(
+    variant="enrollment",
+    n_ro=384,
+    stages=5,
+    gate_cycles=1024,
+    max_edges_per_cycle=32.0,
+    soft_width=16,
+    clock_hz=12_000_000,
+    code=ICE40,
+)
+
+#: What ``ropuf sim serve --board NAME`` serves: the ECP5 board (the default) or the iCEBreaker.
+SIM_BOARDS: dict[str, DeviceConfig] = {"ulx3s": SIM_DEVICE, "icebreaker": SIM_ICEBREAKER}
+#: The board a simulated board is unless told.
+DEFAULT_BOARD = "ulx3s"
+
+
+def sim_config(board: str) -> DeviceConfig:
+    """The build the simulated *board* runs.
+
+    Raises
+    ------
+    InputError
+        An unknown board name; the message lists the known ones.
+    """
+    try:
+        return SIM_BOARDS[board]
+    except (KeyError, TypeError):
+        raise InputError(
+            f"no simulated board {board!r}; choose one of {', '.join(SIM_BOARDS)}"
+        ) from None
+
+
 #: The simulated board's system clock: 12 MHz rounded to whole picoseconds per half period.
 SIM_CLOCK_HZ = 1e12 / 83_334
 
@@ -78,10 +115,19 @@ class Condition:
     temperature: float = 25.0
     voltage: float | None = None
     noise_seed: int = 1
+    #: Which simulated board (a key of :data:`SIM_BOARDS`).
+    board: str = DEFAULT_BOARD
+
+    @property
+    def config(self) -> DeviceConfig:
+        """The build of this condition's board."""
+        return sim_config(self.board)
 
 
-def device_model(condition: "Condition", params: DeviceConfig = SIM_DEVICE) -> DeviceModel:
-    """The Python model of the simulated board for *condition*: same die, noise and answers."""
+def device_model(condition: "Condition", params: DeviceConfig | None = None) -> DeviceModel:
+    """The Python model of the simulated board for *condition*: same die, noise and answers
+    (*params*: its board's build unless given)."""
+    params = condition.config if params is None else params
     load = sim_load(
         Die(condition.die_seed, n_ro=params.n_ro),
         condition.temperature,
@@ -129,7 +175,7 @@ def serve(condition: Condition, *, port: int = 0, ready_file: str | None = None)
     """Build (or reuse) the device model and serve it on *port* until the process stops."""
     if not 0 <= port <= 65535:
         raise InputError(f"TCP port must be in 0..65535, not {port!r}")
-    design, name, env = _design()
+    design, name, env = _design(condition.config)
     # A SimulatedBoard parent has built (or found) the model already and names it here, so
     # the design is not converted to Verilog a second time.
     handle = os.environ.get(BUILD_HANDLE_ENV)
@@ -177,7 +223,7 @@ class SimulatedBoard:
     def __enter__(self) -> "SimulatedBoard":
         # Build (or find) the model here, so the child starts at once and the timeout only
         # covers starting up; a cold build of the device top takes about half a minute.
-        design, name, _ = _design()
+        design, name, _ = _design(self.condition.config)
         build = harness.build(design, name)
         self._tmp = tempfile.TemporaryDirectory(prefix="ropuf-board-")
         ready = Path(self._tmp.name) / "ready"
@@ -188,7 +234,7 @@ class SimulatedBoard:
             sys.executable, "-m", "ropuf.cli.main", "sim", "serve",
             "--die-seed", str(c.die_seed), "--temperature", str(c.temperature),
             "--noise-seed", str(c.noise_seed), "--port", str(self.port),
-            "--ready-file", str(ready),
+            "--ready-file", str(ready), "--board", c.board,
         ]  # fmt: skip
         if c.voltage is not None:
             args += ["--voltage", str(c.voltage)]
