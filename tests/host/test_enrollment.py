@@ -215,6 +215,10 @@ def test_entropy_and_bias_refusals_come_from_keygen(registry, owner):
         enroll_device("die-3", [source], registry, owner, reads=2, max_bias=0.01)
     with pytest.raises(EnrollmentError, match=r"Entropy account .* is below 128"):
         enroll_device("die-3", [source], registry, owner, reads=2, design_min_entropy=0.5)
+    # Die 1's own spatial gradient biases its rank pairs (a third ones): refused by default.
+    biased = FastModelSource(Condition(die_seed=1))
+    with pytest.raises(EnrollmentError, match=r"Response bias 0\.3[34]\d is further .* 0\.15$"):
+        enroll_device("die-1", [biased], registry, owner, reads=2, thresholds=simulated_offsets())
     assert registry.devices() == []
 
 
