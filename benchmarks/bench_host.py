@@ -32,7 +32,7 @@ from ropuf.host.attestation import Verifier
 from ropuf.host.enrollment import SerialSource, enroll_device
 from ropuf.host.registry import EnrollmentRecord, Registry
 from ropuf.sim.board import Condition, SimulatedBoard
-from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.sources import FastModelSource
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.helper_data import HelperData
@@ -70,7 +70,7 @@ def verifications_per_second(folder: Path, count: int) -> tuple[float, float, fl
 
 def enrollment_times(folder: Path, reads: int) -> dict:
     condition = Condition(die_seed=41, noise_seed=3)
-    design = simulated_thresholds()
+    design = simulated_offsets()
     owner = Ed25519PrivateKey.generate()
     master = secrets.token_bytes(32)
     with Registry(folder / "enrol.db", master) as registry:
@@ -86,11 +86,11 @@ def enrollment_times(folder: Path, reads: int) -> dict:
             start = time.perf_counter()
             enroll_device("verilator", [source], registry, owner, reads=reads, thresholds=design)
             verilator = time.perf_counter() - start
-        masks = [
-            HelperData.from_bytes(registry.record(d).helper_data).mask
+        pairs = [
+            HelperData.from_bytes(registry.record(d).helper_data).pairs
             for d in ("fast", "verilator")
         ]
-    assert masks[0] == masks[1], "the two devices selected different pairs"
+    assert pairs[0] == pairs[1], "the two devices gave different rank pairs"
     return {"fast": fast, "verilator": verilator, "board_start": board_start}
 
 

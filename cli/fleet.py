@@ -36,14 +36,14 @@ def print_fleet(fleet, indent: str = "  ") -> None:
     print(f"{indent}bit-aliasing spread : {fleet.bit_aliasing_spread:.3f}")
     print(f"{indent}min-entropy per bit : {fleet.min_entropy:.3f} (bit-aliasing estimate)")
     print(
-        f"{indent}key entropy (fleet) : {fleet.fleet_key_entropy:.1f} bits: selected bits' "
+        f"{indent}key entropy (fleet) : {fleet.fleet_key_entropy:.1f} bits: key bits' "
         f"bit-aliasing min-entropy minus {CHOSEN.selected_bits - CHOSEN.k} disclosed; "
         f"fair bits would read {fleet.fair_key_entropy:.1f} with {fleet.dies} dies "
         "(the estimator's ceiling)"
     )
     print(
-        f"{indent}majority guess      : {fleet.majority_guess:.1%} of a die's selected bits "
-        "guessed from the other dies (50 % without shared bias)"
+        f"{indent}majority guess      : {fleet.majority_guess:.1%} of a die's key bits "
+        "guessed from the other dies at its pairs (50 % without shared bias)"
     )
 
 
@@ -62,7 +62,7 @@ def _fleet_plots(fleet, folder: Path) -> dict:
         fleet.inter_hd,
         {c.label: c.intra_hd for c in fleet.corners},
         folder / "fleet_hd.png",
-        title=f"{fleet.dies} simulated dies, 760 candidate bits each",
+        title=f"{fleet.dies} simulated dies, {CHOSEN.ros // 2} neighbour-pair bits each",
     )
     success = plot_corner_success(
         [c.label for c in fleet.corners],

@@ -134,9 +134,9 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     thresholds = args.thresholds
     if thresholds is None and args.sim_die is not None:
         # Imported on use, not at the top: start-up time of the command line.
-        from ropuf.sim.design_thresholds import simulated_thresholds
+        from ropuf.sim.design_thresholds import simulated_offsets
 
-        thresholds = simulated_thresholds()  # the simulated design, characterised
+        thresholds = simulated_offsets()  # the simulated design, characterised
     with open_registry(args) as registry:
         report = enroll_device(
             args.device_id,
@@ -156,8 +156,8 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
         "registry": str(args.registry),
         "conditions": list(report.conditions),
         "reads_per_condition": report.reads,
-        "candidate_pairs": report.candidate_pairs,
-        "selected_pairs": report.selected,
+        "ros": report.ros,
+        "pairs": report.pairs,
         "helper_bytes": report.helper_bytes,
         "bias": round(account.bias, 4),
         "entropy_bits": round(account.remaining, 2),
@@ -172,10 +172,10 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     if not args.json:
         print(f"ropuf enroll: {report.device_id} enrolled in {args.registry}")
         for label in report.conditions:
-            print(f"  read at              : {label} ({report.reads} reads of every pair)")
-        print(f"  response bias        : {account.bias:.1%} ones among the candidate bits")
+            print(f"  read at              : {label} ({report.reads} reads of every RO)")
+        print(f"  response bias        : {account.bias:.1%} ones among the response bits")
         print(
-            f"  entropy account      : {account.remaining:.1f} bits (selected response "
+            f"  entropy account      : {account.remaining:.1f} bits (response "
             f"{account.selected_entropy:.1f}, code offset discloses {account.disclosed})"
         )
         print(f"  predicted bit error  : {account.predicted_bit_error:.2g} at enrollment")
@@ -184,8 +184,8 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
             "(worst condition read)"
         )
         print(
-            f"  helper data          : {report.helper_bytes} bytes ({report.selected} of "
-            f"{report.candidate_pairs} pairs selected)"
+            f"  helper data          : {report.helper_bytes} bytes ({report.pairs} rank pairs "
+            f"of {report.ros} ROs)"
         )
         print("  verified on device   : RECONSTRUCT OK, ATTEST matched the registered key")
         if report.locked:

@@ -302,8 +302,8 @@ def _parser() -> argparse.ArgumentParser:
         "enroll",
         cmd_enroll,
         help="enrol a device: read it, derive helper data and keys, verify, register",
-        description="Read every candidate RO pair of the device --reads times (at each --at "
-        "condition for a simulated die), select and balance the reliable pairs, derive the "
+        description="Read every RO of the key construction --reads times (at each --at "
+        "condition for a simulated die), pair the ROs by rank inside batches, derive the "
         "helper data and keys with an entropy account, check on the device that RECONSTRUCT "
         "and ATTEST work with them, and only then write the owner-signed record and the "
         "encrypted attestation key into the registry. Refuses a locked device and a "
@@ -312,7 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     add_target_options(enroll, noise_seed=1)
     enroll.add_argument("--device-id", required=True, help="the device's name in the registry")
     enroll.add_argument(
-        "--reads", type=int, default=25, help="reads per pair and condition (default 25)"
+        "--reads", type=int, default=25, help="reads per RO and condition (default 25)"
     )
     enroll.add_argument(
         "--owner-key",
@@ -341,8 +341,9 @@ def _parser() -> argparse.ArgumentParser:
     enroll.add_argument(
         "--thresholds",
         metavar="FILE",
-        help="the design's pair thresholds (JSON, from a characterisation of several devices) "
-        "that remove bit-aliasing; simulated dies use the simulated design's own",
+        help="the design's RO offsets (JSON, 'ropuf thresholds', from a characterisation of "
+        "several devices) from which the pairs' thresholds that remove bit-aliasing are "
+        "derived; simulated dies use the simulated design's own",
     )
     add_progress_option(enroll)
     _registry_options(enroll)

@@ -1,12 +1,13 @@
-"""``ropuf thresholds``: characterise a design from several devices and write its thresholds.
+"""``ropuf thresholds``: characterise a design from several devices and write its RO offsets.
 
-Each device (an enrollment build, unlocked) is read *reads* times over the candidate pairs;
-the mean soft value of every pair on every device goes into
-:func:`ropuf.host.design_offsets.estimate_thresholds`, and the file it writes is what
-``ropuf enroll --thresholds FILE`` takes. Devices are named by ``--port`` (one per board, read in
-turn) or, for the simulated design, ``--sim-dies N`` (fast model dies from ``--first-seed``).
-Characterise with devices that will not be enrolled: each leaves 1/N of its own response in
-the public thresholds.
+Each device (an enrollment build, unlocked) has the ROs the key construction consumes read
+*reads* times; the mean count of every RO on every device goes into
+:func:`ropuf.host.design_offsets.estimate_offsets` (each RO relative to its die's mean,
+averaged over the devices), and the file it writes is what ``ropuf enroll --thresholds FILE``
+takes: enrollment derives each rank pair's threshold from it. Devices are named by ``--port``
+(one per board, read in turn) or, for the simulated design, ``--sim-dies N`` (fast model dies
+from ``--first-seed``). Characterise with devices that will not be enrolled: each leaves 1/N of
+its own response in the public offsets.
 """
 
 import argparse
@@ -42,8 +43,8 @@ def _sources(args: argparse.Namespace) -> list:
 def cmd_thresholds(args: argparse.Namespace) -> dict:
     """Read every device, estimate, write the file; the figures as a dict."""
     # Imported on use, not at the top: start-up time of the command line.
-    from ropuf.host.design_offsets import estimate_thresholds, save_thresholds
-    from ropuf.host.enrollment import check_enrollable, read_soft
+    from ropuf.host.design_offsets import estimate_offsets, save_offsets
+    from ropuf.host.enrollment import check_enrollable, read_counts
 
     sources = _sources(args)
     progress = ProgressBar("characterising", args.progress)
@@ -58,28 +59,28 @@ def cmd_thresholds(args: argparse.Namespace) -> dict:
                     f"{gate}: characterise devices of one build"
                 )
             gate = info.gate_cycles
-            soft = read_soft(client, CHOSEN.candidate_pairs, args.reads, info.soft_width)
-            means.append(soft.mean(axis=0))
+            counts = read_counts(client, CHOSEN.ros, args.reads)
+            means.append(counts.mean(axis=0))
         progress(done, len(sources))
-    thresholds = estimate_thresholds(np.array(means))
-    save_thresholds(args.out, thresholds, gate_cycles=gate, devices=len(sources))
+    offsets = estimate_offsets(np.array(means))
+    save_offsets(args.out, offsets, gate_cycles=gate, devices=len(sources))
     figures = {
         "out": str(args.out),
         "devices": len(sources),
         "reads": args.reads,
         "gate_cycles": gate,
-        "pairs": len(thresholds),
-        "mean_abs_threshold": round(float(np.mean(np.abs(thresholds))), 2),
-        "max_abs_threshold": int(np.max(np.abs(thresholds))),
+        "ros": len(offsets),
+        "mean_abs_offset": round(float(np.mean(np.abs(offsets))), 2),
+        "max_abs_offset": round(float(np.max(np.abs(offsets))), 2),
     }
     if not args.json:
         print(
-            f"ropuf thresholds: {len(thresholds)} pair thresholds from {len(sources)} devices "
+            f"ropuf thresholds: {len(offsets)} RO offsets from {len(sources)} devices "
             f"({args.reads} reads each, {gate}-cycle gate) written to {args.out}"
         )
         print(
-            f"  |threshold| mean {figures['mean_abs_threshold']} counts, "
-            f"largest {figures['max_abs_threshold']}"
+            f"  |offset| mean {figures['mean_abs_offset']} counts, "
+            f"largest {figures['max_abs_offset']}"
         )
     return figures
 
@@ -88,21 +89,22 @@ def add_thresholds_command(commands) -> None:
     """Register ``ropuf thresholds`` with the command line's subparsers."""
     parser = commands.add_parser(
         "thresholds",
-        help="characterise a design on several devices; write the pair thresholds file",
+        help="characterise a design on several devices; write its RO offsets file",
         description=(
-            "Read each device (an enrollment build, unlocked) over the candidate pairs, average "
-            "each pair's count difference over the devices, and write the design thresholds "
-            "that 'ropuf enroll --thresholds FILE' takes. Name the devices with --port (one per "
-            "board, read in turn) or, for the simulated design, --sim-dies N. Characterise with "
-            "devices that will not be enrolled: each leaves 1/N of its own response in the "
-            "public thresholds."
+            "Read each device (an enrollment build, unlocked) over the ROs of the key "
+            "construction, average each RO's count relative to its device's mean over the "
+            "devices, and write the design offsets that 'ropuf enroll --thresholds FILE' takes "
+            "(enrollment derives each pair's threshold from them). Name the devices with --port "
+            "(one per board, read in turn) or, for the simulated design, --sim-dies N. "
+            "Characterise with devices that will not be enrolled: each leaves 1/N of its own "
+            "response in the public offsets."
         ),
     )
     parser.add_argument("--port", action="append", help="a device's serial port or URL (repeat)")
     parser.add_argument("--sim-dies", type=int, default=0, help="simulated dies instead")
     parser.add_argument("--first-seed", type=int, default=2_000_000, help="first simulated die")
     parser.add_argument("--reads", type=int, default=25, help="reads per device (default 25)")
-    parser.add_argument("--out", required=True, help="the thresholds file to write (JSON)")
+    parser.add_argument("--out", required=True, help="the offsets file to write (JSON)")
     parser.add_argument("--baud", type=int, default=115_200, help="baud rate (default 115200)")
     parser.add_argument("--timeout", type=float, default=5.0, help="answer timeout in seconds")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")

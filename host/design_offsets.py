@@ -1,108 +1,168 @@
-"""Design thresholds: the systematic part of each RO pair's count difference, per design.
+"""Design offsets: the systematic part of each ring oscillator's count, per design.
 
 Every die of a design shares part of its ring frequencies: the placement and routing of each
-ring, and gradients that the die-to-die process repeats. Compared in a fixed pair, that shared
-part makes the same response bit likely on every die (bit-aliasing), so an attacker who knows
-other devices of the design guesses key bits better than by chance. Subtracting the design's
-mean difference of each pair before the sign removes it: on the silicon model the per-position
-min-entropy of the 760 candidate bits rises from 0.71 to 0.93 (400 dies each side, the figure
-limited by the estimate itself), and guessing a selected bit from the other dies' majority
-drops from 70 % to 53 % right (`docs/keygen.md`).
+ring, and gradients that the die-to-die process repeats. That shared part makes the same ROs
+fast on every die, so rank pairs and their response bits would repeat from die to die
+(bit-aliasing), and an attacker who knows other devices of the design would guess key bits
+better than by chance. The design offset of an RO is its count relative to its own die's mean
+count, averaged over characterised dies: the design's systematic part, with each die's overall
+speed removed. Enrollment ranks each batch by ``mean count - offset``
+(:func:`ropuf.host.keygen.enrol`), and a pair's design threshold is
+``round(offset_a - offset_b)`` (:func:`pair_thresholds`), subtracted from its count difference
+before the sign (:mod:`ropuf.spec.helper_data`).
 
-The thresholds are public design data. They are estimated once per design (bitstream and
-board family) from a characterisation of several devices with an enrollment build, stored in a
-JSON file, and each enrollment copies the selected pairs' values into the helper data, where
-the key derivation binds them (:mod:`ropuf.spec.helper_data`). Characterise with devices that
-will not be enrolled: each contributes ``1/N`` of its own differences to the public thresholds.
+The offsets are public design data. They are estimated once per design (bitstream and board
+family) from a characterisation of several devices with an enrollment build, stored in a JSON
+file of kind :data:`KIND`, and each enrollment copies its pairs' thresholds into the helper
+data, where the key derivation binds them. Characterise with devices that will not be
+enrolled: each contributes ``1/N`` of its own counts to the public offsets. Files of the
+neighbour-pair construction (kind ``"ropuf design thresholds"``, one threshold per fixed pair)
+are refused: characterise again.
 """
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
 from ropuf.spec.errors import RopufError
+from ropuf.spec.helper_data import THRESHOLD_LIMIT
 
-__all__ = ["DesignThresholdsError", "estimate_thresholds", "load_thresholds", "save_thresholds"]
+__all__ = [
+    "KIND",
+    "MIN_DEVICES",
+    "DesignOffsetsError",
+    "estimate_offsets",
+    "load_offsets",
+    "pair_thresholds",
+    "save_offsets",
+]
 
 #: Fewest devices an estimate is accepted from: with fewer, each device's own response weighs
 #: so much in the mean that subtracting it removes the devices' own randomness too.
 MIN_DEVICES = 8
 
+#: The ``kind`` of an offsets file.
+KIND = "ropuf design RO offsets"
+#: The kind of the neighbour-pair construction's per-pair thresholds files (refused).
+_OLD_KIND = "ropuf design thresholds"
 
-class DesignThresholdsError(RopufError, ValueError):
-    """Thresholds that cannot be used: too few devices, a malformed file, or a file made for
-    another design. The message says which and what to do."""
+
+class DesignOffsetsError(RopufError, ValueError):
+    """Offsets that cannot be used: too few devices, a malformed file, a file of the old
+    per-pair kind, or one made for another design. The message says which and what to do."""
 
 
-def estimate_thresholds(device_means: np.ndarray) -> np.ndarray:
-    """Thresholds from a characterisation: the mean over devices of each pair's mean soft value.
+def estimate_offsets(device_counts: np.ndarray) -> np.ndarray:
+    """Offsets from a characterisation: the mean over devices of each RO's mean count less
+    that device's mean over all its ROs.
 
     Parameters
     ----------
-    device_means : array_like, shape (devices, pairs)
-        Each device's mean count difference (soft value) per candidate pair, read with the same
-        gate as the devices to be enrolled.
+    device_counts : array_like, shape (devices, n_ro)
+        Each device's mean count per RO, read with the same gate as the devices to be enrolled.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (pairs,)
-        Rounded to whole counts (the device subtracts integers), within signed 16 bits.
+    numpy.ndarray of float64, shape (n_ro,)
+        In counts, rounded to 1/100 count (what the file stores).
     """
-    means = np.asarray(device_means, dtype=np.float64)
-    if means.ndim != 2:
-        raise DesignThresholdsError(
-            f"device means must have shape (devices, pairs), not {means.shape!r}"
+    counts = np.asarray(device_counts, dtype=np.float64)
+    if counts.ndim != 2 or counts.shape[1] < 2:
+        raise DesignOffsetsError(
+            f"device counts must have shape (devices, n_ro >= 2), not {counts.shape!r}"
         )
-    if means.shape[0] < MIN_DEVICES:
-        raise DesignThresholdsError(
-            f"{means.shape[0]} devices are too few to estimate design thresholds: "
+    if counts.shape[0] < MIN_DEVICES:
+        raise DesignOffsetsError(
+            f"{counts.shape[0]} devices are too few to estimate design offsets: "
             f"characterise at least {MIN_DEVICES}"
         )
-    return np.clip(np.rint(means.mean(axis=0)), -(2**15) + 1, 2**15 - 1).astype(np.int64)
+    relative = counts - counts.mean(axis=1, keepdims=True)
+    return np.round(relative.mean(axis=0), 2)
 
 
-def save_thresholds(path: str | Path, thresholds: np.ndarray, *, gate_cycles: int, devices: int):
-    """Write *thresholds* as JSON with what they are valid for."""
+def pair_thresholds(offsets, pairs) -> np.ndarray:
+    """Design thresholds of RO *pairs*: ``round(offset_a - offset_b)``, int64.
+
+    Raises
+    ------
+    DesignOffsetsError
+        A threshold outside signed 16 bits (offsets of another gate or a broken file).
+    """
+    offsets = np.asarray(offsets, dtype=np.float64)
+    index = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    thresholds = np.rint(offsets[index[:, 0]] - offsets[index[:, 1]]).astype(np.int64)
+    if np.any(np.abs(thresholds) > THRESHOLD_LIMIT):
+        raise DesignOffsetsError(
+            "design offsets give a pair threshold outside signed 16 bits: they do not fit "
+            "this gate; re-characterise"
+        )
+    return thresholds
+
+
+def save_offsets(path: str | Path, offsets: np.ndarray, *, gate_cycles: int, devices: int):
+    """Write *offsets* as JSON with what they are valid for."""
     Path(path).write_text(
         json.dumps(
             {
-                "kind": "ropuf design thresholds",
+                "kind": KIND,
+                "version": 1,
                 "gate_cycles": int(gate_cycles),
                 "devices": int(devices),
-                "thresholds": [int(t) for t in thresholds],
+                "offsets": [round(float(v), 2) for v in offsets],
             },
             indent=1,
         )
     )
 
 
-def load_thresholds(path: str | Path, *, pairs: int, gate_cycles: int | None) -> np.ndarray:
-    """Read a thresholds file and check it fits the device (pair count and gate; the gate is
-    not checked when *gate_cycles* is None, for a check before the device is reached).
+def load_offsets(path: str | Path, *, ros: int, gate_cycles: int | None) -> np.ndarray:
+    """Read an offsets file and check it fits the device: at least *ros* ROs (the ROs the key
+    construction consumes) and the gate (not checked when *gate_cycles* is None, for a check
+    before the device is reached).
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (n_ro,)
 
     Raises
     ------
-    DesignThresholdsError
-        Unreadable, not a thresholds file, or made for another pair count or gate.
+    DesignOffsetsError
+        Unreadable, not an offsets file, an old per-pair thresholds file, an unknown version,
+        or made for fewer ROs or another gate.
     """
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as error:
-        raise DesignThresholdsError(f"cannot read design thresholds {path}: {error}") from None
-    if not isinstance(data, dict) or data.get("kind") != "ropuf design thresholds":
-        raise DesignThresholdsError(f"{path} is not a ropuf design-thresholds file")
-    values = data.get("thresholds")
-    if not isinstance(values, list) or len(values) != pairs:
-        raise DesignThresholdsError(
-            f"{path} holds {len(values) if isinstance(values, list) else 'no'} thresholds; "
-            f"the device has {pairs} candidate pairs"
+        raise DesignOffsetsError(f"cannot read design offsets {path}: {error}") from None
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind == _OLD_KIND:
+        raise DesignOffsetsError(
+            f"{path} holds per-pair thresholds of the neighbour-pair construction, which this "
+            "design no longer uses; it takes per-RO design offsets: characterise the design "
+            "again with 'ropuf thresholds'"
+        )
+    if kind != KIND:
+        raise DesignOffsetsError(f"{path} is not a ropuf design-offsets file")
+    if data.get("version") != 1:
+        raise DesignOffsetsError(
+            f"{path} is a design-offsets file of version {data.get('version')!r}; this reader "
+            "knows version 1"
+        )
+    values = data.get("offsets")
+    if not isinstance(values, list) or len(values) < ros:
+        raise DesignOffsetsError(
+            f"{path} holds {len(values) if isinstance(values, list) else 'no'} RO offsets; "
+            f"the key construction uses {ros} ROs"
         )
     if gate_cycles is not None and data.get("gate_cycles") != gate_cycles:
-        raise DesignThresholdsError(
+        raise DesignOffsetsError(
             f"{path} was measured with a {data.get('gate_cycles')}-cycle gate; the device "
             f"counts over {gate_cycles}: re-characterise"
         )
-    if not all(isinstance(v, int) and abs(v) < 2**15 for v in values):
-        raise DesignThresholdsError(f"{path}: thresholds must be signed 16-bit integers")
-    return np.array(values, dtype=np.int64)
+    if not all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    ):
+        raise DesignOffsetsError(f"{path}: offsets must be finite numbers (counts)")
+    return np.array(values, dtype=np.float64)

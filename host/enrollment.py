@@ -2,17 +2,18 @@
 on the device, and only then register it.
 
 1. **Read.** At each operating condition the device is reached at (a :class:`DeviceSource`),
-   INFO must report an unlocked enrollment build with enough ROs; then every candidate pair
-   ``(2i, 2i + 1)``, ``i < candidate_pairs``, is read *reads* times with READ_RO (32 pairs per
-   request). The soft value of a pair is ``count_a - count_b`` saturated to the build's soft
-   width, exactly what the device's decoder sees at reconstruction. Reads of all conditions
-   are pooled: a pair's margin is its mean over all of them.
-2. **Derive.** :func:`ropuf.host.keygen.enrol` masks and balances the pairs, makes the entropy
-   account (refusing below 128 bits), draws the secret, and derives the helper data and keys.
-   From the device's own measured margins (each selected pair's mean and read-to-read spread
-   at each condition) :func:`ropuf.host.keygen_analysis.measured_key_failure` predicts its key
-   failure; enrollment refuses a device whose figure at any condition read is above
-   *max_key_failure* (default :data:`MAX_KEY_FAILURE`, 1e-9), so the target holds per device.
+   INFO must report an unlocked enrollment build with enough ROs; then the count of every RO
+   the construction consumes (``params.ros``) is read *reads* times with READ_RO of the
+   neighbour pairs ``(2i, 2i + 1)``, ``i < ros / 2`` (32 pairs per request), each answer
+   giving both ROs' counts. Reads of all conditions are pooled: an RO's rank is taken from its
+   mean over all of them.
+2. **Derive.** :func:`ropuf.host.keygen.enrol` pairs the ROs by rank inside their batches
+   (less the design offsets), makes the entropy account (refusing below 128 bits), draws the
+   secret, and derives the helper data and keys. From the device's own measured margins (each
+   pair's mean corrected soft value and read-to-read spread at each condition)
+   :func:`ropuf.host.keygen_analysis.measured_key_failure` predicts its key failure;
+   enrollment refuses a device whose figure at any condition read is above *max_key_failure*
+   (default :data:`MAX_KEY_FAILURE`, 1e-9), so the target holds per device.
 3. **Verify on the device** (at the first condition): LOAD_HELPER, RECONSTRUCT must answer OK,
    and one ATTEST with a fresh nonce must equal the MAC of the derived attestation key
    (compared in constant time). A record that the device cannot use is never written.
@@ -50,7 +51,7 @@ from .client import (
     KeyCheckFailedError,
     UnknownCommandError,
 )
-from .design_offsets import load_thresholds
+from .design_offsets import load_offsets
 from .keygen import EnrollmentError, EntropyAccount, enrol
 from .keygen_analysis import measured_key_failure
 from .registry import EnrollmentRecord, Registry, RegistryError
@@ -64,7 +65,7 @@ __all__ = [
     "check_enrollable",
     "enroll_device",
     "puf_facts",
-    "read_soft",
+    "read_counts",
 ]
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ logger = logging.getLogger(__name__)
 #: Default largest predicted key failure (per reconstruction) of a device enrollment accepts.
 MAX_KEY_FAILURE = 1e-9
 
-#: ``progress(done, total)``: called after each full read of the candidate pairs and after the
+#: ``progress(done, total)``: called after each full read of the ROs and after the
 #: verification (units: full reads; the verification counts as one).
 Progress = Callable[[int, int], None]
 
@@ -128,13 +129,13 @@ class EnrollmentReport:
     conditions : tuple of str
         Labels of the conditions read; the first is where the device was verified.
     reads : int
-        Full reads of the candidate pairs per condition.
-    candidate_pairs, selected : int
-        Pairs read, and pairs selected to carry the key.
+        Full reads of the ROs per condition.
+    ros, pairs : int
+        ROs read (those the construction consumes), and rank pairs carrying the key.
     helper_bytes : int
         Size of the helper-data record.
     account : EntropyAccount
-        Bias, min-entropy account and the predicted bit-error rate of the selected pairs.
+        Bias, min-entropy account and the predicted bit-error rate of the pairs.
     puf : dict
         The PUF facts stored in the record.
     locked : bool
@@ -149,8 +150,8 @@ class EnrollmentReport:
     device_id: str
     conditions: tuple[str, ...]
     reads: int
-    candidate_pairs: int
-    selected: int
+    ros: int
+    pairs: int
     helper_bytes: int
     account: EntropyAccount
     puf: dict
@@ -177,10 +178,10 @@ def check_enrollable(info: Info, params: CodeParams, where: str) -> None:
             f"the device at {where} runs a deployment build, which has no raw readout: "
             "enrol it with the enrollment bitstream, then deploy"
         )
-    if info.n_ro < 2 * params.candidate_pairs:
+    if info.n_ro < params.ros:
         raise EnrollmentError(
-            f"the device at {where} has {info.n_ro} ROs; the key construction reads "
-            f"{params.candidate_pairs} neighbour pairs and needs {2 * params.candidate_pairs}"
+            f"the device at {where} has {info.n_ro} ROs; the key construction pairs "
+            f"{params.selected_bits} from batches of {params.pairing.batch} and needs {params.ros}"
         )
     if info.soft_width != params.soft_width:
         raise EnrollmentError(
@@ -189,30 +190,33 @@ def check_enrollable(info: Info, params: CodeParams, where: str) -> None:
         )
 
 
-def read_soft(
+def read_counts(
     client: DeviceClient,
-    candidate_pairs: int,
+    ros: int,
     reads: int,
-    soft_width: int,
     *,
     after_read: Callable[[], None] | None = None,
 ) -> np.ndarray:
-    """Soft values of neighbour pairs ``(2i, 2i + 1)``, ``i < candidate_pairs``, read *reads*
-    times: an int64 array of shape ``(reads, candidate_pairs)``.
+    """Counts of ROs ``0 .. ros - 1``, read *reads* times: an int64 array of shape
+    ``(reads, ros)``.
 
-    A soft value is ``count_a - count_b`` saturated to ``+-(2**(soft_width - 1) - 1)``, as
-    the device computes it for its decoder. *after_read* is called after each full read.
+    Each full read is READ_RO of the neighbour pairs ``(2i, 2i + 1)``, ``i < ros / 2``; an
+    answer gives both ROs' counts of one gate (the soft values the decoder sees are taken from
+    them, :func:`ropuf.host.fuzzy.pair_soft`). *after_read* is called after each full read.
 
     Raises
     ------
+    ValueError
+        *ros* is not even.
     EnrollmentError
         The device flags a pair invalid (its array is smaller than it reported).
     DeviceLockedError, UnknownCommandError
         The device refuses raw readout.
     """
-    pairs = [(2 * i, 2 * i + 1) for i in range(candidate_pairs)]
-    limit = 2 ** (soft_width - 1) - 1
-    out = np.empty((reads, candidate_pairs), dtype=np.int64)
+    if ros % 2:
+        raise ValueError(f"ROs are read in neighbour pairs: an even count, not {ros!r}")
+    pairs = [(2 * i, 2 * i + 1) for i in range(ros // 2)]
+    out = np.empty((reads, ros), dtype=np.int64)
     for r in range(reads):
         results = client.read_ro(pairs)
         invalid = [pairs[i] for i, result in enumerate(results) if result[3]]
@@ -221,7 +225,8 @@ def read_soft(
                 f"the device flags {len(invalid)} pair(s) invalid, first {invalid[0]}: its "
                 "RO array is smaller than its INFO answer says"
             )
-        out[r] = np.clip([a - b for a, b, *_ in results], -limit, limit)
+        out[r, 0::2] = [a for a, *_ in results]
+        out[r, 1::2] = [b for _, b, *_ in results]
         if after_read is not None:
             after_read()
     return out
@@ -239,7 +244,10 @@ def puf_facts(info: Info, params: CodeParams, conditions: Sequence[str], reads: 
             "t": params.t,
             "n": params.n,
             "k": params.k,
-            "candidate_pairs": params.candidate_pairs,
+            "batch": params.pairing.batch,
+            "per_batch": params.pairing.per_batch,
+            "ros": params.ros,
+            "thresholds": params.thresholds,
         },
         "enrollment": {"conditions": list(conditions), "reads_per_condition": reads},
     }
@@ -285,7 +293,7 @@ def enroll_device(
     *,
     reads: int = 25,
     params: CodeParams = CHOSEN,
-    max_bias: float = 0.1,
+    max_bias: float = 0.15,
     design_min_entropy: float | None = None,
     thresholds: np.ndarray | str | Path | None = None,
     lock: bool = False,
@@ -306,15 +314,16 @@ def enroll_device(
     owner : Ed25519PrivateKey
         Signs the record (:func:`ropuf.host.owner_key.load_owner_key`).
     reads : int
-        Full reads of the candidate pairs per condition, at least 2 (default 25).
+        Full reads of the ROs per condition, at least 2 (default 25).
     params : CodeParams
         The key construction (default :data:`~ropuf.spec.code_params.CHOSEN`).
     max_bias, design_min_entropy : float
         As :func:`ropuf.host.keygen.enrol`.
     thresholds : array or path, optional
-        The design's thresholds of the candidate pairs (:mod:`ropuf.host.design_offsets`),
-        or a thresholds file, checked against the device's gate. Without them bit-aliasing is
-        not corrected (a warning is logged).
+        The design's per-RO offsets (:mod:`ropuf.host.design_offsets`), or an offsets file,
+        checked against the device's gate; the pairs' thresholds are derived from them. Only
+        for a construction with thresholds. Without them (and with a construction that has
+        thresholds) bit-aliasing is not corrected (a warning is logged).
     lock : bool
         Send LOCK once the device is registered (raw readout off until reconfiguration).
     progress : callable, optional
@@ -357,9 +366,14 @@ def enroll_device(
         raise RegistryError(
             f"device {device_id!r} is already enrolled in {registry.path}: choose another id"
         )
+    if thresholds is not None and not params.thresholds:
+        raise InputError(
+            "this key construction carries no design thresholds: enrol without design "
+            "offsets (--thresholds)"
+        )
     if isinstance(thresholds, str | Path):
         # A bad file is refused before any reading (its gate is checked once INFO is known).
-        load_thresholds(thresholds, pairs=params.candidate_pairs, gate_cycles=None)
+        load_offsets(thresholds, ros=params.ros, gate_cycles=None)
     started = time.monotonic()
     total = len(sources) * reads + 1
     done = 0
@@ -377,21 +391,14 @@ def enroll_device(
         with source.open() as client:
             info = _read_source(client, source.label, params, info)
             logger.info("reading %d times at %s", reads, source.label)
-            pooled.append(
-                read_soft(client, params.candidate_pairs, reads, info.soft_width, after_read=step)
-            )
+            pooled.append(read_counts(client, params.ros, reads, after_read=step))
     with primary.open() as client:
         info = _read_source(client, primary.label, params, info)
         logger.info("reading %d times at %s", reads, primary.label)
-        pooled.insert(
-            0,
-            read_soft(client, params.candidate_pairs, reads, info.soft_width, after_read=step),
-        )
+        pooled.insert(0, read_counts(client, params.ros, reads, after_read=step))
         if isinstance(thresholds, str | Path):
-            thresholds = load_thresholds(
-                thresholds, pairs=params.candidate_pairs, gate_cycles=info.gate_cycles
-            )
-        elif thresholds is None:
+            thresholds = load_offsets(thresholds, ros=params.ros, gate_cycles=info.gate_cycles)
+        elif thresholds is None and params.thresholds:
             logger.warning(
                 "no design thresholds: bits shared by every device of the design (bit-aliasing) "
                 "are not corrected; characterise the design (docs/keygen.md)"
@@ -402,7 +409,7 @@ def enroll_device(
             n_ro=info.n_ro,
             max_bias=max_bias,
             design_min_entropy=design_min_entropy,
-            thresholds=thresholds,
+            offsets=thresholds,
         )
         predicted = measured_key_failure(pooled, enrollment.helper)
         worst = int(np.argmax(predicted))
@@ -410,7 +417,7 @@ def enroll_device(
             raise EnrollmentError(
                 f"the device's predicted key failure is {predicted[worst]:.1e} per "
                 f"reconstruction at {sources[worst].label}, above the target "
-                f"{max_key_failure:.1e}: its selected pairs' margins are too thin for the "
+                f"{max_key_failure:.1e}: its pairs' margins are too thin for the "
                 "code; read more times (--reads) to measure the margins better, enrol another "
                 "device, or accept a higher figure with --max-key-failure; nothing was "
                 "registered"
@@ -437,8 +444,8 @@ def enroll_device(
         device_id=device_id,
         conditions=labels,
         reads=reads,
-        candidate_pairs=params.candidate_pairs,
-        selected=params.selected_bits,
+        ros=params.ros,
+        pairs=params.selected_bits,
         helper_bytes=len(record_bytes),
         account=enrollment.account,
         puf=puf,

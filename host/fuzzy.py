@@ -36,6 +36,7 @@ __all__ = [
     "decode_hard",
     "decode_soft",
     "encode_batch",
+    "pair_soft",
     "reconstruct",
     "syndromes",
 ]
@@ -239,16 +240,40 @@ def corrected_batch(soft: np.ndarray, thresholds, soft_width: int) -> np.ndarray
     return np.clip(np.asarray(soft, np.int64) - np.asarray(thresholds, np.int64), -limit, limit)
 
 
-def reconstruct(helper: HelperData, soft: np.ndarray) -> DerivedKeys:
-    """Reconstruct a device's keys from one reading of its selected pairs.
+def pair_soft(counts, pairs, soft_width: int) -> np.ndarray:
+    """Soft values of RO *pairs* from per-RO counts, as the device computes them.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (..., n_ro)
+        Each RO's count (any leading axes: reads, trials).
+    pairs : sequence of (int, int)
+        Global RO indices ``(a, b)`` (:attr:`ropuf.spec.helper_data.HelperData.pairs`).
+    soft_width : int
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (..., len(pairs))
+        ``count_a - count_b`` saturated to ``+-(2**(soft_width - 1) - 1)``: positive when the
+        lower-indexed RO ``a`` counted more (response bit 1).
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    index = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    limit = 2 ** (soft_width - 1) - 1
+    return np.clip(counts[..., index[:, 0]] - counts[..., index[:, 1]], -limit, limit)
+
+
+def reconstruct(helper: HelperData, counts: np.ndarray) -> DerivedKeys:
+    """Reconstruct a device's keys from one reading of its ROs.
 
     Parameters
     ----------
     helper : HelperData
         The device's (parsed, CRC-checked) helper data.
-    soft : array_like of int, shape (n * rep,)
-        Soft values of ``helper.pairs()``, in that order (the helper data's thresholds are
-        subtracted here).
+    counts : array_like of int, shape (n_ro,)
+        One count per RO, at least the ``params.ros`` ROs the pairs index; the soft values of
+        ``helper.pairs`` are taken from them (:func:`pair_soft`) and the helper data's
+        thresholds subtracted.
 
     Returns
     -------
@@ -259,13 +284,16 @@ def reconstruct(helper: HelperData, soft: np.ndarray) -> DerivedKeys:
     KeyCheckError
         The decoder reported failure, or the derived key-check value differs from the stored
         one.
+    ValueError
+        *counts* is not one count per RO of the pairing.
     """
     params = helper.params
-    soft = np.asarray(soft, dtype=np.int64)
-    if soft.shape != (params.selected_bits,):
-        raise ValueError(f"Expected {params.selected_bits} soft values, got shape {soft.shape!r}")
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.ndim != 1 or len(counts) < params.ros:
+        raise ValueError(f"Expected {params.ros} or more RO counts, got shape {counts.shape!r}")
+    soft = pair_soft(counts[None, :], helper.pairs, params.soft_width)
     message, failed = decode_soft(
-        corrected_batch(soft[None, :], helper.thresholds, params.soft_width),
+        corrected_batch(soft, helper.thresholds, params.soft_width),
         np.array(helper.offset),
         params,
     )

@@ -1,17 +1,22 @@
-"""Enrollment: from measured soft values to helper data, keys and an entropy account.
+"""Enrollment: from repeated RO counts to helper data, keys and an entropy account.
 
-Enrollment reads every candidate pair several times, takes the mean count difference as the
-pair's margin, and selects the ``n * rep`` pairs with the largest margins, **balanced**: half
-of them (rounded down) with response bit 1, the rest with bit 0. Balancing is the bias
-compensation: for exchangeable bits (the same distribution at every position, any bias),
-every arrangement of the selected bits with that many ones is equally likely given the mask,
-so the selected response holds exactly ``log2 C(n_sel, ones)`` bits of min-entropy whatever the
-die's bias. The code offset then discloses ``n_sel - k`` bits (the syndrome of a linear code),
-so the account is ``log2 C(n_sel, ones) - (n_sel - k)``, and enrollment refuses below 128 bits.
+Enrollment reads every RO the construction consumes several times and averages each RO's
+count. Inside each batch of neighbouring ROs it ranks the ROs by that mean, less the design's
+offset of each RO (:mod:`ropuf.host.design_offsets`), and pairs them by rank
+(:class:`~ropuf.spec.pairing.RankPairing`): the pair list, in its canonical order, is public
+helper data. A pair's response bit is 1 when its lower-indexed RO ``a`` counted more: the
+sign of its mean corrected soft value ``corrected_soft(count_a - count_b, threshold)``, the
+threshold being ``round(offset_a - offset_b)`` when the construction carries thresholds.
 
-Bias that differs from position to position (bit-aliasing across a fleet, from the layout) is
-not visible on one die; pass ``design_min_entropy`` (bits per response bit, from a fleet
-characterisation) to cap the account with it.
+**Entropy account.** The pair list depends only on which ROs are paired, never on which of the
+two is faster, so for exchangeable ROs (the same distribution at every position) each of the
+``n_sel`` response bits is uniform given the list: ``n_sel`` bits of min-entropy. The code
+offset discloses ``n_sel - k`` of them (the syndrome of a linear code), so the account is
+``n_sel - (n_sel - k) = k`` bits, and enrollment refuses below 128 bits. Bias that differs from
+position to position (spatial gradients, bit-aliasing across a fleet) is not visible on one
+die; pass ``design_min_entropy`` (bits per response bit, from a fleet characterisation) to cap
+the account with it. A fraction of ones far from 0.5 is refused (``max_bias``): for uniform
+bits it is a sign of a broken device.
 """
 
 import math
@@ -24,7 +29,8 @@ from ropuf.spec.code_params import CodeParams
 from ropuf.spec.errors import RopufError
 from ropuf.spec.helper_data import HelperData
 
-from .fuzzy import encode_batch
+from .design_offsets import pair_thresholds
+from .fuzzy import corrected_batch, encode_batch, pair_soft
 from .kdf import DerivedKeys, derive_keys, pack_secret
 
 __all__ = ["MIN_KEY_ENTROPY", "Enrollment", "EnrollmentError", "EntropyAccount", "enrol"]
@@ -34,8 +40,8 @@ MIN_KEY_ENTROPY = 128.0
 
 
 class EnrollmentError(RopufError):
-    """Enrollment refused: too much bias, too few reliable pairs, or too little entropy left
-    for a 128-bit key. The message gives the figures."""
+    """Enrollment refused: too much bias or too little entropy left for a 128-bit key. The
+    message gives the figures."""
 
 
 @dataclass(frozen=True)
@@ -45,19 +51,20 @@ class EntropyAccount:
     Attributes
     ----------
     bias : float
-        Fraction of ones among all candidate response bits (the die's measured bias).
+        Fraction of ones among the ``n_sel`` response bits of the rank pairs.
     selected_entropy : float
-        Min-entropy of the selected response: ``log2 C(n_sel, ones)`` (exchangeable bits,
-        balanced selection), capped by ``n_sel * design_min_entropy`` when that is given.
+        Min-entropy of the response: ``n_sel`` (each bit uniform for exchangeable ROs, given
+        the pair list), capped by ``n_sel * design_min_entropy`` when that is given.
     disclosed : int
-        Bits the code offset discloses: ``n_sel - k``. The mask discloses nothing about the
-        selected bits' values under exchangeability (it depends on margins' magnitudes and on
-        the balance, which the figure above already counts).
+        Bits the code offset discloses: ``n_sel - k``. The pair list discloses nothing about
+        the bits' values under exchangeability (its canonical order does not depend on which
+        RO of a pair is faster).
     remaining : float
         ``selected_entropy - disclosed``: the key's min-entropy.
     predicted_bit_error : float
-        Mean over selected bits of ``Phi(-|margin| / sigma)``, sigma each pair's read-to-read
-        spread: the enrollment's own estimate of the bit-error rate at enrollment conditions.
+        Mean over the pairs of ``Phi(-|margin| / sigma)``, margin each pair's mean corrected
+        soft value and sigma its read-to-read spread (at least 0.5 count): the enrollment's
+        own estimate of the bit-error rate at enrollment conditions.
     """
 
     bias: float
@@ -85,38 +92,36 @@ class Enrollment:
     account: EntropyAccount
 
 
-def _log2_binomial(n: int, k: int) -> float:
-    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2)
-
-
 def enrol(
-    reads: np.ndarray,
+    counts: np.ndarray,
     params: CodeParams,
     *,
     n_ro: int,
-    max_bias: float = 0.1,
+    max_bias: float = 0.15,
     design_min_entropy: float | None = None,
-    thresholds=None,
+    offsets=None,
     message_bits: list[int] | None = None,
 ) -> Enrollment:
-    """Enrol one device from repeated soft readings of its candidate pairs.
+    """Enrol one device from repeated counts of its ROs.
 
     Parameters
     ----------
-    reads : array_like of int, shape (n_reads, candidate_pairs)
-        Soft values (count differences, ``count_a - count_b``) of neighbour pairs
-        ``(2i, 2i + 1)``, ``i < params.candidate_pairs``, read ``n_reads >= 2`` times.
+    counts : array_like of int, shape (n_reads >= 2, n_ro_read)
+        Each RO's count, ROs ``0 .. n_ro_read - 1``, ``n_ro_read >= params.ros`` (ROs past
+        ``params.ros`` are not used), read ``n_reads`` times.
     params : CodeParams
     n_ro : int
         RO count of the array (recorded in the helper data).
     max_bias : float, optional
-        Largest accepted ``|fraction of ones - 0.5|`` among the candidates (default 0.1).
+        Largest accepted ``|fraction of ones - 0.5|`` among the response bits (default 0.15:
+        4.5 standard deviations of a fair 224-bit response, about 4 of a 192-bit one).
     design_min_entropy : float, optional
         Min-entropy per response bit from a fleet characterisation (bit-aliasing), in (0, 1].
-    thresholds : array_like of int, shape (candidate_pairs,), optional
-        The design's systematic count difference of each candidate pair
-        (:mod:`ropuf.host.design_offsets`), subtracted before anything else and recorded for
-        the selected pairs in the helper data; zeros when omitted.
+    offsets : array_like of float, shape (n_offsets >= params.ros,), optional
+        The design's offset of each RO (:mod:`ropuf.host.design_offsets`): subtracted from
+        the mean counts before ranking, and the pairs' thresholds ``round(offset_a -
+        offset_b)`` are recorded in the helper data. Only for a construction with thresholds
+        (``params.thresholds``); zeros when omitted.
     message_bits : list of int, optional
         The secret message (``params.k`` bits); drawn with :mod:`secrets` when omitted. Only
         tests pass it.
@@ -128,52 +133,49 @@ def enrol(
     Raises
     ------
     EnrollmentError
-        Bias above ``max_bias``, too few pairs of one response value to balance the
-        selection, or an entropy account below :data:`MIN_KEY_ENTROPY`.
+        Bias above ``max_bias``, or an entropy account below :data:`MIN_KEY_ENTROPY`.
     ValueError
-        *reads* has the wrong shape or fewer than two reads.
+        *counts* has the wrong shape or fewer than two reads; *offsets* of the wrong shape,
+        or given to a construction without thresholds.
     """
-    reads = np.asarray(reads, dtype=np.float64)
-    if reads.ndim != 2 or reads.shape[1] != params.candidate_pairs or reads.shape[0] < 2:
+    ros = params.ros
+    counts = np.asarray(counts, dtype=np.int64)
+    if counts.ndim != 2 or counts.shape[1] < ros or counts.shape[0] < 2:
         raise ValueError(
-            f"reads must have shape (n_reads >= 2, {params.candidate_pairs}), not {reads.shape!r}"
+            f"counts must have shape (n_reads >= 2, n_ro >= {ros}), not {counts.shape!r}"
         )
-    if thresholds is None:
-        thresholds = np.zeros(params.candidate_pairs, dtype=np.int64)
-    thresholds = np.asarray(thresholds)
-    if thresholds.shape != (params.candidate_pairs,) or not np.all(
-        (thresholds == np.round(thresholds)) & (np.abs(thresholds) < 2**15)
-    ):
+    counts = counts[:, :ros]
+    if offsets is None:
+        offsets = np.zeros(ros)
+    elif not params.thresholds:
         raise ValueError(
-            f"thresholds must be {params.candidate_pairs} signed 16-bit integers, "
-            f"not shape {thresholds.shape!r}"
+            "design offsets need a construction with thresholds: without them the device "
+            "compares raw counts, and pairs ranked on corrected counts would not hold"
         )
-    thresholds = thresholds.astype(np.int64)
-    margin = reads.mean(axis=0) - thresholds
-    spread = np.maximum(reads.std(axis=0, ddof=1), 0.5)
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if offsets.ndim != 1 or len(offsets) < ros or not np.all(np.isfinite(offsets)):
+        raise ValueError(
+            f"offsets must be {ros} or more finite numbers, not shape {offsets.shape!r}"
+        )
+    offsets = offsets[:ros]
+    pairs = params.pairing.choose(counts.mean(axis=0) - offsets, params.selected_bits)
+    thresholds = pair_thresholds(offsets, pairs)
+    soft = corrected_batch(
+        pair_soft(counts, pairs, params.soft_width), thresholds, params.soft_width
+    )
+    margin = soft.mean(axis=0)
+    spread = np.maximum(soft.std(axis=0, ddof=1), 0.5)
     bits = (margin > 0).astype(np.uint8)
     bias = float(bits.mean())
     if abs(bias - 0.5) > max_bias:
         raise EnrollmentError(
             f"Response bias {bias:.3f} is further from 0.5 than the accepted {max_bias}"
         )
-    n_sel = params.selected_bits
-    ones = n_sel // 2
-    want = {1: ones, 0: n_sel - ones}
-    chosen = []
-    for value, count in want.items():
-        candidates = np.flatnonzero(bits == value)
-        if len(candidates) < count:
-            raise EnrollmentError(
-                f"Only {len(candidates)} pairs answer {value}; a balanced selection needs {count}"
-            )
-        order = np.argsort(-np.abs(margin[candidates]), kind="stable")
-        chosen.append(candidates[order[:count]])
-    selected = np.sort(np.concatenate(chosen))
     erfc = np.vectorize(math.erfc)
-    predicted = float(np.mean(0.5 * erfc(np.abs(margin[selected]) / spread[selected] / 2**0.5)))
+    predicted = float(np.mean(0.5 * erfc(np.abs(margin) / spread / 2**0.5)))
 
-    selected_entropy = _log2_binomial(n_sel, ones)
+    n_sel = params.selected_bits
+    selected_entropy = float(n_sel)
     if design_min_entropy is not None:
         if not 0.0 < design_min_entropy <= 1.0:
             raise ValueError(f"design_min_entropy must be in (0, 1], not {design_min_entropy!r}")
@@ -189,21 +191,19 @@ def enrol(
     if account.remaining < MIN_KEY_ENTROPY:
         raise EnrollmentError(
             f"Entropy account {account.remaining:.1f} bits is below {MIN_KEY_ENTROPY:.0f}: "
-            f"selected response {selected_entropy:.1f} bits, code offset discloses {disclosed}"
+            f"response {selected_entropy:.1f} bits, code offset discloses {disclosed}"
         )
 
     if message_bits is None:
         message_bits = [secrets.randbits(1) for _ in range(params.k)]
     codeword = encode_batch(np.array([message_bits], dtype=np.uint8), params)[0]
-    offset = bits[selected] ^ np.repeat(codeword, params.rep)
-    mask = np.zeros(params.candidate_pairs, dtype=np.uint8)
-    mask[selected] = 1
+    offset = bits ^ np.repeat(codeword, params.rep)
     helper = HelperData(
         params=params,
         n_ro=n_ro,
-        mask=tuple(int(b) for b in mask),
+        pairs=tuple(pairs),
         offset=tuple(int(b) for b in offset),
-        thresholds=tuple(int(t) for t in thresholds[selected]),
+        thresholds=tuple(int(t) for t in thresholds) if params.thresholds else None,
     )
     keys = derive_keys(helper.body(), pack_secret(message_bits))
     helper = replace(helper, kcv=keys.kcv)

@@ -26,7 +26,7 @@ from ropuf.spec.bch_code import PRIMITIVE_POLYNOMIALS, bch_code
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.errors import RopufError
 
-from .fuzzy import decode_soft, encode_batch
+from .fuzzy import corrected_batch, decode_soft, encode_batch, pair_soft
 
 __all__ = [
     "PERCENTILES",
@@ -508,34 +508,34 @@ def _failures_with_enrol_reads(
 def measured_bit_errors(reads, helper, *, enrolled=None) -> np.ndarray:
     """Error probability of each code bit of an enrolled device at one condition.
 
-    A selected pair's enrolled bit is the sign of its mean over *enrolled* (default: *reads*),
-    less its design threshold, as :func:`ropuf.host.keygen.enrol` set it. At the condition, a
-    pair's reading is modelled as Gaussian with the mean and read-to-read spread (at least 0.5
-    count) of *reads*; an integer reading ``y`` gives the decoder ``2y - 1``, so bit 1 needs
-    ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A code bit of ``rep`` pairs errs
-    when the sum of its aligned soft values has the wrong sign (Gaussian; for ``rep = 1``
-    that is the pair's own error probability).
+    A pair's enrolled bit is the sign of its mean corrected soft value over *enrolled*
+    (default: *reads*), as :func:`ropuf.host.keygen.enrol` set it: ``count_a - count_b`` of
+    the helper data's pair, saturated, less its design threshold. At the condition, a pair's
+    corrected soft value is modelled as Gaussian with the mean and read-to-read spread (at
+    least 0.5 count) of *reads*; an integer value ``y`` gives the decoder ``2y - 1``, so bit 1
+    needs ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A code bit of ``rep`` pairs
+    errs when the sum of its aligned soft values has the wrong sign (Gaussian; for
+    ``rep = 1`` that is the pair's own error probability).
 
     Parameters
     ----------
-    reads : array_like, shape (n_reads >= 2, candidate_pairs)
-        Soft values read at the condition.
+    reads : array_like, shape (n_reads >= 2, n_ro >= params.ros)
+        Per-RO counts read at the condition.
     helper : ropuf.spec.helper_data.HelperData
-        The device's helper data (mask, thresholds, code).
-    enrolled : array_like, shape (n_enrol, candidate_pairs), optional
-        The reads enrollment took the bits from.
+        The device's helper data (pairs, thresholds, code).
+    enrolled : array_like, shape (n_enrol >= 2, n_ro >= params.ros), optional
+        The counts enrollment took the bits from.
 
     Returns
     -------
     numpy.ndarray, shape (n,)
     """
     params = helper.params
-    values = _checked_reads(reads, params.candidate_pairs)
-    reference = values if enrolled is None else _checked_reads(enrolled, params.candidate_pairs)
-    selected = np.flatnonzero(np.asarray(helper.mask, dtype=np.uint8))
-    thresholds = np.asarray(helper.thresholds, dtype=np.float64)
-    sign = np.where(reference[:, selected].mean(axis=0) - thresholds > 0, 1.0, -1.0)
-    values = values[:, selected] - thresholds
+    values = _helper_soft(_checked_reads(reads, params.ros), helper)
+    reference = (
+        values if enrolled is None else _helper_soft(_checked_reads(enrolled, params.ros), helper)
+    )
+    sign = np.where(reference.mean(axis=0) > 0, 1.0, -1.0)
     distance = sign * (values.mean(axis=0) - 0.5)
     variance = np.maximum(values.std(axis=0, ddof=1), 0.5) ** 2
     code_distance = distance.reshape(params.n, params.rep).sum(axis=1)
@@ -543,10 +543,19 @@ def measured_bit_errors(reads, helper, *, enrolled=None) -> np.ndarray:
     return _q(code_distance / code_sigma)
 
 
-def _checked_reads(reads, pairs: int) -> np.ndarray:
+def _helper_soft(counts: np.ndarray, helper) -> np.ndarray:
+    # Corrected soft values of the helper's pairs, as the device's decoder takes them.
+    width = helper.params.soft_width
+    soft = pair_soft(np.rint(counts).astype(np.int64), helper.pairs, width)
+    return corrected_batch(soft, helper.thresholds, width).astype(np.float64)
+
+
+def _checked_reads(reads, ros: int) -> np.ndarray:
     array = np.asarray(reads, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] != pairs:
-        raise AnalysisError(f"Reads must have shape (n_reads >= 2, {pairs}), not {array.shape!r}")
+    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < ros:
+        raise AnalysisError(
+            f"Reads must have shape (n_reads >= 2, n_ro >= {ros}), not {array.shape!r}"
+        )
     return array
 
 
@@ -561,10 +570,10 @@ def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
 
     Parameters
     ----------
-    reads_by_condition : sequence of array_like, each (n_reads >= 2, candidate_pairs)
-        The enrollment's soft values, one array per condition read.
+    reads_by_condition : sequence of array_like, each (n_reads >= 2, n_ro >= params.ros)
+        The enrollment's per-RO counts, one array per condition read.
     helper : ropuf.spec.helper_data.HelperData
-        The helper data enrollment derived from them (mask, thresholds, code).
+        The helper data enrollment derived from them (pairs, thresholds, code).
 
     Returns
     -------
@@ -574,12 +583,15 @@ def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
     Raises
     ------
     AnalysisError
-        No reads, or reads of another shape than the helper data's candidate pairs.
+        No reads, or reads of fewer ROs than the helper data's pairs use.
     """
-    pairs = helper.params.candidate_pairs
-    arrays = [_checked_reads(r, pairs) for r in reads_by_condition]
+    ros = helper.params.ros
+    arrays = [_checked_reads(r, ros) for r in reads_by_condition]
     if not arrays:
-        raise AnalysisError(f"Reads must be one or more arrays of shape (n_reads >= 2, {pairs})")
-    pooled = np.concatenate(arrays)
+        raise AnalysisError(
+            f"Reads must be one or more arrays of shape (n_reads >= 2, n_ro >= {ros})"
+        )
+    width = min(a.shape[1] for a in arrays)
+    pooled = np.concatenate([a[:, :width] for a in arrays])
     errors = np.array([measured_bit_errors(r, helper, enrolled=pooled) for r in arrays])
     return _poisson_binomial_tail(errors, helper.params.t)

@@ -32,7 +32,7 @@ from ropuf.spec.framing import frame_size
 from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .board import SIM_DEVICE, Condition, SimulatedBoard, device_model
-from .design_thresholds import simulated_thresholds
+from .design_thresholds import simulated_offsets
 from .fast_device import FastDevice
 from .fleet import CORNERS, FleetResult, run_fleet
 
@@ -187,7 +187,7 @@ def _board_die(
         source = SerialSource(board.url, timeout=BOARD_TIMEOUT)
         t = time.monotonic()
         report = enroll_device(
-            device_id, [source], registry, owner, reads=reads, thresholds=simulated_thresholds()
+            device_id, [source], registry, owner, reads=reads, thresholds=simulated_offsets()
         )
         enrol_s = time.monotonic() - t
         verifier = Verifier(registry)

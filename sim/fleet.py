@@ -4,15 +4,17 @@ Every die goes through the same host code as a real board (:mod:`ropuf.host.enro
 :class:`~ropuf.host.attestation.Verifier`, the device client over frames), with the fast
 model device standing in for the board (bit-identical to the Verilator device):
 
-1. **Enrol** each die at 25 C and nominal supply: read, select, derive, verify on the device,
-   register (a throw-away registry with a fresh master key and owner key).
+1. **Enrol** each die at 25 C and nominal supply: read, pair by rank, derive, verify on the
+   device, register (a throw-away registry with a fresh master key and owner key).
 2. At every **corner** (:data:`CORNERS`: 25 C and the rated -20 / 85 C at -5 % / +5 % supply)
-   a fresh device for the die: read the candidate pairs a few times (characterisation), then
+   a fresh device for the die: read its ROs a few times (characterisation), then
    ``trials`` times LOAD_HELPER, RECONSTRUCT and ATTEST with a fresh nonce through the
    verifier: the key-reconstruction success per corner.
 3. **PUF figures** of the characterisation reads (:mod:`ropuf.host.metrics`): uniqueness and
-   uniformity of the 25 C reference responses, reliability at each corner against them, and
-   the error rate of the key-carrying (selected) bits at each corner.
+   uniformity of the 25 C reference responses of the fixed neighbour pairs ``(2i, 2i + 1)``
+   (the same positions on every die, so the fleet figures compare like with like; thresholds
+   from the design offsets as for the key), reliability at each corner against them, and the
+   error rate of each enrolled die's key-carrying rank-pair bits at each corner.
 """
 
 import secrets
@@ -28,14 +30,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.host import metrics
 from ropuf.host.attestation import Verifier
-from ropuf.host.enrollment import EnrollmentError, enroll_device, read_soft
+from ropuf.host.design_offsets import pair_thresholds
+from ropuf.host.enrollment import EnrollmentError, enroll_device, read_counts
+from ropuf.host.fuzzy import corrected_batch, pair_soft
 from ropuf.host.registry import Registry
 from ropuf.spec.code_params import CHOSEN, CodeParams
 from ropuf.spec.errors import InputError
 from ropuf.spec.helper_data import HelperData
 
 from .board import Condition
-from .design_thresholds import simulated_thresholds
+from .design_thresholds import simulated_offsets
 from .sources import FastModelSource
 
 __all__ = ["CORNERS", "CornerResult", "FleetResult", "fleet_entropy", "run_fleet"]
@@ -60,12 +64,12 @@ class CornerResult:
     failures : dict
         Failed attempts by reason (the first words of the verifier's reason).
     reliability : float
-        ``1 - intra-chip HD`` of all candidate bits against the 25 C references.
+        ``1 - intra-chip HD`` of all neighbour-pair bits against the 25 C references.
     intra_hd : numpy.ndarray
         Per die, the mean intra-chip HD (for the histogram).
     key_bit_error : float
-        Error rate of the selected (key-carrying) bits of enrolled dies, against their 25 C
-        references; the code corrects 14 of 242 (5.8 %) per reconstruction.
+        Error rate of the key-carrying rank-pair bits of enrolled dies, against their 25 C
+        references; the chosen code corrects 12 of 224 (5.4 %) per reconstruction.
     """
 
     temperature: float
@@ -104,10 +108,12 @@ class FleetResult:
         Smallest entropy account of an enrolled die, in bits.
     corners : list of CornerResult
     uniqueness, uniformity, bit_aliasing_spread, min_entropy : float
-        Of the 25 C reference responses (760 candidate bits per die).
+        Of the 25 C reference responses (the neighbour pairs of the ROs the key consumes:
+        448 bits per die with the chosen construction).
     fleet_key_entropy : float
-        The key's min-entropy as the fleet sees it: per enrolled die, the sum over its
-        selected bits of the per-position min-entropy from bit-aliasing
+        The key's min-entropy as the fleet sees it: per enrolled die, the sum over its rank
+        pairs of the per-position min-entropy from bit-aliasing (the bit every die of the
+        fleet gives at that pair)
         (:func:`~ropuf.host.metrics.bitwise_min_entropy`), minus the bits the code offset
         discloses; the mean over dies. Unlike the per-die account (which assumes positions
         alike), it counts bias shared by the fleet; with few dies it is biased low.
@@ -116,8 +122,8 @@ class FleetResult:
         die, with this many dies (:func:`~ropuf.host.metrics.fair_min_entropy_estimate`): the
         estimator's ceiling to compare with.
     majority_guess : float
-        Fraction of a die's selected bits an attacker guesses right from the other dies'
-        majority at each position (leave one out; 0.5 when positions carry no fleet bias).
+        Fraction of a die's key bits an attacker guesses right from the other dies' majority
+        at each of its (public) pairs (leave one out; 0.5 when positions carry no fleet bias).
     inter_hd : numpy.ndarray
         Every pairwise inter-chip HD (for the histogram).
     enrol_seconds : float
@@ -241,25 +247,37 @@ def run_fleet(
     return FleetResult(**result, seconds=time.monotonic() - started)
 
 
-def fleet_entropy(reference: np.ndarray, masks: np.ndarray, params: CodeParams) -> dict:
+def fleet_entropy(counts: np.ndarray, pairs: Sequence, params: CodeParams, offsets=None) -> dict:
     """The key's entropy as the fleet's bit-aliasing sees it, and the majority guess.
 
-    *reference*: 25 C responses of every die; *masks*: selected pairs per die (all False for
-    a die that was not enrolled)."""
-    enrolled = np.flatnonzero(masks.any(axis=1))
-    if len(enrolled) == 0:
+    Parameters
+    ----------
+    counts : array_like, shape (dies, n_ro)
+        Every die's mean count per RO at 25 C.
+    pairs : sequence
+        Per die, its rank pairs (helper data), or None for a die that was not enrolled.
+    params : CodeParams
+    offsets : array_like, optional
+        The design offsets the enrollment used: every die's bit at a pair is taken with that
+        pair's threshold, as the device takes it.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    enrolled = [d for d, chosen in enumerate(pairs) if chosen is not None]
+    if not enrolled:
         nan = float("nan")
         return {"fleet_key_entropy": nan, "fair_key_entropy": nan, "majority_guess": nan}
-    per_position = metrics.bitwise_min_entropy(reference)
     disclosed = params.selected_bits - params.k
-    entropy = float(np.mean([per_position[masks[d]].sum() for d in enrolled])) - disclosed
-    hits = []
+    entropies, hits = [], []
     for d in enrolled:
-        guess = np.delete(reference, d, axis=0).mean(axis=0) > 0.5
-        hits.append(np.mean(guess[masks[d]] == reference[d][masks[d]]))
-    fair = params.selected_bits * metrics.fair_min_entropy_estimate(len(reference)) - disclosed
+        index = np.asarray(pairs[d], dtype=np.int64)
+        thresholds = 0 if offsets is None else pair_thresholds(offsets, index)
+        bits = counts[:, index[:, 0]] - counts[:, index[:, 1]] - thresholds > 0  # (dies, n_sel)
+        entropies.append(metrics.bitwise_min_entropy(bits).sum())
+        guess = np.delete(bits, d, axis=0).mean(axis=0) > 0.5
+        hits.append(np.mean(guess == bits[d]))
+    fair = params.selected_bits * metrics.fair_min_entropy_estimate(len(counts)) - disclosed
     return {
-        "fleet_key_entropy": entropy,
+        "fleet_key_entropy": float(np.mean(entropies)) - disclosed,
         "fair_key_entropy": fair,
         "majority_guess": float(np.mean(hits)),
     }
@@ -280,16 +298,17 @@ def _run(
     """The fleet run proper; returns the fields of :class:`FleetResult` but its wall time."""
     owner = Ed25519PrivateKey.generate()
     verifier = Verifier(registry)
-    n_pairs = params.candidate_pairs
-    soft = np.zeros((len(corners), dies, char_reads, n_pairs))
-    masks = np.zeros((dies, n_pairs), dtype=bool)
+    ros = params.ros
+    counts = np.zeros((len(corners), dies, char_reads, ros), dtype=np.int64)
+    key_pairs: list = [None] * dies
     enrolled = np.zeros(dies, dtype=bool)
     attested = np.zeros(len(corners), dtype=np.int64)
     failures = [Counter() for _ in corners]
     refused, accounts, enrol_times = [], [], []
     # The simulated design, characterised on dies the fleet never uses (sim.design_thresholds):
-    # enrollment subtracts these, and the fleet's responses below are taken the same way.
-    thresholds = simulated_thresholds()
+    # enrollment derives the pairs' thresholds from these, and the fleet's responses below are
+    # taken the same way.
+    offsets = simulated_offsets() if params.thresholds else None
     for d in range(dies):
         seed = first_seed + d
         device_id = f"die-{seed}"
@@ -303,7 +322,7 @@ def _run(
                 owner,
                 reads=reads,
                 params=params,
-                thresholds=thresholds,
+                thresholds=offsets,
             )
         except EnrollmentError as exc:
             refused.append((seed, str(exc)))
@@ -311,12 +330,11 @@ def _run(
             enrol_times.append(time.monotonic() - t)
             accounts.append(report.account.remaining)
             enrolled[d] = True
-            helper = HelperData.from_bytes(registry.record(device_id).helper_data)
-            masks[d] = np.array(helper.mask, dtype=bool)
+            key_pairs[d] = HelperData.from_bytes(registry.record(device_id).helper_data).pairs
         for c, (temperature, voltage) in enumerate(corners):
             corner = FastModelSource(Condition(seed, temperature, voltage, noise_seed=100 + c))
             with corner.open() as client:
-                soft[c, d] = read_soft(client, n_pairs, char_reads, params.soft_width)
+                counts[c, d] = read_counts(client, ros, char_reads)
                 for _ in range(trials if enrolled[d] else 0):
                     result = verifier.attest_enrolled(device_id, client)
                     if result.ok:
@@ -326,15 +344,29 @@ def _run(
         if progress is not None:
             progress(d + 1, dies)
 
-    soft -= thresholds  # response bits as the device takes them: soft - threshold > 0
+    def corrected(pairs) -> np.ndarray:
+        # Soft values of *pairs* as the device's decoder takes them (less their thresholds).
+        thresholds = 0 if offsets is None else pair_thresholds(offsets, pairs)
+        return corrected_batch(
+            pair_soft(counts, pairs, params.soft_width), thresholds, params.soft_width
+        )
+
+    neighbours = [(2 * i, 2 * i + 1) for i in range(ros // 2)]
+    soft = corrected(neighbours)  # (corners, dies, reads, ros / 2)
     reference = soft[0].mean(axis=1) > 0  # (dies, pairs): the 25 C nominal responses
+    key_reference = {
+        d: corrected(key_pairs[d])[0, d].mean(axis=0) > 0 for d in np.flatnonzero(enrolled)
+    }
     results = []
     for c, (temperature, voltage) in enumerate(corners):
         bits = soft[c] > 0  # (dies, reads, pairs)
         per_die = metrics.intra_hd(bits, reference)
-        # Selected bits of the enrolled dies that differ from their reference.
-        wrong_key_bits = (bits != reference[:, None, :]) & masks[:, None, :]
-        key_bit_count = int(masks.sum()) * char_reads
+        # Key bits of the enrolled dies that differ from their reference.
+        wrong = sum(
+            int(np.sum((corrected(key_pairs[d])[c, d] > 0) != key_reference[d]))
+            for d in key_reference
+        )
+        key_bit_count = len(key_reference) * params.selected_bits * char_reads
         results.append(
             CornerResult(
                 temperature=float(temperature),
@@ -344,9 +376,7 @@ def _run(
                 failures=dict(failures[c]),
                 reliability=float(np.mean(1.0 - per_die)),
                 intra_hd=np.asarray(per_die),
-                key_bit_error=(
-                    float(wrong_key_bits.sum() / key_bit_count) if key_bit_count else float("nan")
-                ),
+                key_bit_error=float(wrong / key_bit_count) if key_bit_count else float("nan"),
             )
         )
     return dict(
@@ -363,7 +393,7 @@ def _run(
         uniformity=float(np.mean(metrics.uniformity(reference))),
         bit_aliasing_spread=metrics.bit_aliasing_spread(reference),
         min_entropy=metrics.min_entropy(reference),
-        **fleet_entropy(reference, masks, params),
+        **fleet_entropy(counts[0].mean(axis=1), key_pairs, params, offsets),
         inter_hd=metrics.pairwise_hd(reference),
         enrol_seconds=float(np.mean(enrol_times)) if enrol_times else float("nan"),
     )

@@ -78,6 +78,7 @@ def test_enroll_then_attest(keys, capsys):
         "die 7 at 85 C, 1.14 V (fast model)",
     ]
     assert figures["reads_per_condition"] == 3 and figures["entropy_bits"] >= 128
+    assert (figures["ros"], figures["pairs"]) == (896, 224)
     assert attest(keys, 7, "die-7", "--at=-20,1.26") == 0
     out = capsys.readouterr().out
     assert out.startswith("ATTESTED die-7 at die 7 at -20 C, 1.26 V (fast model)")
@@ -99,11 +100,12 @@ def test_enroll_then_attest(keys, capsys):
 
 def test_enroll_refusals_are_one_line(keys, capsys, monkeypatch):
     monkeypatch.delenv("ROPUF_OWNER_KEY", raising=False)
-    assert main(["enroll", "--sim-die", "1", "--device-id", "d", *keys["registry"]]) == 1
+    assert main(["enroll", "--sim-die", "9", "--device-id", "d", *keys["registry"]]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ropuf enroll: error: no owner key") and err.count("\n") == 1
     monkeypatch.setenv("ROPUF_OWNER_KEY", str(keys["owner"]))  # the environment names it
-    assert main(["enroll", "--sim-die", "1", "--device-id", "d", "--reads", "2",
+    # (die 9: die 1's rank pairs are biased by its own gradient, 0.335 ones, and refused)
+    assert main(["enroll", "--sim-die", "9", "--device-id", "d", "--reads", "2",
                  *keys["registry"]]) == 0  # fmt: skip
     assert enroll(keys, 1, "d") == 1
     assert "'d' is already enrolled" in capsys.readouterr().err
@@ -164,12 +166,16 @@ def test_thresholds_from_a_characterisation_go_into_the_helper_data(keys, tmp_pa
 
     out = tmp_path / "design.json"
     assert main(["thresholds", "--sim-dies", "8", "--reads", "2", "--out", str(out)]) == 0
-    assert "760 pair thresholds from 8 devices" in capsys.readouterr().out
-    thresholds = json.loads(out.read_text())["thresholds"]
+    assert "896 RO offsets from 8 devices" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["kind"] == "ropuf design RO offsets" and data["version"] == 1
+    offsets = data["offsets"]
     assert enroll(keys, 3, "die-3", "--thresholds", str(out)) == 0
     with Registry(keys["db"], load_master_key(str(keys["master"]))) as registry:
         helper = HelperData.from_bytes(registry.record("die-3").helper_data)
-    assert helper.thresholds == tuple(thresholds[i] for i in helper.selected)
+    # Each pair's threshold is round(offset_a - offset_b) of the characterisation.
+    assert helper.thresholds == tuple(round(offsets[a] - offsets[b]) for a, b in helper.pairs)
+    assert any(helper.thresholds)
     assert attest(keys, 3, "die-3") == 0
     # A file measured with another gate is refused with the reason, and nothing is enrolled.
     other = tmp_path / "other.json"

@@ -121,11 +121,11 @@ def test_one_status_enum_framing_and_command_codes_do_not_overlap():
 
 def enrolled_helper(die_seed=3):
     """Helper data and keys of *die_seed* from 5 reads through the client (no registry)."""
-    from ropuf.host.enrollment import read_soft
+    from ropuf.host.enrollment import read_counts
     from ropuf.host.keygen import enrol
     from ropuf.spec.code_params import CHOSEN
 
-    reads = read_soft(client_for(die_seed), CHOSEN.candidate_pairs, 5, SIM_DEVICE.soft_width)
+    reads = read_counts(client_for(die_seed), CHOSEN.ros, 5)
     return enrol(reads, CHOSEN, n_ro=SIM_DEVICE.n_ro)
 
 

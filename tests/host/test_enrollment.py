@@ -9,15 +9,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.host.attestation import Verifier
 from ropuf.host.client import DeviceClient
-from ropuf.host.enrollment import EnrollmentError, enroll_device, read_soft
+from ropuf.host.enrollment import EnrollmentError, enroll_device, read_counts
+from ropuf.host.fuzzy import pair_soft
 from ropuf.host.keygen import enrol
 from ropuf.host.registry import Registry, RegistryError
 from ropuf.sim.board import SIM_DEVICE, Condition, device_model
-from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.ro_measure import measure_pairs
 from ropuf.sim.sources import FastModelSource, simulated_sources
-from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.code_params import CHOSEN, ICE40
 from ropuf.spec.commands import Command, Mode, Status
 from ropuf.spec.helper_data import HelperData
 
@@ -81,27 +82,27 @@ def fast_client(condition=None, params=SIM_DEVICE) -> DeviceClient:
 def test_enrolled_device_is_registered_and_attests(registry, owner, tmp_path):
     source = FastModelSource(Condition(die_seed=3))
     seen = []
-    thresholds = simulated_thresholds()
+    offsets = simulated_offsets()
     report = enroll_device(
         "die-3",
         [source],
         registry,
         owner,
         reads=4,
-        thresholds=thresholds,
+        thresholds=offsets,
         progress=lambda *a: seen.append(a),
     )
     assert seen == [(i, 5) for i in range(1, 6)]  # 4 reads, then the verification
     assert report.device_id == "die-3" and report.reads == 4
     assert report.conditions == ("die 3 at 25 C, nominal (fast model)",)
-    assert report.selected == 242 and report.candidate_pairs == 760
+    assert report.pairs == 224 and report.ros == 896
     assert report.account.remaining >= 128 and not report.locked
     record = registry.record("die-3")
     helper = HelperData.from_bytes(record.helper_data)
-    assert report.helper_bytes == len(record.helper_data) == 640 and helper.params == CHOSEN
-    # The design thresholds of the selected pairs travel in the helper data.
-    assert helper.thresholds == tuple(int(t) for t in thresholds[list(helper.selected)])
-    assert any(helper.thresholds)
+    assert report.helper_bytes == len(record.helper_data) == 842 and helper.params == CHOSEN
+    # The design thresholds of the pairs, round(offset_a - offset_b), travel in the helper data.
+    expected = tuple(round(float(offsets[a] - offsets[b])) for a, b in helper.pairs)
+    assert helper.thresholds == expected and any(helper.thresholds)
     assert record.owner_public_key == owner.public_key().public_bytes_raw()
     assert record.puf["n_ro"] == SIM_DEVICE.n_ro and record.puf["code"]["k"] == CHOSEN.k
     enrolled = {"conditions": list(report.conditions), "reads_per_condition": 4}
@@ -134,20 +135,19 @@ def test_conditions_are_pooled_and_the_first_is_verified(registry, owner):
     assert order == [sources[1].label, sources[2].label, sources[0].label]
     assert report.conditions == tuple(s.label for s in sources)
     assert [s.condition.noise_seed for s in sources] == [11, 12, 13]
-    # The mask is what keygen selects from the reads of all three conditions together.
-    pooled = np.concatenate(
-        [read_soft(s.open(), CHOSEN.candidate_pairs, 3, CHOSEN.soft_width) for s in sources]
-    )
-    expected = enrol(pooled, CHOSEN, n_ro=SIM_DEVICE.n_ro).helper.mask
-    alone = enrol(pooled[:3], CHOSEN, n_ro=SIM_DEVICE.n_ro).helper.mask
-    assert HelperData.from_bytes(registry.record("die-5").helper_data).mask == expected
-    assert expected != alone  # pooling changed the selection
+    # The pairs are what keygen ranks from the reads of all three conditions together.
+    pooled = np.concatenate([read_counts(s.open(), CHOSEN.ros, 3) for s in sources])
+    expected = enrol(pooled, CHOSEN, n_ro=SIM_DEVICE.n_ro).helper.pairs
+    alone = enrol(pooled[:3], CHOSEN, n_ro=SIM_DEVICE.n_ro).helper.pairs
+    assert HelperData.from_bytes(registry.record("die-5").helper_data).pairs == expected
+    assert expected != alone  # pooling changed the pairs
 
 
-def test_read_soft_saturates_as_the_device_does():
+def test_read_counts_give_both_counts_and_the_device_soft_values():
     params = replace(SIM_DEVICE, soft_width=6, code=None)
     condition = Condition(die_seed=8, noise_seed=4)
-    soft = read_soft(fast_client(condition, params), 100, 2, 6)
+    counts = read_counts(fast_client(condition, params), 200, 2)
+    soft = pair_soft(counts, [(2 * i, 2 * i + 1) for i in range(100)], 6)
     model = device_model(condition, params)
     pairs = [(2 * i, 2 * i + 1) for i in range(100)] * 2
     results, _ = measure_pairs(
@@ -158,7 +158,10 @@ def test_read_soft_saturates_as_the_device_does():
         noise_scale=model.noise_scale,
         common_scale=model.common_scale,
     )
-    assert soft.shape == (2, 100) and soft.dtype == np.int64
+    assert counts.shape == (2, 200) and counts.dtype == np.int64
+    assert counts[:, 0::2].ravel().tolist() == [r.count_a for r in results]
+    assert counts[:, 1::2].ravel().tolist() == [r.count_b for r in results]
+    # The soft values taken from them saturate as the device's own do.
     assert soft.ravel().tolist() == [r.soft for r in results]
     assert np.abs(soft).max() == 31 and 0 < np.mean(np.abs(soft) == 31) < 1
     raw = [r.count_a - r.count_b for r in results]
@@ -182,8 +185,10 @@ def test_refuses_a_deployment_build_with_the_reason(registry, owner):
 
 
 def test_refuses_unfit_builds(registry, owner):
-    small = fast_client(params=replace(SIM_DEVICE, n_ro=1024, code=None))
-    with pytest.raises(EnrollmentError, match=r"has 1024 ROs; .*needs 1520"):
+    small = fast_client(params=replace(SIM_DEVICE, n_ro=768, code=None))
+    with pytest.raises(
+        EnrollmentError, match=r"has 768 ROs; .*pairs 224 from batches of 64 .*needs 896"
+    ):
         enroll_device("a", [ClientSource(small)], registry, owner, reads=2)
     other_gate = replace(SIM_DEVICE, gate_cycles=2048)
     sources = [ClientSource(fast_client()), ClientSource(fast_client(params=other_gate))]
@@ -210,6 +215,10 @@ def test_entropy_and_bias_refusals_come_from_keygen(registry, owner):
         enroll_device("die-3", [source], registry, owner, reads=2, max_bias=0.01)
     with pytest.raises(EnrollmentError, match=r"Entropy account .* is below 128"):
         enroll_device("die-3", [source], registry, owner, reads=2, design_min_entropy=0.5)
+    # Die 1's own spatial gradient biases its rank pairs (a third ones): refused by default.
+    biased = FastModelSource(Condition(die_seed=1))
+    with pytest.raises(EnrollmentError, match=r"Response bias 0\.3[34]\d is further .* 0\.15$"):
+        enroll_device("die-1", [biased], registry, owner, reads=2, thresholds=simulated_offsets())
     assert registry.devices() == []
 
 
@@ -241,14 +250,27 @@ def test_lock_after_enrollment(registry, owner):
     assert Verifier(registry).attest_enrolled("die-3", source.client).ok
 
 
-def test_a_bad_thresholds_file_is_refused_before_any_read(registry, owner, tmp_path):
-    from ropuf.host.design_offsets import DesignThresholdsError
+def test_a_bad_offsets_file_is_refused_before_any_read(registry, owner, tmp_path):
+    from ropuf.host.design_offsets import DesignOffsetsError
 
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"kind": "ropuf design thresholds", "gate_cycles": 1024, "thresholds": [1]}')
-    for path in (bad, tmp_path / "missing.json"):
-        with pytest.raises(DesignThresholdsError):
+    short = tmp_path / "short.json"
+    short.write_text(
+        '{"kind": "ropuf design RO offsets", "version": 1, "gate_cycles": 1024, "offsets": [1]}'
+    )
+    old = tmp_path / "old.json"
+    old.write_text('{"kind": "ropuf design thresholds", "gate_cycles": 1024, "thresholds": [1]}')
+    for path, message in (
+        (short, "holds 1 RO offsets; the key construction uses 896 ROs"),
+        (old, "per-pair thresholds of the neighbour-pair construction"),
+        (tmp_path / "missing.json", "cannot read design offsets"),
+    ):
+        with pytest.raises(DesignOffsetsError, match=message):
             enroll_device("x", [Untouchable()], registry, owner, reads=2, thresholds=path)
+    # A construction without thresholds takes no offsets.
+    with pytest.raises(ValueError, match="carries no design thresholds"):
+        enroll_device(
+            "x", [Untouchable()], registry, owner, reads=2, params=ICE40, thresholds=short
+        )
 
 
 def test_puf_facts_keys_values_and_order_are_pinned():
@@ -273,8 +295,10 @@ def test_puf_facts_keys_values_and_order_are_pinned():
         ("clock_hz", 12_000_000),
         ("code", {
             "rep": CHOSEN.rep, "gf_m": CHOSEN.gf_m, "t": CHOSEN.t, "n": CHOSEN.n,
-            "k": CHOSEN.k, "candidate_pairs": CHOSEN.candidate_pairs,
+            "k": CHOSEN.k, "batch": 64, "per_batch": 16, "ros": 896, "thresholds": True,
         }),
         ("enrollment", {"conditions": ["nominal", "hot"], "reads_per_condition": 7}),
     ]  # fmt: skip
-    assert list(facts["code"]) == ["rep", "gf_m", "t", "n", "k", "candidate_pairs"]
+    assert list(facts["code"]) == [
+        "rep", "gf_m", "t", "n", "k", "batch", "per_batch", "ros", "thresholds",
+    ]  # fmt: skip

@@ -11,7 +11,7 @@ from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import MAX_KEY_FAILURE, EnrollmentError, enroll_device
 from ropuf.host.registry import Registry
 from ropuf.sim.board import Condition, device_model
-from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.sources import FastModelSource
 
@@ -62,7 +62,7 @@ def owner():
 def test_thin_margins_are_refused_with_the_figure(registry, owner):
     source = NoisySource(Condition(3), sigma=150.0)
     with pytest.raises(EnrollmentError) as refused:
-        enroll_device("thin", [source], registry, owner, reads=5, thresholds=simulated_thresholds())
+        enroll_device("thin", [source], registry, owner, reads=5, thresholds=simulated_offsets())
     message = str(refused.value)
     assert "predicted key failure is" in message and "above the target 1.0e-09" in message
     assert "noisy die 3" in message and "--max-key-failure" in message
@@ -80,7 +80,7 @@ def test_the_worst_condition_read_counts(registry, owner):
     noisy = NoisySource(Condition(3, 85.0, 1.14, 2), sigma=150.0)
     with pytest.raises(EnrollmentError, match="at noisy die 3, above the target"):
         enroll_device(
-            "mixed", [good, noisy], registry, owner, reads=5, thresholds=simulated_thresholds()
+            "mixed", [good, noisy], registry, owner, reads=5, thresholds=simulated_offsets()
         )
     assert registry.devices() == []
 
@@ -95,7 +95,7 @@ def test_a_higher_target_accepts_the_same_device(registry, owner):
             registry,
             owner,
             reads=5,
-            thresholds=simulated_thresholds(),
+            thresholds=simulated_offsets(),
             **options,
         )
 
@@ -114,7 +114,7 @@ def test_a_normal_die_passes_with_its_figure(registry, owner):
         registry,
         owner,
         reads=5,
-        thresholds=simulated_thresholds(),
+        thresholds=simulated_offsets(),
     )
     assert 0.0 <= report.predicted_key_failure <= MAX_KEY_FAILURE
     assert registry.devices() == ["die-3"]

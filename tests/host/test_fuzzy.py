@@ -11,16 +11,18 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from ropuf.host import fuzzy, keygen
 from ropuf.host.kdf import derive_keys, pack_secret
-from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.code_params import CHOSEN, ICE40, CodeParams
 from ropuf.spec.helper_data import HelperData
 from ropuf.spec.kdf_labels import ATTEST_LABEL, KCV_LABEL, MASTER_LABEL
+from ropuf.spec.pairing import RankPairing
 
-SMALL = CodeParams(rep=1, gf_m=4, t=2, n=15, candidate_pairs=15)
+SMALL = CodeParams(rep=1, gf_m=4, t=2, n=15, pairing=RankPairing(4, 1), thresholds=False)
 
 
 def test_bch_dimensions_match_the_literature():
-    assert CodeParams(rep=7, gf_m=8, t=18, n=255, candidate_pairs=1785).k == 131
-    assert CHOSEN.k == 134 and CHOSEN.code.k_full == 147
+    assert CodeParams(rep=7, gf_m=8, t=18, n=255, pairing=RankPairing(4, 1)).k == 131
+    assert CHOSEN.k == 132 and CHOSEN.code.k_full == 163  # BCH(224, 132, t=12)
+    assert ICE40.k == 136 and ICE40.code.k_full == 199  # BCH(192, 136, t=7)
     assert SMALL.k == 7  # BCH(15, 7, 5)
 
 
@@ -89,77 +91,177 @@ def test_key_derivation_layout_and_hkdf():
     assert pack_secret([1, 0, 1] + [0] * 5 + [1]) == b"\xa0\x80"
 
 
-def enrolled_device(seed: int, params: CodeParams = CHOSEN, s: float = 0.5095):
+#: Mean count of a simulated RO, its die-to-die (manufacturing) sigma, in counts.
+BASE, SPREAD = 10_000, 40.0
+
+
+def enrolled_device(seed: int, params: CodeParams = CHOSEN, noise: float = 12.0, offsets=None):
+    """A synthetic device (each RO's count ``BASE + SPREAD z``), read 32 times with Gaussian
+    *noise* per RO count, enrolled; *offsets* (the design's part) are added to its counts and
+    passed to enrollment."""
     rng = np.random.default_rng(seed)
-    margin = rng.standard_normal(params.candidate_pairs)
-    reads = np.rint((margin + s * rng.standard_normal((32, params.candidate_pairs))) * 1000)
-    enrolment = keygen.enrol(reads.astype(int), params, n_ro=2 * params.candidate_pairs)
-    return rng, margin, enrolment, reads
+    design = np.zeros(params.ros) if offsets is None else np.asarray(offsets)
+    frequency = BASE + SPREAD * rng.standard_normal(params.ros) + design
+    reads = np.rint(frequency + noise * rng.standard_normal((32, params.ros))).astype(int)
+    enrolment = keygen.enrol(reads, params, n_ro=params.ros + 8, offsets=offsets)
+    return rng, frequency, enrolment, reads
 
 
-def test_enrol_and_reconstruct_at_15_percent():
-    rng, margin, enrolment, reads = enrolled_device(1)
+def test_enrol_and_reconstruct_with_bit_errors():
+    rng, frequency, enrolment, _reads = enrolled_device(1)
     helper = HelperData.from_bytes(enrolment.helper.to_bytes())
-    selected = np.array(helper.selected)
-    assert sum(enrolment.helper.mask) == CHOSEN.selected_bits
+    assert helper == enrolment.helper and helper.n_ro == CHOSEN.ros + 8
     account = enrolment.account
-    assert account.disclosed == CHOSEN.n - CHOSEN.k == 108
-    assert 128 < account.remaining < 134
+    assert account.disclosed == CHOSEN.n - CHOSEN.k == 92
+    assert account.selected_entropy == CHOSEN.selected_bits == 224
+    assert account.remaining == CHOSEN.k == 132
+    assert 0.0 < account.predicted_bit_error < 0.02
+    pairs = np.array(helper.pairs)
+    errors = []
     for _ in range(20):
-        reading = np.rint((margin[selected] + 0.5095 * rng.standard_normal(242)) * 1000)
-        keys = fuzzy.reconstruct(helper, reading.astype(int))
+        counts = np.rint(frequency + 30.0 * rng.standard_normal(CHOSEN.ros)).astype(int)
+        keys = fuzzy.reconstruct(helper, np.concatenate([counts, [0] * 8]))
         assert keys.attestation == enrolment.keys.attestation
-    # Balanced: exactly half of the selected response bits are ones, and they are the most
-    # reliable of their value.
-    bits = reads.mean(axis=0) > 0
-    assert bits[selected].sum() == CHOSEN.selected_bits // 2
-    strength = np.abs(reads.mean(axis=0))
-    for value in (True, False):
-        kept = strength[selected][bits[selected] == value].min()
-        dropped = np.delete(strength, selected)[np.delete(bits, selected) == value]
-        assert kept >= dropped.max()
+        bits = counts[pairs[:, 0]] > counts[pairs[:, 1]]
+        enrolled = frequency[pairs[:, 0]] > frequency[pairs[:, 1]]
+        errors.append(int(np.sum(bits != enrolled)))
+    assert 0 < max(errors) <= CHOSEN.t  # the decoder corrected real errors
+    with pytest.raises(ValueError, match="Expected 896 or more RO counts"):
+        fuzzy.reconstruct(helper, counts[:-1])
+
+
+def test_enrolment_takes_rank_pairs_in_canonical_order():
+    _rng, _frequency, enrolment, reads = enrolled_device(4)
+    helper = enrolment.helper
+    mean = reads.mean(axis=0)
+    assert list(helper.pairs) == CHOSEN.pairing.choose(mean, CHOSEN.selected_bits)
+    pairing = CHOSEN.pairing
+    local = pairing.to_local(helper.pairs)  # canonical: checked, raises otherwise
+    assert len(local) == 224 and not any(helper.thresholds)  # no offsets: zero thresholds
+    for group in range(pairing.batches(CHOSEN.selected_bits)):
+        base = group * pairing.batch
+        rank = np.argsort(np.argsort(mean[base : base + pairing.batch], kind="stable"))
+        batch_pairs = local[group * pairing.per_batch : (group + 1) * pairing.per_batch]
+        # Each pair: a rank among the slowest quarter and the one 48 ranks above it.
+        gaps = sorted(abs(int(rank[a]) - int(rank[b])) for a, b in batch_pairs)
+        assert gaps == [pairing.batch - pairing.per_batch] * pairing.per_batch
+        assert sorted(min(rank[a], rank[b]) for a, b in batch_pairs) == list(range(16))
+    # A bit is 1 when the lower-indexed RO counted more, and carries the code offset.
+    pairs = np.array(helper.pairs)
+    bits = (mean[pairs[:, 0]] > mean[pairs[:, 1]]).astype(np.uint8)
+    assert 0.35 < enrolment.account.bias == bits.mean() < 0.65
+    codeword = fuzzy.encode_batch(np.array([[0] * CHOSEN.k], np.uint8), CHOSEN)[0]
+    again = keygen.enrol(reads, CHOSEN, n_ro=helper.n_ro, message_bits=[0] * CHOSEN.k)
+    assert np.array_equal(np.array(again.helper.offset), bits ^ codeword)
+    # Swapping the counts of one pair's ROs swaps their ranks: the list is the same, only
+    # that pair's bit flips (the list says nothing about which RO is faster).
+    a, b = helper.pairs[5]
+    swapped = reads.copy()
+    swapped[:, [a, b]] = swapped[:, [b, a]]
+    other = keygen.enrol(swapped, CHOSEN, n_ro=helper.n_ro, message_bits=[0] * CHOSEN.k)
+    assert other.helper.pairs == helper.pairs
+    flipped = np.flatnonzero(np.array(other.helper.offset) != np.array(again.helper.offset))
+    assert flipped.tolist() == [5]
+
+
+def test_offsets_rank_the_corrected_counts_and_give_the_thresholds():
+    # A design whose systematic part dwarfs the die's own: without the offsets the pairs are
+    # the design's, with them the die's; the thresholds are round(offset_a - offset_b).
+    design = 500.0 * np.random.default_rng(9).standard_normal(CHOSEN.ros)
+    rng, frequency, enrolment, reads = enrolled_device(6, offsets=design)
+    helper = enrolment.helper
+    mean = reads.mean(axis=0)
+    assert list(helper.pairs) == CHOSEN.pairing.choose(mean - design, CHOSEN.selected_bits)
+    assert list(helper.pairs) != CHOSEN.pairing.choose(mean, CHOSEN.selected_bits)
+    pairs = np.array(helper.pairs)
+    expected = np.rint(design[pairs[:, 0]] - design[pairs[:, 1]]).astype(int)
+    assert helper.thresholds == tuple(expected.tolist()) and any(helper.thresholds)
+    counts = np.rint(frequency + 12.0 * rng.standard_normal(CHOSEN.ros)).astype(int)
+    assert fuzzy.reconstruct(helper, counts).kcv == helper.kcv
+    # Without thresholds in the record the same counts would decode other bits: refused.
+    no_thresholds = HelperData(
+        CHOSEN, helper.n_ro, helper.pairs, helper.offset, helper.kcv, thresholds=None
+    )
+    with pytest.raises(fuzzy.KeyCheckError):
+        fuzzy.reconstruct(no_thresholds, counts)
+
+
+def test_ice40_enrols_every_ro_without_thresholds():
+    rng, frequency, enrolment, _reads = enrolled_device(7, ICE40)
+    helper = enrolment.helper
+    assert sorted(ro for pair in helper.pairs for ro in pair) == list(range(ICE40.ros))
+    assert helper.thresholds == (0,) * 192 and enrolment.account.remaining == ICE40.k
+    counts = np.rint(frequency + 12.0 * rng.standard_normal(ICE40.ros)).astype(int)
+    assert fuzzy.reconstruct(HelperData.from_bytes(helper.to_bytes()), counts).kcv == helper.kcv
+    with pytest.raises(ValueError, match="design offsets need a construction with thresholds"):
+        keygen.enrol(_reads, ICE40, n_ro=384, offsets=np.zeros(384))
 
 
 def test_manipulated_helper_data_fails_with_key_check_error():
-    _rng, margin, enrolment, _reads = enrolled_device(2)
+    _rng, frequency, enrolment, _reads = enrolled_device(2)
     helper = enrolment.helper
-    reading = margin[np.array(helper.selected)] * 1000
+    counts = np.rint(frequency).astype(int)
+
+    def changed(**fields):
+        values = dict(
+            params=helper.params,
+            n_ro=helper.n_ro,
+            pairs=helper.pairs,
+            offset=helper.offset,
+            kcv=helper.kcv,
+            thresholds=helper.thresholds,
+        )
+        return HelperData(**(values | fields))
+
     # One offset bit flipped: the decoder corrects it, but the helper hash changes the key.
     flipped = list(helper.offset)
     flipped[3] ^= 1
-    manipulated = HelperData(helper.params, helper.n_ro, helper.mask, tuple(flipped), helper.kcv)
     with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
-        fuzzy.reconstruct(manipulated, reading.astype(int))
+        fuzzy.reconstruct(changed(offset=tuple(flipped)), counts)
     # Many flipped: the decoder reports failure.
     flipped = [b ^ (i < 40) for i, b in enumerate(helper.offset)]
-    manipulated = HelperData(helper.params, helper.n_ro, helper.mask, tuple(flipped), helper.kcv)
-    with pytest.raises(fuzzy.KeyCheckError, match=r"Decoder failure: .*t=14"):
-        fuzzy.reconstruct(manipulated, reading.astype(int))
-    wrong_kcv = HelperData(helper.params, helper.n_ro, helper.mask, helper.offset, bytes(8))
+    with pytest.raises(fuzzy.KeyCheckError, match=r"Decoder failure: .*t=12"):
+        fuzzy.reconstruct(changed(offset=tuple(flipped)), counts)
+    # Another pair list (one pair's second RO replaced by an unused RO of its batch).
+    a, _b = helper.pairs[0]
+    used = {ro for pair in helper.pairs[:16] for ro in pair}
+    unused = next(ro for ro in range(a + 1, 64) if ro not in used)
+    pairs = ((a, unused), *helper.pairs[1:])
     with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
-        fuzzy.reconstruct(wrong_kcv, reading.astype(int))
-    assert hmac.compare_digest(fuzzy.reconstruct(helper, reading.astype(int)).kcv, helper.kcv)
+        fuzzy.reconstruct(changed(pairs=pairs), counts)
+    thresholds = (helper.thresholds[0] + 1, *helper.thresholds[1:])
+    with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
+        fuzzy.reconstruct(changed(thresholds=thresholds), counts)
+    with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
+        fuzzy.reconstruct(changed(kcv=bytes(8)), counts)
+    assert hmac.compare_digest(fuzzy.reconstruct(helper, counts).kcv, helper.kcv)
 
 
 def test_enrolment_refusals():
     rng = np.random.default_rng(3)
-    n = CHOSEN.candidate_pairs
-    biased = rng.standard_normal(n) + 0.8
-    reads = np.rint((biased + 0.3 * rng.standard_normal((8, n))) * 100).astype(int)
+    n = CHOSEN.ros
+    # Lower-indexed ROs systematically faster (a gradient the offsets do not remove): biased.
+    gradient = -3.0 * (np.arange(n) % 64)
+    biased = BASE + 40.0 * rng.standard_normal(n) + gradient
+    reads = np.rint(biased + 5.0 * rng.standard_normal((8, n))).astype(int)
     with pytest.raises(keygen.EnrollmentError, match=r"Response bias 0\.\d+ is further"):
-        keygen.enrol(reads, CHOSEN, n_ro=2 * n)
-    skewed = rng.standard_normal(n) + 1.5
-    reads = np.rint((skewed + 0.3 * rng.standard_normal((8, n))) * 100).astype(int)
-    with pytest.raises(keygen.EnrollmentError, match=r"Only \d+ pairs answer 0; .* needs 121"):
-        keygen.enrol(reads, CHOSEN, n_ro=2 * n, max_bias=0.5)
-    low_rate = CodeParams(rep=1, gf_m=8, t=20, n=255, candidate_pairs=n)
-    fair = np.rint(rng.standard_normal((4, n)) * 100).astype(int)
-    with pytest.raises(keygen.EnrollmentError, match=r"Entropy account \d+\.\d bits is below 128"):
-        keygen.enrol(fair, low_rate, n_ro=2 * n)
-    with pytest.raises(keygen.EnrollmentError, match="Entropy account"):
-        keygen.enrol(fair, CHOSEN, n_ro=2 * n, design_min_entropy=0.69)
-    with pytest.raises(ValueError, match=r"reads must have shape \(n_reads >= 2, 760\)"):
-        keygen.enrol(fair[:1], CHOSEN, n_ro=2 * n)
+        keygen.enrol(reads, CHOSEN, n_ro=n)
+    assert keygen.enrol(reads, CHOSEN, n_ro=n, max_bias=0.5).account.bias > 0.65
+    low_rate = CodeParams(rep=1, gf_m=8, t=20, n=224, pairing=CHOSEN.pairing)
+    fair = np.rint(BASE + rng.standard_normal((4, n)) * 100).astype(int)
+    with pytest.raises(keygen.EnrollmentError, match=r"Entropy account 84\.0 bits is below 128"):
+        keygen.enrol(fair, low_rate, n_ro=n)
+    # 224 * 0.98 - 92 = 127.5 bits: refused; 0.99 gives 129.8: accepted.
+    with pytest.raises(keygen.EnrollmentError, match=r"Entropy account 127\.5 bits"):
+        keygen.enrol(fair, CHOSEN, n_ro=n, design_min_entropy=0.98)
+    account = keygen.enrol(fair, CHOSEN, n_ro=n, design_min_entropy=0.99).account
+    assert account.remaining == pytest.approx(224 * 0.99 - 92)
+    with pytest.raises(ValueError, match=r"counts must have shape \(n_reads >= 2, n_ro >= 896\)"):
+        keygen.enrol(fair[:1], CHOSEN, n_ro=n)
+    with pytest.raises(ValueError, match=r"n_ro >= 896"):
+        keygen.enrol(fair[:, :-1], CHOSEN, n_ro=n)
+    with pytest.raises(ValueError, match="offsets must be 896 or more finite numbers"):
+        keygen.enrol(fair, CHOSEN, n_ro=n, offsets=np.zeros(n - 1))
 
 
 def test_device_averaged_failure_with_enrollment_reads():
@@ -224,4 +326,4 @@ def test_bch_generators_match_galois_over_the_published_fields():
         code = bch_code(m, t, 2**m - 1)
         assert (code.k_full, code.generator) == (reference.k, int(reference.generator_poly))
     assert CHOSEN.code.generator == bch_code(8, CHOSEN.t, 255).generator
-    assert CHOSEN.code.k_full == 147
+    assert CHOSEN.code.k_full == 163

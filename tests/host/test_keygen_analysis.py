@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ropuf.host import keygen_analysis as ka
-from ropuf.host.fuzzy import decode_soft
+from ropuf.host.fuzzy import corrected_batch, decode_soft, pair_soft
 from ropuf.host.keygen import enrol
 from ropuf.spec.code_params import CHOSEN
 
@@ -44,31 +44,36 @@ def test_failure_summary_needs_two_seeds():
 
 
 def _device(rng, scale=40.0):
-    """Margins of one synthetic device, in counts."""
-    return scale * rng.standard_normal(CHOSEN.candidate_pairs)
+    """Per-RO mean counts of one synthetic device."""
+    return 10_000 + scale * rng.standard_normal(CHOSEN.ros)
 
 
-def _reads(rng, margin, sigma, count):
-    return np.rint(margin + sigma * rng.standard_normal((count, margin.size))).astype(np.int64)
+def _reads(rng, frequency, sigma, count):
+    noise = sigma * rng.standard_normal((count, frequency.size))
+    return np.rint(frequency + noise).astype(np.int64)
 
 
 def test_measured_key_failure_matches_the_decoder():
     # Enrolled with little noise, read at a condition noisy enough that keys fail often enough
     # to count: the prediction from that condition's reads must match the full decoder.
     rng = np.random.default_rng(11)
-    margin = _device(rng)
-    enrolled = _reads(rng, margin, 2.0, 50)
+    frequency = _device(rng)
+    enrolled = _reads(rng, frequency, 2.0, 50)
     message = [int(b) for b in rng.integers(0, 2, CHOSEN.k)]
-    helper = enrol(enrolled, CHOSEN, n_ro=1536, message_bits=message).helper
-    noisy = 36.0
-    condition = _reads(rng, margin, noisy, 2000)
+    offsets = 30.0 * rng.standard_normal(CHOSEN.ros)  # thresholds travel into the prediction
+    helper = enrol(enrolled, CHOSEN, n_ro=1024, offsets=offsets, message_bits=message).helper
+    assert any(helper.thresholds)
+    noisy = 54.0
+    condition = _reads(rng, frequency, noisy, 2000)
     predicted = ka.measured_key_failure([enrolled, condition], helper)
     assert predicted.shape == (2,)
     assert predicted[0] < 1e-12 < 0.02 < predicted[1] < 0.98
 
-    selected = np.flatnonzero(helper.mask)
     trials = 4000
-    soft = _reads(rng, margin[selected], noisy, trials)
+    counts = _reads(rng, frequency, noisy, trials)
+    soft = corrected_batch(
+        pair_soft(counts, helper.pairs, CHOSEN.soft_width), helper.thresholds, CHOSEN.soft_width
+    )
     decoded, failed = decode_soft(soft, np.array(helper.offset), CHOSEN)
     counted = np.mean(failed | np.any(decoded != np.array(message), axis=1))
     tolerance = 4 * math.sqrt(predicted[1] * (1 - predicted[1]) / trials) + 0.01
@@ -77,34 +82,39 @@ def test_measured_key_failure_matches_the_decoder():
 
 def test_measured_key_failure_thin_margins_fail_and_thick_pass():
     rng = np.random.default_rng(5)
-    margin = _device(rng)
-    reads = _reads(rng, margin, 2.0, 25)
-    helper = enrol(reads, CHOSEN, n_ro=1536).helper
+    frequency = _device(rng)
+    reads = _reads(rng, frequency, 2.0, 25)
+    helper = enrol(reads, CHOSEN, n_ro=1024).helper
     assert ka.measured_key_failure([reads], helper)[0] < 1e-30
-    thin = _reads(rng, margin, 30.0, 25)
+    thin = _reads(rng, frequency, 50.0, 25)
     assert ka.measured_key_failure([reads, thin], helper)[1] > 1e-3
 
 
 def test_measured_key_failure_refuses_bad_reads():
     rng = np.random.default_rng(5)
     reads = _reads(rng, _device(rng), 2.0, 5)
-    helper = enrol(reads, CHOSEN, n_ro=1536).helper
+    helper = enrol(reads, CHOSEN, n_ro=1024).helper
     with pytest.raises(ka.AnalysisError, match="shape"):
         ka.measured_key_failure([], helper)
-    with pytest.raises(ka.AnalysisError, match="shape"):
+    with pytest.raises(ka.AnalysisError, match=r"n_ro >= 896"):
         ka.measured_key_failure([reads[:, :100]], helper)
     with pytest.raises(ka.AnalysisError, match="n_reads >= 2"):
         ka.measured_key_failure([reads[:1]], helper)
+    # More ROs than the pairs use (a whole array read) are fine.
+    wide = np.concatenate([reads, reads[:, :64]], axis=1)
+    assert ka.measured_key_failure([wide], helper) == pytest.approx(
+        ka.measured_key_failure([reads], helper)
+    )
 
 
 def test_measured_bit_errors_take_the_enrolled_sign():
-    # At a condition where every margin has flipped, every bit errs (almost surely): the
+    # At a condition where every pair's order has flipped, every bit errs (almost surely): the
     # enrolled bits come from the enrollment reads, not from the condition's own.
     rng = np.random.default_rng(8)
-    margin = _device(rng)
-    enrolled = _reads(rng, margin, 2.0, 10)
-    helper = enrol(enrolled, CHOSEN, n_ro=1536).helper
-    flipped = _reads(rng, -margin, 2.0, 10)
+    frequency = _device(rng)
+    enrolled = _reads(rng, frequency, 2.0, 10)
+    helper = enrol(enrolled, CHOSEN, n_ro=1024).helper
+    flipped = _reads(rng, 20_000 - frequency, 2.0, 10)
     assert np.all(ka.measured_bit_errors(flipped, helper, enrolled=enrolled) > 0.99)
     assert np.all(ka.measured_bit_errors(flipped, helper) < 0.01)
     assert ka.measured_key_failure([enrolled, flipped[:2]], helper).shape == (2,)

@@ -8,7 +8,7 @@ import pytest
 from ropuf.host.client import DeviceClient, DeviceError
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
-from ropuf.sim.design_thresholds import simulated_thresholds
+from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.ro_measure import measure_pairs
 from ropuf.spec import arbiter_command, commands
@@ -22,8 +22,8 @@ DIE = 4
 def enrolled(die_seed: int, reads: int = 12):
     """Enrol *die_seed* from the model's reads (fast; the board is the same die)."""
     model = device_model(Condition(die_seed=die_seed))
-    pairs = [(2 * i, 2 * i + 1) for i in range(CODE.candidate_pairs)]
-    soft, state = [], None
+    pairs = [(2 * i, 2 * i + 1) for i in range(CODE.ros // 2)]
+    counts, state = [], None
     for _ in range(reads):
         results, state = measure_pairs(
             model.rates,
@@ -34,8 +34,8 @@ def enrolled(die_seed: int, reads: int = 12):
             common_scale=model.common_scale,
             state=state,
         )
-        soft.append([r.soft for r in results])
-    return enrol(np.array(soft), CODE, n_ro=SIM_DEVICE.n_ro, thresholds=simulated_thresholds())
+        counts.append([count for r in results for count in (r.count_a, r.count_b)])
+    return enrol(np.array(counts), CODE, n_ro=SIM_DEVICE.n_ro, offsets=simulated_offsets())
 
 
 def session(client, record: bytes, nonce: bytes) -> list:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from ropuf.host.client import DeviceClient
-from ropuf.host.enrollment import read_soft
+from ropuf.host.enrollment import read_counts
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.sim.fast_device import FastDevice
@@ -21,9 +21,7 @@ def test_next_client_is_answered_after_a_client_left_mid_reconstruct(caplog):
     condition = Condition(die_seed=8)
     fast = DeviceClient(FastDevice(device_model(condition)))
     code = SIM_DEVICE.code
-    record = enrol(
-        read_soft(fast, code.candidate_pairs, 3, SIM_DEVICE.soft_width), code, n_ro=SIM_DEVICE.n_ro
-    ).helper.to_bytes()
+    record = enrol(read_counts(fast, code.ros, 3), code, n_ro=SIM_DEVICE.n_ro).helper.to_bytes()
     caplog.set_level(logging.INFO, logger="ropuf.host.client")
     with SimulatedBoard(condition) as board:
         with DeviceClient.open(board.url, timeout=30) as first:
@@ -59,9 +57,7 @@ def test_first_commands_succeed_after_line_noise():
     condition = Condition(die_seed=9)
     fast = DeviceClient(FastDevice(device_model(condition)))
     code = SIM_DEVICE.code
-    enrollment = enrol(
-        read_soft(fast, code.candidate_pairs, 3, SIM_DEVICE.soft_width), code, n_ro=SIM_DEVICE.n_ro
-    )
+    enrollment = enrol(read_counts(fast, code.ros, 3), code, n_ro=SIM_DEVICE.n_ro)
     record = enrollment.helper.to_bytes()
     half_frame = framing.encode_frame(1, Command.LOAD_HELPER, record[:100])[:60]
     with SimulatedBoard(condition) as board:

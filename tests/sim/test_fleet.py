@@ -1,4 +1,4 @@
-"""The fleet's view of key entropy, on synthetic responses with known answers."""
+"""The fleet's view of key entropy, on synthetic counts with known answers."""
 
 import numpy as np
 
@@ -6,33 +6,46 @@ from ropuf.sim.fleet import fleet_entropy
 from ropuf.spec.code_params import CHOSEN
 
 
-def masks_for(dies, rng):
-    masks = np.zeros((dies, CHOSEN.candidate_pairs), dtype=bool)
-    for d in range(dies):
-        masks[d, rng.choice(CHOSEN.candidate_pairs, CHOSEN.selected_bits, replace=False)] = True
-    return masks
+def pairs_for(counts):
+    """Each die's rank pairs, as enrollment chooses them from its counts."""
+    return [CHOSEN.pairing.choose(row, CHOSEN.selected_bits) for row in counts]
 
 
 def test_identical_dies_have_no_key_entropy():
     rng = np.random.default_rng(1)
-    reference = np.tile(rng.random(CHOSEN.candidate_pairs) < 0.5, (20, 1))
-    view = fleet_entropy(reference, masks_for(20, rng), CHOSEN)
+    counts = np.tile(10_000 + 40 * rng.standard_normal(CHOSEN.ros), (20, 1))
+    view = fleet_entropy(counts, pairs_for(counts), CHOSEN)
     assert view["majority_guess"] == 1.0
     assert view["fleet_key_entropy"] == -(CHOSEN.selected_bits - CHOSEN.k)
 
 
+def test_a_shared_design_part_is_removed_by_the_offsets():
+    # Dies that share a large design part: at their pairs every die agrees, unless the fleet's
+    # bits are taken with the design thresholds, as the device takes them.
+    rng = np.random.default_rng(3)
+    design = 400 * rng.standard_normal(CHOSEN.ros)
+    counts = 10_000 + design + 40 * rng.standard_normal((200, CHOSEN.ros))
+    pairs = pairs_for(counts - design)
+    aliased = fleet_entropy(counts, pairs, CHOSEN)
+    corrected = fleet_entropy(counts, pairs, CHOSEN, offsets=design)
+    assert aliased["majority_guess"] > 0.9 and aliased["fleet_key_entropy"] < 0
+    assert abs(corrected["majority_guess"] - 0.5) < 0.05
+    assert corrected["fleet_key_entropy"] > 0.8 * CHOSEN.selected_bits - 92
+
+
 def test_independent_dies_cannot_be_guessed():
     rng = np.random.default_rng(2)
-    reference = rng.random((400, CHOSEN.candidate_pairs)) < 0.5
-    masks = masks_for(400, rng)
-    masks[7] = False  # a die that was not enrolled does not count
-    view = fleet_entropy(reference, masks, CHOSEN)
+    counts = 10_000 + 40 * rng.standard_normal((400, CHOSEN.ros))
+    pairs = pairs_for(counts)
+    pairs[7] = None  # a die that was not enrolled does not count
+    view = fleet_entropy(counts, pairs, CHOSEN)
     assert abs(view["majority_guess"] - 0.5) < 0.01
     # 400 dies: each position's estimated p is within a few % of 0.5, so about 0.93 bits each.
-    assert 0.85 * CHOSEN.selected_bits - 108 < view["fleet_key_entropy"] < CHOSEN.k
+    assert 0.85 * CHOSEN.selected_bits - 92 < view["fleet_key_entropy"] < CHOSEN.k
+    assert view["fair_key_entropy"] < CHOSEN.k
 
 
 def test_no_enrolled_die():
-    reference = np.ones((3, CHOSEN.candidate_pairs), dtype=bool)
-    view = fleet_entropy(reference, np.zeros_like(reference), CHOSEN)
+    counts = np.ones((3, CHOSEN.ros))
+    view = fleet_entropy(counts, [None] * 3, CHOSEN)
     assert np.isnan(view["majority_guess"]) and np.isnan(view["fleet_key_entropy"])
