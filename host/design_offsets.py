@@ -117,10 +117,10 @@ def save_offsets(path: str | Path, offsets: np.ndarray, *, gate_cycles: int, dev
     )
 
 
-def load_offsets(path: str | Path, *, ros: int, gate_cycles: int | None) -> np.ndarray:
+def load_offsets(path: str | Path, *, ros: int | None, gate_cycles: int | None) -> np.ndarray:
     """Read an offsets file and check it fits the device: at least *ros* ROs (the ROs the key
-    construction consumes) and the gate (not checked when *gate_cycles* is None, for a check
-    before the device is reached).
+    construction consumes) and the gate (neither is checked when None, for a check before the
+    device is reached).
 
     Returns
     -------
@@ -151,7 +151,7 @@ def load_offsets(path: str | Path, *, ros: int, gate_cycles: int | None) -> np.n
             "knows version 1"
         )
     values = data.get("offsets")
-    if not isinstance(values, list) or len(values) < ros:
+    if not isinstance(values, list) or (ros is not None and len(values) < ros):
         raise DesignOffsetsError(
             f"{path} holds {len(values) if isinstance(values, list) else 'no'} RO offsets; "
             f"the key construction uses {ros} ROs"

@@ -41,7 +41,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
-from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.code_params import CONSTRUCTIONS, CodeParams
 from ropuf.spec.commands import Info, Mode
 from ropuf.spec.errors import InputError
 
@@ -63,6 +63,7 @@ __all__ = [
     "EnrollmentReport",
     "SerialSource",
     "check_enrollable",
+    "construction_of",
     "enroll_device",
     "puf_facts",
     "read_counts",
@@ -292,7 +293,7 @@ def enroll_device(
     owner: Ed25519PrivateKey,
     *,
     reads: int = 25,
-    params: CodeParams = CHOSEN,
+    params: CodeParams | None = None,
     max_bias: float = 0.15,
     design_min_entropy: float | None = None,
     thresholds: np.ndarray | str | Path | None = None,
@@ -315,8 +316,9 @@ def enroll_device(
         Signs the record (:func:`ropuf.host.owner_key.load_owner_key`).
     reads : int
         Full reads of the ROs per condition, at least 2 (default 25).
-    params : CodeParams
-        The key construction (default :data:`~ropuf.spec.code_params.CHOSEN`).
+    params : CodeParams, optional
+        The key construction; by default the one the device's INFO names
+        (:func:`construction_of`).
     max_bias, design_min_entropy : float
         As :func:`ropuf.host.keygen.enrol`.
     thresholds : array or path, optional
@@ -366,14 +368,15 @@ def enroll_device(
         raise RegistryError(
             f"device {device_id!r} is already enrolled in {registry.path}: choose another id"
         )
-    if thresholds is not None and not params.thresholds:
+    if params is not None and thresholds is not None and not params.thresholds:
         raise InputError(
             "this key construction carries no design thresholds: enrol without design "
             "offsets (--thresholds)"
         )
     if isinstance(thresholds, str | Path):
-        # A bad file is refused before any reading (its gate is checked once INFO is known).
-        load_offsets(thresholds, ros=params.ros, gate_cycles=None)
+        # A bad file is refused before any reading (its gate, and its size when the
+        # construction comes from INFO, are checked once INFO is known).
+        load_offsets(thresholds, ros=None if params is None else params.ros, gate_cycles=None)
     started = time.monotonic()
     total = len(sources) * reads + 1
     done = 0
@@ -389,11 +392,11 @@ def enroll_device(
     info = None
     for source in others:
         with source.open() as client:
-            info = _read_source(client, source.label, params, info)
+            info, params = _read_source(client, source.label, params, info, thresholds)
             logger.info("reading %d times at %s", reads, source.label)
             pooled.append(read_counts(client, params.ros, reads, after_read=step))
     with primary.open() as client:
-        info = _read_source(client, primary.label, params, info)
+        info, params = _read_source(client, primary.label, params, info, thresholds)
         logger.info("reading %d times at %s", reads, primary.label)
         pooled.insert(0, read_counts(client, params.ros, reads, after_read=step))
         if isinstance(thresholds, str | Path):
@@ -455,15 +458,49 @@ def enroll_device(
     )
 
 
+def construction_of(info: Info, where: str) -> CodeParams:
+    """The key construction a device's INFO names (:data:`~ropuf.spec.code_params.CONSTRUCTIONS`).
+
+    Raises
+    ------
+    EnrollmentError
+        The build has no key path, or a construction this host does not know.
+    """
+    if info.construction == 0:
+        raise EnrollmentError(
+            f"the device at {where} has no key path (its INFO names no key construction): "
+            "load a bitstream with the key engine"
+        )
+    try:
+        return CONSTRUCTIONS[info.construction]
+    except KeyError:
+        raise EnrollmentError(
+            f"the device at {where} names key construction {info.construction}, which this "
+            "host does not know: update ropuf, or pass the construction (params) explicitly"
+        ) from None
+
+
 def _read_source(
-    client: DeviceClient, where: str, params: CodeParams, previous: Info | None
-) -> Info:
-    """INFO of the device at one condition, checked (and the same build as before)."""
+    client: DeviceClient,
+    where: str,
+    params: CodeParams | None,
+    previous: Info | None,
+    thresholds,
+) -> tuple[Info, CodeParams]:
+    """INFO of the device at one condition, checked (and the same build as before), and the
+    key construction (*params*, else the one INFO names)."""
     info = client.info()
+    if params is None:
+        params = construction_of(info, where)
+    if thresholds is not None and not params.thresholds:
+        raise InputError(
+            f"the key construction of the device at {where} carries no design thresholds: "
+            "enrol it without design offsets (--thresholds)"
+        )
     check_enrollable(info, params, where)
     if previous is not None and info.build_id != previous.build_id:
         raise EnrollmentError(
             f"the device at {where} runs another build ({info.build_id.hex()}) than at the "
             f"other conditions ({previous.build_id.hex()}): enrol one build at a time"
         )
-    return info
+    return info, params

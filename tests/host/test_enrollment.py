@@ -186,10 +186,12 @@ def test_refuses_a_deployment_build_with_the_reason(registry, owner):
 
 def test_refuses_unfit_builds(registry, owner):
     small = fast_client(params=replace(SIM_DEVICE, n_ro=768, code=None))
+    with pytest.raises(EnrollmentError, match=r"has no key path \(its INFO names no key const"):
+        enroll_device("a", [ClientSource(small)], registry, owner, reads=2)
     with pytest.raises(
         EnrollmentError, match=r"has 768 ROs; .*pairs 224 from batches of 64 .*needs 896"
     ):
-        enroll_device("a", [ClientSource(small)], registry, owner, reads=2)
+        enroll_device("a", [ClientSource(small)], registry, owner, reads=2, params=CHOSEN)
     other_gate = replace(SIM_DEVICE, gate_cycles=2048)
     sources = [ClientSource(fast_client()), ClientSource(fast_client(params=other_gate))]
     with pytest.raises(EnrollmentError, match="runs another build"):
@@ -265,7 +267,14 @@ def test_a_bad_offsets_file_is_refused_before_any_read(registry, owner, tmp_path
         (tmp_path / "missing.json", "cannot read design offsets"),
     ):
         with pytest.raises(DesignOffsetsError, match=message):
-            enroll_device("x", [Untouchable()], registry, owner, reads=2, thresholds=path)
+            enroll_device(
+                "x", [Untouchable()], registry, owner, reads=2, params=CHOSEN, thresholds=path
+            )
+    # With the construction taken from INFO, the file's size is checked once INFO is read.
+    with pytest.raises(DesignOffsetsError, match="holds 1 RO offsets; the key construction uses"):
+        enroll_device(
+            "x", [ClientSource(fast_client())], registry, owner, reads=2, thresholds=short
+        )
     # A construction without thresholds takes no offsets.
     with pytest.raises(ValueError, match="carries no design thresholds"):
         enroll_device(

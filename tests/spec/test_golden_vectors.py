@@ -82,7 +82,7 @@ def test_host_reconstructs_the_golden_keys_and_mac():
         [count(ro) for ro in range(N_RO)], CHOSEN.selected_bits
     )
     readings = np.array([soft_reading(a, b) for a, b in helper.pairs])
-    keys = reconstruct(helper, readings)
+    keys = reconstruct(helper, np.array([count(ro) for ro in range(N_RO)]))
     corrected = corrected_batch(readings[None, :], helper.thresholds, CHOSEN.soft_width)
     message, failed = decode_soft(corrected, np.array(helper.offset), CHOSEN)
     assert not failed[0] and pack_secret(message[0]) == SECRET
