@@ -26,7 +26,18 @@ from .bank import RingBankSignature
 from .ecp5 import ECP5Ring
 from .ice40 import ICE40Ring
 
-__all__ = ["FPGARingBank", "PrescaledCounter", "SequentialRingBank", "ring_bank_for"]
+__all__ = [
+    "RING_CLOCK_NETS",
+    "FPGARingBank",
+    "PrescaledCounter",
+    "SequentialRingBank",
+    "ring_bank_for",
+]
+
+#: The nets that clock ring-domain flip-flops, as nextpnr names them: a ring's own nets, or the
+#: prescaled counter's clocks (``ring``, ``ring_clock``, ``ring_half``, ``ring_half_clk``, ...,
+#: with a tool's suffix such as ``_$glb_clk``).
+RING_CLOCK_NETS = r"\bro\d+_n\d+|\bring(_half)?(_clk)?(_|$)"
 
 
 class PrescaledCounter(wiring.Component):
@@ -62,21 +73,25 @@ class PrescaledCounter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.domains.ring = ClockDomain(async_reset=True, local=True)
-        m.domains.half = ClockDomain(async_reset=True, local=True, clk_edge="neg")
-        toggle = Signal()
+        m.domains.ring_half = ClockDomain(async_reset=True, local=True, clk_edge="neg")
+        # Kept under names that build reports recognise as ring clocks (RING_CLOCK_NETS): without
+        # a kept public name Yosys may name the clock nets after unrelated logic.
+        ring = Signal(name="ring_clock", attrs={"keep": 1})
+        toggle = Signal(name="ring_half", attrs={"keep": 1})
         m.d.comb += [
-            ClockSignal("ring").eq(self.ring),
+            ring.eq(self.ring),
+            ClockSignal("ring").eq(ring),
             ResetSignal("ring").eq(self.clear),
-            ClockSignal("half").eq(toggle),
-            ResetSignal("half").eq(self.clear),
+            ClockSignal("ring_half").eq(toggle),
+            ResetSignal("ring_half").eq(self.clear),
         ]
         m.d.ring += toggle.eq(~toggle)
         counter = Signal(self._count_width - 1)
         saturated = Signal()
         with m.If(counter == 2 ** len(counter) - 1):
-            m.d.half += saturated.eq(1)
+            m.d.ring_half += saturated.eq(1)
         with m.Else():
-            m.d.half += counter.eq(counter + 1)
+            m.d.ring_half += counter.eq(counter + 1)
         m.d.comb += [self.count.eq(Cat(toggle, counter)), self.overflow.eq(saturated)]
         return m
 
@@ -183,7 +198,7 @@ class SequentialRingBank(wiring.Component):
             self._ring(m, index, row[index // columns], column[index % columns])
             for index in range(self._n_ro)
         ]
-        combined = Signal()
+        combined = Signal(name="ring_combined")
         m.d.comb += combined.eq(Cat(*outputs).xor())
         m.submodules.counter = counter = PrescaledCounter(count_width=self._count_width)
         m.d.comb += [
