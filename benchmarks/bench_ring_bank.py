@@ -3,7 +3,7 @@ its ring-clocked counter, from a YoWASP build (synth_ice40, nextpnr-ice40 --up5k
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_ring_bank.py [--n-ro 256,384]
+    .venv/bin/python benchmarks/bench_ring_bank.py [--n-ro 256,384] [--stages 5]
 
 Each build is an :class:`~ropuf.gateware.ro.array.ROArray` (the placed rings, their selects, the
 XOR combiner, the prescaled counter and the two-window sequencer) on the iCEBreaker's ring
@@ -28,14 +28,15 @@ PROFILE = PROFILES["icebreaker"]
 
 
 class BankProbe(wiring.Component):
-    """An RO array (none when *n_ro* is 0) measuring LFSR-chosen pairs; results onto LED 1."""
+    """An RO array of *stages*-LUT rings (none when *n_ro* is 0) measuring LFSR-chosen pairs;
+    results onto LED 1."""
 
-    def __init__(self, n_ro: int):
+    def __init__(self, n_ro: int, stages: int = PROFILE.stages):
         super().__init__({})
         self.array = (
             ROArray(
                 n_ro=n_ro,
-                stages=PROFILE.stages,
+                stages=stages,
                 gate_cycles=PROFILE.gate_cycles,
                 ring_placement=PROFILE.placement,
             )
@@ -65,11 +66,14 @@ class BankProbe(wiring.Component):
         return m
 
 
-def measure(n_ro: int, folder: Path) -> tuple[int, dict, float]:
+def measure(n_ro: int, stages: int, folder: Path) -> tuple[int, dict, float]:
     """ICESTORM_LC used, nextpnr's fmax report and the build seconds for *n_ro* rings."""
     started = time.monotonic()
     result = yowasp.build(
-        PROFILE.make_platform(), BankProbe(n_ro), folder / f"bank-{n_ro}", family="ice40"
+        PROFILE.make_platform(),
+        BankProbe(n_ro, stages),
+        folder / f"bank-{n_ro}-{stages}",
+        family="ice40",
     )
     lcs = result.report["utilization"]["ICESTORM_LC"]["used"]
     return lcs, result.report["fmax"], time.monotonic() - started
@@ -78,13 +82,15 @@ def measure(n_ro: int, folder: Path) -> tuple[int, dict, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-ro", default="256,384", help="comma-separated RO counts")
-    counts = [int(n) for n in parser.parse_args().n_ro.split(",")]
-    print(f"iCE40 ring bank on the UP5K, {PROFILE.stages}-LUT rings, placement {PROFILE.placement}")
+    parser.add_argument("--stages", type=int, default=PROFILE.stages, help="LUTs per ring")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.n_ro.split(",")]
+    print(f"iCE40 ring bank on the UP5K, {args.stages}-LUT rings, placement {PROFILE.placement}")
     with tempfile.TemporaryDirectory(prefix="ropuf-bank-") as tmp:
-        base, _, seconds = measure(0, Path(tmp))
+        base, _, seconds = measure(0, args.stages, Path(tmp))
         print(f"  probe alone (LFSR, fold, LED): {base} LCs ({seconds:.0f} s)")
         for n_ro in counts:
-            lcs, fmax, seconds = measure(n_ro, Path(tmp))
+            lcs, fmax, seconds = measure(n_ro, args.stages, Path(tmp))
             bank = lcs - base
             system = build.system_clock(fmax)
             print(
