@@ -6,7 +6,7 @@ import random
 
 import pytest
 from amaranth.back import rtlil
-from amaranth.hdl import Fragment, Instance
+from amaranth.hdl import Fragment, Instance, Signal
 from amaranth.sim import Simulator
 from amaranth_boards.icebreaker import ICEBreakerPlatform
 from amaranth_boards.ulx3s import ULX3S_85F_Platform
@@ -144,3 +144,55 @@ def test_families_pick_their_bank_and_the_array_must_match():
         rtlil.convert(ROArray(n_ro=20), platform=ice40)
     with pytest.raises(ValueError, match=r"both rings at once: .* sequential=False"):
         rtlil.convert(ROArray(n_ro=20, sequential=True), platform=ecp5)
+
+
+class ToggleRings:
+    """Stand-in rings for simulation: ring *i* toggles every system clock cycle while both its
+    selects are high, and is high while stopped (as a NAND ring of an odd stage count)."""
+
+    placement = ICE40RingPlacement()
+
+    def __init__(self):
+        self.outputs = []
+
+    def __call__(self, m, index, row, column):
+        out = Signal(init=1, name=f"toggle{index}")
+        with m.If(row & column):
+            m.d.sync += out.eq(~out)
+        with m.Else():
+            m.d.sync += out.eq(1)
+        self.outputs.append(out)
+        return out
+
+
+@pytest.mark.parametrize("gate", [1, 6, 13])
+def test_sequential_bank_runs_and_counts_only_the_selected_ring(gate):
+    n_ro = 40  # three rows of 16, the last one partly filled
+    rings = ToggleRings()
+    dut = SequentialRingBank(ring=rings, n_ro=n_ro, count_width=8)
+    counts = {}
+
+    async def testbench(ctx):
+        for sel in (0, 1, 15, 16, 17, 33, 39):
+            ctx.set(dut.bank.sel_a, sel)
+            ctx.set(dut.bank.clear, 1)
+            await ctx.tick()
+            ctx.set(dut.bank.clear, 0)
+            ctx.set(dut.bank.gate, 1)
+            for _ in range(gate):
+                await ctx.tick()
+                running = [i for i, out in enumerate(rings.outputs) if not ctx.get(out)]
+                assert set(running) <= {sel}
+            ctx.set(dut.bank.gate, 0)
+            for _ in range(3):
+                await ctx.tick()
+            assert all(ctx.get(out) for out in rings.outputs)
+            counts[sel] = (ctx.get(dut.bank.count_a), ctx.get(dut.bank.overflow_a))
+            assert ctx.get(dut.bank.count_b) == 0
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.run()
+    # The selected ring falls ceil(gate / 2) times; the XOR of it and 39 high rings rises then.
+    assert counts == {sel: ((gate + 1) // 2, 0) for sel in (0, 1, 15, 16, 17, 33, 39)}
