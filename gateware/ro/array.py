@@ -205,8 +205,9 @@ class ROArray(wiring.Component):
         port = bank.bank
         assert isinstance(port.signature.flip(), RingBankSignature)
 
-        a = Signal(PAIR_INDEX_BITS)
-        b = Signal(PAIR_INDEX_BITS)
+        # Only valid indices are kept (an invalid pair measures rings 0 and 1).
+        a = Signal(range(self._n_ro))
+        b = Signal(range(self._n_ro))
         invalid = Signal()
         second = Signal()  # sequential: the second window (ring b) is running
         timer = Signal(range(max(self._gate_cycles, self._settle_cycles) + 1))
@@ -220,13 +221,13 @@ class ROArray(wiring.Component):
         # depends on the pair list.
         if self._sequential:
             # Ring a in the first window into the result's count_a, ring b in the second.
-            m.d.comb += port.sel_a.eq(Mux(second, b, a)[: len(port.sel_a)])
+            m.d.comb += port.sel_a.eq(Mux(second, b, a))
             count_a, overflow_a = result.count_a, result.overflow
             count_b, overflow_b = port.count_a, port.overflow_a
         else:
             m.d.comb += [
-                port.sel_a.eq(a[: len(port.sel_a)]),
-                port.sel_b.eq(b[: len(port.sel_b)]),
+                port.sel_a.eq(a),
+                port.sel_b.eq(b),
             ]
             count_a, overflow_a = port.count_a, port.overflow_a
             count_b, overflow_b = port.count_b, port.overflow_b

@@ -46,7 +46,7 @@ class PrescaledCounter(wiring.Component):
     prescaler), so nothing but one flip-flop runs at the ring frequency. Asynchronously cleared.
 
     Margin (``benchmarks/bench_ring_bank.py``, iCE40UP5K, nextpnr's model): the toggle flip-flop
-    reaches 142.5 MHz and the half-rate counter 76-80 MHz (152 MHz of ring), so the iCE40 bank
+    reaches 142.5 MHz and the half-rate counter 75.6-76 MHz (152 MHz of ring), so the iCE40 bank
     counts rings up to about 142 MHz; the fastest plausible UP5K 5-LUT ring is about 115 MHz
     (icestorm's HX1K timing tables; the UP5K row gives about 48 MHz): 1.2x margin, where the
     unprescaled counter (72.5-76 MHz) had none. ECP5 counters were at 207-218 MHz unprescaled
