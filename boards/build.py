@@ -32,6 +32,7 @@ from pathlib import Path
 
 from amaranth.build.run import LocalBuildProducts
 
+from ropuf.gateware.ro.fpga import RING_CLOCK_NETS
 from ropuf.spec.cache import cache_root as ropuf_cache_root
 from ropuf.spec.errors import RopufError
 
@@ -213,7 +214,7 @@ def blocks_from_stat(stat: dict, family: str) -> dict[str, dict[str, int]]:
     return blocks
 
 
-_RING_CLOCK = re.compile(r"\bro\d+_n\d+")
+_RING_CLOCK = re.compile(RING_CLOCK_NETS)
 
 
 def system_clock(fmax: dict) -> str:

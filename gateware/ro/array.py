@@ -5,7 +5,7 @@ behavioural rings in simulation, placed LUT rings on iCE40 and ECP5. Everything 
 checks, the measurement sequence, comparison and saturation) is shared and lives here.
 """
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -93,6 +93,12 @@ class ROArray(wiring.Component):
         elaborating without a platform, refused with an FPGA platform.
     ring_placement : ICE40RingPlacement or ECP5RingPlacement, optional
         Where the FPGA body's rings go (the family's default when omitted).
+    sequential : bool, optional
+        Measure the two rings of a pair in two consecutive gate windows (ring ``a``, then ring
+        ``b``) through the body's one counter, as the iCE40 body requires; drift common to both
+        rings is then no longer cancelled. Default: what *ring_placement*'s family needs
+        (``SEQUENTIAL``), else False. The behavioural body serves both; an FPGA body of the other
+        kind is refused at elaboration.
 
     Attributes
     ----------
@@ -102,8 +108,8 @@ class ROArray(wiring.Component):
         Pairs to measure, one result each, in order.
     o_results : Out(stream.Signature(ResultLayout))
         One result per request. Timing: a request taken in cycle *t* gives a valid result in
-        cycle ``t + gate_cycles + settle_cycles + 3``, whatever the pair and the counts; it
-        stays valid until taken, and the next request is taken after that.
+        cycle ``t + cycles_per_result``, whatever the pair and the counts; it stays valid until
+        taken, and the next request is taken after that.
     sim : In(SimLoadSignature)
         Only with ``simulation=True``: loads edge rates, noise seed and noise scale.
 
@@ -124,8 +130,12 @@ class ROArray(wiring.Component):
         settle_cycles: int = 4,
         simulation: bool = False,
         ring_placement=None,
+        sequential: bool | None = None,
     ):
         self._ring_placement = ring_placement
+        if sequential is None:
+            sequential = ring_placement is not None and type(ring_placement).SEQUENTIAL
+        self._sequential = bool(sequential)
         self._n_ro = check_int("RO count", n_ro, 2, 2**PAIR_INDEX_BITS - 1)
         self._stages = check_int("Stage count", stages, 3, 63)
         if stages % 2 == 0:
@@ -163,10 +173,15 @@ class ROArray(wiring.Component):
     gate_cycles = parameter("gate_cycles")
     settle_cycles = parameter("settle_cycles")
 
+    sequential = parameter("sequential")
+
     @property
     def cycles_per_result(self) -> int:
-        """Cycles from taking a request to its valid result (constant)."""
-        return self._gate_cycles + self._settle_cycles + 3
+        """Cycles from taking a request to its valid result (constant): the request cycle, one
+        window (clear, gate, settle) per measured ring group (two when sequential) and the
+        result cycle."""
+        windows = 2 if self._sequential else 1
+        return windows * (self._gate_cycles + self._settle_cycles + 1) + 2
 
     def _bank(self, platform) -> wiring.Component:
         check_body_choice(self._simulation, platform, name="RO array", parts="rings")
@@ -177,6 +192,7 @@ class ROArray(wiring.Component):
             n_ro=self._n_ro,
             stages=self._stages,
             count_width=self._count_width,
+            sequential=self._sequential,
             placement=self._ring_placement,
         )
 
@@ -189,29 +205,37 @@ class ROArray(wiring.Component):
         port = bank.bank
         assert isinstance(port.signature.flip(), RingBankSignature)
 
-        a = Signal(PAIR_INDEX_BITS)
-        b = Signal(PAIR_INDEX_BITS)
+        # Only valid indices are kept (an invalid pair measures rings 0 and 1).
+        a = Signal(range(self._n_ro))
+        b = Signal(range(self._n_ro))
         invalid = Signal()
+        second = Signal()  # sequential: the second window (ring b) is running
         timer = Signal(range(max(self._gate_cycles, self._settle_cycles) + 1))
 
         request = self.i_pairs.payload
         request_invalid = (
             (request.a >= self._n_ro) | (request.b >= self._n_ro) | (request.a == request.b)
         )
+        result = self.o_results.payload
         # An invalid pair still runs the full sequence (on rings 0 and 1) so that timing never
         # depends on the pair list.
-        m.d.comb += [
-            port.sel_a.eq(a[: len(port.sel_a)]),
-            port.sel_b.eq(b[: len(port.sel_b)]),
-        ]
+        if self._sequential:
+            # Ring a in the first window into the result's count_a, ring b in the second.
+            m.d.comb += port.sel_a.eq(Mux(second, b, a))
+            count_a, overflow_a = result.count_a, result.overflow
+            count_b, overflow_b = port.count_a, port.overflow_a
+        else:
+            m.d.comb += [
+                port.sel_a.eq(a),
+                port.sel_b.eq(b),
+            ]
+            count_a, overflow_a = port.count_a, port.overflow_a
+            count_b, overflow_b = port.count_b, port.overflow_b
 
-        count_a = port.count_a
-        count_b = port.count_b
         diff = Signal(signed(self._count_width + 1))
         m.d.comb += diff.eq(count_a - count_b)
         soft = saturated(m, diff, self._soft_width, name="soft")
 
-        result = self.o_results.payload
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.i_pairs.ready.eq(self.enable)
@@ -237,20 +261,30 @@ class ROArray(wiring.Component):
             with m.State("SETTLE"):
                 m.d.sync += timer.eq(timer - 1)
                 with m.If(timer == 0):
-                    m.d.sync += [
-                        result.count_a.eq(count_a),
-                        result.count_b.eq(count_b),
-                        result.overflow.eq(~invalid & (port.overflow_a | port.overflow_b)),
-                        result.invalid.eq(invalid),
-                        result.bit.eq(~invalid & (diff > 0)),
-                        result.soft.eq(0),
-                        self.o_results.valid.eq(1),
-                    ]
-                    with m.If(~invalid):
-                        m.d.sync += result.soft.eq(soft)
-                    with m.If(invalid):
-                        m.d.sync += [result.count_a.eq(0), result.count_b.eq(0)]
-                    m.next = "RESULT"
+                    if self._sequential:
+                        with m.If(~second):
+                            m.d.sync += [
+                                result.count_a.eq(port.count_a),
+                                result.overflow.eq(port.overflow_a),
+                                second.eq(1),
+                            ]
+                            m.next = "CLEAR"
+                    with m.If(second if self._sequential else Const(1)):
+                        m.d.sync += [
+                            second.eq(0),
+                            result.count_a.eq(count_a),
+                            result.count_b.eq(count_b),
+                            result.overflow.eq(~invalid & (overflow_a | overflow_b)),
+                            result.invalid.eq(invalid),
+                            result.bit.eq(~invalid & (diff > 0)),
+                            result.soft.eq(0),
+                            self.o_results.valid.eq(1),
+                        ]
+                        with m.If(~invalid):
+                            m.d.sync += result.soft.eq(soft)
+                        with m.If(invalid):
+                            m.d.sync += [result.count_a.eq(0), result.count_b.eq(0)]
+                        m.next = "RESULT"
             with m.State("RESULT"):
                 with m.If(self.o_results.ready):
                     m.d.sync += self.o_results.valid.eq(0)

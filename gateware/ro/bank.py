@@ -15,11 +15,11 @@ Three bodies implement the same interface: :class:`~ropuf.gateware.ro.behavioura
 (behavioural, for simulation), and the iCE40 and ECP5 bodies of placed LUT rings.
 """
 
-from amaranth.hdl import Const, Signal
+from amaranth.hdl import Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["PlacedRings", "RingBankSignature"]
+__all__ = ["PlacedRings", "RingBankSignature", "nand_lut_init"]
 
 
 class RingBankSignature(wiring.Signature):
@@ -64,11 +64,20 @@ class RingBankSignature(wiring.Signature):
         return self._count_width
 
 
+def nand_lut_init(inputs: int) -> int:
+    """The 16-bit truth table of a 4-input LUT (output = INIT[{in3, in2, in1, in0}], both
+    families' order) computing the NAND of its first *inputs* inputs (1: an inverter); the other
+    inputs are tied to 0."""
+    used = 2**inputs - 1
+    return sum(1 << j for j in range(16) if j & used != used)
+
+
 class PlacedRings:
-    """A family's placed rings, one ring a logic tile: stage 0 a NAND of ``enable`` and the
-    last stage's output, the other stages inverters, one LUT each on the BELs of
-    :meth:`bels`. A family gives ``FAMILY``, ``CELLS_PER_TILE``, ``CELLS`` (what its cells
-    are called), ``PLACEMENT`` (the default placement class), :meth:`bels` and :meth:`lut`.
+    """A family's placed rings, one ring a logic tile: stage 0 a NAND of the ring's enables and
+    the last stage's output (on the LUT input after the enables), the other stages inverters,
+    one LUT each on the BELs of :meth:`bels`. A family gives ``FAMILY``, ``CELLS_PER_TILE``,
+    ``CELLS`` (what its cells are called), ``PLACEMENT`` (the default placement class),
+    :meth:`bels` and :meth:`lut`.
 
     Raises
     ------
@@ -95,17 +104,19 @@ class PlacedRings:
         """The BEL of every stage of ring *index*, stage 0 (the NAND) first."""
         raise NotImplementedError
 
-    def lut(self, *, bel: str, nand: bool, first, second, out):
-        """The LUT instance of one stage: NAND or NOT of *first* (*second* the NAND's other
-        input, else a constant 0), driving *out*."""
+    def lut(self, *, bel: str, inputs: list, out):
+        """The LUT instance of one stage: the NAND (:func:`nand_lut_init`) of *inputs* (one to
+        three signals, on the LUT's first inputs in order), driving *out*."""
         raise NotImplementedError
 
-    def __call__(self, m, index: int, enable: Signal) -> Signal:
+    def __call__(self, m, index: int, *enables: Signal) -> Signal:
+        """Ring *index* in module *m*, oscillating while all *enables* (one or two) are high;
+        returns its output (high while stopped: a NAND and an even number of inverters)."""
         nets = [Signal(name=f"ro{index}_n{stage}") for stage in range(self.stages)]
         for stage, bel in enumerate(self.bels(index)):
             feedback = nets[stage - 1]  # stage 0 closes the loop from the last stage
-            first, second = (enable, feedback) if stage == 0 else (feedback, Const(0))
+            inputs = [*enables, feedback] if stage == 0 else [feedback]
             m.submodules[f"ro{index}_lut{stage}"] = self.lut(
-                bel=bel, nand=stage == 0, first=first, second=second, out=nets[stage]
+                bel=bel, inputs=inputs, out=nets[stage]
             )
         return nets[-1]

@@ -6,16 +6,13 @@ the same shape; ring *i* sits on tile ``(x0 + i % columns, y0 + i // columns)``.
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from amaranth.hdl import Const, Instance
 
-from .bank import PlacedRings
+from .bank import PlacedRings, nand_lut_init
 
 __all__ = ["ECP5Ring", "ECP5RingPlacement"]
-
-#: LUT4 truth tables, Z = INIT[{D, C, B, A}].
-LUT_NAND_A_B = 0x7777  # enable on A, feedback on B
-LUT_NOT_A = 0x5555
 
 #: LUT4 cells per ECP5 PLC (four slices of two).
 CELLS_PER_TILE = 8
@@ -24,6 +21,10 @@ CELLS_PER_TILE = 8
 @dataclass(frozen=True)
 class ECP5RingPlacement:
     """Where the rings go: a grid of PLC tiles from (x0, y0), ``columns`` tiles wide."""
+
+    #: The family's bank measures one ring per gate window (see :mod:`.fpga`): an
+    #: :class:`~ropuf.gateware.ro.array.ROArray` given this placement runs two windows per pair.
+    SEQUENTIAL: ClassVar[bool] = False
 
     x0: int = 20
     y0: int = 20
@@ -47,15 +48,16 @@ class ECP5Ring(PlacedRings):
         x, y = self.placement.tile(index)
         return [f"X{x}/Y{y}/SLICE{'ABCD'[k // 2]}.K{k % 2}" for k in range(self.stages)]
 
-    def lut(self, *, bel, nand, first, second, out):
+    def lut(self, *, bel, inputs, out):
+        padded = [*inputs, Const(0), Const(0), Const(0)]
         return Instance(
             "LUT4",
             a_keep=1,
             a_BEL=bel,
-            p_INIT=Const(LUT_NAND_A_B if nand else LUT_NOT_A, 16),
-            i_C=Const(0),
+            p_INIT=Const(nand_lut_init(len(inputs)), 16),
+            i_A=padded[0],
+            i_B=padded[1],
+            i_C=padded[2],
             i_D=Const(0),
             o_Z=out,
-            i_A=first,
-            i_B=second,
         )

@@ -1,27 +1,111 @@
-"""FPGA body of the ring-oscillator bank: placed LUT rings, two multiplexers, ring-clocked counters.
+"""FPGA bodies of the ring-oscillator bank: placed LUT rings and ring-clocked, prescaled counters.
 
 The rings themselves are vendor primitives, one file per family (:mod:`.ice40`,
-:mod:`.ecp5`); :func:`ring_bank_for` picks the family from the platform. The rest is
-shared: ring *i* oscillates only while the gate is open and it is selected; each of the two
-selected rings clocks its own counter (an asynchronous-reset clock domain driven by the ring
-through a multiplexer), which the sequencer clears before and reads after the gate window, when
-the rings have stopped and the counts are static.
+:mod:`.ecp5`); :func:`ring_bank_for` picks the family's body from the platform. Two bodies:
+
+* :class:`FPGARingBank` (ECP5): a per-ring enable comparator, two n:1 multiplexers, two
+  counters; both rings of a pair run in the same gate window.
+* :class:`SequentialRingBank` (iCE40): the enable folded into each ring's first LUT (a NAND of
+  one-hot row select, one-hot column select and the feedback; the selects are decoded once), an
+  XOR tree of all ring outputs as the combiner (a stopped ring's output is constant, so the
+  tree toggles with the one running ring) and ONE counter. It measures one ring per gate
+  window; :class:`~ropuf.gateware.ro.array.ROArray` runs two windows per pair.
+
+Both count through :class:`PrescaledCounter`: a toggle flip-flop clocked by the ring (the count's
+least significant bit) ripples into the counter, which so runs at half the ring frequency.
+The sequencer clears the counters before and reads them after the gate window, when the rings
+have stopped and the counts are static.
 """
 
-from amaranth.hdl import Array, ClockDomain, ClockSignal, Module, ResetSignal, Signal
+from amaranth.hdl import Array, Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In
+from amaranth.lib.wiring import In, Out
 from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
 from .bank import RingBankSignature
 from .ecp5 import ECP5Ring
 from .ice40 import ICE40Ring
 
-__all__ = ["FPGARingBank", "ring_bank_for"]
+__all__ = [
+    "RING_CLOCK_NETS",
+    "FPGARingBank",
+    "PrescaledCounter",
+    "SequentialRingBank",
+    "ring_bank_for",
+]
+
+#: The nets that clock ring-domain flip-flops, as nextpnr names them: a ring's own nets, or the
+#: prescaled counter's clocks (``ring``, ``ring_clock``, ``ring_half``, ``ring_half_clk``, ...,
+#: with a tool's suffix such as ``_$glb_clk``).
+RING_CLOCK_NETS = r"\bro\d+_n\d+|\bring(_half)?(_clk)?(_|$)"
+
+
+class PrescaledCounter(wiring.Component):
+    """Rising edges of ``ring``, counted in ring-clocked flip-flops: a toggle flip-flop clocked
+    by ``ring`` is bit 0, and its falling edges clock a ``count_width - 1``-bit counter (a ripple
+    prescaler), so nothing but one flip-flop runs at the ring frequency. Asynchronously cleared.
+
+    Margin (``benchmarks/bench_ring_bank.py``, iCE40UP5K, nextpnr's model): the toggle flip-flop
+    reaches 142.5 MHz and the half-rate counter 75.6-76 MHz (152 MHz of ring), so the iCE40 bank
+    counts rings up to about 142 MHz; the fastest plausible UP5K 5-LUT ring is about 115 MHz
+    (icestorm's HX1K timing tables; the UP5K row gives about 48 MHz): 1.2x margin, where the
+    unprescaled counter (72.5-76 MHz) had none. ECP5 counters were at 207-218 MHz unprescaled
+    against 198 MHz measured 5-LUT rings; the prescaler lifts that limit to the toggle
+    flip-flop's (not measured here).
+
+    Parameters
+    ----------
+    count_width : int
+        Width of the count (at least 2); the count saturates within one edge of its maximum and
+        sets ``overflow``.
+
+    Attributes
+    ----------
+    ring : In(1)
+        The clock to count (a ring output).
+    clear : In(1)
+        Zero the count and the overflow flag (asynchronous).
+    count : Out(count_width)
+        Rising edges of ``ring`` since ``clear``; static once ``ring`` stops and the ripple has
+        settled (a few ns).
+    overflow : Out(1)
+        The counter reached its maximum; the count is not to be trusted.
+    """
+
+    def __init__(self, *, count_width: int):
+        self._count_width = count_width
+        super().__init__(
+            {"ring": In(1), "clear": In(1), "count": Out(count_width), "overflow": Out(1)}
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.ring = ClockDomain(async_reset=True, local=True)
+        m.domains.ring_half = ClockDomain(async_reset=True, local=True, clk_edge="neg")
+        # Kept under names that build reports recognise as ring clocks (RING_CLOCK_NETS): without
+        # a kept public name Yosys may name the clock nets after unrelated logic.
+        ring = Signal(name="ring_clock", attrs={"keep": 1})
+        toggle = Signal(name="ring_half", attrs={"keep": 1})
+        m.d.comb += [
+            ring.eq(self.ring),
+            ClockSignal("ring").eq(ring),
+            ResetSignal("ring").eq(self.clear),
+            ClockSignal("ring_half").eq(toggle),
+            ResetSignal("ring_half").eq(self.clear),
+        ]
+        m.d.ring += toggle.eq(~toggle)
+        counter = Signal(self._count_width - 1)
+        saturated = Signal()
+        with m.If(counter == 2 ** len(counter) - 1):
+            m.d.ring_half += saturated.eq(1)
+        with m.Else():
+            m.d.ring_half += counter.eq(counter + 1)
+        m.d.comb += [self.count.eq(Cat(toggle, counter)), self.overflow.eq(saturated)]
+        return m
 
 
 class FPGARingBank(wiring.Component):
-    """Rings on fabric with two ring-clocked edge counters.
+    """Rings on fabric with two ring-clocked edge counters; both rings of a pair run at once.
 
     Parameters
     ----------
@@ -39,6 +123,8 @@ class FPGARingBank(wiring.Component):
         Counts are valid a few cycles after the gate closes (the sequencer's settle time).
     """
 
+    SEQUENTIAL = False
+
     def __init__(self, *, ring, n_ro: int, count_width: int):
         self._ring = ring
         self._n_ro = n_ro
@@ -54,48 +140,112 @@ class FPGARingBank(wiring.Component):
             m.d.comb += enable.eq(bank.gate & ((bank.sel_a == index) | (bank.sel_b == index)))
             outputs.append(self._ring(m, index, enable))
         rings = Array(outputs)
-
-        top = 2**self._count_width - 1
         for side, sel, count, overflow in (
             ("a", bank.sel_a, bank.count_a, bank.overflow_a),
             ("b", bank.sel_b, bank.count_b, bank.overflow_b),
         ):
-            domain = f"ro_{side}"
-            m.domains += ClockDomain(domain, async_reset=True, local=True)
+            counter = PrescaledCounter(count_width=self._count_width)
+            m.submodules[f"counter_{side}"] = counter
             m.d.comb += [
-                ClockSignal(domain).eq(rings[sel]),
-                ResetSignal(domain).eq(bank.clear),
+                counter.ring.eq(rings[sel]),
+                counter.clear.eq(bank.clear),
+                count.eq(counter.count),
+                overflow.eq(counter.overflow),
             ]
-            counter = Signal(self._count_width, name=f"count_{side}")
-            saturated = Signal(name=f"saturated_{side}")
-            with m.If(counter == top):
-                m.d[domain] += saturated.eq(1)
-            with m.Else():
-                m.d[domain] += counter.eq(counter + 1)
-            m.d.comb += [count.eq(counter), overflow.eq(saturated)]
+        return m
+
+
+class SequentialRingBank(wiring.Component):
+    """Rings on fabric, gated by one-hot row and column selects, an XOR combiner and one
+    prescaled counter: ring ``sel_a`` is measured into ``count_a`` (see the module docstring).
+
+    Ring *i* sits in row ``i // columns`` and column ``i % columns`` (``columns`` of the
+    ring placement, so a row of rings is a row of tiles). ``row[r] = gate & (sel_a // columns
+    == r)`` and ``column[c] = (sel_a % columns == c)`` are decoded once; ring *i* runs while
+    both of its selects are high. Costs per ring: its stages, a third of an XOR-tree LUT, and
+    its share of the ``rows + columns`` select decoders and of the one counter.
+
+    Parameters
+    ----------
+    ring : PlacedRings
+        The family's rings (called with two enables: row and column).
+    n_ro : int
+        Number of rings.
+    count_width : int
+        Counter width; counts saturate at the maximum and set ``overflow``.
+
+    Attributes
+    ----------
+    bank : In(RingBankSignature)
+        Only ``sel_a``, ``clear``, ``gate``, ``count_a`` and ``overflow_a`` are used;
+        ``count_b`` and ``overflow_b`` are zero. Counts are valid a few cycles after the gate
+        closes (the sequencer's settle time).
+    """
+
+    #: One ring per gate window: :class:`~ropuf.gateware.ro.array.ROArray` measures a pair in two.
+    SEQUENTIAL = True
+
+    def __init__(self, *, ring, n_ro: int, count_width: int):
+        self._ring = ring
+        self._n_ro = n_ro
+        self._count_width = count_width
+        super().__init__({"bank": In(RingBankSignature(n_ro=n_ro, count_width=count_width))})
+
+    def elaborate(self, platform):
+        m = Module()
+        bank = self.bank
+        columns = self._ring.placement.columns
+        n_rows = -(-self._n_ro // columns)
+        row = Signal(n_rows)
+        column = Signal(columns)
+        for r in range(n_rows):
+            m.d.comb += row[r].eq(bank.gate & (bank.sel_a // columns == r))
+        for c in range(columns):
+            m.d.comb += column[c].eq(bank.sel_a % columns == c)
+        outputs = [
+            self._ring(m, index, row[index // columns], column[index % columns])
+            for index in range(self._n_ro)
+        ]
+        combined = Signal(name="ring_combined")
+        m.d.comb += combined.eq(Cat(*outputs).xor())
+        m.submodules.counter = counter = PrescaledCounter(count_width=self._count_width)
+        m.d.comb += [
+            counter.ring.eq(combined),
+            counter.clear.eq(bank.clear),
+            bank.count_a.eq(counter.count),
+            bank.overflow_a.eq(counter.overflow),
+        ]
         return m
 
 
 def ring_bank_for(
-    platform, *, n_ro: int, stages: int, count_width: int, placement=None
-) -> FPGARingBank:
+    platform, *, n_ro: int, stages: int, count_width: int, sequential: bool, placement=None
+) -> wiring.Component:
     """The ring bank for *platform*'s FPGA family, its rings where *placement* says (the
-    family's default placement when None).
+    family's default placement when None); *sequential* is what the caller's sequencer does
+    (one ring per gate window, see ``SEQUENTIAL``).
 
     Raises
     ------
     ValueError
-        The family has no ring body (only iCE40 and ECP5 do).
+        The family has no ring body (only iCE40 and ECP5 do), or its body does not measure as
+        *sequential* says.
     """
     match platform:
         case LatticeICE40Platform():
-            ring_body = ICE40Ring
+            ring_body, bank_body = ICE40Ring, SequentialRingBank
         case LatticeECP5Platform():
-            ring_body = ECP5Ring
+            ring_body, bank_body = ECP5Ring, FPGARingBank
         case _:
             raise ValueError(
                 f"No ring-oscillator body for {type(platform).__name__}: "
                 "ropuf has rings for iCE40 and ECP5"
             )
+    if sequential != bank_body.SEQUENTIAL:
+        raise ValueError(
+            f"The {type(platform).__name__} ring bank measures "
+            + ("one ring per gate window" if bank_body.SEQUENTIAL else "both rings at once")
+            + f": build the RO array with sequential={bank_body.SEQUENTIAL}"
+        )
     ring = ring_body(stages=stages, n_ro=n_ro, placement=placement)
-    return FPGARingBank(ring=ring, n_ro=n_ro, count_width=count_width)
+    return bank_body(ring=ring, n_ro=n_ro, count_width=count_width)

@@ -7,16 +7,13 @@ break the loop; nextpnr needs ``--ignore-loops``.
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from amaranth.hdl import Const, Instance
 
-from .bank import PlacedRings
+from .bank import PlacedRings, nand_lut_init
 
 __all__ = ["ICE40Ring", "ICE40RingPlacement"]
-
-#: SB_LUT4 truth tables, O = LUT_INIT[{I3, I2, I1, I0}].
-LUT_NAND_I0_I1 = 0x7777  # enable on I0, feedback on I1
-LUT_NOT_I0 = 0x5555
 
 #: Logic cells per iCE40 PLB.
 CELLS_PER_TILE = 8
@@ -28,6 +25,10 @@ class ICE40RingPlacement:
 
     ``skip_x`` lists tile columns without logic cells (iCE40UP5K: the RAM columns 6 and 19).
     """
+
+    #: The family's bank measures one ring per gate window (see :mod:`.fpga`): an
+    #: :class:`~ropuf.gateware.ro.array.ROArray` given this placement runs two windows per pair.
+    SEQUENTIAL: ClassVar[bool] = True
 
     x0: int = 1
     y0: int = 4
@@ -58,15 +59,16 @@ class ICE40Ring(PlacedRings):
         x, y = self.placement.tile(index)
         return [f"X{x}/Y{y}/lc{stage}" for stage in range(self.stages)]
 
-    def lut(self, *, bel, nand, first, second, out):
+    def lut(self, *, bel, inputs, out):
+        padded = [*inputs, Const(0), Const(0), Const(0)]
         return Instance(
             "SB_LUT4",
             a_keep=1,
             a_BEL=bel,
-            p_LUT_INIT=Const(LUT_NAND_I0_I1 if nand else LUT_NOT_I0, 16),
-            i_I2=Const(0),
+            p_LUT_INIT=Const(nand_lut_init(len(inputs)), 16),
+            i_I0=padded[0],
+            i_I1=padded[1],
+            i_I2=padded[2],
             i_I3=Const(0),
             o_O=out,
-            i_I0=first,
-            i_I1=second,
         )

@@ -260,6 +260,13 @@ def test_system_clock_is_the_sync_domain():
     }
     assert build.system_clock(ecp5) == "$glbnet$cd_sync.clk"
     assert build.system_clock({"board.clk": {}, "x.ro3_n4_SB_LUT4_O_$glb_clk": {}}) == "board.clk"
+    # The prescaled counter's clocks (the iCE40 bank's XOR combiner and toggle flip-flop).
+    prescaled = {
+        "array.clk": {},
+        "array.bank.counter.ring_$glb_clk": {},
+        "array.bank.counter.ring_half_clk_$glb_clk": {},
+    }
+    assert build.system_clock(prescaled) == "array.clk"
     with pytest.raises(build.BoardError, match="cannot tell the system clock"):
         build.system_clock({"a.clk": {}, "b.clk": {}})
 

@@ -92,7 +92,8 @@ def test_results_equal_model(noise_scale, common_scale):
     assert got == expected
     assert [r.invalid for r in got] == [0] * 7 + [1, 1, 1, 0]
     # Constant time: the same number of cycles for every pair, valid or not.
-    assert set(latencies) == {dut.gate_cycles + dut.settle_cycles + 2}
+    assert set(latencies) == {dut.cycles_per_result - 1}
+    assert dut.cycles_per_result == dut.gate_cycles + dut.settle_cycles + 3
 
 
 def test_noise_changes_counts_and_continues_across_requests():

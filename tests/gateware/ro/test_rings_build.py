@@ -17,9 +17,9 @@ STAGES = 5
 class RingProbe(wiring.Component):
     """Measure neighbour pairs forever and send the low soft-value byte out of the UART."""
 
-    def __init__(self, divisor: int):
+    def __init__(self, divisor: int, *, sequential: bool):
         self._divisor = divisor
-        self.array = ROArray(n_ro=N_RO, stages=STAGES, gate_cycles=1024)
+        self.array = ROArray(n_ro=N_RO, stages=STAGES, gate_cycles=1024, sequential=sequential)
         super().__init__({})
 
     def elaborate(self, platform):
@@ -65,7 +65,9 @@ def test_rings_are_placed_on_their_bels(family, tmp_path):
         from amaranth_boards.ulx3s import ULX3S_85F_Platform as Platform
 
         from ropuf.gateware.ro.ecp5 import ECP5Ring as Ring
-    result = yowasp.build(Platform(), RingProbe(divisor=104), tmp_path, family=family)
+    result = yowasp.build(
+        Platform(), RingProbe(divisor=104, sequential=family == "ice40"), tmp_path, family=family
+    )
     assert result.bitstream.is_file() and result.bitstream.stat().st_size > 0
     placed = ring_bels(result)
     ring = Ring(stages=STAGES, n_ro=N_RO)
