@@ -32,6 +32,8 @@ from .keygen_analysis import (
 )
 
 __all__ = [
+    "coefficient_averaged_errors",
+    "corner_sum_failures",
     "enrol_pairs",
     "fleet_leakage",
     "helper_bytes",
@@ -185,6 +187,35 @@ def _fast_choose(means: np.ndarray, pairing: RankPairing, pairs: int) -> np.ndar
     return np.stack([low + base, high + base], axis=3).reshape(devices, pairs, 2)
 
 
+def coefficient_averaged_errors(gaps, shift_sigma: float, read_sigma: float) -> np.ndarray:
+    """Pair error probabilities at a condition averaged over the ROs' coefficients.
+
+    A pair's relative gap at enrollment ``g`` (signed by the enrolled bit) moves at the
+    condition by ``(alpha_a - alpha_b) dT + (beta_a - beta_b) dV / V``, Gaussian with std
+    *shift_sigma* (``sqrt 2`` times the coefficient spreads; the mean coefficients scale both
+    ROs alike), and one reading adds noise of std *read_sigma*: the reading errs with
+    ``Q(g / sqrt(shift_sigma^2 + read_sigma^2))`` over both. Disjoint pairs have independent
+    coefficients, so these probabilities are independent and the Poisson-binomial tail of a
+    die's row is its failure *averaged over the coefficient draws*: the mean over dies that a
+    sample of a few thousand dies cannot resolve near 1e-9 (its tail is a few dies whose
+    coefficients happen to cross several pairs).
+    """
+    spread = math.hypot(shift_sigma, read_sigma)
+    if not spread > 0:
+        raise AnalysisError(f"The spreads must not both be zero: {shift_sigma!r}, {read_sigma!r}")
+    return _q(np.asarray(gaps, dtype=np.float64) / spread)
+
+
+def corner_sum_failures(errors, t: int) -> np.ndarray:
+    """Per die, the sum over corners of the failure (an upper bound on its worst corner's).
+
+    *errors*: (corners, n_dies, n)."""
+    errors = np.asarray(errors, dtype=np.float64)
+    if errors.ndim != 3:
+        raise AnalysisError(f"Errors must have shape (corners, dies, n), not {errors.shape!r}")
+    return np.sum([_poisson_binomial_tail(e, t) for e in errors], axis=0)
+
+
 def rank_pair_failures(errors, t: int) -> np.ndarray:
     """Per-device key failure: P(more than *t* of the pair bits err), bits independent.
 
@@ -212,14 +243,14 @@ def per_device_summary(per_device, runs: int = 4) -> FailureSummary:
     )
 
 
-def smallest_code(errors, *, doubled=None, k_min: int = 128, gf_m: int = 8, target=1e-9):
+def smallest_code(errors, *, averaged=None, k_min: int = 128, gf_m: int = 8, target=1e-9):
     """The smallest ``t`` whose BCH(n, n - parity, t) over GF(2^gf_m), ``n`` the columns of
     *errors*, has ``k >= k_min``, 99.9th-percentile per-device failure <= *target* on
-    *errors* and, when *doubled* (the same with the coefficient spreads doubled) is given,
-    mean failure <= *target* on it.
+    *errors* (as :func:`rank_pair_failures` takes them) and, when *averaged* is given
+    ((corners, dies, n), e.g. :func:`coefficient_averaged_errors` with doubled spreads),
+    mean over dies of :func:`corner_sum_failures` <= *target* on it.
 
-    *errors*, *doubled* as :func:`rank_pair_failures` takes them. Returns
-    ``(t, k, summary, doubled summary or None)`` or ``None`` when no ``t`` qualifies.
+    Returns ``(t, k, summary, averaged summary or None)`` or ``None`` when no ``t`` qualifies.
     """
     errors = np.asarray(errors, dtype=np.float64)
     n = errors.shape[-1]
@@ -234,8 +265,8 @@ def smallest_code(errors, *, doubled=None, k_min: int = 128, gf_m: int = 8, targ
         summary = per_device_summary(rank_pair_failures(errors, t))
         if summary.percentiles[99.9] <= target:
             second = None
-            if doubled is not None:
-                second = per_device_summary(rank_pair_failures(doubled, t))
+            if averaged is not None:
+                second = per_device_summary(corner_sum_failures(averaged, t))
             if second is None or second.mean <= target:
                 return t, code.k, summary, second
         t += 1

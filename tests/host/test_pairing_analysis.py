@@ -67,10 +67,29 @@ def test_smallest_code_meets_both_targets():
     assert binomial_tail(160, 3e-5, t) <= 1e-9 < binomial_tail(160, 3e-5, t - 1)
     assert k == 160 - 8 * t and second is None
     assert summary.percentiles[99.9] == pytest.approx(binomial_tail(160, 3e-5, t))
-    t2, *_ = pa.smallest_code(p, doubled=np.full((4, 160), 1e-4))
-    assert t2 > t and binomial_tail(160, 1e-4, t2) <= 1e-9
+    averaged = np.full((2, 4, 160), 1e-4)
+    t2, _, _, second = pa.smallest_code(p, averaged=averaged)
+    assert t2 > t and 2 * binomial_tail(160, 1e-4, t2) <= 1e-9
+    assert second.mean == pytest.approx(2 * binomial_tail(160, 1e-4, t2))
+    assert 2 * binomial_tail(160, 1e-4, t2 - 1) > 1e-9
     # k >= 128 allows t <= 4 at n = 160: a bit-error rate of 5 % has no code
     assert pa.smallest_code(np.full((4, 160), 0.05)) is None
+
+
+def test_coefficient_averaged_errors_average_the_shift():
+    # the mean over coefficient draws of one reading's error equals the closed form
+    rng = np.random.default_rng(6)
+    gaps = np.array([[3e-3, 1e-3]])
+    shift = rng.normal(scale=1e-3, size=(40_000, 1, 1))
+    sampled = pa._q((gaps + shift) / 2e-4).mean(axis=0)
+    closed = pa.coefficient_averaged_errors(gaps, 1e-3, 2e-4)
+    assert closed == pytest.approx(sampled, rel=0.05)
+    assert closed[0, 0] == pytest.approx(_q(3e-3 / math.hypot(1e-3, 2e-4)))
+    corners = np.stack([closed, closed / 2])
+    expected = 2 - np.prod(1 - closed) - np.prod(1 - closed / 2)
+    assert pa.corner_sum_failures(corners, 0) == pytest.approx([expected])
+    with pytest.raises(AnalysisError, match="both be zero"):
+        pa.coefficient_averaged_errors(gaps, 0.0, 0.0)
 
 
 def test_per_device_summary():
