@@ -33,7 +33,14 @@ from .design_offsets import pair_thresholds
 from .fuzzy import corrected_batch, encode_batch, pair_soft
 from .kdf import DerivedKeys, derive_keys, pack_secret
 
-__all__ = ["MIN_KEY_ENTROPY", "Enrollment", "EnrollmentError", "EntropyAccount", "enrol"]
+__all__ = [
+    "MIN_KEY_ENTROPY",
+    "Enrollment",
+    "EnrollmentError",
+    "EntropyAccount",
+    "enrol",
+    "rank_pair_account",
+]
 
 #: Enrollment refuses when the account falls below this (bits).
 MIN_KEY_ENTROPY = 128.0
@@ -208,3 +215,57 @@ def enrol(
     keys = derive_keys(helper.body(), pack_secret(message_bits))
     helper = replace(helper, kcv=keys.kcv)
     return Enrollment(helper=helper, keys=keys, account=account)
+
+
+def rank_pair_account(
+    bits, k: int, *, design_min_entropy: float | None = None, predicted_bit_error: float = 0.0
+) -> EntropyAccount:
+    """The entropy account of a rank-pair enrollment (:mod:`ropuf.spec.pairing`), refused below
+    :data:`MIN_KEY_ENTROPY`.
+
+    For exchangeable ROs each rank pair's bit is uniform and independent of the pair list and of
+    the other pairs' bits (docs/keygen.md, "Rank pairing"), so the ``n`` bits hold ``n`` bits of
+    min-entropy, capped at ``n * design_min_entropy`` when a fleet characterisation gives one;
+    the code offset discloses ``n - k`` of them.
+
+    Parameters
+    ----------
+    bits : array_like of {0, 1}, shape (n,)
+        The enrolled pair bits (their fraction of ones is recorded as the bias).
+    k : int
+        Message bits of the code.
+    design_min_entropy : float, optional
+        Min-entropy per pair bit from a fleet characterisation, in (0, 1].
+    predicted_bit_error : float, optional
+        Recorded as is.
+
+    Raises
+    ------
+    EnrollmentError
+        The account is below :data:`MIN_KEY_ENTROPY`; the message gives the figures.
+    ValueError
+        *k* not in 1..n, or *design_min_entropy* outside (0, 1].
+    """
+    bits = np.asarray(bits, dtype=np.uint8).ravel()
+    n = len(bits)
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 < k <= n:
+        raise ValueError(f"k must be an integer in 1..{n}, not {k!r}")
+    selected_entropy = float(n)
+    if design_min_entropy is not None:
+        if not 0.0 < design_min_entropy <= 1.0:
+            raise ValueError(f"design_min_entropy must be in (0, 1], not {design_min_entropy!r}")
+        selected_entropy = min(selected_entropy, n * design_min_entropy)
+    disclosed = n - k
+    account = EntropyAccount(
+        bias=float(bits.mean()),
+        selected_entropy=selected_entropy,
+        disclosed=disclosed,
+        remaining=selected_entropy - disclosed,
+        predicted_bit_error=predicted_bit_error,
+    )
+    if account.remaining < MIN_KEY_ENTROPY:
+        raise EnrollmentError(
+            f"Entropy account {account.remaining:.1f} bits is below {MIN_KEY_ENTROPY:.0f}: "
+            f"{n} pair bits hold {selected_entropy:.1f}, code offset discloses {disclosed}"
+        )
+    return account
