@@ -109,7 +109,8 @@ class DeviceModel:
         if helper.params != self.params.code or helper.n_ro != self.params.n_ro:
             return Status.BAD_HELPER
         soft = np.array([r.soft for r in self._measure(helper.pairs)], dtype=np.int64)
-        soft = corrected_batch(soft, helper.thresholds, helper.params.soft_width)
+        thresholds = [self.params.threshold(a, b) for a, b in helper.pairs]
+        soft = corrected_batch(soft, thresholds, helper.params.soft_width)
         message, failed = decode_soft(soft[None, :], np.array(helper.offset), helper.params)
         keys = derive_keys(helper.body(), pack_secret(message[0]))
         if failed[0] or not hmac.compare_digest(keys.kcv, helper.kcv):

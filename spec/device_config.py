@@ -17,7 +17,7 @@ from .code_params import CodeParams, construction_id
 from .commands import BUILD_FIGURES, DESIGN_VERSION, Info, Mode
 from .helper_data import HelperData
 
-__all__ = ["MAX_COUNT_WIDTH", "VARIANTS", "DeviceConfig", "count_width_for"]
+__all__ = ["MAX_COUNT_WIDTH", "OFFSET_LIMIT", "VARIANTS", "DeviceConfig", "count_width_for"]
 
 #: Build variants: an enrollment build can send raw RO counts (until LOCK); a deployment build
 #: has no raw-readout logic at all.
@@ -25,6 +25,10 @@ VARIANTS = ("enrollment", "deployment")
 
 #: Widest RO count READ_RO carries (3 bytes per count).
 MAX_COUNT_WIDTH = 24
+
+#: Design offsets are integers in -OFFSET_LIMIT .. OFFSET_LIMIT, so that a pair's threshold
+#: (the difference of two) is a signed 16-bit number.
+OFFSET_LIMIT = 2**14 - 1
 
 
 def count_width_for(gate_cycles: int, max_edges_per_cycle: float) -> int:
@@ -56,11 +60,18 @@ class DeviceConfig:
         The key construction (LOAD_HELPER, RECONSTRUCT, ATTEST); None: no key path.
     arbiter : ArbiterConfig, optional
         The k-XOR arbiter PUF behind ARBITER; None: no arbiter.
+    offsets : tuple of int, optional
+        The design offset of each RO (``n_ro`` integers within :data:`OFFSET_LIMIT`, in counts
+        over ``gate_cycles``): the systematic part of its count that every die of the design
+        shares, from a characterisation (:mod:`ropuf.host.design_offsets`). The key engine
+        subtracts ``offsets[a] - offsets[b]`` from a pair's soft value before the sign. None:
+        all zero (a design not characterised yet).
 
     Raises
     ------
     ValueError
-        An unknown variant, or counts wider than READ_RO carries.
+        An unknown variant, counts wider than READ_RO carries, or offsets of the wrong count
+        or range.
     """
 
     variant: str
@@ -72,10 +83,20 @@ class DeviceConfig:
     clock_hz: int = 12_000_000
     code: CodeParams | None = None
     arbiter: ArbiterConfig | None = None
+    offsets: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"Variant must be one of {VARIANTS!r}, not {self.variant!r}")
+        if self.offsets is not None:
+            offsets = tuple(self.offsets)
+            if len(offsets) != self.n_ro or any(
+                isinstance(o, bool) or int(o) != o or abs(o) > OFFSET_LIMIT for o in offsets
+            ):
+                raise ValueError(
+                    f"Design offsets must be {self.n_ro} integers within +-{OFFSET_LIMIT}"
+                )
+            object.__setattr__(self, "offsets", tuple(int(o) for o in offsets))
         if self.count_width > MAX_COUNT_WIDTH:
             raise ValueError(
                 f"READ_RO carries {MAX_COUNT_WIDTH}-bit counts, not {self.count_width!r}-bit "
@@ -97,11 +118,20 @@ class DeviceConfig:
         """Bytes of this build's helper-data record (0 without a key path)."""
         return 0 if self.code is None else HelperData.total_length(self.code)
 
+    def threshold(self, a: int, b: int) -> int:
+        """The design threshold of pair ``(a, b)``: ``offsets[a] - offsets[b]`` (0 without
+        offsets); what the key engine subtracts from the pair's soft value."""
+        if self.offsets is None:
+            return 0
+        return self.offsets[a] - self.offsets[b]
+
     @cached_property
     def build_id(self) -> bytes:
         """The 8-byte build id INFO reports: a hash of the design version and the
         configuration, so a host can tell builds apart. The one place it is computed."""
         features = tuple(part for part in (self.code, self.arbiter) if part is not None)
+        if self.offsets is not None:
+            features += (hashlib.sha256(repr(self.offsets).encode()).hexdigest(),)
         figures = tuple(getattr(self, name) for name in BUILD_FIGURES)
         config = (self.variant, *figures, *features)
         return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]

@@ -18,30 +18,28 @@ Byte layout (version 3; integers big-endian; bit strings packed MSB-first, zero-
     12      1     log2 of the pairing's batch (ROs per batch)
     13      1     log2 of the pairing's pairs per batch
     14      1     soft_width
-    15      1     flags: bit 0 set = design thresholds present; other bits clear
+    15      1     flags: reserved, 0
     16      2     n_ro           RO count of the array the pairs index
     18      P     pair list      n * rep pairs, each its two batch-local RO indices a < b,
                                  log2(batch) bits each (spec.pairing),
                                  P = ceil(n * rep * 2 * log2(batch) / 8)
     18+P    F     code offset    n * rep bits in pair order, F = ceil(n * rep / 8)
-    18+P+F  T     thresholds     n * rep signed 16-bit values in pair order (T = 2 n rep), or
-                                 nothing (T = 0) when the flag is clear
-    18+P+F+T 8    key-check value
-    26+P+F+T 4    CRC-32 (zlib) of bytes 0 .. 25+P+F+T
+    18+P+F  8     key-check value
+    26+P+F  4     CRC-32 (zlib) of bytes 0 .. 25+P+F
 
-The *body*, bytes ``0 .. 17+P+F+T`` (everything before the key-check value), is what the key
-derivation hashes (:mod:`ropuf.spec.kdf_labels`): a changed pair list, offset or threshold gives
-another key, so the key-check value fails and nothing about the response leaks through it.
+The *body*, bytes ``0 .. 17+P+F`` (everything before the key-check value), is what the key
+derivation hashes (:mod:`ropuf.spec.kdf_labels`): a changed pair list or offset gives another
+key, so the key-check value fails and nothing about the response leaks through it.
 Version 2 records (neighbour pairs with a mask) are refused with a message saying to enrol
 again.
 
-**Thresholds** remove the design's systematic part of each pair's difference: the count
-difference that every die of a design shows at that pair (layout, routing, the die-common
-gradient), which would otherwise make the same response bit likely on every die (bit-aliasing)
-and cost key entropy. A response bit is ``corrected_soft(soft, threshold) > 0``. They are
-public design data, estimated from a characterisation of several devices (see
-:mod:`ropuf.host.design_offsets`), and bound into the key like the rest of the body: altered
-thresholds change the key, so they cannot be used to probe bits one at a time.
+**Design offsets** are not in the record. Every die of a design shares part of its ring
+frequencies (placement, routing, the gradients the process repeats); compared in a pair, that
+shared part would make the same bit likely on every die (bit-aliasing). The build holds each
+RO's design offset (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`, public design data
+from a characterisation), and a pair's bit is ``corrected_soft(soft, offset_a - offset_b) >
+0``. They are constants of the bitstream: nobody who cannot replace the bitstream can change
+them, so they need no binding into the key.
 """
 
 import struct
@@ -53,7 +51,6 @@ from .errors import RopufError
 from .pairing import RankPairing
 
 __all__ = [
-    "FLAG_THRESHOLDS",
     "HEADER",
     "KCV_BYTES",
     "MAGIC",
@@ -74,8 +71,6 @@ VERSION = 3
 HEADER = struct.Struct(">4sBHBBBHBBBBH")
 KCV_BYTES = 8
 CRC_BYTES = 4
-#: Flags bit: the record carries design thresholds.
-FLAG_THRESHOLDS = 0x01
 
 
 #: Thresholds are signed 16-bit integers: -THRESHOLD_LIMIT - 1 .. THRESHOLD_LIMIT.
@@ -96,10 +91,10 @@ class RecordLayout:
 
     Attributes
     ----------
-    pairs, offset, thresholds, kcv, crc : int
+    pairs, offset, kcv, crc : int
         The byte at which the field starts; the body (what the key derivation hashes) is the
         record up to ``kcv``.
-    pairs_bytes, offset_bytes, thresholds_bytes, kcv_bytes, crc_bytes : int
+    pairs_bytes, offset_bytes, kcv_bytes, crc_bytes : int
         The field's size in bytes.
     length : int
         Bytes of the whole record, CRC included.
@@ -113,7 +108,6 @@ class RecordLayout:
         for name, size in (
             ("pairs", p.pairing.list_bytes(p.selected_bits)),
             ("offset", (p.selected_bits + 7) // 8),
-            ("thresholds", 2 * p.selected_bits if p.thresholds else 0),
             ("kcv", KCV_BYTES),
             ("crc", CRC_BYTES),
         ):
@@ -159,9 +153,6 @@ class HelperData:
         ``params.selected_bits`` code-offset bits, in pair order.
     kcv : bytes
         The 8-byte key-check value (zeros while the key is not derived yet).
-    thresholds : tuple of int, optional
-        With ``params.thresholds``: ``params.selected_bits`` design thresholds in pair order,
-        signed 16-bit (zeros when omitted). Without: must be omitted or all zero.
 
     Raises
     ------
@@ -174,7 +165,6 @@ class HelperData:
     pairs: tuple[tuple[int, int], ...]
     offset: tuple[int, ...]
     kcv: bytes = bytes(KCV_BYTES)
-    thresholds: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         p = self.params
@@ -197,17 +187,6 @@ class HelperData:
             raise HelperDataError(f"code offset must be {p.selected_bits} bits of 0 or 1")
         if not isinstance(self.kcv, bytes) or len(self.kcv) != KCV_BYTES:
             raise HelperDataError(f"key-check value must be {KCV_BYTES} bytes, not {self.kcv!r}")
-        if self.thresholds is None:
-            object.__setattr__(self, "thresholds", (0,) * p.selected_bits)
-        thresholds = tuple(self.thresholds)
-        if len(thresholds) != p.selected_bits or any(
-            isinstance(t, bool) or int(t) != t or not -THRESHOLD_LIMIT - 1 <= t <= THRESHOLD_LIMIT
-            for t in thresholds
-        ):
-            raise HelperDataError(f"thresholds must be {p.selected_bits} signed 16-bit integers")
-        if not p.thresholds and any(thresholds):
-            raise HelperDataError("this code carries no design thresholds; they must be zero")
-        object.__setattr__(self, "thresholds", tuple(int(t) for t in thresholds))
 
     @staticmethod
     def total_length(params: CodeParams) -> int:
@@ -229,7 +208,7 @@ class HelperData:
             p.pairing.index_bits,
             p.pairing.per_batch.bit_length() - 1,
             p.soft_width,
-            FLAG_THRESHOLDS if p.thresholds else 0,
+            0,
             n_ro,
         )
 
@@ -237,11 +216,8 @@ class HelperData:
         """The record up to the key-check value: what the key derivation binds."""
         p = self.params
         header = self.header(p, self.n_ro)
-        thresholds = (
-            struct.pack(f">{len(self.thresholds)}h", *self.thresholds) if p.thresholds else b""
-        )
         pair_list = pack_bits(p.pairing.to_bits(self.pairs))
-        return header + pair_list + pack_bits(self.offset) + thresholds
+        return header + pair_list + pack_bits(self.offset)
 
     def to_bytes(self) -> bytes:
         """The serialised record, CRC included."""
@@ -295,7 +271,7 @@ class HelperData:
         if crc32(data[: length - CRC_BYTES]) != crc:
             raise HelperDataError("Helper data CRC mismatch: the record is corrupted")
         rep, gf_m, t, n, batch_log2, per_batch_log2, soft_width, flags, n_ro = fields
-        if flags & ~FLAG_THRESHOLDS:
+        if flags:
             raise HelperDataError(f"Unknown helper-data flags 0x{flags:02x}")
         try:
             if max(batch_log2, per_batch_log2) > 8:
@@ -307,7 +283,6 @@ class HelperData:
                 n=n,
                 pairing=RankPairing(batch=1 << batch_log2, per_batch=1 << per_batch_log2),
                 soft_width=soft_width,
-                thresholds=bool(flags & FLAG_THRESHOLDS),
             )
         except (TypeError, ValueError) as error:
             raise HelperDataError(f"Helper-data parameters out of range: {error}") from None
@@ -332,16 +307,10 @@ class HelperData:
             )
         except ValueError as error:
             raise HelperDataError(f"Bad pair list: {error}") from None
-        thresholds = (
-            struct.unpack_from(f">{params.selected_bits}h", data, at.thresholds)
-            if params.thresholds
-            else None
-        )
         return cls(
             params=params,
             n_ro=n_ro,
             pairs=tuple(pairs),
             offset=unpack_bits(offset_raw, params.selected_bits),
             kcv=data[at.kcv : at.crc],
-            thresholds=thresholds,
         )
