@@ -15,8 +15,8 @@ RECONSTRUCT runs in three phases:
    answers BAD_HELPER.
 2. **Measure and decode**: walk the pair list (:mod:`ropuf.spec.pairing`: two batch-local
    RO indices a pair, read a bit at a time); measure each pair and feed its soft value (less
-   the pair's design threshold, saturated, when the code carries thresholds) with the pair's
-   code-offset bit to the decoder.
+   the pair's design threshold ``offsets[a] - offsets[b]``, saturated, when the build holds
+   design offsets: a ROM beside the memory) with the pair's code-offset bit to the decoder.
 3. **Derive** with the SHA-256 program (:mod:`.sha_program`); it is the same whatever the
    data, so its cycle count is constant.
 
@@ -52,6 +52,9 @@ class KeyEngine(wiring.Component):
         RO count; the code's pairing must fit (``n_ro >= code.ros``).
     count_width, soft_width : int
         The RO array's result widths; ``soft_width`` must equal ``code.soft_width``.
+    offsets : tuple of int, optional
+        The build's design offset of each RO
+        (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`); None: none (no ROM).
 
     Attributes
     ----------
@@ -71,7 +74,9 @@ class KeyEngine(wiring.Component):
 
     COMMANDS = (Command.LOAD_HELPER, Command.RECONSTRUCT, Command.ATTEST)
 
-    def __init__(self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int):
+    def __init__(
+        self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int, offsets=None
+    ):
         if not isinstance(code, CodeParams):
             raise TypeError(f"code must be a CodeParams, not {code!r}")
         if n_ro < code.ros:
@@ -86,7 +91,10 @@ class KeyEngine(wiring.Component):
         self.map = MemoryMap(code, n_ro)
         if self.map.depth > 2048:
             raise ValueError(f"A {self.map.record}-byte record does not fit the 2 KiB memory")
+        if offsets is not None and len(offsets) != n_ro:
+            raise ValueError(f"{len(offsets)} design offsets for {n_ro} ROs")
         self._code = code
+        self._offsets = None if offsets is None else tuple(offsets)
         super().__init__(
             {
                 "h": In(HandlerSignature()),
@@ -149,9 +157,20 @@ class KeyEngine(wiring.Component):
         bit = Signal(range(code.selected_bits * pairing.pair_bits + 1))  # pair-list bit
         pair_bit = Signal(range(pairing.pair_bits))  # bit of the current pair
         pair = Signal(pairing.pair_bits)  # a (high half) then b, shifted in MSB first
+        # Batch-local indices to global ones: batch and pair counts are powers of two.
+        group = selected[(pairing.per_batch.bit_length() - 1) :]
+        pair_a, pair_b = Signal(16), Signal(16)
+        m.d.comb += [pair_a.eq(Cat(pair[width:], group)), pair_b.eq(Cat(pair[:width], group))]
         offset_bit = Signal()
         soft = Signal(signed(code.soft_width))
-        threshold = Signal(16)
+        threshold = Signal(signed(16))
+        offset_a = Signal(signed(16))
+        offsets = self._offsets
+        if offsets is not None:
+            m.submodules.offsets = offset_rom = memory.Memory(
+                shape=signed(16), depth=len(offsets), init=offsets
+            )
+            rom_rd = offset_rom.read_port(transparent_for=())
         pc = Signal(range(len(ops)))
         phase = Signal()
         op = Signal(OpLayout)
@@ -252,26 +271,28 @@ class KeyEngine(wiring.Component):
                     m.d.comb += rd.addr.eq(mm.pairs + (bit + 1)[3:])
                     m.next = "PAIR_BIT"
             with m.State("OFFSET_BIT"):
-                # Then the pair's threshold, big-endian, high byte first (if the code has them).
-                m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected)
+                # Then the design offsets of a and b from the ROM, one read each.
                 offset_byte = Signal(8)
                 m.d.comb += offset_byte.eq(rd.data)
                 m.d.sync += offset_bit.eq(offset_byte.bit_select(~selected[:3], 1))
-                m.next = "THRESHOLD_HIGH" if code.thresholds else "ISSUE"
-            with m.State("THRESHOLD_HIGH"):
-                m.d.comb += rd.addr.eq(mm.thresholds + 2 * selected + 1)
-                m.d.sync += threshold[8:].eq(rd.data)
-                m.next = "THRESHOLD_LOW"
-            with m.State("THRESHOLD_LOW"):
-                m.d.sync += threshold[:8].eq(rd.data)
-                m.next = "ISSUE"
+                if offsets is None:
+                    m.next = "ISSUE"
+                else:
+                    m.d.comb += rom_rd.addr.eq(pair_a)
+                    m.next = "OFFSET_A"
+            if offsets is not None:
+                with m.State("OFFSET_A"):
+                    m.d.comb += rom_rd.addr.eq(pair_b)
+                    m.d.sync += offset_a.eq(rom_rd.data)
+                    m.next = "OFFSET_B"
+                with m.State("OFFSET_B"):
+                    m.d.sync += threshold.eq(offset_a - rom_rd.data)
+                    m.next = "ISSUE"
             with m.State("ISSUE"):
-                # Batch-local indices to global ones: batch and pair counts are powers of two.
-                group = selected[(pairing.per_batch.bit_length() - 1) :]
                 m.d.comb += [
                     self.ro_pairs.valid.eq(1),
-                    self.ro_pairs.payload.a.eq(Cat(pair[width:], group)),
-                    self.ro_pairs.payload.b.eq(Cat(pair[:width], group)),
+                    self.ro_pairs.payload.a.eq(pair_a),
+                    self.ro_pairs.payload.b.eq(pair_b),
                 ]
                 with m.If(self.ro_pairs.ready):
                     m.next = "RESULT"
@@ -283,11 +304,11 @@ class KeyEngine(wiring.Component):
             with m.State("FEED"):
                 # soft - threshold, saturated to the soft width (spec.helper_data.corrected_soft).
                 difference = Signal(signed(max(code.soft_width, 16) + 1))
-                m.d.comb += difference.eq(soft - threshold.as_signed())
+                m.d.comb += difference.eq(soft - threshold)
                 corrected = saturated(m, difference, code.soft_width, name="corrected")
                 m.d.comb += [
                     decoder.i_bits.valid.eq(1),
-                    decoder.i_bits.payload.soft.eq(corrected if code.thresholds else soft),
+                    decoder.i_bits.payload.soft.eq(soft if offsets is None else corrected),
                     decoder.i_bits.payload.offset.eq(offset_bit),
                 ]
                 with m.If(decoder.i_bits.ready):

@@ -9,14 +9,12 @@ from ropuf.spec.code_params import CHOSEN, ICE40, CodeParams
 from ropuf.spec.helper_data import HEADER, HelperData, HelperDataError, corrected_soft
 from ropuf.spec.pairing import RankPairing
 
-PAIRS = tuple(CHOSEN.pairing.choose([(i * 7919) % 1999 for i in range(896)], 224))
+PAIRS = tuple(CHOSEN.pairing.choose([(i * 7919) % 1999 for i in range(832)], 208))
 
 
 def record() -> HelperData:
     offset = tuple((i * 7) % 3 % 2 for i in range(CHOSEN.selected_bits))
-    thresholds = tuple((i * 37) % 200 - 100 for i in range(CHOSEN.selected_bits - 2))
-    thresholds += (-32768, 32767)  # the whole signed 16-bit range
-    return HelperData(CHOSEN, 2048, PAIRS, offset, bytes(range(8)), thresholds)
+    return HelperData(CHOSEN, 2048, PAIRS, offset, bytes(range(8)))
 
 
 def recrc(data: bytes) -> bytes:
@@ -26,7 +24,7 @@ def recrc(data: bytes) -> bytes:
 def test_round_trip_and_size():
     helper = record()
     data = helper.to_bytes()
-    assert len(data) == HelperData.total_length(CHOSEN) == 18 + 336 + 28 + 2 * 224 + 8 + 4
+    assert len(data) == HelperData.total_length(CHOSEN) == 18 + 312 + 26 + 8 + 4 == 368
     assert helper.bits == 8 * len(data)
     assert HelperData.from_bytes(data) == helper
     assert helper.body() == data[: -(8 + 4)]
@@ -34,26 +32,14 @@ def test_round_trip_and_size():
     CHOSEN.pairing.check(PAIRS)
 
 
-def test_the_ice40_record_fits_384_bytes_without_thresholds():
+def test_the_ice40_record_fits_384_bytes():
     pairs = ICE40.pairing.choose([(i * 7919) % 1999 for i in range(384)], 192)
     helper = HelperData(ICE40, 384, pairs, (1, 0) * 96)
     data = helper.to_bytes()
     assert len(data) == 18 + 288 + 24 + 8 + 4 == 342 <= 384
     assert HelperData.from_bytes(data) == helper
-    with pytest.raises(HelperDataError, match="no design thresholds"):
-        HelperData(ICE40, 384, pairs, (1, 0) * 96, thresholds=(1,) * 192)
     with pytest.raises(HelperDataError, match="does not hold the 384 ROs"):
         HelperData(ICE40, 320, pairs, (1, 0) * 96)
-
-
-def test_thresholds_default_to_zero_and_are_checked():
-    helper = record()
-    plain = HelperData(CHOSEN, 2048, helper.pairs, helper.offset)
-    assert plain.thresholds == (0,) * CHOSEN.selected_bits
-    with pytest.raises(HelperDataError, match="224 signed 16-bit integers"):
-        HelperData(CHOSEN, 2048, helper.pairs, helper.offset, thresholds=(0,) * 223)
-    with pytest.raises(HelperDataError, match="224 signed 16-bit integers"):
-        HelperData(CHOSEN, 2048, helper.pairs, helper.offset, thresholds=(2**15,) * 224)
 
 
 def test_corrected_soft_saturates_like_the_array():
@@ -63,14 +49,14 @@ def test_corrected_soft_saturates_like_the_array():
     assert corrected_soft(5, 5, 16) == 0
 
 
-#: Where the code offset's last byte is: 18 + 336 list bytes + 28 offset bytes (224 bits: no
-#: padding), so the padding test uses a code whose offset has padding (below).
+#: CHOSEN's list (208 x 12 bits) and offset (208 bits) have no padding, so the padding test uses
+#: a code whose fields have some (below).
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
         (lambda d: d[:10], r"truncated: 10 bytes, the header alone has 18"),
-        (lambda d: d[:-1], r"truncated: 841 bytes of the 842 its header states"),
-        (lambda d: d + b"\0", r"1 bytes after the 842"),
+        (lambda d: d[:-1], r"truncated: 367 bytes of the 368 its header states"),
+        (lambda d: d + b"\0", r"1 bytes after the 368"),
         (lambda d: b"XPHD" + d[4:], r"Not helper data: magic b'XPHD'"),
         (
             lambda d: d[:4] + b"\x04" + d[5:],
@@ -89,14 +75,15 @@ def test_corrected_soft_saturates_like_the_array():
             lambda d: recrc(d[:7] + b"\x10" + d[8:]),
             r"parameters out of range: Repetition length must be in 1\.\.15, not 16",
         ),
-        (lambda d: recrc(d[:15] + b"\x03" + d[16:]), r"Unknown helper-data flags 0x03"),
         (lambda d: recrc(d[:12] + b"\x09" + d[13:]), r"parameters out of range: batch 2\*\*9"),
         (lambda d: recrc(d[:13] + b"\x06" + d[14:]), r"Pairs per batch must be in 1\.\.32"),
         (
             lambda d: recrc(d[:16] + b"\x00\x10" + d[18:]),
-            r"RO count 16 does not hold the 896 ROs the pairing uses",
+            r"RO count 16 does not hold the 832 ROs the pairing uses",
         ),
-        (lambda d: recrc(d[:15] + b"\x00" + d[16:]), r"Helper-data length 842 does not match"),
+        (lambda d: recrc(d[:15] + b"\x01" + d[16:]), r"Unknown helper-data flags 0x01"),
+        (lambda d: recrc(d[:13] + b"\x05" + d[14:]), r"208 pairs do not fill whole batches of 32"),
+        (lambda d: recrc(d[:12] + b"\x05" + d[13:]), r"Helper-data length 368 does not match"),
     ],
 )
 def test_damage_is_caught(damage, message):
@@ -115,11 +102,11 @@ def test_padding_bits_are_refused():
 
 
 def test_fields_are_checked():
-    with pytest.raises(HelperDataError, match="code offset must be 224 bits"):
+    with pytest.raises(HelperDataError, match="code offset must be 208 bits"):
         HelperData(CHOSEN, 2048, PAIRS, (0,) * 10)
     with pytest.raises(HelperDataError, match=r"key-check value must be 8 bytes"):
         HelperData(CHOSEN, 2048, PAIRS, record().offset, b"123")
-    with pytest.raises(HelperDataError, match="pair list must hold 224 pairs, not 223"):
+    with pytest.raises(HelperDataError, match="pair list must hold 208 pairs, not 207"):
         HelperData(CHOSEN, 2048, PAIRS[1:], record().offset)
     with pytest.raises(HelperDataError, match=r"Pair 16 \(0, 1\) must be two indices of batch 1"):
         HelperData(CHOSEN, 2048, (*PAIRS[:16], (0, 1), *PAIRS[17:]), record().offset)
@@ -137,7 +124,6 @@ def test_fields_are_checked():
         ({"n": 50}, ValueError, r"Code length n must be in 109\.\.255 for m=8, t=14, not 50"),
         ({"n": 241}, ValueError, r"241 pairs do not fill whole batches of 2"),
         ({"pairing": (64, 32)}, TypeError, r"pairing must be a RankPairing"),
-        ({"thresholds": 1}, TypeError, r"thresholds must be True or False"),
         ({"soft_width": 1}, ValueError, r"Soft value width must be in 2\.\.32, not 1"),
     ],
 )
