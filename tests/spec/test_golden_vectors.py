@@ -1,14 +1,16 @@
 """Golden vectors: a frozen helper record and fixed soft readings give fixed keys and MACs.
 
 Everything here is a literal written once, from a run of the code as it was when the vectors
-were made (BCH(224,132,t=12) over GF(2^8) on rank pairs, the chosen code, helper data v3): the
-record, the readings (a formula of each RO), the nonce, and what must come out of them: the
+were made (BCH(208,140,t=9) over GF(2^8) on rank pairs, the chosen code, helper data v3, a
+build with design offsets): the record, the readings and the offsets (formulas of each RO), the
+nonce, and what must come out of them: the
 key-check value (stored in the record), the secret, the master and attestation keys, and the
 MAC. The host's reconstruction, the device model and the key engine gateware must each
 reproduce them. Host and gateware share ``spec/`` (field, generator, labels, formats); a change
 there moves both together and every other test still passes, but every enrolled record would
 break: these literals catch it.
-Nine of the 224 readings disagree with the enrolled bits, so the decoder corrects errors too.
+Eight of the 208 corrected readings disagree with the enrolled bits, so the decoder corrects
+errors too; six more would if the offsets were ignored.
 """
 
 from collections import namedtuple
@@ -28,40 +30,38 @@ from ropuf.spec.device_config import DeviceConfig
 from ropuf.spec.helper_data import HelperData
 
 N_RO = 1536
-#: The helper record (v3: rank pairs, design thresholds) of a die enrolled with the chosen code.
+#: The helper record (v3: rank pairs) of a die enrolled with the chosen code on a build with
+#: design offsets (:func:`offset`).
 RECORD = bytes.fromhex(
-    "5250484403034a01080c00e006041001060001f06d0950f01181734f451b5b65dd6786ac72f7b2bb5c7720e2"
-    "692912ec3143553fc4234be4e58a892b9ae9efabdb7f01f0600950f01181731b41f55b65dd6786b96fa72f7b"
-    "2c772912ec3143553963d74234be4e592b9ae9efa30a71abdb7f01f0600a10e21181731b41f52362776786b9"
-    "6fa73b77c7b22ec3143553963d74184594be4e59ae9efa30a71ab2af3b7f0600a10e21231641b41f52362772"
-    "b82f96fa73b77c7bd7fe01206d3143553963d74184594f46ac9ae9efa30a71ab2af30e21231641a51e623627"
-    "72b82f933a36177c7bd7fe83f9fb01206d0953963d74184594f451b6ac72fa30a71ab2af3bb51231641a51e6"
-    "20e2692b82f933a3613fc7bd7fe83f8a89fb01206d0950f03d74184594f451b5b66ac72fa71ab2af3bb51a51"
-    "e620e2692912f933a3613fc4234be83f8a892b9fbabd01206d0950f01184594f451b5b65dd6ac72f7b2af3bb"
-    "5c778ddf84cf233e7322cc46079d3f9121838eee73ad64d6f17edda69ee7ff9cffc1ffe6000b00300055ffb2"
-    "ffd7fffc00210046ffa3ffc8ffed00120037005cffb9ffde00030028004dffaaffcffff40019003e0063ffc0"
-    "ffe5000a002f0054ffb1ffd6fffb00200045ffa2ffc7ffec00110036005bffb8ffdd00020027004cffa9ffce"
-    "fff30018003d0062ffbfffe40009002e0053ffb0ffd5fffa001f0044ffa1ffc6ffeb00100035005affb7ffdc"
-    "00010026004bffa8ffcdfff20017003c0061ffbeffe30008002d0052ffafffd4fff9001e0043ffa0ffc5ffea"
-    "000f00340059ffb6ffdb00000025004affa7ffccfff10016003b0060ffbdffe20007002c0051ffaeffd3fff8"
-    "001d0042ff9fffc4ffe9000e00330058ffb5ffdaffff00240049ffa6ffcbfff00015003a005fffbcffe10006"
-    "002b0050ffadffd2fff7001c0041ff9effc3ffe8000d00320057ffb4ffd9fffe00230048ffa5ffcaffef0014"
-    "0039005effbbffe00005002a004fffacffd1fff6001b0040ff9dffc2ffe7000c00310056ffb3ffd8fffd0022"
-    "0047ffa4ffc9ffee00130038005dffbaffdf00040029004effabffd0fff5001a003fff9cffc1ffe6000b0030"
-    "0055ffb2ffd7fffc00210046ffa3ffc8ffed00120037005cffb9ffde00030028004d80007fffc17bec8d6625"
-    "7998fb60c714"
+    "5250484403017001080900d00604100006000560a80e912a16b1ad1ef2315f76386796b3b3abbbc3ccbd0240"
+    "672ef33137239e3df4214634a672e7708338b4975b7f0250660b50d31161594764b75385675f96286ba6e98a"
+    "39341aa1da21b25c29d2de33035f3b13e062b67bb3cb7dbbebff0120530940f831f34f3904737af8308718b2"
+    "8f49359769b70520950d71181661b81f92294f65255b767a6ab9fba3cabd1981d921a25b29c2dd32f35e39fa"
+    "7aabbafcb3db7ebbfc310100510920e536f3b13f34d47ae7f08328748b58f69379b81241671aa1c825b5635a"
+    "65e962b67d6ac73e8b8979a3aefc25729a2dd33035f3b13e04324614b35ac63e66d6ff72e7af04b08d0cf111"
+    "1521931d42152b53363b74388f993a97b9bc0130650a60e712816a1ad1f05365775b85ec62fa79afabbb22c2"
+    "6e28c2fe35d39f3e14236bf6ef7307b18328b3934b7d0ed340cd203970bec27809e4c7f111c38f20167d3c86"
+    "d5119b9586d221653a8d18a641a8bec5"
 )
 NONCE = bytes(range(0x40, 0x60))
-KCV = bytes.fromhex("c17bec8d66257998")
-SECRET = bytes.fromhex("e1c3870e1c3870e1c3870e1c3870e1c380")
-MASTER = bytes.fromhex("e162739127b4e33ba6545a7ff5fb424a2fb0de7393893c5019cbe1d4ca7d3156")
-ATTESTATION_KEY = bytes.fromhex("b3f29927b5b888ca07163b7edcdcb3babab0f5d87e1355bd4b4e10ed0f8908ca")
-MAC = bytes.fromhex("5d0e4f78071aa837f955f5c3dc7a3158b03e1586066b694f32e7865455946171")
+KCV = bytes.fromhex("86d221653a8d18a6")
+SECRET = bytes.fromhex("e1c3870e1c3870e1c3870e1c3870e1c38700")
+MASTER = bytes.fromhex("ccf4cb671953fd342196cbf8038263e905350b19e19ebf64412aa8ca78426bc5")
+ATTESTATION_KEY = bytes.fromhex("ba026e61239ca0b8e1c1efc2284899a756a40557568eafcb7166a66d619abd40")
+MAC = bytes.fromhex("f83d01370a27dc2d665cf0e92d03798d1c4b40af3e198156d1541529b4973106")
 
 
 def count(ro: int) -> int:
     """The fixed reading of RO *ro* (what the pairs were chosen from)."""
     return (ro * 7919) % 1999 - 999
+
+
+def offset(ro: int) -> int:
+    """The build's design offset of RO *ro*."""
+    return (ro * 37) % 2001 - 1000
+
+
+OFFSETS = tuple(offset(ro) for ro in range(N_RO))
 
 
 def soft_reading(a: int, b: int) -> int:
@@ -79,11 +79,13 @@ def test_the_frozen_record_is_what_it_claims():
 def test_host_reconstructs_the_golden_keys_and_mac():
     helper = HelperData.from_bytes(RECORD)
     assert list(helper.pairs) == CHOSEN.pairing.choose(
-        [count(ro) for ro in range(N_RO)], CHOSEN.selected_bits
+        [count(ro) - offset(ro) for ro in range(N_RO)], CHOSEN.selected_bits
     )
     readings = np.array([soft_reading(a, b) for a, b in helper.pairs])
-    keys = reconstruct(helper, np.array([count(ro) for ro in range(N_RO)]))
-    corrected = corrected_batch(readings[None, :], helper.thresholds, CHOSEN.soft_width)
+    counts = np.array([count(ro) for ro in range(N_RO)])
+    keys = reconstruct(helper, counts, offsets=OFFSETS)
+    thresholds = [offset(a) - offset(b) for a, b in helper.pairs]
+    corrected = corrected_batch(readings[None, :], thresholds, CHOSEN.soft_width)
     message, failed = decode_soft(corrected, np.array(helper.offset), CHOSEN)
     assert not failed[0] and pack_secret(message[0]) == SECRET
     assert (keys.kcv, keys.master, keys.attestation) == (KCV, MASTER, ATTESTATION_KEY)
@@ -107,6 +109,7 @@ def test_device_model_answers_the_golden_mac():
         soft_width=16,
         clock_hz=12_000_000,
         code=CHOSEN,
+        offsets=OFFSETS,
     )
     assert params.count_width == 16
     model = _FixedReadings(params, [1 << 16] * N_RO, seed=1, noise_scale=0, common_scale=0)
@@ -119,7 +122,7 @@ def test_device_model_answers_the_golden_mac():
 
 
 def test_key_engine_answers_the_golden_mac():
-    engine = KeyEngine(code=CHOSEN, n_ro=N_RO, count_width=16, soft_width=16)
+    engine = KeyEngine(code=CHOSEN, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS)
     requests = [(Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(RECORD)]
     requests += [(Command.RECONSTRUCT, b""), (Command.ATTEST, NONCE)]
     answers = drive_handler(engine, requests, soft_of_pair=soft_reading)
