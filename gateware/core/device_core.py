@@ -76,6 +76,7 @@ class DeviceCore(wiring.Component):
                 n_ro=config.n_ro,
                 count_width=config.count_width,
                 soft_width=config.soft_width,
+                compact=config.compact_key_path,
             )
         )
         self.array = ROArray(

@@ -31,6 +31,7 @@ __all__ = [
     "SHA256",
     "blocks",
     "digest_cycles",
+    "shift_digest",
 ]
 
 #: One beat of a message stream. ``data`` is a message byte; ``last`` marks the final byte of the
@@ -101,6 +102,14 @@ def _rotr(value, amount: int):
     return value.rotate_right(amount)
 
 
+def shift_digest(words):
+    """Assignments rotating the digest held in *words* (eight 32-bit signals, H[0] first) one
+    byte toward H[0]'s top: what ``digest_shift`` does, in both SHA-256 cores."""
+    digest = Cat(*reversed(words))
+    rotated = digest.rotate_left(8)
+    return [word.eq(rotated.word_select(7 - i, 32)) for i, word in enumerate(words)]
+
+
 def message_states(m, i_stream, *, shift_in, byte, pad_byte, pos, count, ended, marker, final):
     """The FILL and PAD states of a SHA-256 core's FSM (call inside ``with m.FSM()``): take
     message bytes from *i_stream* into the block (``shift_in``, ``byte``), count them, put the
@@ -161,6 +170,11 @@ class SHA256(wiring.Component):
         on the cycle after that. While ``valid`` is low the payload shows the chaining value
         being computed (no gate in front of it, to save 256 LUTs); a consumer that must not
         show it, such as :class:`~ropuf.gateware.crypto.hmac_sha256.HMACSHA256`, gates it itself.
+    digest_shift : In(1)
+        Read the digest a byte at a time, without a register of one's own: in a cycle with
+        ``o_digest.valid`` and ``digest_shift`` high, the payload rotates one byte toward the
+        top (byte 1 becomes byte 0, byte 0 goes to the bottom), so that bits 255..248 show byte
+        ``j`` after ``j`` shifts (:func:`shift_digest`). Low when unused.
 
     Notes
     -----
@@ -187,6 +201,7 @@ class SHA256(wiring.Component):
 
     i_stream: In(stream.Signature(MESSAGE_BYTE))
     o_digest: Out(stream.Signature(256))
+    digest_shift: In(1)
 
     def elaborate(self, platform):
         m = Module()
@@ -333,6 +348,8 @@ class SHA256(wiring.Component):
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(fin == 0)
+                with m.If(self.digest_shift & (fin == 0)):
+                    m.d.sync += shift_digest(h)
 
         m.d.sync += primed.eq(1)
         with m.If(~primed):

@@ -20,6 +20,13 @@ RECONSTRUCT runs in three phases:
    data, so its cycle count is constant.
 
 ATTEST writes the nonce into its slot and runs the program's attestation part.
+
+The engine keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
+decoder's message a byte at a time where they are held (``digest_shift``, ``message_shift``),
+and takes them (``ready``) with the last byte it needs. Either pair of cores serves: the fast
+ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
+iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
+:class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, about half the area.
 """
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
@@ -28,12 +35,14 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.core.handler import HandlerSignature
 from ropuf.gateware.crypto.sha256 import SHA256
+from ropuf.gateware.crypto.sha256_compact import SHA256Compact
 from ropuf.gateware.ro.array import PairLayout, ResultLayout, saturated
 from ropuf.spec import attestation
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
 
 from .decoder import BCHDecoder
+from .decoder_compact import CompactBCHDecoder
 from .record import MemoryMap, RecordCheck
 from .sha_program import IPAD, OPAD, Op, OpLayout, compile_program
 
@@ -51,6 +60,9 @@ class KeyEngine(wiring.Component):
         RO count; the code's candidate pairs must fit (``n_ro >= 2 * candidate_pairs``).
     count_width, soft_width : int
         The RO array's result widths; ``soft_width`` must equal ``code.soft_width``.
+    compact : bool
+        Build on the compact SHA-256 core and BCH decoder (the iCE40UP5K's) instead of the fast
+        ones. The answers are the same; the cycle counts differ, and stay constant.
 
     Attributes
     ----------
@@ -70,7 +82,10 @@ class KeyEngine(wiring.Component):
 
     COMMANDS = (Command.LOAD_HELPER, Command.RECONSTRUCT, Command.ATTEST)
 
-    def __init__(self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int):
+    def __init__(
+        self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int,
+        compact: bool = False,
+    ):  # fmt: skip
         if not isinstance(code, CodeParams):
             raise TypeError(f"code must be a CodeParams, not {code!r}")
         if n_ro < 2 * code.candidate_pairs:
@@ -89,6 +104,7 @@ class KeyEngine(wiring.Component):
         if self.map.depth > 1024:
             raise ValueError(f"A {self.map.record}-byte record does not fit the 1 KiB memory")
         self._code = code
+        self.compact = bool(compact)
         super().__init__(
             {
                 "h": In(HandlerSignature()),
@@ -107,8 +123,13 @@ class KeyEngine(wiring.Component):
         m.submodules.mem = mem = memory.Memory(shape=8, depth=mm.depth, init=[])
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=())
-        m.submodules.sha = sha = SHA256()
-        m.submodules.decoder = decoder = BCHDecoder(code)
+        if self.compact:
+            # Every message the program hashes comes from the 1 KiB memory: 11 length bits.
+            m.submodules.sha = sha = SHA256Compact(length_bits=11)
+            m.submodules.decoder = decoder = CompactBCHDecoder(code)
+        else:
+            m.submodules.sha = sha = SHA256()
+            m.submodules.decoder = decoder = BCHDecoder(code)
         m.submodules.check = check = RecordCheck(mm)
 
         program = compile_program(mm)
@@ -142,7 +163,11 @@ class KeyEngine(wiring.Component):
 
         index = Signal(16)  # byte counter of the current step
         address = Signal(16)  # LOAD_HELPER write address
-        dig = Signal(256)  # digest / secret shift register, top byte first
+        # The byte the program reads: the digest's or the decoder message's next byte, where
+        # the core holds it; `take_byte` moves the held value on a byte, `release` takes it.
+        from_decoder = Signal()
+        take_byte = Signal()
+        release = Signal()
         failed = Signal()  # decoder failure
         mismatch = Signal()  # key-check mismatch
         candidate = Signal(range(code.candidate_pairs + 1))
@@ -156,7 +181,15 @@ class KeyEngine(wiring.Component):
         m.d.comb += op.eq(op_rom[pc])
 
         m.d.comb += rd.addr.eq(0)
-        top = dig[248:256]
+        top = Signal(8)
+        message = decoder.o_result.payload.message
+        m.d.comb += [
+            top.eq(Mux(from_decoder, Cat(Const(0, 8), message)[-8:], sha.o_digest.payload[-8:])),
+            sha.digest_shift.eq(take_byte & ~from_decoder),
+            decoder.message_shift.eq(take_byte & from_decoder),
+            sha.o_digest.ready.eq(release & ~from_decoder),
+            decoder.o_result.ready.eq(release & from_decoder),
+        ]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -332,16 +365,13 @@ class KeyEngine(wiring.Component):
                                 with m.Else():
                                     m.d.sync += [*step, phase.eq(0)]
                     with m.Case(Op.DIGEST):
-                        m.d.comb += sha.o_digest.ready.eq(1)
                         with m.If(sha.o_digest.valid):
-                            m.d.sync += [dig.eq(sha.o_digest.payload), *advance]
+                            m.d.sync += [from_decoder.eq(0), *advance]
                     with m.Case(Op.SECRET):
-                        m.d.comb += decoder.o_result.ready.eq(1)
                         with m.If(decoder.o_result.valid):
-                            result = decoder.o_result.payload
                             m.d.sync += [
-                                dig.eq(Cat(Const(0, 256 - code.k), result.message)),
-                                failed.eq(result.failed),
+                                from_decoder.eq(1),
+                                failed.eq(decoder.o_result.payload.failed),
                                 mismatch.eq(0),
                                 *advance,
                             ]
@@ -353,7 +383,7 @@ class KeyEngine(wiring.Component):
                         ]
                         m.d.sync += step
                         with m.If(op.op == Op.WRITE):
-                            m.d.sync += dig.eq(dig << 8)
+                            m.d.comb += [take_byte.eq(1), release.eq(last_byte)]
                         with m.If(last_byte):
                             m.d.sync += advance
                     with m.Case(Op.CHECK):
@@ -362,7 +392,8 @@ class KeyEngine(wiring.Component):
                         with m.Else():
                             with m.If(rd.data != top):
                                 m.d.sync += mismatch.eq(1)
-                            m.d.sync += [dig.eq(dig << 8), phase.eq(0), *step]
+                            m.d.comb += [take_byte.eq(1), release.eq(last_byte)]
+                            m.d.sync += [phase.eq(0), *step]
                             with m.If(last_byte):
                                 m.d.sync += advance
                     with m.Case(Op.STOP):
@@ -386,8 +417,9 @@ class KeyEngine(wiring.Component):
             with m.State("MAC"):
                 m.d.comb += [h.response.valid.eq(1), h.response.payload.eq(top)]
                 with m.If(h.response.ready):
-                    m.d.sync += [dig.eq(dig << 8), index.eq(index + 1)]
+                    m.d.comb += take_byte.eq(1)
+                    m.d.sync += index.eq(index + 1)
                     with m.If(index == attestation.MAC_BYTES - 1):
-                        m.d.sync += dig.eq(0)
+                        m.d.comb += release.eq(1)
                         m.next = "IDLE"
         return m

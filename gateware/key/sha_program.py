@@ -46,12 +46,14 @@ class Op(IntEnum):
     MEM = 0  # hash `length` memory bytes from `addr`
     KEYPAD = 1  # hash the 32-byte key at `addr`, zero-padded to 64, XOR ipad (opad if `opad`)
     CONST = 2  # hash `length` ROM bytes from `addr`
-    DIGEST = 3  # take the SHA-256 digest into the shift register
-    SECRET = 4  # take the decoder's message into the shift register
-    WRITE = 5  # write `length` bytes of the shift register to `addr`
+    # The next reads come from the SHA-256 digest (DIGEST) or the decoder's message (SECRET),
+    # a byte at a time where the core holds it; the last byte WRITE or CHECK reads takes it.
+    DIGEST = 3  # wait for the SHA-256 digest; read from it
+    SECRET = 4  # wait for the decoder's result, keep its failure flag; read its message
+    WRITE = 5  # write the next `length` bytes read to `addr`
     ZERO = 6  # clear `length` bytes at `addr`
     ZERO_IF_BAD = 7  # the same when the decoder failed or the key check did not match
-    CHECK = 8  # compare `length` bytes at `addr` with the shift register
+    CHECK = 8  # compare `length` bytes at `addr` with the next bytes read
     STOP = 9  # end of the program: answer
 
 

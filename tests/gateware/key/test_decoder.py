@@ -42,6 +42,17 @@ def drive(dut, cases, *, gaps=False):
                 cycles += 1
             payload = ctx.get(dut.o_result.payload)
             results.append((int(payload.message), int(payload.failed), cycles, stalls))
+            # The message a byte at a time (message_shift): the MSB-first packing, zero-padded.
+            k = len(dut.o_result.payload.message)
+            packed = (int(payload.message) << (-k % 8)).to_bytes((k + 7) // 8, "big")
+            for byte in packed:
+                assert ctx.get(dut.o_result.valid)
+                message = int(ctx.get(dut.o_result.payload).message)
+                assert (message << (-k % 8)) >> ((k + 7) // 8 * 8 - 8) == byte
+                ctx.set(dut.message_shift, 1)
+                await ctx.tick()
+            ctx.set(dut.message_shift, 0)
+            assert ctx.get(dut.o_result.payload).message == 0
             ctx.set(dut.o_result.ready, 1)
             await ctx.tick()
             ctx.set(dut.o_result.ready, 0)
