@@ -101,7 +101,8 @@ class KeyEngine(wiring.Component):
         if code.message_bytes > 32:
             raise ValueError(f"A {code.k}-bit secret does not fit a 32-byte slot")
         self.map = MemoryMap(code, n_ro)
-        if self.map.depth > 1024:
+        self.program = compile_program(self.map)
+        if self.program.depth > 1024:
             raise ValueError(f"A {self.map.record}-byte record does not fit the 1 KiB memory")
         self._code = code
         self.compact = bool(compact)
@@ -120,7 +121,11 @@ class KeyEngine(wiring.Component):
         code = self._code
         h = self.h
 
-        m.submodules.mem = mem = memory.Memory(shape=8, depth=mm.depth, init=[])
+        program = self.program
+        ops = program.ops
+        m.submodules.mem = mem = memory.Memory(
+            shape=8, depth=program.depth, init=[*bytes(program.rom_base), *program.rom]
+        )
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=())
         if self.compact:
@@ -132,10 +137,7 @@ class KeyEngine(wiring.Component):
             m.submodules.decoder = decoder = BCHDecoder(code)
         m.submodules.check = check = RecordCheck(mm)
 
-        program = compile_program(mm)
-        ops, rom = program.ops, program.rom
         op_rom = Array(OpLayout.const(op) for op in ops)
-        const_rom = Array(Const(byte, 8) for byte in rom)
 
         status = Signal(8)
         out_length = Signal(16)
@@ -339,18 +341,14 @@ class KeyEngine(wiring.Component):
                 advance = [index.eq(0), pc.eq(pc + 1), phase.eq(0)]
                 m.d.comb += rd.addr.eq(op.addr + index)
                 with m.Switch(op.op):
-                    with m.Case(Op.MEM, Op.KEYPAD, Op.CONST):
+                    with m.Case(Op.MEM, Op.KEYPAD):
                         # Phase 0 addresses the byte, phase 1 offers it to the hash core.
                         byte = Signal(8)
-                        with m.Switch(op.op):
-                            with m.Case(Op.MEM):
-                                m.d.comb += byte.eq(rd.data)
-                            with m.Case(Op.KEYPAD):
-                                pad = Mux(op.opad, OPAD, IPAD)
-                                m.d.comb += byte.eq(Mux(index < 32, rd.data, 0) ^ pad)
-                            with m.Case(Op.CONST):
-                                rom_index = (op.addr + index)[: (len(rom) - 1).bit_length()]
-                                m.d.comb += byte.eq(const_rom[rom_index])
+                        with m.If(op.op == Op.MEM):
+                            m.d.comb += byte.eq(rd.data)
+                        with m.Else():
+                            pad = Mux(op.opad, OPAD, IPAD)
+                            m.d.comb += byte.eq(Mux(index < 32, rd.data, 0) ^ pad)
                         with m.If(phase == 0):
                             m.d.sync += phase.eq(1)
                         with m.Else():
