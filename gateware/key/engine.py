@@ -29,7 +29,7 @@ iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA25
 :class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, about half the area.
 """
 
-from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -137,7 +137,16 @@ class KeyEngine(wiring.Component):
             m.submodules.decoder = decoder = BCHDecoder(code)
         m.submodules.check = check = RecordCheck(mm)
 
-        op_rom = Array(OpLayout.const(op) for op in ops)
+        # The program in block RAM, read one cycle after `pc` changes: RUN waits a cycle
+        # (`fetched` low) at the start of every operation, the same cycle whatever the data.
+        m.submodules.program = op_rom = memory.Memory(
+            shape=OpLayout,
+            depth=len(ops),
+            init=[OpLayout.const(op) for op in ops],
+            attrs={"rom_style": "block", "ram_style": "block"},
+        )
+        op_read = op_rom.read_port(transparent_for=())
+        fetched = Signal()
 
         status = Signal(8)
         out_length = Signal(16)
@@ -180,7 +189,7 @@ class KeyEngine(wiring.Component):
         pc = Signal(range(len(ops)))
         phase = Signal()
         op = Signal(OpLayout)
-        m.d.comb += op.eq(op_rom[pc])
+        m.d.comb += [op_read.addr.eq(pc), op.eq(op_read.data)]
 
         m.d.comb += rd.addr.eq(0)
         top = Signal(8)
@@ -198,7 +207,7 @@ class KeyEngine(wiring.Component):
                 # Refusals leave the rest of a payload here: take and drop it.
                 m.d.comb += h.payload.ready.eq(1)
                 with m.If(h.start):
-                    m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0)]
+                    m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0), fetched.eq(0)]
                     with m.If(h.code == Command.LOAD_HELPER):
                         with m.If(h.length < 2):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
@@ -338,9 +347,11 @@ class KeyEngine(wiring.Component):
             with m.State("RUN"):
                 last_byte = index == op.length - 1
                 step = [index.eq(index + 1)]
-                advance = [index.eq(0), pc.eq(pc + 1), phase.eq(0)]
+                advance = [index.eq(0), pc.eq(pc + 1), phase.eq(0), fetched.eq(0)]
                 m.d.comb += rd.addr.eq(op.addr + index)
-                with m.Switch(op.op):
+                with m.If(~fetched):
+                    m.d.sync += fetched.eq(1)
+                with m.Else(), m.Switch(op.op):
                     with m.Case(Op.MEM, Op.KEYPAD):
                         # Phase 0 addresses the byte, phase 1 offers it to the hash core.
                         byte = Signal(8)
