@@ -26,7 +26,9 @@ decoder's message a byte at a time where they are held (``digest_shift``, ``mess
 and takes them (``ready``) with the last byte it needs. Either pair of cores serves: the fast
 ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
 iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
-:class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, about half the area.
+:class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, less area: for
+BCH(192, 136, t=7), 2,707 placed UP5K logic cells against 3,896, RECONSTRUCT 39,955 cycles
+against 9,291 and ATTEST 6,480 against 969 (benchmarks/bench_key_engine.py).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
