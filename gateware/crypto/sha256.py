@@ -17,7 +17,7 @@ The timing depends only on the message length and on when the stream offers byte
 digests, never on the data: the core has no data-dependent branch.
 """
 
-from amaranth.hdl import Cat, Const, Module, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -103,11 +103,10 @@ def _rotr(value, amount: int):
 
 
 def shift_digest(words):
-    """Assignments rotating the digest held in *words* (eight 32-bit signals, H[0] first) one
-    byte toward H[0]'s top: what ``digest_shift`` does, in both SHA-256 cores."""
-    digest = Cat(*reversed(words))
-    rotated = digest.rotate_left(8)
-    return [word.eq(rotated.word_select(7 - i, 32)) for i, word in enumerate(words)]
+    """The digest held in *words* (eight 32-bit signals, H[0] first) rotated one byte toward
+    H[0]'s top, as eight words: what ``digest_shift`` does, in both SHA-256 cores."""
+    rotated = Cat(*reversed(words)).rotate_left(8)
+    return [rotated.word_select(7 - i, 32) for i in range(len(words))]
 
 
 def message_states(m, i_stream, *, shift_in, byte, pad_byte, pos, count, ended, marker, final):
@@ -311,10 +310,16 @@ class SHA256(wiring.Component):
         with m.If(fin != 0):
             m.d.sync += [
                 fin.eq(fin - 1),
-                h[0].eq(fin_sum),
                 s[0].eq(fin_sum),
-                *(h[i].eq(h[i - 1]) for i in range(1, 8)),
                 *(s[i].eq(s[i - 1]) for i in range(1, 8)),
+            ]
+        # H moves for the addition and for digest_shift (one enable; byte_shift only in DONE).
+        byte_shift = Signal()
+        with m.If((fin != 0) | byte_shift):
+            rotated = shift_digest(h)
+            m.d.sync += [
+                h[0].eq(Mux(byte_shift, rotated[0], fin_sum)),
+                *(h[i].eq(Mux(byte_shift, rotated[i], h[i - 1])) for i in range(1, 8)),
             ]
 
         with m.FSM():
@@ -348,8 +353,7 @@ class SHA256(wiring.Component):
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(fin == 0)
-                with m.If(self.digest_shift & (fin == 0)):
-                    m.d.sync += shift_digest(h)
+                m.d.comb += byte_shift.eq(self.digest_shift & (fin == 0))
 
         m.d.sync += primed.eq(1)
         with m.If(~primed):

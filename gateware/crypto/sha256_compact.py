@@ -28,7 +28,7 @@ The cycle count is fixed per block and depends only on the message length and on
 stream offers bytes and takes digests, never on the data: the core has no data-dependent branch.
 """
 
-from amaranth.hdl import Cat, Const, Module, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -172,8 +172,13 @@ class SHA256Compact(wiring.Component):
         total = Signal(32)
         m.d.comb += total.eq(Cat(acc & use_acc.replicate(32)) + operand)
         shift = Signal()  # a = total, the rest move down one
-        with m.If(shift):
-            m.d.sync += [a.eq(total), *(s[i].eq(s[i - 1]) for i in range(1, 8))]
+        byte_shift = Signal()  # digest_shift: the digest rotates one byte (one enable for both)
+        with m.If(shift | byte_shift):
+            rotated = shift_digest(s)
+            m.d.sync += [
+                a.eq(Mux(byte_shift, rotated[0], total)),
+                *(s[i].eq(Mux(byte_shift, rotated[i], s[i - 1])) for i in range(1, 8)),
+            ]
 
         m.d.comb += self.o_digest.payload.eq(Cat(*reversed(s)))
 
@@ -324,7 +329,6 @@ class SHA256Compact(wiring.Component):
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(1)
-                with m.If(self.digest_shift):
-                    m.d.sync += shift_digest(s)
+                m.d.comb += byte_shift.eq(self.digest_shift)
 
         return ResetInserter({"sync": self.o_digest.valid & self.o_digest.ready})(m)
