@@ -27,7 +27,7 @@ and takes them (``ready``) with the last byte it needs. Either pair of cores ser
 ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
 iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
 :class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, less area: for
-BCH(192, 136, t=7), 2,707 placed UP5K logic cells against 3,896, RECONSTRUCT 39,955 cycles
+BCH(192, 136, t=7), 2,446 placed UP5K logic cells against 3,635, RECONSTRUCT 39,955 cycles
 against 9,291 and ATTEST 6,480 against 969 (benchmarks/bench_key_engine.py).
 """
 
