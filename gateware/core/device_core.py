@@ -77,6 +77,7 @@ class DeviceCore(wiring.Component):
                 count_width=config.count_width,
                 soft_width=config.soft_width,
                 offsets=config.offsets,
+                compact=config.compact_key_path,
             )
         )
         self.array = ROArray(

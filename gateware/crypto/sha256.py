@@ -17,7 +17,7 @@ The timing depends only on the message length and on when the stream offers byte
 digests, never on the data: the core has no data-dependent branch.
 """
 
-from amaranth.hdl import Cat, Const, Module, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -31,6 +31,7 @@ __all__ = [
     "SHA256",
     "blocks",
     "digest_cycles",
+    "shift_digest",
 ]
 
 #: One beat of a message stream. ``data`` is a message byte; ``last`` marks the final byte of the
@@ -101,6 +102,13 @@ def _rotr(value, amount: int):
     return value.rotate_right(amount)
 
 
+def shift_digest(words):
+    """The digest held in *words* (eight 32-bit signals, H[0] first) rotated one byte toward
+    H[0]'s top, as eight words: what ``digest_shift`` does, in both SHA-256 cores."""
+    rotated = Cat(*reversed(words)).rotate_left(8)
+    return [rotated.word_select(7 - i, 32) for i in range(len(words))]
+
+
 def message_states(m, i_stream, *, shift_in, byte, pad_byte, pos, count, ended, marker, final):
     """The FILL and PAD states of a SHA-256 core's FSM (call inside ``with m.FSM()``): take
     message bytes from *i_stream* into the block (``shift_in``, ``byte``), count them, put the
@@ -161,6 +169,11 @@ class SHA256(wiring.Component):
         on the cycle after that. While ``valid`` is low the payload shows the chaining value
         being computed (no gate in front of it, to save 256 LUTs); a consumer that must not
         show it, such as :class:`~ropuf.gateware.crypto.hmac_sha256.HMACSHA256`, gates it itself.
+    digest_shift : In(1)
+        Read the digest a byte at a time, without a register of one's own: in a cycle with
+        ``o_digest.valid`` and ``digest_shift`` high, the payload rotates one byte toward the
+        top (byte 1 becomes byte 0, byte 0 goes to the bottom), so that bits 255..248 show byte
+        ``j`` after ``j`` shifts (:func:`shift_digest`). Low when unused.
 
     Notes
     -----
@@ -187,6 +200,7 @@ class SHA256(wiring.Component):
 
     i_stream: In(stream.Signature(MESSAGE_BYTE))
     o_digest: Out(stream.Signature(256))
+    digest_shift: In(1)
 
     def elaborate(self, platform):
         m = Module()
@@ -296,10 +310,16 @@ class SHA256(wiring.Component):
         with m.If(fin != 0):
             m.d.sync += [
                 fin.eq(fin - 1),
-                h[0].eq(fin_sum),
                 s[0].eq(fin_sum),
-                *(h[i].eq(h[i - 1]) for i in range(1, 8)),
                 *(s[i].eq(s[i - 1]) for i in range(1, 8)),
+            ]
+        # H moves for the addition and for digest_shift (one enable; byte_shift only in DONE).
+        byte_shift = Signal()
+        with m.If((fin != 0) | byte_shift):
+            rotated = shift_digest(h)
+            m.d.sync += [
+                h[0].eq(Mux(byte_shift, rotated[0], fin_sum)),
+                *(h[i].eq(Mux(byte_shift, rotated[i], h[i - 1])) for i in range(1, 8)),
             ]
 
         with m.FSM():
@@ -333,6 +353,7 @@ class SHA256(wiring.Component):
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(fin == 0)
+                m.d.comb += byte_shift.eq(self.digest_shift & (fin == 0))
 
         m.d.sync += primed.eq(1)
         with m.If(~primed):

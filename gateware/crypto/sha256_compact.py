@@ -28,7 +28,7 @@ The cycle count is fixed per block and depends only on the message length and on
 stream offers bytes and takes digests, never on the data: the core has no data-dependent branch.
 """
 
-from amaranth.hdl import Cat, Const, Module, ResetInserter, Signal
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -40,6 +40,7 @@ from ropuf.gateware.crypto.sha256 import (
     blocks,
     message_states,
     next_block,
+    shift_digest,
 )
 from ropuf.spec.checks import check_int
 
@@ -103,6 +104,11 @@ class SHA256Compact(wiring.Component):
         The digest, byte 0 in bits 255..248. ``valid`` rises right after the chaining value of
         the last block is added, and stays high, the payload stable, until ``ready``. While
         ``valid`` is low the payload shows the working variables (not gated).
+    digest_shift : In(1)
+        The digest a byte at a time, as :class:`~ropuf.gateware.crypto.sha256.SHA256`'s: while
+        ``o_digest.valid``, each cycle with ``digest_shift`` rotates the payload one byte toward
+        the top. The rotation is a LUT in front of each of a..h's flip-flops, in the same logic
+        cells: a reader needs no 256-bit register of its own.
 
     Parameters
     ----------
@@ -122,6 +128,7 @@ class SHA256Compact(wiring.Component):
 
     i_stream: In(stream.Signature(MESSAGE_BYTE))
     o_digest: Out(stream.Signature(256))
+    digest_shift: In(1)
 
     def __init__(self, *, length_bits: int = MAX_LENGTH_BITS):
         self.length_bits = check_int("length_bits", length_bits, 1, MAX_LENGTH_BITS)
@@ -165,8 +172,13 @@ class SHA256Compact(wiring.Component):
         total = Signal(32)
         m.d.comb += total.eq(Cat(acc & use_acc.replicate(32)) + operand)
         shift = Signal()  # a = total, the rest move down one
-        with m.If(shift):
-            m.d.sync += [a.eq(total), *(s[i].eq(s[i - 1]) for i in range(1, 8))]
+        byte_shift = Signal()  # digest_shift: the digest rotates one byte (one enable for both)
+        with m.If(shift | byte_shift):
+            rotated = shift_digest(s)
+            m.d.sync += [
+                a.eq(Mux(byte_shift, rotated[0], total)),
+                *(s[i].eq(Mux(byte_shift, rotated[i], s[i - 1])) for i in range(1, 8)),
+            ]
 
         m.d.comb += self.o_digest.payload.eq(Cat(*reversed(s)))
 
@@ -317,5 +329,6 @@ class SHA256Compact(wiring.Component):
 
             with m.State("DONE"):
                 m.d.comb += self.o_digest.valid.eq(1)
+                m.d.comb += byte_shift.eq(self.digest_shift)
 
         return ResetInserter({"sync": self.o_digest.valid & self.o_digest.ready})(m)

@@ -92,6 +92,11 @@ class BCHDecoder(wiring.Component):
         errors than the code corrects; a miscorrection beyond ``t`` is not flagged here, the
         key-check value catches it). ``valid`` rises :func:`decode_cycles` cycles after the
         last input beat is taken and stays high, the payload stable, until ``ready``.
+    message_shift : In(1)
+        Read the message a byte at a time, without a register of one's own: in a cycle with
+        ``o_result.valid`` and ``message_shift`` high, ``message`` moves 8 bits toward its top
+        (zeros in), so that its top 8 bits show byte ``j`` of the MSB-first packing after ``j``
+        shifts (the last byte zero-padded when ``k`` is not a multiple of 8). Low when unused.
 
     Raises
     ------
@@ -107,6 +112,7 @@ class BCHDecoder(wiring.Component):
             {
                 "i_bits": In(stream.Signature(SoftBitLayout(params.soft_width))),
                 "o_result": Out(stream.Signature(ResultLayout(params.k))),
+                "message_shift": In(1),
             }
         )
 
@@ -258,6 +264,8 @@ class BCHDecoder(wiring.Component):
                     self.o_result.payload.message.eq(msg),
                     self.o_result.payload.failed.eq((length > t) | (roots != length)),
                 ]
+                with m.If(self.message_shift):
+                    m.d.sync += msg.eq(msg << 8)
                 with m.If(self.o_result.ready):
                     m.d.sync += [
                         *[s.eq(0) for s in synd],

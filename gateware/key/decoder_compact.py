@@ -91,6 +91,9 @@ class CompactBCHDecoder(BCHDecoder):
         The corrected message and the failure flag, as :class:`BCHDecoder`'s. ``valid`` rises
         :func:`compact_decode_cycles` cycles after the last input beat is taken and stays high,
         the payload stable, until ``ready``.
+    message_shift : In(1)
+        The message a byte at a time, as :class:`BCHDecoder`'s: while ``o_result.valid``, each
+        cycle with ``message_shift`` moves ``message`` 8 bits toward its top.
 
     Raises
     ------
@@ -177,7 +180,7 @@ class CompactBCHDecoder(BCHDecoder):
         product = Signal(m_bits)
         m.d.comb += product.eq(_gf_mul_compact(field, mul_x, mul_y))
 
-        msg_shift, msg_in, msg_clear = Signal(), Signal(), Signal()
+        msg_shift, msg_in, msg_clear, msg_bytes = Signal(), Signal(), Signal(), Signal()
         times_alpha = _const_mul(field, field.pow_alpha(1), const)
         over_alpha = _const_mul(field, field.pow_alpha(-1), const)
 
@@ -313,7 +316,7 @@ class CompactBCHDecoder(BCHDecoder):
                         m.next = "DONE"
 
             with m.State("DONE"):
-                m.d.comb += self.o_result.valid.eq(1)
+                m.d.comb += [self.o_result.valid.eq(1), msg_bytes.eq(self.message_shift)]
                 with m.If(self.o_result.ready):
                     m.d.sync += [
                         length.eq(0),
@@ -330,4 +333,6 @@ class CompactBCHDecoder(BCHDecoder):
             m.d.sync += msg.eq(0)
         with m.Elif(msg_shift):
             m.d.sync += msg.eq(Cat(msg_in, msg[:-1]))
+        with m.Elif(msg_bytes):
+            m.d.sync += msg.eq(msg << 8)
         return m

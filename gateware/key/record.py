@@ -11,6 +11,7 @@ Memory (8 bits wide)::
         TMP     inner HMAC digests
         AKEY    the attestation key
         NONCE   the verifier's nonce
+    then the constants the SHA-256 program hashes (:mod:`.sha_program`), from ``depth``
 
 The record's field offsets are :class:`ropuf.spec.helper_data.RecordLayout`'s, the definition the
 host's parser reads too.

@@ -31,7 +31,7 @@ __all__ = ["IPAD", "OPAD", "Op", "OpLayout", "Program", "compile_program"]
 
 IPAD, OPAD = 0x36, 0x5C
 
-# The constants the program hashes, one ROM.
+# The constants the program hashes: in the engine's memory, after the slots.
 _CONSTANTS = {
     "master": kdf_labels.MASTER_LABEL + b"\x00",
     "kcv": kdf_labels.KCV_LABEL + b"\x01",
@@ -45,13 +45,14 @@ class Op(IntEnum):
 
     MEM = 0  # hash `length` memory bytes from `addr`
     KEYPAD = 1  # hash the 32-byte key at `addr`, zero-padded to 64, XOR ipad (opad if `opad`)
-    CONST = 2  # hash `length` ROM bytes from `addr`
-    DIGEST = 3  # take the SHA-256 digest into the shift register
-    SECRET = 4  # take the decoder's message into the shift register
-    WRITE = 5  # write `length` bytes of the shift register to `addr`
+    # The next reads come from the SHA-256 digest (DIGEST) or the decoder's message (SECRET),
+    # a byte at a time where the core holds it; the last byte WRITE or CHECK reads takes it.
+    DIGEST = 3  # wait for the SHA-256 digest; read from it
+    SECRET = 4  # wait for the decoder's result, keep its failure flag; read its message
+    WRITE = 5  # write the next `length` bytes read to `addr`
     ZERO = 6  # clear `length` bytes at `addr`
     ZERO_IF_BAD = 7  # the same when the decoder failed or the key check did not match
-    CHECK = 8  # compare `length` bytes at `addr` with the shift register
+    CHECK = 8  # compare `length` bytes at `addr` with the next bytes read
     STOP = 9  # end of the program: answer
 
 
@@ -61,11 +62,18 @@ OpLayout = data.StructLayout({"op": 4, "addr": 11, "length": 11, "opad": 1, "las
 @dataclass(frozen=True)
 class Program:
     """The derivation program (from 0) and the attestation program (from ``attest_entry``) in
-    one list of operations, and the constants they hash, one ROM."""
+    one list of operations, and the constants they hash (``rom``), which the engine's memory
+    holds from ``rom_base`` (the program hashes them with MEM operations)."""
 
     ops: list[dict]
     attest_entry: int
     rom: bytes
+    rom_base: int
+
+    @property
+    def depth(self) -> int:
+        """Bytes of memory the program uses: the memory map's, then the constants."""
+        return self.rom_base + len(self.rom)
 
 
 def compile_program(layout: MemoryMap) -> Program:
@@ -93,7 +101,8 @@ def compile_program(layout: MemoryMap) -> Program:
         ops.append({"op": Op.DIGEST})
 
     def const(name):
-        return (Op.CONST, *where[name])
+        offset, length = where[name]
+        return (Op.MEM, layout.depth + offset, length)
 
     def hmac(key_slot, *segments):
         msg((Op.KEYPAD, s(key_slot), 64, 0), *segments)
@@ -121,4 +130,4 @@ def compile_program(layout: MemoryMap) -> Program:
     hmac("AKEY", const("attest"), (Op.MEM, s("HREC"), 32), (Op.MEM, s("NONCE"), 32))
     ops.append({"op": Op.ZERO, "addr": s("TMP"), "length": 32})
     ops.append({"op": Op.STOP})
-    return Program(ops, attest_entry, rom)
+    return Program(ops, attest_entry, rom, layout.depth)

@@ -1,12 +1,15 @@
 # amaranth: UnusedElaboratable=no
 """The device configuration: every existing build keeps its build id byte for byte."""
 
+from dataclasses import replace
+
 import pytest
 
 from ropuf.boards.profiles import PROFILES
 from ropuf.boards.top import device_top_kwargs
 from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.sim.board import Condition, _design, device_model
+from ropuf.spec.code_params import CodeParams
 
 #: INFO's build id of every configuration that exists (records and reports name these).
 BUILD_IDS = {
@@ -30,3 +33,14 @@ def test_the_simulated_board_keeps_its_build_id():
 def test_every_board_variant_keeps_its_build_id(board, variant):
     top = DeviceTop(**device_top_kwargs(PROFILES[board], variant))
     assert top.core.processor.build_id.hex() == BUILD_IDS[board, variant]
+
+
+def test_a_compact_key_path_has_its_own_build_id_and_needs_a_code():
+    config = PROFILES["icebreaker"].config("deployment")
+    assert replace(config, compact_key_path=False).build_id == config.build_id
+    if config.code is None:
+        config = replace(config, code=CodeParams(rep=1, gf_m=8, t=7, n=192, candidate_pairs=192))
+    compact = replace(config, compact_key_path=True)
+    assert compact.build_id != config.build_id
+    with pytest.raises(ValueError, match="compact key path needs a key path"):
+        replace(config, code=None, compact_key_path=True)

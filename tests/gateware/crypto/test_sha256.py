@@ -2,7 +2,8 @@
 """The SHA-256 core in Amaranth's simulator, against hashlib and the NIST vectors.
 
 Every run also checks the digest port: the digest stays offered, unchanged, until it is taken,
-and the core never takes a byte while it offers a digest.
+reads the same a byte at a time (``digest_shift``), and the core never takes a byte while it
+offers a digest.
 """
 
 import hashlib
@@ -22,6 +23,10 @@ EDGE_LENGTHS = [0, 1, 55, 56, 63, 64, 65, 119, 120, 128]
 
 def reference(message: bytes) -> int:
     return int.from_bytes(hashlib.sha256(message).digest(), "big")
+
+
+def reference_bytes(digest: int) -> bytes:
+    return digest.to_bytes(32, "big")
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,15 @@ def hash_all(
                 )
                 now += 1
                 assert (valid, payload) == (1, digest), "digest not held until taken"
+            # Read a byte at a time (digest_shift): byte j on top after j shifts; 32 shifts
+            # rotate the payload back to the digest, which the take below checks.
+            for byte in reference_bytes(digest):
+                assert ctx.get(dut.o_digest.valid)
+                assert ctx.get(dut.o_digest.payload) >> 248 == byte
+                ctx.set(dut.digest_shift, 1)
+                await ctx.tick()
+                now += 1
+            ctx.set(dut.digest_shift, 0)
             ctx.set(dut.o_digest.ready, 1)
             _, _, valid, payload = await ctx.tick().sample(dut.o_digest.valid, dut.o_digest.payload)
             now += 1

@@ -45,6 +45,17 @@ def drive(dut, cases, *, gaps=False):
                 cycles += 1
             payload = ctx.get(dut.o_result.payload)
             results.append((int(payload.message), int(payload.failed), cycles, stalls))
+            # The message a byte at a time (message_shift): the MSB-first packing, zero-padded.
+            k = len(dut.o_result.payload.message)
+            packed = (int(payload.message) << (-k % 8)).to_bytes((k + 7) // 8, "big")
+            for byte in packed:
+                assert ctx.get(dut.o_result.valid)
+                message = int(ctx.get(dut.o_result.payload).message)
+                assert (message << (-k % 8)) >> ((k + 7) // 8 * 8 - 8) == byte
+                ctx.set(dut.message_shift, 1)
+                await ctx.tick()
+            ctx.set(dut.message_shift, 0)
+            assert ctx.get(dut.o_result.payload).message == 0
             ctx.set(dut.o_result.ready, 1)
             await ctx.tick()
             ctx.set(dut.o_result.ready, 0)
@@ -113,7 +124,7 @@ def test_chosen_code_random_and_adversarial_patterns():
     cases = [make_case(p, rng, e) for e in patterns]
     got = check(p, cases)
     assert [g[1] for g in got] == [0] * 6 + [1, 1, 1]
-    assert decode_cycles(p) == 28 * 30 + 242 * 15 == 4470
+    assert decode_cycles(p) == 18 * 20 + 208 * 10 == 2440
 
 
 def test_miscorrection_beyond_t_is_unflagged_like_the_reference():
