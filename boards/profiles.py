@@ -18,7 +18,7 @@ from functools import cached_property
 from ropuf.gateware.ro.ecp5 import ECP5Ring, ECP5RingPlacement
 from ropuf.gateware.ro.ice40 import ICE40Ring, ICE40RingPlacement
 from ropuf.spec.arbiter_command import ArbiterConfig
-from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.code_params import CHOSEN, ICE40, CodeParams
 from ropuf.spec.device_config import VARIANTS, DeviceConfig
 
 __all__ = ["PROFILES", "VARIANTS", "BoardProfile", "ECP5RingRegion"]
@@ -81,6 +81,8 @@ class BoardProfile:
         Arbiter PUF: chains XORed (0: none) and switch stages per chain.
     code : CodeParams or None
         The key code of the key path; ``None``: no key path on this board.
+    compact_key_path : bool
+        Build the key path on the compact SHA-256 core and BCH decoder (the iCE40UP5K's).
     variant : str
         The variant ``ropuf build`` makes when none is asked for.
     """
@@ -98,6 +100,7 @@ class BoardProfile:
     arbiter_chains: int = 0
     arbiter_stages: int = 64
     code: CodeParams | None = None
+    compact_key_path: bool = False
     variant: str = "enrollment"
 
     def __post_init__(self) -> None:
@@ -161,6 +164,7 @@ class BoardProfile:
             clock_hz=self.clock_hz,
             code=self.code,
             arbiter=arbiter,
+            compact_key_path=self.compact_key_path,
         )
 
     @property
@@ -193,14 +197,17 @@ _ECP5_85F_NON_LOGIC_ROWS = (10, 22, 34, 46, 58, 70, 82)
 
 ICEBREAKER = BoardProfile(
     name="icebreaker",
-    summary="iCEBreaker (iCE40UP5K-SG48), 12 MHz, RO PUF with raw readout; no key path",
+    summary="iCEBreaker (iCE40UP5K-SG48), 12 MHz, 384 ROs, key path (compact cores)",
     platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
     family="ice40",
-    # What is left of the 5,280 logic cells beside UART, framing and the command processor
-    # (docs/boards.md): 256 rings in tiles X1..17 (not the RAM column 6), rows 4..19.
-    n_ro=256,
+    # The ICE40 construction's 384 rings (6 batches of 64, each 4 tile rows x 16 columns) in
+    # tiles X1..17 (not the RAM column 6), rows 4..27 (docs/boards.md).
+    n_ro=384,
+    stages=3,
     placement=ICE40RingPlacement(x0=1, y0=4, columns=16, skip_x=(6, 19)),
     logic_rows=(1, 30),
+    code=ICE40,
+    compact_key_path=True,
 )
 
 ULX3S_85F = BoardProfile(
