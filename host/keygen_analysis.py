@@ -161,13 +161,13 @@ def bch_failure(params: CodeParams, p: float, *, soft: bool = True, keep: float 
 
     Hard decision: each code bit is a majority of ``rep`` response bits (ties count as errors),
     ``p_in = P(Bin(rep, p) >= rep/2)``. Soft decision: ``p_in`` from :func:`inner_error_soft`
-    with enrollment masking at *keep* (default: the construction's own kept fraction when
-    *keep* is 1 and the construction masks). The bounded-distance BCH decoder fails when more
-    than ``t`` code bits are wrong: ``P(Bin(n, p_in) > t)``, exact for independent bits.
+    with enrollment masking at *keep* (default 1: no masking, as the rank-pair constructions;
+    *p* is then the error rate of the pairs' bits themselves). The bounded-distance BCH
+    decoder fails when more than ``t`` code bits are wrong: ``P(Bin(n, p_in) > t)``, exact for
+    independent bits.
     """
     if soft:
-        fraction = keep if keep < 1.0 else params.selected_bits / params.candidate_pairs
-        p_in = inner_error_soft(bsc_sigma(p), fraction, params.rep)
+        p_in = inner_error_soft(bsc_sigma(p), keep, params.rep)
     else:
         r = params.rep
         p_in = binomial_tail(r, p, (r - 1) // 2)
