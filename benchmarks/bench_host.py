@@ -32,7 +32,6 @@ from ropuf.host.attestation import Verifier
 from ropuf.host.enrollment import SerialSource, enroll_device
 from ropuf.host.registry import EnrollmentRecord, Registry
 from ropuf.sim.board import Condition, SimulatedBoard
-from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.sources import FastModelSource
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.helper_data import HelperData
@@ -70,7 +69,7 @@ def verifications_per_second(folder: Path, count: int) -> tuple[float, float, fl
 
 def enrollment_times(folder: Path, reads: int) -> dict:
     condition = Condition(die_seed=41, noise_seed=3)
-    design = simulated_offsets()
+    design = condition.config.offsets  # the offsets the board's build holds
     owner = Ed25519PrivateKey.generate()
     master = secrets.token_bytes(32)
     with Registry(folder / "enrol.db", master) as registry:

@@ -133,10 +133,9 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     sources = _sources(args, _points(args.at or ["25"]))
     thresholds = args.thresholds
     if thresholds is None and args.sim_die is not None:
-        # Imported on use, not at the top: start-up time of the command line.
-        from ropuf.sim.design_thresholds import simulated_offsets
-
-        thresholds = simulated_offsets()  # the simulated design, characterised
+        # The design offsets the simulated board's build holds (the simulated design,
+        # characterised), so that enrollment takes the bits as the device does.
+        thresholds = sources[0].condition.config.offsets
     with open_registry(args) as registry:
         report = enroll_device(
             args.device_id,

@@ -341,9 +341,10 @@ def _parser() -> argparse.ArgumentParser:
     enroll.add_argument(
         "--thresholds",
         metavar="FILE",
-        help="the design's RO offsets (JSON, 'ropuf thresholds', from a characterisation of "
-        "several devices) from which the pairs' thresholds that remove bit-aliasing are "
-        "derived; simulated dies use the simulated design's own",
+        help="the design offsets (JSON, 'ropuf thresholds', from a characterisation of several "
+        "devices) that the device's build holds: each RO's offset rounded, as the device "
+        "subtracts them to remove bit-aliasing; they must be the build's own, or the "
+        "verification on the device fails. Simulated dies use their build's own",
     )
     add_progress_option(enroll)
     _registry_options(enroll)

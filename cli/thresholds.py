@@ -1,10 +1,12 @@
 """``ropuf thresholds``: characterise a design from several devices and write its RO offsets.
 
-Each device (an enrollment build, unlocked) has the ROs the key construction consumes read
-*reads* times; the mean count of every RO on every device goes into
+Each device (an enrollment build, unlocked) has every RO of its array read *reads* times; the
+mean count of every RO on every device goes into
 :func:`ropuf.host.design_offsets.estimate_offsets` (each RO relative to its die's mean,
-averaged over the devices), and the file it writes is what ``ropuf enroll --thresholds FILE``
-takes: enrollment derives each rank pair's threshold from it. Devices are named by ``--port``
+averaged over the devices). The file it writes is the design offsets a build of the design
+holds (rounded per RO, :func:`ropuf.host.design_offsets.as_build_offsets`, into
+:attr:`ropuf.spec.device_config.DeviceConfig.offsets`), and what ``ropuf enroll --thresholds
+FILE`` takes for devices of that build. Devices are named by ``--port``
 (one per board, read in turn) or, for the simulated design, ``--sim-dies N`` (fast model dies
 from ``--first-seed``). Characterise with devices that will not be enrolled: each leaves 1/N of
 its own response in the public offsets.
@@ -14,7 +16,6 @@ import argparse
 
 import numpy as np
 
-from ropuf.spec.code_params import CHOSEN
 from ropuf.spec.errors import InputError
 
 from .keys import ProgressBar, add_progress_option
@@ -44,22 +45,24 @@ def cmd_thresholds(args: argparse.Namespace) -> dict:
     """Read every device, estimate, write the file; the figures as a dict."""
     # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.design_offsets import estimate_offsets, save_offsets
-    from ropuf.host.enrollment import check_enrollable, read_counts
+    from ropuf.host.enrollment import check_enrollable, construction_of, read_counts
 
     sources = _sources(args)
     progress = ProgressBar("characterising", args.progress)
-    means, gate = [], None
+    means, build = [], None
     for done, source in enumerate(sources, 1):
         with source.open() as client:
             info = client.info()
-            check_enrollable(info, CHOSEN, source.label)
-            if gate is not None and info.gate_cycles != gate:
+            check_enrollable(info, construction_of(info, source.label), source.label)
+            if build is not None and (info.gate_cycles, info.n_ro) != build:
                 raise InputError(
-                    f"{source.label} counts over {info.gate_cycles} cycles, the others over "
-                    f"{gate}: characterise devices of one build"
+                    f"{source.label} has {info.n_ro} ROs counting over {info.gate_cycles} "
+                    f"cycles, the others {build[1]} over {build[0]}: characterise devices of "
+                    "one build"
                 )
+            build = (info.gate_cycles, info.n_ro)
             gate = info.gate_cycles
-            counts = read_counts(client, CHOSEN.ros, args.reads)
+            counts = read_counts(client, info.n_ro, args.reads)
             means.append(counts.mean(axis=0))
         progress(done, len(sources))
     offsets = estimate_offsets(np.array(means))
@@ -91,10 +94,10 @@ def add_thresholds_command(commands) -> None:
         "thresholds",
         help="characterise a design on several devices; write its RO offsets file",
         description=(
-            "Read each device (an enrollment build, unlocked) over the ROs of the key "
-            "construction, average each RO's count relative to its device's mean over the "
-            "devices, and write the design offsets that 'ropuf enroll --thresholds FILE' takes "
-            "(enrollment derives each pair's threshold from them). Name the devices with --port "
+            "Read each device (an enrollment build, unlocked) over all its ROs, average each "
+            "RO's count relative to its device's mean over the devices, and write the design "
+            "offsets a build of the design holds (each rounded) and 'ropuf enroll --thresholds "
+            "FILE' takes for its devices. Name the devices with --port "
             "(one per board, read in turn) or, for the simulated design, --sim-dies N. "
             "Characterise with devices that will not be enrolled: each leaves 1/N of its own "
             "response in the public offsets."

@@ -6,18 +6,23 @@ fast on every die, so rank pairs and their response bits would repeat from die t
 (bit-aliasing), and an attacker who knows other devices of the design would guess key bits
 better than by chance. The design offset of an RO is its count relative to its own die's mean
 count, averaged over characterised dies: the design's systematic part, with each die's overall
-speed removed. Enrollment ranks each batch by ``mean count - offset``
-(:func:`ropuf.host.keygen.enrol`), and a pair's design threshold is
-``round(offset_a - offset_b)`` (:func:`pair_thresholds`), subtracted from its count difference
-before the sign (:mod:`ropuf.spec.helper_data`).
+speed removed.
 
-The offsets are public design data. They are estimated once per design (bitstream and board
-family) from a characterisation of several devices with an enrollment build, stored in a JSON
-file of kind :data:`KIND`, and each enrollment copies its pairs' thresholds into the helper
-data, where the key derivation binds them. Characterise with devices that will not be
-enrolled: each contributes ``1/N`` of its own counts to the public offsets. Files of the
-neighbour-pair construction (kind ``"ropuf design thresholds"``, one threshold per fixed pair)
-are refused: characterise again.
+The offsets are public design data, held by the build: the device's key engine subtracts a
+pair's design threshold ``offsets[a] - offsets[b]``
+(:meth:`ropuf.spec.device_config.DeviceConfig.threshold`) from its count difference before the
+sign, with the build's *integer* offsets (:attr:`~ropuf.spec.device_config.DeviceConfig.offsets`).
+A file's offsets become a build's by :func:`as_build_offsets` (each RO rounded on its own, then
+differences taken), the one conversion the build and every host use, so that enrollment
+(:func:`ropuf.host.keygen.enrol`, which ranks each batch by ``mean count - offset`` and takes
+the bits as the device does) and the device agree exactly. The helper data carries nothing of
+them.
+
+They are estimated once per design (bitstream and board family) from a characterisation of
+several devices with an enrollment build, stored in a JSON file of kind :data:`KIND`.
+Characterise with devices that will not be enrolled: each contributes ``1/N`` of its own counts
+to the public offsets. Files of the neighbour-pair construction (kind ``"ropuf design
+thresholds"``, one threshold per fixed pair) are refused: characterise again.
 """
 
 import json
@@ -26,13 +31,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ropuf.spec.device_config import OFFSET_LIMIT
 from ropuf.spec.errors import RopufError
-from ropuf.spec.helper_data import THRESHOLD_LIMIT
 
 __all__ = [
     "KIND",
     "MIN_DEVICES",
     "DesignOffsetsError",
+    "as_build_offsets",
     "estimate_offsets",
     "load_offsets",
     "pair_thresholds",
@@ -82,23 +88,55 @@ def estimate_offsets(device_counts: np.ndarray) -> np.ndarray:
     return np.round(relative.mean(axis=0), 2)
 
 
-def pair_thresholds(offsets, pairs) -> np.ndarray:
-    """Design thresholds of RO *pairs*: ``round(offset_a - offset_b)``, int64.
+def as_build_offsets(values, n_ro: int | None = None) -> tuple[int, ...]:
+    """The integer design offsets a build holds
+    (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`) from per-RO offsets in counts
+    (:func:`estimate_offsets`, :func:`load_offsets`): each RO's offset rounded to the nearest
+    integer (halves to even), the one rounding host and device share.
+
+    Parameters
+    ----------
+    values : array_like of float, shape (m,)
+    n_ro : int, optional
+        Keep the first *n_ro* (at least that many are needed); all when None.
 
     Raises
     ------
     DesignOffsetsError
-        A threshold outside signed 16 bits (offsets of another gate or a broken file).
+        Fewer than *n_ro* values, a value not finite, or one outside
+        ``+-OFFSET_LIMIT`` once rounded (offsets of another gate, or a broken file).
     """
-    offsets = np.asarray(offsets, dtype=np.float64)
-    index = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    thresholds = np.rint(offsets[index[:, 0]] - offsets[index[:, 1]]).astype(np.int64)
-    if np.any(np.abs(thresholds) > THRESHOLD_LIMIT):
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1 or (n_ro is not None and len(array) < n_ro):
         raise DesignOffsetsError(
-            "design offsets give a pair threshold outside signed 16 bits: they do not fit "
-            "this gate; re-characterise"
+            f"design offsets must be {n_ro if n_ro is not None else 'some'} per-RO numbers, "
+            f"not shape {array.shape!r}"
         )
-    return thresholds
+    if n_ro is not None:
+        array = array[:n_ro]
+    if not np.all(np.isfinite(array)):
+        raise DesignOffsetsError("design offsets must be finite numbers (counts)")
+    rounded = np.rint(array)
+    if np.any(np.abs(rounded) > OFFSET_LIMIT):
+        raise DesignOffsetsError(
+            f"a design offset is outside +-{OFFSET_LIMIT} counts: the offsets do not fit this "
+            "gate; re-characterise"
+        )
+    return tuple(int(v) for v in rounded)
+
+
+def pair_thresholds(offsets, pairs) -> np.ndarray:
+    """Design thresholds of RO *pairs* from a build's integer offsets (:func:`as_build_offsets`):
+    ``offsets[a] - offsets[b]``, int64; :meth:`ropuf.spec.device_config.DeviceConfig.threshold`
+    over arrays. None: zeros."""
+    index = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if offsets is None:
+        return np.zeros(len(index), dtype=np.int64)
+    offsets = np.asarray(offsets)
+    if offsets.dtype.kind not in "iu":
+        raise TypeError("pair thresholds need the build's integer offsets (as_build_offsets)")
+    offsets = offsets.astype(np.int64)
+    return offsets[index[:, 0]] - offsets[index[:, 1]]
 
 
 def save_offsets(path: str | Path, offsets: np.ndarray, *, gate_cycles: int, devices: int):

@@ -51,7 +51,7 @@ from .client import (
     KeyCheckFailedError,
     UnknownCommandError,
 )
-from .design_offsets import load_offsets
+from .design_offsets import as_build_offsets, load_offsets
 from .keygen import EnrollmentError, EntropyAccount, enrol
 from .keygen_analysis import measured_key_failure
 from .registry import EnrollmentRecord, Registry, RegistryError
@@ -248,14 +248,13 @@ def puf_facts(info: Info, params: CodeParams, conditions: Sequence[str], reads: 
             "batch": params.pairing.batch,
             "per_batch": params.pairing.per_batch,
             "ros": params.ros,
-            "thresholds": params.thresholds,
         },
         "enrollment": {"conditions": list(conditions), "reads_per_condition": reads},
     }
 
 
 def _verify_on_device(
-    client: DeviceClient, record: bytes, attestation_key: bytes, where: str
+    client: DeviceClient, record: bytes, attestation_key: bytes, where: str, offsets: bool
 ) -> None:
     """LOAD_HELPER, RECONSTRUCT and one ATTEST must work with the new record."""
     try:
@@ -264,8 +263,10 @@ def _verify_on_device(
     except KeyCheckFailedError:
         raise EnrollmentError(
             f"verification failed: the device at {where} does not reconstruct the key from "
-            "the helper data just derived (KEY_CHECK_FAILED); its readings are too noisy or "
-            "too few: enrol again with more reads"
+            "the helper data just derived (KEY_CHECK_FAILED): the design offsets "
+            f"{'given (--thresholds) are' if offsets else 'are zero here, which is'} not what "
+            "its build holds (enrol with the offsets of the bitstream it runs), or its "
+            "readings are too noisy or too few (enrol again with more reads)"
         ) from None
     except BadHelperError:
         raise EnrollmentError(
@@ -322,10 +323,13 @@ def enroll_device(
     max_bias, design_min_entropy : float
         As :func:`ropuf.host.keygen.enrol`.
     thresholds : array or path, optional
-        The design's per-RO offsets (:mod:`ropuf.host.design_offsets`), or an offsets file,
-        checked against the device's gate; the pairs' thresholds are derived from them. Only
-        for a construction with thresholds. Without them (and with a construction that has
-        thresholds) bit-aliasing is not corrected (a warning is logged).
+        The design offsets of the device's build (:mod:`ropuf.host.design_offsets`): per-RO
+        values (a build's integers, :attr:`ropuf.spec.device_config.DeviceConfig.offsets`, or
+        counts rounded per RO by :func:`~ropuf.host.design_offsets.as_build_offsets`), or an
+        offsets file, checked against the device's gate. They must be the offsets the device's
+        build holds: the device takes each pair's bit less ``offsets[a] - offsets[b]``, and with
+        other offsets the on-device verification fails. None: zeros (a build without
+        offsets; a warning is logged, as bit-aliasing is then not corrected).
     lock : bool
         Send LOCK once the device is registered (raw readout off until reconfiguration).
     progress : callable, optional
@@ -368,11 +372,6 @@ def enroll_device(
         raise RegistryError(
             f"device {device_id!r} is already enrolled in {registry.path}: choose another id"
         )
-    if params is not None and thresholds is not None and not params.thresholds:
-        raise InputError(
-            "this key construction carries no design thresholds: enrol without design "
-            "offsets (--thresholds)"
-        )
     if isinstance(thresholds, str | Path):
         # A bad file is refused before any reading (its gate, and its size when the
         # construction comes from INFO, are checked once INFO is known).
@@ -392,19 +391,20 @@ def enroll_device(
     info = None
     for source in others:
         with source.open() as client:
-            info, params = _read_source(client, source.label, params, info, thresholds)
+            info, params = _read_source(client, source.label, params, info)
             logger.info("reading %d times at %s", reads, source.label)
             pooled.append(read_counts(client, params.ros, reads, after_read=step))
     with primary.open() as client:
-        info, params = _read_source(client, primary.label, params, info, thresholds)
+        info, params = _read_source(client, primary.label, params, info)
         logger.info("reading %d times at %s", reads, primary.label)
         pooled.insert(0, read_counts(client, params.ros, reads, after_read=step))
         if isinstance(thresholds, str | Path):
             thresholds = load_offsets(thresholds, ros=params.ros, gate_cycles=info.gate_cycles)
-        elif thresholds is None and params.thresholds:
+        offsets = None if thresholds is None else as_build_offsets(thresholds, params.ros)
+        if offsets is None:
             logger.warning(
-                "no design thresholds: bits shared by every device of the design (bit-aliasing) "
-                "are not corrected; characterise the design (docs/keygen.md)"
+                "no design offsets: enrolling for a build without them; bits shared by every "
+                "device of the design (bit-aliasing) are not corrected (docs/keygen.md)"
             )
         enrollment = enrol(
             np.concatenate(pooled),
@@ -412,9 +412,9 @@ def enroll_device(
             n_ro=info.n_ro,
             max_bias=max_bias,
             design_min_entropy=design_min_entropy,
-            offsets=thresholds,
+            offsets=offsets,
         )
-        predicted = measured_key_failure(pooled, enrollment.helper)
+        predicted = measured_key_failure(pooled, enrollment.helper, offsets)
         worst = int(np.argmax(predicted))
         if predicted[worst] > max_key_failure:
             raise EnrollmentError(
@@ -428,7 +428,9 @@ def enroll_device(
         logger.info("predicted key failure %.1e (worst condition read)", predicted[worst])
         record_bytes = enrollment.helper.to_bytes()
         logger.info("verifying the new helper data on %s", primary.label)
-        _verify_on_device(client, record_bytes, enrollment.keys.attestation, primary.label)
+        _verify_on_device(
+            client, record_bytes, enrollment.keys.attestation, primary.label, offsets is not None
+        )
         step()
         labels = tuple(source.label for source in sources)
         puf = puf_facts(info, params, labels, reads)
@@ -485,18 +487,12 @@ def _read_source(
     where: str,
     params: CodeParams | None,
     previous: Info | None,
-    thresholds,
 ) -> tuple[Info, CodeParams]:
     """INFO of the device at one condition, checked (and the same build as before), and the
     key construction (*params*, else the one INFO names)."""
     info = client.info()
     if params is None:
         params = construction_of(info, where)
-    if thresholds is not None and not params.thresholds:
-        raise InputError(
-            f"the key construction of the device at {where} carries no design thresholds: "
-            "enrol it without design offsets (--thresholds)"
-        )
     check_enrollable(info, params, where)
     if previous is not None and info.build_id != previous.build_id:
         raise EnrollmentError(

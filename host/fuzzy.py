@@ -25,6 +25,7 @@ from ropuf.spec.code_params import CodeParams
 from ropuf.spec.errors import RopufError
 from ropuf.spec.helper_data import HelperData
 
+from .design_offsets import pair_thresholds
 from .kdf import DerivedKeys, derive_keys, pack_secret
 
 __all__ = [
@@ -263,7 +264,7 @@ def pair_soft(counts, pairs, soft_width: int) -> np.ndarray:
     return np.clip(counts[..., index[:, 0]] - counts[..., index[:, 1]], -limit, limit)
 
 
-def reconstruct(helper: HelperData, counts: np.ndarray) -> DerivedKeys:
+def reconstruct(helper: HelperData, counts: np.ndarray, offsets=None) -> DerivedKeys:
     """Reconstruct a device's keys from one reading of its ROs.
 
     Parameters
@@ -272,8 +273,12 @@ def reconstruct(helper: HelperData, counts: np.ndarray) -> DerivedKeys:
         The device's (parsed, CRC-checked) helper data.
     counts : array_like of int, shape (n_ro,)
         One count per RO, at least the ``params.ros`` ROs the pairs index; the soft values of
-        ``helper.pairs`` are taken from them (:func:`pair_soft`) and the helper data's
+        ``helper.pairs`` are taken from them (:func:`pair_soft`) and the pairs' design
         thresholds subtracted.
+    offsets : sequence of int, optional
+        The device build's integer design offsets
+        (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`), at least ``params.ros``; a
+        pair's threshold is ``offsets[a] - offsets[b]``, as on the device. None: zeros.
 
     Returns
     -------
@@ -293,7 +298,7 @@ def reconstruct(helper: HelperData, counts: np.ndarray) -> DerivedKeys:
         raise ValueError(f"Expected {params.ros} or more RO counts, got shape {counts.shape!r}")
     soft = pair_soft(counts[None, :], helper.pairs, params.soft_width)
     message, failed = decode_soft(
-        corrected_batch(soft, helper.thresholds, params.soft_width),
+        corrected_batch(soft, pair_thresholds(offsets, helper.pairs), params.soft_width),
         np.array(helper.offset),
         params,
     )

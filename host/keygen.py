@@ -5,8 +5,10 @@ count. Inside each batch of neighbouring ROs it ranks the ROs by that mean, less
 offset of each RO (:mod:`ropuf.host.design_offsets`), and pairs them by rank
 (:class:`~ropuf.spec.pairing.RankPairing`): the pair list, in its canonical order, is public
 helper data. A pair's response bit is 1 when its lower-indexed RO ``a`` counted more: the
-sign of its mean corrected soft value ``corrected_soft(count_a - count_b, threshold)``, the
-threshold being ``round(offset_a - offset_b)`` when the construction carries thresholds.
+sign of its mean corrected soft value ``corrected_soft(count_a - count_b, offset_a -
+offset_b)``, the offsets being the device build's integer design offsets
+(:attr:`ropuf.spec.device_config.DeviceConfig.offsets`): the bit the device's key engine takes.
+The helper data carries nothing of the offsets.
 
 **Entropy account.** The pair list depends only on which ROs are paired, never on which of the
 two is faster, so for exchangeable ROs (the same distribution at every position) each of the
@@ -26,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ropuf.spec.code_params import CodeParams
+from ropuf.spec.device_config import OFFSET_LIMIT
 from ropuf.spec.errors import RopufError
 from ropuf.spec.helper_data import HelperData
 
@@ -124,11 +127,14 @@ def enrol(
         4.5 standard deviations of a fair 224-bit response, about 4 of a 192-bit one).
     design_min_entropy : float, optional
         Min-entropy per response bit from a fleet characterisation (bit-aliasing), in (0, 1].
-    offsets : array_like of float, shape (n_offsets >= params.ros,), optional
-        The design's offset of each RO (:mod:`ropuf.host.design_offsets`): subtracted from
-        the mean counts before ranking, and the pairs' thresholds ``round(offset_a -
-        offset_b)`` are recorded in the helper data. Only for a construction with thresholds
-        (``params.thresholds``); zeros when omitted.
+    offsets : sequence of int, length >= params.ros, optional
+        The device build's design offset of each RO
+        (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`; from a file through
+        :func:`ropuf.host.design_offsets.as_build_offsets`), integers within
+        ``+-OFFSET_LIMIT``: subtracted from the mean counts before ranking, and each pair's
+        ``offset_a - offset_b`` from its soft value before the sign, as the device does. They
+        must be the build's own: other offsets give bits the device does not reproduce. Zeros
+        when omitted (a build without offsets).
     message_bits : list of int, optional
         The secret message (``params.k`` bits); drawn with :mod:`secrets` when omitted. Only
         tests pass it.
@@ -142,8 +148,8 @@ def enrol(
     EnrollmentError
         Bias above ``max_bias``, or an entropy account below :data:`MIN_KEY_ENTROPY`.
     ValueError
-        *counts* has the wrong shape or fewer than two reads; *offsets* of the wrong shape,
-        or given to a construction without thresholds.
+        *counts* has the wrong shape or fewer than two reads; *offsets* fewer than
+        ``params.ros``, not integers, or outside ``+-OFFSET_LIMIT``.
     """
     ros = params.ros
     counts = np.asarray(counts, dtype=np.int64)
@@ -152,19 +158,7 @@ def enrol(
             f"counts must have shape (n_reads >= 2, n_ro >= {ros}), not {counts.shape!r}"
         )
     counts = counts[:, :ros]
-    if offsets is None:
-        offsets = np.zeros(ros)
-    elif not params.thresholds:
-        raise ValueError(
-            "design offsets need a construction with thresholds: without them the device "
-            "compares raw counts, and pairs ranked on corrected counts would not hold"
-        )
-    offsets = np.asarray(offsets, dtype=np.float64)
-    if offsets.ndim != 1 or len(offsets) < ros or not np.all(np.isfinite(offsets)):
-        raise ValueError(
-            f"offsets must be {ros} or more finite numbers, not shape {offsets.shape!r}"
-        )
-    offsets = offsets[:ros]
+    offsets = _build_offsets(offsets, ros)
     pairs = params.pairing.choose(counts.mean(axis=0) - offsets, params.selected_bits)
     thresholds = pair_thresholds(offsets, pairs)
     soft = corrected_batch(
@@ -210,11 +204,28 @@ def enrol(
         n_ro=n_ro,
         pairs=tuple(pairs),
         offset=tuple(int(b) for b in offset),
-        thresholds=tuple(int(t) for t in thresholds) if params.thresholds else None,
     )
     keys = derive_keys(helper.body(), pack_secret(message_bits))
     helper = replace(helper, kcv=keys.kcv)
     return Enrollment(helper=helper, keys=keys, account=account)
+
+
+def _build_offsets(offsets, ros: int) -> np.ndarray:
+    # The first *ros* of a build's integer design offsets, checked (zeros when None).
+    if offsets is None:
+        return np.zeros(ros, dtype=np.int64)
+    array = np.asarray(offsets)
+    if array.ndim != 1 or len(array) < ros:
+        raise ValueError(f"offsets must be {ros} or more integers, not shape {array.shape!r}")
+    if array.dtype.kind not in "iu":
+        raise ValueError(
+            "offsets must be the build's integer design offsets (round a file's with "
+            "ropuf.host.design_offsets.as_build_offsets)"
+        )
+    array = array[:ros].astype(np.int64)
+    if np.any(np.abs(array) > OFFSET_LIMIT):
+        raise ValueError(f"design offsets must be within +-{OFFSET_LIMIT}")
+    return array
 
 
 def rank_pair_account(

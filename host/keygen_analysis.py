@@ -26,6 +26,7 @@ from ropuf.spec.bch_code import PRIMITIVE_POLYNOMIALS, bch_code
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.errors import RopufError
 
+from .design_offsets import pair_thresholds
 from .fuzzy import corrected_batch, decode_soft, encode_batch, pair_soft
 
 __all__ = [
@@ -160,13 +161,13 @@ def bch_failure(params: CodeParams, p: float, *, soft: bool = True, keep: float 
 
     Hard decision: each code bit is a majority of ``rep`` response bits (ties count as errors),
     ``p_in = P(Bin(rep, p) >= rep/2)``. Soft decision: ``p_in`` from :func:`inner_error_soft`
-    with enrollment masking at *keep* (default: the construction's own kept fraction when
-    *keep* is 1 and the construction masks). The bounded-distance BCH decoder fails when more
-    than ``t`` code bits are wrong: ``P(Bin(n, p_in) > t)``, exact for independent bits.
+    with enrollment masking at *keep* (default 1: no masking, as the rank-pair constructions;
+    *p* is then the error rate of the pairs' bits themselves). The bounded-distance BCH
+    decoder fails when more than ``t`` code bits are wrong: ``P(Bin(n, p_in) > t)``, exact for
+    independent bits.
     """
     if soft:
-        fraction = keep if keep < 1.0 else params.selected_bits / params.candidate_pairs
-        p_in = inner_error_soft(bsc_sigma(p), fraction, params.rep)
+        p_in = inner_error_soft(bsc_sigma(p), keep, params.rep)
     else:
         r = params.rep
         p_in = binomial_tail(r, p, (r - 1) // 2)
@@ -505,35 +506,40 @@ def _failures_with_enrol_reads(
     return _poisson_binomial_tail(error, params.t)
 
 
-def measured_bit_errors(reads, helper, *, enrolled=None) -> np.ndarray:
+def measured_bit_errors(reads, helper, *, enrolled=None, offsets=None) -> np.ndarray:
     """Error probability of each code bit of an enrolled device at one condition.
 
     A pair's enrolled bit is the sign of its mean corrected soft value over *enrolled*
     (default: *reads*), as :func:`ropuf.host.keygen.enrol` set it: ``count_a - count_b`` of
-    the helper data's pair, saturated, less its design threshold. At the condition, a pair's
-    corrected soft value is modelled as Gaussian with the mean and read-to-read spread (at
-    least 0.5 count) of *reads*; an integer value ``y`` gives the decoder ``2y - 1``, so bit 1
-    needs ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A code bit of ``rep`` pairs
-    errs when the sum of its aligned soft values has the wrong sign (Gaussian; for
-    ``rep = 1`` that is the pair's own error probability).
+    the helper data's pair, saturated, less its design threshold ``offsets[a] - offsets[b]``.
+    At the condition, a pair's corrected soft value is modelled as Gaussian with the mean and
+    read-to-read spread (at least 0.5 count) of *reads*; an integer value ``y`` gives the
+    decoder ``2y - 1``, so bit 1 needs ``y >= 1`` and bit 0 ``y <= 0``: the boundary is 0.5. A
+    code bit of ``rep`` pairs errs when the sum of its aligned soft values has the wrong sign
+    (Gaussian; for ``rep = 1`` that is the pair's own error probability).
 
     Parameters
     ----------
     reads : array_like, shape (n_reads >= 2, n_ro >= params.ros)
         Per-RO counts read at the condition.
     helper : ropuf.spec.helper_data.HelperData
-        The device's helper data (pairs, thresholds, code).
+        The device's helper data (pairs, code).
     enrolled : array_like, shape (n_enrol >= 2, n_ro >= params.ros), optional
         The counts enrollment took the bits from.
+    offsets : sequence of int, optional
+        The device build's integer design offsets
+        (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`); None: zeros.
 
     Returns
     -------
     numpy.ndarray, shape (n,)
     """
     params = helper.params
-    values = _helper_soft(_checked_reads(reads, params.ros), helper)
+    values = _helper_soft(_checked_reads(reads, params.ros), helper, offsets)
     reference = (
-        values if enrolled is None else _helper_soft(_checked_reads(enrolled, params.ros), helper)
+        values
+        if enrolled is None
+        else _helper_soft(_checked_reads(enrolled, params.ros), helper, offsets)
     )
     sign = np.where(reference.mean(axis=0) > 0, 1.0, -1.0)
     distance = sign * (values.mean(axis=0) - 0.5)
@@ -543,11 +549,12 @@ def measured_bit_errors(reads, helper, *, enrolled=None) -> np.ndarray:
     return _q(code_distance / code_sigma)
 
 
-def _helper_soft(counts: np.ndarray, helper) -> np.ndarray:
+def _helper_soft(counts: np.ndarray, helper, offsets) -> np.ndarray:
     # Corrected soft values of the helper's pairs, as the device's decoder takes them.
     width = helper.params.soft_width
     soft = pair_soft(np.rint(counts).astype(np.int64), helper.pairs, width)
-    return corrected_batch(soft, helper.thresholds, width).astype(np.float64)
+    thresholds = pair_thresholds(offsets, helper.pairs)
+    return corrected_batch(soft, thresholds, width).astype(np.float64)
 
 
 def _checked_reads(reads, ros: int) -> np.ndarray:
@@ -559,7 +566,7 @@ def _checked_reads(reads, ros: int) -> np.ndarray:
     return array
 
 
-def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
+def measured_key_failure(reads_by_condition, helper, offsets=None) -> np.ndarray:
     """One enrolled device's predicted key failure at each condition it was read at.
 
     The exact per-device computation of :func:`device_failures`, on the device's own measured
@@ -573,7 +580,9 @@ def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
     reads_by_condition : sequence of array_like, each (n_reads >= 2, n_ro >= params.ros)
         The enrollment's per-RO counts, one array per condition read.
     helper : ropuf.spec.helper_data.HelperData
-        The helper data enrollment derived from them (pairs, thresholds, code).
+        The helper data enrollment derived from them (pairs, code).
+    offsets : sequence of int, optional
+        The device build's integer design offsets; None: zeros.
 
     Returns
     -------
@@ -593,5 +602,7 @@ def measured_key_failure(reads_by_condition, helper) -> np.ndarray:
         )
     width = min(a.shape[1] for a in arrays)
     pooled = np.concatenate([a[:, :width] for a in arrays])
-    errors = np.array([measured_bit_errors(r, helper, enrolled=pooled) for r in arrays])
+    errors = np.array(
+        [measured_bit_errors(r, helper, enrolled=pooled, offsets=offsets) for r in arrays]
+    )
     return _poisson_binomial_tail(errors, helper.params.t)

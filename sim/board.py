@@ -25,7 +25,7 @@ from . import harness
 from .arbiter_device import ArbiterDevice
 from .arbiter_model import ArbiterDie
 from .device_model import DeviceModel
-from .ro_measure import sim_load
+from .ro_measure import SIM_CLOCK_HZ, sim_load
 from .silicon import Die
 
 __all__ = [
@@ -93,10 +93,6 @@ def sim_config(board: str) -> DeviceConfig:
         raise InputError(
             f"no simulated board {board!r}; choose one of {', '.join(SIM_BOARDS)}"
         ) from None
-
-
-#: The simulated board's system clock: 12 MHz rounded to whole picoseconds per half period.
-SIM_CLOCK_HZ = 1e12 / 83_334
 
 
 #: Environment variable through which a SimulatedBoard hands its child the built model.

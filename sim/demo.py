@@ -32,7 +32,6 @@ from ropuf.spec.framing import frame_size
 from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .board import SIM_DEVICE, Condition, SimulatedBoard, device_model
-from .design_thresholds import simulated_offsets
 from .fast_device import FastDevice
 from .fleet import CORNERS, FleetResult, run_fleet
 
@@ -180,14 +179,17 @@ def _board_die(
 ) -> BoardDie:
     """Part 2 for one die: its own board, enrolled like a real board, then attested."""
     device_id = f"die-{seed}"
+    condition = Condition(die_seed=seed, noise_seed=seed + 10)
     with (
-        SimulatedBoard(Condition(die_seed=seed, noise_seed=seed + 10)) as board,
+        SimulatedBoard(condition) as board,
         Registry(registry_path, master_key) as registry,
     ):
         source = SerialSource(board.url, timeout=BOARD_TIMEOUT)
         t = time.monotonic()
+        # The design offsets the board's build holds: enrollment takes the bits as it does.
+        offsets = condition.config.offsets
         report = enroll_device(
-            device_id, [source], registry, owner, reads=reads, thresholds=simulated_offsets()
+            device_id, [source], registry, owner, reads=reads, thresholds=offsets
         )
         enrol_s = time.monotonic() - t
         verifier = Verifier(registry)

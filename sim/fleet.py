@@ -12,9 +12,9 @@ model device standing in for the board (bit-identical to the Verilator device):
    verifier: the key-reconstruction success per corner.
 3. **PUF figures** of the characterisation reads (:mod:`ropuf.host.metrics`): uniqueness and
    uniformity of the 25 C reference responses of the fixed neighbour pairs ``(2i, 2i + 1)``
-   (the same positions on every die, so the fleet figures compare like with like; thresholds
-   from the design offsets as for the key), reliability at each corner against them, and the
-   error rate of each enrolled die's key-carrying rank-pair bits at each corner.
+   (the same positions on every die, so the fleet figures compare like with like; less the
+   design thresholds of the board's build, as for the key), reliability at each corner against
+   them, and the error rate of each enrolled die's key-carrying rank-pair bits at each corner.
 """
 
 import secrets
@@ -39,7 +39,6 @@ from ropuf.spec.errors import InputError
 from ropuf.spec.helper_data import HelperData
 
 from .board import Condition
-from .design_thresholds import simulated_offsets
 from .sources import FastModelSource
 
 __all__ = ["CORNERS", "CornerResult", "FleetResult", "fleet_entropy", "run_fleet"]
@@ -257,9 +256,10 @@ def fleet_entropy(counts: np.ndarray, pairs: Sequence, params: CodeParams, offse
     pairs : sequence
         Per die, its rank pairs (helper data), or None for a die that was not enrolled.
     params : CodeParams
-    offsets : array_like, optional
-        The design offsets the enrollment used: every die's bit at a pair is taken with that
-        pair's threshold, as the device takes it.
+    offsets : sequence of int, optional
+        The build's integer design offsets the enrollment used
+        (:attr:`ropuf.spec.device_config.DeviceConfig.offsets`): every die's bit at a pair is
+        taken less that pair's threshold, as the device takes it.
     """
     counts = np.asarray(counts, dtype=np.float64)
     enrolled = [d for d, chosen in enumerate(pairs) if chosen is not None]
@@ -270,7 +270,7 @@ def fleet_entropy(counts: np.ndarray, pairs: Sequence, params: CodeParams, offse
     entropies, hits = [], []
     for d in enrolled:
         index = np.asarray(pairs[d], dtype=np.int64)
-        thresholds = 0 if offsets is None else pair_thresholds(offsets, index)
+        thresholds = pair_thresholds(offsets, index)
         bits = counts[:, index[:, 0]] - counts[:, index[:, 1]] - thresholds > 0  # (dies, n_sel)
         entropies.append(metrics.bitwise_min_entropy(bits).sum())
         guess = np.delete(bits, d, axis=0).mean(axis=0) > 0.5
@@ -305,10 +305,10 @@ def _run(
     attested = np.zeros(len(corners), dtype=np.int64)
     failures = [Counter() for _ in corners]
     refused, accounts, enrol_times = [], [], []
-    # The simulated design, characterised on dies the fleet never uses (sim.design_thresholds):
-    # enrollment derives the pairs' thresholds from these, and the fleet's responses below are
-    # taken the same way.
-    offsets = simulated_offsets() if params.thresholds else None
+    # The design offsets of the simulated board's build: enrollment takes the bits less the
+    # pairs' thresholds as the device does, and the fleet's responses below are taken the same
+    # way.
+    offsets = Condition(first_seed).config.offsets
     for d in range(dies):
         seed = first_seed + d
         device_id = f"die-{seed}"
@@ -346,7 +346,7 @@ def _run(
 
     def corrected(pairs) -> np.ndarray:
         # Soft values of *pairs* as the device's decoder takes them (less their thresholds).
-        thresholds = 0 if offsets is None else pair_thresholds(offsets, pairs)
+        thresholds = pair_thresholds(offsets, pairs)
         return corrected_batch(
             pair_soft(counts, pairs, params.soft_width), thresholds, params.soft_width
         )

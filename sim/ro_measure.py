@@ -16,7 +16,18 @@ from ropuf.spec import ro_behavioural
 
 from .silicon import Die
 
-__all__ = ["MeasureConfig", "PairResult", "SimLoad", "edge_rates", "measure_pairs", "sim_load"]
+__all__ = [
+    "SIM_CLOCK_HZ",
+    "MeasureConfig",
+    "PairResult",
+    "SimLoad",
+    "edge_rates",
+    "measure_pairs",
+    "sim_load",
+]
+
+#: The simulated board's system clock: 12 MHz rounded to whole picoseconds per half period.
+SIM_CLOCK_HZ = 1e12 / 83_334
 
 
 class PairResult(NamedTuple):

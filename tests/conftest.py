@@ -96,3 +96,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             red=True,
             bold=True,
         )
+
+
+@pytest.fixture
+def sim_design_offsets(monkeypatch) -> tuple[int, ...]:
+    """The simulated ECP5 board built with the simulated design's offsets
+    (:func:`ropuf.sim.design_thresholds.with_simulated_offsets`) for this test: the board a
+    :class:`~ropuf.sim.board.Condition` names holds them, as a characterised build does.
+    Returns those offsets (what enrollment must be given)."""
+    from ropuf.sim import board
+    from ropuf.sim.design_thresholds import with_simulated_offsets
+
+    config = with_simulated_offsets(board.SIM_BOARDS[board.DEFAULT_BOARD])
+    monkeypatch.setitem(board.SIM_BOARDS, board.DEFAULT_BOARD, config)
+    return config.offsets

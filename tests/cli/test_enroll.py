@@ -78,7 +78,7 @@ def test_enroll_then_attest(keys, capsys):
         "die 7 at 85 C, 1.14 V (fast model)",
     ]
     assert figures["reads_per_condition"] == 3 and figures["entropy_bits"] >= 128
-    assert (figures["ros"], figures["pairs"]) == (896, 224)
+    assert (figures["ros"], figures["pairs"]) == (832, 208)
     assert attest(keys, 7, "die-7", "--at=-20,1.26") == 0
     out = capsys.readouterr().out
     assert out.startswith("ATTESTED die-7 at die 7 at -20 C, 1.26 V (fast model)")
@@ -161,27 +161,43 @@ def test_fleet(tmp_path, capsys):
     assert "a fleet needs at least 2 dies, not 1" in capsys.readouterr().err
 
 
-def test_thresholds_from_a_characterisation_go_into_the_helper_data(keys, tmp_path, capsys):
-    from ropuf.spec.helper_data import HelperData
+def test_thresholds_are_the_offsets_the_build_holds(keys, tmp_path, capsys, monkeypatch):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from ropuf.host.design_offsets import as_build_offsets
+    from ropuf.sim import board
 
     out = tmp_path / "design.json"
     assert main(["thresholds", "--sim-dies", "8", "--reads", "2", "--out", str(out)]) == 0
-    assert "896 RO offsets from 8 devices" in capsys.readouterr().out
+    assert "1536 RO offsets from 8 devices" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert data["kind"] == "ropuf design RO offsets" and data["version"] == 1
-    offsets = data["offsets"]
+    # A build of the design holds the characterisation's offsets, each RO rounded: enrolled
+    # with the file, its devices verify and attest.
+    offsets = as_build_offsets(data["offsets"])
+    built = replace(board.SIM_DEVICE, offsets=offsets)
+    monkeypatch.setitem(board.SIM_BOARDS, board.DEFAULT_BOARD, built)
     assert enroll(keys, 3, "die-3", "--thresholds", str(out)) == 0
-    with Registry(keys["db"], load_master_key(str(keys["master"]))) as registry:
-        helper = HelperData.from_bytes(registry.record("die-3").helper_data)
-    # Each pair's threshold is round(offset_a - offset_b) of the characterisation.
-    assert helper.thresholds == tuple(round(offsets[a] - offsets[b]) for a, b in helper.pairs)
-    assert any(helper.thresholds)
     assert attest(keys, 3, "die-3") == 0
+    # A build holding other offsets (far off) cannot reconstruct what the file enrols: refused
+    # at the verification, saying so, and nothing is enrolled.
+    error = np.random.default_rng(2).integers(-3000, 3000, len(offsets))
+    other_build = replace(built, offsets=tuple(int(v) for v in np.array(offsets) + error))
+    monkeypatch.setitem(board.SIM_BOARDS, board.DEFAULT_BOARD, other_build)
+    capsys.readouterr()
+    assert enroll(keys, 4, "die-4", "--thresholds", str(out)) == 1
+    refusal = capsys.readouterr().err
+    assert "design offsets given (--thresholds) are not what its build holds" in refusal
+    # Without --thresholds a simulated die is enrolled with its own build's offsets.
+    assert enroll(keys, 4, "die-4") == 0
+    assert attest(keys, 4, "die-4") == 0
     # A file measured with another gate is refused with the reason, and nothing is enrolled.
     other = tmp_path / "other.json"
     other.write_text(out.read_text().replace('"gate_cycles": 1024', '"gate_cycles": 4096'))
     capsys.readouterr()
-    assert enroll(keys, 4, "die-4", "--thresholds", str(other)) == 1
+    assert enroll(keys, 5, "die-5", "--thresholds", str(other)) == 1
     refusal = capsys.readouterr().err
     assert "4096-cycle gate; the device counts over 1024: re-characterise" in refusal
     # Too few devices for an estimate.
@@ -198,7 +214,9 @@ def test_enroll_max_key_failure(keys, capsys, monkeypatch):
     assert 0.0 <= figures["predicted_key_failure"] <= 1e-9
     # A device predicted at 1e-6: refused with the figure at the default target, accepted
     # when the flag allows it.
-    monkeypatch.setattr(enrollment, "measured_key_failure", lambda reads, helper: np.array([1e-6]))
+    monkeypatch.setattr(
+        enrollment, "measured_key_failure", lambda reads, helper, offsets: np.array([1e-6])
+    )
     assert enroll(keys, 6, "die-6") == 1
     err = capsys.readouterr().err
     assert err.startswith("ropuf enroll: error: the device's predicted key failure is 1.0e-06")

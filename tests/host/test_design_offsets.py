@@ -1,4 +1,4 @@
-"""Per-RO design offsets: the estimate, the pair thresholds derived from them, the file."""
+"""Per-RO design offsets: the estimate, the build's integers and pair thresholds, the file."""
 
 import json
 
@@ -9,11 +9,13 @@ from ropuf.host.design_offsets import (
     KIND,
     MIN_DEVICES,
     DesignOffsetsError,
+    as_build_offsets,
     estimate_offsets,
     load_offsets,
     pair_thresholds,
     save_offsets,
 )
+from ropuf.spec.device_config import OFFSET_LIMIT, DeviceConfig
 
 
 def test_the_estimate_is_the_design_part_without_each_die_s_speed():
@@ -33,11 +35,30 @@ def test_the_estimate_is_the_design_part_without_each_die_s_speed():
         estimate_offsets(counts[0])
 
 
-def test_pair_thresholds_are_rounded_offset_differences():
-    offsets = np.array([10.4, -3.2, 0.5, 7.0, -0.51])
-    assert pair_thresholds(offsets, [(0, 1), (2, 4), (3, 4), (1, 2)]).tolist() == [14, 1, 8, -4]
-    with pytest.raises(DesignOffsetsError, match="outside signed 16 bits"):
-        pair_thresholds(np.array([40_000.0, 0.0]), [(0, 1)])
+def test_build_offsets_round_each_ro_then_thresholds_are_their_differences():
+    # Each RO rounded on its own (halves to even), THEN the differences: round(10.4) -
+    # round(-3.2) = 13, where round(10.4 + 3.2) would be 14.
+    offsets = as_build_offsets([10.4, -3.2, 0.5, 7.0, -0.51, 2.5])
+    assert offsets == (10, -3, 0, 7, -1, 2) and all(type(v) is int for v in offsets)
+    pairs = [(0, 1), (2, 4), (3, 4), (1, 2)]
+    assert pair_thresholds(offsets, pairs).tolist() == [13, 1, 8, -3]
+    config = DeviceConfig(variant="enrollment", n_ro=6, stages=5, gate_cycles=1024,
+                          max_edges_per_cycle=32.0, offsets=offsets)  # fmt: skip
+    assert pair_thresholds(offsets, pairs).tolist() == [config.threshold(a, b) for a, b in pairs]
+    assert pair_thresholds(None, pairs).tolist() == [0] * 4
+    with pytest.raises(TypeError, match="integer offsets"):
+        pair_thresholds(np.array([10.4, -3.2]), [(0, 1)])
+    assert as_build_offsets([1.0, 2.0, 3.0], n_ro=2) == (1, 2)
+    assert as_build_offsets([OFFSET_LIMIT + 0.4, -OFFSET_LIMIT]) == (OFFSET_LIMIT, -OFFSET_LIMIT)
+    for values, message in (
+        ([OFFSET_LIMIT + 0.6], "outside"),
+        ([float("nan")], "finite"),
+        ([[1.0, 2.0]], "per-RO numbers"),
+    ):
+        with pytest.raises(DesignOffsetsError, match=message):
+            as_build_offsets(values)
+    with pytest.raises(DesignOffsetsError, match="must be 3 per-RO numbers"):
+        as_build_offsets([1.0, 2.0], n_ro=3)
 
 
 def test_file_round_trip_and_checks(tmp_path):

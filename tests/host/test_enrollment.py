@@ -14,11 +14,10 @@ from ropuf.host.fuzzy import pair_soft
 from ropuf.host.keygen import enrol
 from ropuf.host.registry import Registry, RegistryError
 from ropuf.sim.board import SIM_DEVICE, Condition, device_model
-from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.ro_measure import measure_pairs
 from ropuf.sim.sources import FastModelSource, simulated_sources
-from ropuf.spec.code_params import CHOSEN, ICE40
+from ropuf.spec.code_params import CHOSEN
 from ropuf.spec.commands import Command, Mode, Status
 from ropuf.spec.helper_data import HelperData
 
@@ -79,10 +78,11 @@ def fast_client(condition=None, params=SIM_DEVICE) -> DeviceClient:
     return DeviceClient(FastDevice(device_model(condition, params)), timeout=0.1)
 
 
-def test_enrolled_device_is_registered_and_attests(registry, owner, tmp_path):
+def test_enrolled_device_is_registered_and_attests(registry, owner, tmp_path, sim_design_offsets):
+    # The board's build holds the simulated design's offsets; enrollment is given the same.
     source = FastModelSource(Condition(die_seed=3))
     seen = []
-    offsets = simulated_offsets()
+    offsets = sim_design_offsets
     report = enroll_device(
         "die-3",
         [source],
@@ -95,14 +95,14 @@ def test_enrolled_device_is_registered_and_attests(registry, owner, tmp_path):
     assert seen == [(i, 5) for i in range(1, 6)]  # 4 reads, then the verification
     assert report.device_id == "die-3" and report.reads == 4
     assert report.conditions == ("die 3 at 25 C, nominal (fast model)",)
-    assert report.pairs == 224 and report.ros == 896
+    assert report.pairs == 208 and report.ros == 832
     assert report.account.remaining >= 128 and not report.locked
     record = registry.record("die-3")
     helper = HelperData.from_bytes(record.helper_data)
-    assert report.helper_bytes == len(record.helper_data) == 842 and helper.params == CHOSEN
-    # The design thresholds of the pairs, round(offset_a - offset_b), travel in the helper data.
-    expected = tuple(round(float(offsets[a] - offsets[b])) for a, b in helper.pairs)
-    assert helper.thresholds == expected and any(helper.thresholds)
+    assert report.helper_bytes == len(record.helper_data) == 368 and helper.params == CHOSEN
+    # The pairs are ranked on the counts less the build's offsets (nothing of them in the
+    # record): a die whose design part dominates would give other pairs without them.
+    assert any(offsets[a] != offsets[b] for a, b in helper.pairs)
     assert record.owner_public_key == owner.public_key().public_bytes_raw()
     assert record.puf["n_ro"] == SIM_DEVICE.n_ro and record.puf["code"]["k"] == CHOSEN.k
     enrolled = {"conditions": list(report.conditions), "reads_per_condition": 4}
@@ -189,7 +189,7 @@ def test_refuses_unfit_builds(registry, owner):
     with pytest.raises(EnrollmentError, match=r"has no key path \(its INFO names no key const"):
         enroll_device("a", [ClientSource(small)], registry, owner, reads=2)
     with pytest.raises(
-        EnrollmentError, match=r"has 768 ROs; .*pairs 224 from batches of 64 .*needs 896"
+        EnrollmentError, match=r"has 768 ROs; .*pairs 208 from batches of 64 .*needs 832"
     ):
         enroll_device("a", [ClientSource(small)], registry, owner, reads=2, params=CHOSEN)
     other_gate = replace(SIM_DEVICE, gate_cycles=2048)
@@ -211,16 +211,16 @@ def test_refuses_before_reading(registry, owner):
         enroll_device("x", [], registry, owner)
 
 
-def test_entropy_and_bias_refusals_come_from_keygen(registry, owner):
+def test_entropy_and_bias_refusals_come_from_keygen(registry, owner, sim_design_offsets):
     source = FastModelSource(Condition(die_seed=3))
     with pytest.raises(EnrollmentError, match=r"Response bias 0\.\d+ is further from 0\.5"):
-        enroll_device("die-3", [source], registry, owner, reads=2, max_bias=0.01)
+        enroll_device("die-3", [source], registry, owner, reads=2, max_bias=0.005)
     with pytest.raises(EnrollmentError, match=r"Entropy account .* is below 128"):
         enroll_device("die-3", [source], registry, owner, reads=2, design_min_entropy=0.5)
     # Die 1's own spatial gradient biases its rank pairs (a third ones): refused by default.
     biased = FastModelSource(Condition(die_seed=1))
     with pytest.raises(EnrollmentError, match=r"Response bias 0\.3[34]\d is further .* 0\.15$"):
-        enroll_device("die-1", [biased], registry, owner, reads=2, thresholds=simulated_offsets())
+        enroll_device("die-1", [biased], registry, owner, reads=2, thresholds=sim_design_offsets)
     assert registry.devices() == []
 
 
@@ -262,7 +262,7 @@ def test_a_bad_offsets_file_is_refused_before_any_read(registry, owner, tmp_path
     old = tmp_path / "old.json"
     old.write_text('{"kind": "ropuf design thresholds", "gate_cycles": 1024, "thresholds": [1]}')
     for path, message in (
-        (short, "holds 1 RO offsets; the key construction uses 896 ROs"),
+        (short, "holds 1 RO offsets; the key construction uses 832 ROs"),
         (old, "per-pair thresholds of the neighbour-pair construction"),
         (tmp_path / "missing.json", "cannot read design offsets"),
     ):
@@ -275,11 +275,34 @@ def test_a_bad_offsets_file_is_refused_before_any_read(registry, owner, tmp_path
         enroll_device(
             "x", [ClientSource(fast_client())], registry, owner, reads=2, thresholds=short
         )
-    # A construction without thresholds takes no offsets.
-    with pytest.raises(ValueError, match="carries no design thresholds"):
+    # Offsets that do not fit the build's range are refused once the construction is known,
+    # before anything is sent to the device but reads.
+    with pytest.raises(DesignOffsetsError, match="outside"):
         enroll_device(
-            "x", [Untouchable()], registry, owner, reads=2, params=ICE40, thresholds=short
+            "x", [ClientSource(fast_client())], registry, owner, reads=2, thresholds=[2.0**15] * 832
         )
+    assert registry.devices() == []
+
+
+def test_offsets_other_than_the_build_s_fail_the_verification(registry, owner, sim_design_offsets):
+    # The device's build holds the simulated design's offsets: enrolled with offsets far from
+    # them (errors much wider than the dies' own spread), the device takes other bits and
+    # cannot reconstruct; the message says why. (Rank pairs have wide margins: small errors,
+    # even the design's own offsets left out, rarely flip a bit.)
+    source = FastModelSource(Condition(die_seed=3))
+    error = np.random.default_rng(1).integers(-3000, 3000, len(sim_design_offsets))
+    other = [int(v + e) for v, e in zip(sim_design_offsets, error, strict=True)]
+    message = r"KEY_CHECK_FAILED\): the design offsets given \(--thresholds\) are not what its "
+    with pytest.raises(EnrollmentError, match=message + "build holds"):
+        enroll_device("die-3", [source], registry, owner, reads=4, thresholds=other)
+    model = device_model(Condition(die_seed=3), SIM_DEVICE)  # a build without offsets
+    client = DeviceClient(Misbehaving(model, reconstruct=Status.KEY_CHECK_FAILED), timeout=0.1)
+    with pytest.raises(EnrollmentError, match=r"offsets are zero here, which is not what its"):
+        enroll_device("die-3", [ClientSource(client)], registry, owner, reads=2)
+    assert registry.devices() == []
+    # The build's own (here as the counts a file holds, rounded per RO on the way): accepted.
+    near = np.array(sim_design_offsets) + 0.3
+    assert enroll_device("die-3", [source], registry, owner, reads=4, thresholds=near).ros == 832
 
 
 def test_puf_facts_keys_values_and_order_are_pinned():
@@ -304,10 +327,10 @@ def test_puf_facts_keys_values_and_order_are_pinned():
         ("clock_hz", 12_000_000),
         ("code", {
             "rep": CHOSEN.rep, "gf_m": CHOSEN.gf_m, "t": CHOSEN.t, "n": CHOSEN.n,
-            "k": CHOSEN.k, "batch": 64, "per_batch": 16, "ros": 896, "thresholds": True,
+            "k": CHOSEN.k, "batch": 64, "per_batch": 16, "ros": 832,
         }),
         ("enrollment", {"conditions": ["nominal", "hot"], "reads_per_condition": 7}),
     ]  # fmt: skip
     assert list(facts["code"]) == [
-        "rep", "gf_m", "t", "n", "k", "batch", "per_batch", "ros", "thresholds",
+        "rep", "gf_m", "t", "n", "k", "batch", "per_batch", "ros",
     ]  # fmt: skip

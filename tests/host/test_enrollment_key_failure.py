@@ -11,7 +11,6 @@ from ropuf.host.client import DeviceClient
 from ropuf.host.enrollment import MAX_KEY_FAILURE, EnrollmentError, enroll_device
 from ropuf.host.registry import Registry
 from ropuf.sim.board import Condition, device_model
-from ropuf.sim.design_thresholds import simulated_offsets
 from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.sources import FastModelSource
 
@@ -59,10 +58,10 @@ def owner():
     return Ed25519PrivateKey.generate()
 
 
-def test_thin_margins_are_refused_with_the_figure(registry, owner):
+def test_thin_margins_are_refused_with_the_figure(registry, owner, sim_design_offsets):
     source = NoisySource(Condition(3), sigma=150.0)
     with pytest.raises(EnrollmentError) as refused:
-        enroll_device("thin", [source], registry, owner, reads=5, thresholds=simulated_offsets())
+        enroll_device("thin", [source], registry, owner, reads=5, thresholds=sim_design_offsets)
     message = str(refused.value)
     assert "predicted key failure is" in message and "above the target 1.0e-09" in message
     assert "noisy die 3" in message and "--max-key-failure" in message
@@ -75,17 +74,17 @@ def test_thin_margins_are_refused_with_the_figure(registry, owner):
     assert set(source.client.commands) <= {Command.INFO, Command.READ_RO}
 
 
-def test_the_worst_condition_read_counts(registry, owner):
+def test_the_worst_condition_read_counts(registry, owner, sim_design_offsets):
     good = FastModelSource(Condition(3, 25.0, None, 1))
     noisy = NoisySource(Condition(3, 85.0, 1.14, 2), sigma=150.0)
     with pytest.raises(EnrollmentError, match="at noisy die 3, above the target"):
         enroll_device(
-            "mixed", [good, noisy], registry, owner, reads=5, thresholds=simulated_offsets()
+            "mixed", [good, noisy], registry, owner, reads=5, thresholds=sim_design_offsets
         )
     assert registry.devices() == []
 
 
-def test_a_higher_target_accepts_the_same_device(registry, owner):
+def test_a_higher_target_accepts_the_same_device(registry, owner, sim_design_offsets):
     # Thin margins at the host (the device's own reconstruction reads are normal, so it
     # verifies): refused at the default target, accepted with a looser one.
     def enrol_with(**options):
@@ -95,7 +94,7 @@ def test_a_higher_target_accepts_the_same_device(registry, owner):
             registry,
             owner,
             reads=5,
-            thresholds=simulated_offsets(),
+            thresholds=sim_design_offsets,
             **options,
         )
 
@@ -107,14 +106,14 @@ def test_a_higher_target_accepts_the_same_device(registry, owner):
     assert registry.devices() == ["thin"]
 
 
-def test_a_normal_die_passes_with_its_figure(registry, owner):
+def test_a_normal_die_passes_with_its_figure(registry, owner, sim_design_offsets):
     report = enroll_device(
         "die-3",
         [FastModelSource(Condition(3))],
         registry,
         owner,
         reads=5,
-        thresholds=simulated_offsets(),
+        thresholds=sim_design_offsets,
     )
     assert 0.0 <= report.predicted_key_failure <= MAX_KEY_FAILURE
     assert registry.devices() == ["die-3"]

@@ -10,18 +10,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from ropuf.host import fuzzy, keygen
+from ropuf.host.design_offsets import as_build_offsets
 from ropuf.host.kdf import derive_keys, pack_secret
 from ropuf.spec.code_params import CHOSEN, ICE40, CodeParams
 from ropuf.spec.helper_data import HelperData
 from ropuf.spec.kdf_labels import ATTEST_LABEL, KCV_LABEL, MASTER_LABEL
 from ropuf.spec.pairing import RankPairing
 
-SMALL = CodeParams(rep=1, gf_m=4, t=2, n=15, pairing=RankPairing(4, 1), thresholds=False)
+SMALL = CodeParams(rep=1, gf_m=4, t=2, n=15, pairing=RankPairing(4, 1))
 
 
 def test_bch_dimensions_match_the_literature():
     assert CodeParams(rep=7, gf_m=8, t=18, n=255, pairing=RankPairing(4, 1)).k == 131
-    assert CHOSEN.k == 132 and CHOSEN.code.k_full == 163  # BCH(224, 132, t=12)
+    assert CHOSEN.k == 140 and CHOSEN.code.k_full == 187  # BCH(208, 140, t=9)
     assert ICE40.k == 136 and ICE40.code.k_full == 199  # BCH(192, 136, t=7)
     assert SMALL.k == 7  # BCH(15, 7, 5)
 
@@ -100,7 +101,7 @@ def enrolled_device(seed: int, params: CodeParams = CHOSEN, noise: float = 12.0,
     *noise* per RO count, enrolled; *offsets* (the design's part) are added to its counts and
     passed to enrollment."""
     rng = np.random.default_rng(seed)
-    design = np.zeros(params.ros) if offsets is None else np.asarray(offsets)
+    design = np.zeros(params.ros) if offsets is None else np.asarray(offsets, dtype=np.float64)
     frequency = BASE + SPREAD * rng.standard_normal(params.ros) + design
     reads = np.rint(frequency + noise * rng.standard_normal((32, params.ros))).astype(int)
     enrolment = keygen.enrol(reads, params, n_ro=params.ros + 8, offsets=offsets)
@@ -112,9 +113,9 @@ def test_enrol_and_reconstruct_with_bit_errors():
     helper = HelperData.from_bytes(enrolment.helper.to_bytes())
     assert helper == enrolment.helper and helper.n_ro == CHOSEN.ros + 8
     account = enrolment.account
-    assert account.disclosed == CHOSEN.n - CHOSEN.k == 92
-    assert account.selected_entropy == CHOSEN.selected_bits == 224
-    assert account.remaining == CHOSEN.k == 132
+    assert account.disclosed == CHOSEN.n - CHOSEN.k == 68
+    assert account.selected_entropy == CHOSEN.selected_bits == 208
+    assert account.remaining == CHOSEN.k == 140
     assert 0.0 < account.predicted_bit_error < 0.02
     pairs = np.array(helper.pairs)
     errors = []
@@ -126,7 +127,7 @@ def test_enrol_and_reconstruct_with_bit_errors():
         enrolled = frequency[pairs[:, 0]] > frequency[pairs[:, 1]]
         errors.append(int(np.sum(bits != enrolled)))
     assert 0 < max(errors) <= CHOSEN.t  # the decoder corrected real errors
-    with pytest.raises(ValueError, match="Expected 896 or more RO counts"):
+    with pytest.raises(ValueError, match="Expected 832 or more RO counts"):
         fuzzy.reconstruct(helper, counts[:-1])
 
 
@@ -137,7 +138,7 @@ def test_enrolment_takes_rank_pairs_in_canonical_order():
     assert list(helper.pairs) == CHOSEN.pairing.choose(mean, CHOSEN.selected_bits)
     pairing = CHOSEN.pairing
     local = pairing.to_local(helper.pairs)  # canonical: checked, raises otherwise
-    assert len(local) == 224 and not any(helper.thresholds)  # no offsets: zero thresholds
+    assert len(local) == 208
     for group in range(pairing.batches(CHOSEN.selected_bits)):
         base = group * pairing.batch
         rank = np.argsort(np.argsort(mean[base : base + pairing.batch], kind="stable"))
@@ -164,37 +165,45 @@ def test_enrolment_takes_rank_pairs_in_canonical_order():
     assert flipped.tolist() == [5]
 
 
-def test_offsets_rank_the_corrected_counts_and_give_the_thresholds():
+def test_offsets_rank_the_corrected_counts_and_take_the_bits_as_the_device():
     # A design whose systematic part dwarfs the die's own: without the offsets the pairs are
-    # the design's, with them the die's; the thresholds are round(offset_a - offset_b).
-    design = 500.0 * np.random.default_rng(9).standard_normal(CHOSEN.ros)
+    # the design's, with them the die's; each bit is taken less offset_a - offset_b, as the
+    # device does, and nothing of the offsets is in the record.
+    design = as_build_offsets(500.0 * np.random.default_rng(9).standard_normal(CHOSEN.ros))
     rng, frequency, enrolment, reads = enrolled_device(6, offsets=design)
     helper = enrolment.helper
     mean = reads.mean(axis=0)
-    assert list(helper.pairs) == CHOSEN.pairing.choose(mean - design, CHOSEN.selected_bits)
+    offsets = np.array(design)
+    assert list(helper.pairs) == CHOSEN.pairing.choose(mean - offsets, CHOSEN.selected_bits)
     assert list(helper.pairs) != CHOSEN.pairing.choose(mean, CHOSEN.selected_bits)
     pairs = np.array(helper.pairs)
-    expected = np.rint(design[pairs[:, 0]] - design[pairs[:, 1]]).astype(int)
-    assert helper.thresholds == tuple(expected.tolist()) and any(helper.thresholds)
+    threshold = offsets[pairs[:, 0]] - offsets[pairs[:, 1]]
+    soft = reads[:, pairs[:, 0]] - reads[:, pairs[:, 1]] - threshold
+    codeword = fuzzy.encode_batch(np.array([[0] * CHOSEN.k], np.uint8), CHOSEN)[0]
+    zeros = [0] * CHOSEN.k
+    again = keygen.enrol(reads, CHOSEN, n_ro=helper.n_ro, offsets=design, message_bits=zeros)
+    assert np.array_equal(again.helper.offset, (soft.mean(axis=0) > 0) ^ codeword)
+    assert len(helper.to_bytes()) == HelperData.total_length(CHOSEN)
     counts = np.rint(frequency + 12.0 * rng.standard_normal(CHOSEN.ros)).astype(int)
-    assert fuzzy.reconstruct(helper, counts).kcv == helper.kcv
-    # Without thresholds in the record the same counts would decode other bits: refused.
-    no_thresholds = HelperData(
-        CHOSEN, helper.n_ro, helper.pairs, helper.offset, helper.kcv, thresholds=None
-    )
+    assert fuzzy.reconstruct(helper, counts, design).kcv == helper.kcv
+    # A device without the design's offsets decodes other bits from the same counts: it fails.
     with pytest.raises(fuzzy.KeyCheckError):
-        fuzzy.reconstruct(no_thresholds, counts)
+        fuzzy.reconstruct(helper, counts)
 
 
-def test_ice40_enrols_every_ro_without_thresholds():
+def test_ice40_enrols_every_ro_and_takes_offsets_too():
     rng, frequency, enrolment, _reads = enrolled_device(7, ICE40)
     helper = enrolment.helper
     assert sorted(ro for pair in helper.pairs for ro in pair) == list(range(ICE40.ros))
-    assert helper.thresholds == (0,) * 192 and enrolment.account.remaining == ICE40.k
+    assert enrolment.account.remaining == ICE40.k
     counts = np.rint(frequency + 12.0 * rng.standard_normal(ICE40.ros)).astype(int)
     assert fuzzy.reconstruct(HelperData.from_bytes(helper.to_bytes()), counts).kcv == helper.kcv
-    with pytest.raises(ValueError, match="design offsets need a construction with thresholds"):
-        keygen.enrol(_reads, ICE40, n_ro=384, offsets=np.zeros(384))
+    # Every construction may be built with design offsets.
+    design = as_build_offsets(300.0 * np.random.default_rng(8).standard_normal(ICE40.ros))
+    rng, frequency, enrolment, _reads = enrolled_device(7, ICE40, offsets=design)
+    counts = np.rint(frequency + 12.0 * rng.standard_normal(ICE40.ros)).astype(int)
+    helper = HelperData.from_bytes(enrolment.helper.to_bytes())
+    assert fuzzy.reconstruct(helper, counts, design).kcv == helper.kcv
 
 
 def test_manipulated_helper_data_fails_with_key_check_error():
@@ -209,7 +218,6 @@ def test_manipulated_helper_data_fails_with_key_check_error():
             pairs=helper.pairs,
             offset=helper.offset,
             kcv=helper.kcv,
-            thresholds=helper.thresholds,
         )
         return HelperData(**(values | fields))
 
@@ -220,7 +228,7 @@ def test_manipulated_helper_data_fails_with_key_check_error():
         fuzzy.reconstruct(changed(offset=tuple(flipped)), counts)
     # Many flipped: the decoder reports failure.
     flipped = [b ^ (i < 40) for i, b in enumerate(helper.offset)]
-    with pytest.raises(fuzzy.KeyCheckError, match=r"Decoder failure: .*t=12"):
+    with pytest.raises(fuzzy.KeyCheckError, match=r"Decoder failure: .*t=9"):
         fuzzy.reconstruct(changed(offset=tuple(flipped)), counts)
     # Another pair list (one pair's second RO replaced by an unused RO of its batch).
     a, _b = helper.pairs[0]
@@ -229,9 +237,6 @@ def test_manipulated_helper_data_fails_with_key_check_error():
     pairs = ((a, unused), *helper.pairs[1:])
     with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
         fuzzy.reconstruct(changed(pairs=pairs), counts)
-    thresholds = (helper.thresholds[0] + 1, *helper.thresholds[1:])
-    with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
-        fuzzy.reconstruct(changed(thresholds=thresholds), counts)
     with pytest.raises(fuzzy.KeyCheckError, match="Key-check value mismatch"):
         fuzzy.reconstruct(changed(kcv=bytes(8)), counts)
     assert hmac.compare_digest(fuzzy.reconstruct(helper, counts).kcv, helper.kcv)
@@ -247,21 +252,26 @@ def test_enrolment_refusals():
     with pytest.raises(keygen.EnrollmentError, match=r"Response bias 0\.\d+ is further"):
         keygen.enrol(reads, CHOSEN, n_ro=n)
     assert keygen.enrol(reads, CHOSEN, n_ro=n, max_bias=0.5).account.bias > 0.65
-    low_rate = CodeParams(rep=1, gf_m=8, t=20, n=224, pairing=CHOSEN.pairing)
+    low_rate = CodeParams(rep=1, gf_m=8, t=16, n=208, pairing=CHOSEN.pairing)
     fair = np.rint(BASE + rng.standard_normal((4, n)) * 100).astype(int)
     with pytest.raises(keygen.EnrollmentError, match=r"Entropy account 84\.0 bits is below 128"):
         keygen.enrol(fair, low_rate, n_ro=n)
-    # 224 * 0.98 - 92 = 127.5 bits: refused; 0.99 gives 129.8: accepted.
+    # 208 * 0.94 - 68 = 127.5 bits: refused; 0.95 gives 129.6: accepted.
     with pytest.raises(keygen.EnrollmentError, match=r"Entropy account 127\.5 bits"):
-        keygen.enrol(fair, CHOSEN, n_ro=n, design_min_entropy=0.98)
-    account = keygen.enrol(fair, CHOSEN, n_ro=n, design_min_entropy=0.99).account
-    assert account.remaining == pytest.approx(224 * 0.99 - 92)
-    with pytest.raises(ValueError, match=r"counts must have shape \(n_reads >= 2, n_ro >= 896\)"):
+        keygen.enrol(fair, CHOSEN, n_ro=n, design_min_entropy=0.94)
+    account = keygen.enrol(fair, CHOSEN, n_ro=n, design_min_entropy=0.95).account
+    assert account.remaining == pytest.approx(208 * 0.95 - 68)
+    with pytest.raises(ValueError, match=r"counts must have shape \(n_reads >= 2, n_ro >= 832\)"):
         keygen.enrol(fair[:1], CHOSEN, n_ro=n)
-    with pytest.raises(ValueError, match=r"n_ro >= 896"):
+    with pytest.raises(ValueError, match=r"n_ro >= 832"):
         keygen.enrol(fair[:, :-1], CHOSEN, n_ro=n)
-    with pytest.raises(ValueError, match="offsets must be 896 or more finite numbers"):
-        keygen.enrol(fair, CHOSEN, n_ro=n, offsets=np.zeros(n - 1))
+    # Design offsets: the build's integers, at least one per RO used, within OFFSET_LIMIT.
+    with pytest.raises(ValueError, match="offsets must be 832 or more integers"):
+        keygen.enrol(fair, CHOSEN, n_ro=n, offsets=np.zeros(n - 1, dtype=int))
+    with pytest.raises(ValueError, match=r"integer design offsets .*as_build_offsets"):
+        keygen.enrol(fair, CHOSEN, n_ro=n, offsets=np.zeros(n))
+    with pytest.raises(ValueError, match=r"within \+-16383"):
+        keygen.enrol(fair, CHOSEN, n_ro=n, offsets=[0] * (n - 1) + [2**14])
 
 
 def test_device_averaged_failure_with_enrollment_reads():
@@ -326,4 +336,4 @@ def test_bch_generators_match_galois_over_the_published_fields():
         code = bch_code(m, t, 2**m - 1)
         assert (code.k_full, code.generator) == (reference.k, int(reference.generator_poly))
     assert CHOSEN.code.generator == bch_code(8, CHOSEN.t, 255).generator
-    assert CHOSEN.code.k_full == 163
+    assert CHOSEN.code.k_full == 187

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ropuf.host import keygen_analysis as ka
+from ropuf.host.design_offsets import as_build_offsets, pair_thresholds
 from ropuf.host.fuzzy import corrected_batch, decode_soft, pair_soft
 from ropuf.host.keygen import enrol
 from ropuf.spec.code_params import CHOSEN
@@ -60,19 +61,23 @@ def test_measured_key_failure_matches_the_decoder():
     frequency = _device(rng)
     enrolled = _reads(rng, frequency, 2.0, 50)
     message = [int(b) for b in rng.integers(0, 2, CHOSEN.k)]
-    offsets = 30.0 * rng.standard_normal(CHOSEN.ros)  # thresholds travel into the prediction
+    # Design offsets travel into the prediction (the thresholds as the device takes them).
+    offsets = as_build_offsets(30.0 * rng.standard_normal(CHOSEN.ros))
     helper = enrol(enrolled, CHOSEN, n_ro=1024, offsets=offsets, message_bits=message).helper
-    assert any(helper.thresholds)
     noisy = 54.0
     condition = _reads(rng, frequency, noisy, 2000)
-    predicted = ka.measured_key_failure([enrolled, condition], helper)
+    predicted = ka.measured_key_failure([enrolled, condition], helper, offsets)
+    # Without them the enrolled bits are taken elsewhere: a different (wrong) prediction.
+    assert not np.allclose(ka.measured_key_failure([enrolled, condition], helper), predicted)
     assert predicted.shape == (2,)
     assert predicted[0] < 1e-12 < 0.02 < predicted[1] < 0.98
 
     trials = 4000
     counts = _reads(rng, frequency, noisy, trials)
     soft = corrected_batch(
-        pair_soft(counts, helper.pairs, CHOSEN.soft_width), helper.thresholds, CHOSEN.soft_width
+        pair_soft(counts, helper.pairs, CHOSEN.soft_width),
+        pair_thresholds(offsets, helper.pairs),
+        CHOSEN.soft_width,
     )
     decoded, failed = decode_soft(soft, np.array(helper.offset), CHOSEN)
     counted = np.mean(failed | np.any(decoded != np.array(message), axis=1))
@@ -96,7 +101,7 @@ def test_measured_key_failure_refuses_bad_reads():
     helper = enrol(reads, CHOSEN, n_ro=1024).helper
     with pytest.raises(ka.AnalysisError, match="shape"):
         ka.measured_key_failure([], helper)
-    with pytest.raises(ka.AnalysisError, match=r"n_ro >= 896"):
+    with pytest.raises(ka.AnalysisError, match=r"n_ro >= 832"):
         ka.measured_key_failure([reads[:, :100]], helper)
     with pytest.raises(ka.AnalysisError, match="n_reads >= 2"):
         ka.measured_key_failure([reads[:1]], helper)
