@@ -24,6 +24,7 @@ from ropuf.spec.errors import InputError, RopufError
 from . import harness
 from .arbiter_device import ArbiterDevice
 from .arbiter_model import ArbiterDie
+from .design_thresholds import with_simulated_offsets
 from .device_model import DeviceModel
 from .ro_measure import SIM_CLOCK_HZ, sim_load
 from .silicon import Die
@@ -44,33 +45,39 @@ __all__ = [
 SIM_DIVISOR = 8
 
 
-#: The simulated ECP5 board's build: 1,536 ROs (as on the ULX3S-85F; the chosen key
-#: construction uses the first 896), a gate window of 1,024 cycles at 12 MHz (counts near
+#: The simulated ECP5 board's build: 1,536 ROs (the chosen key construction uses the first
+#: 832), a gate window of 1,024 cycles at 12 MHz (counts near
 #: 17,000, noise of a few counts), the key engine with :data:`~ropuf.spec.code_params.CHOSEN`,
-#: and a 4-XOR 64-stage arbiter PUF (COUNTS allowed until LOCK, as in any enrollment build).
-SIM_DEVICE = DeviceConfig(
-    variant="enrollment",
-    n_ro=1536,
-    stages=5,
-    gate_cycles=1024,
-    max_edges_per_cycle=32.0,
-    soft_width=16,
-    clock_hz=12_000_000,
-    code=CHOSEN,
-    arbiter=ArbiterConfig(n_stages=64, k=4, allow_counts=True),
+#: and a 4-XOR 64-stage arbiter PUF (COUNTS allowed until LOCK, as in any enrollment build);
+#: the design offsets a characterisation of the silicon model gives (sim/design_thresholds.py).
+SIM_DEVICE = with_simulated_offsets(
+    DeviceConfig(
+        variant="enrollment",
+        n_ro=1536,
+        stages=5,
+        gate_cycles=1024,
+        max_edges_per_cycle=32.0,
+        soft_width=16,
+        clock_hz=12_000_000,
+        code=CHOSEN,
+        arbiter=ArbiterConfig(n_stages=64, k=4, allow_counts=True),
+    )
 )
-#: The simulated iCEBreaker's build: the iCEBreaker profile's 384 ROs and key construction
-#: (:data:`~ropuf.spec.code_params.ICE40`: rank pairs, BCH(192,136,t=7), no thresholds), the
-#: same gate as the ECP5 board, no arbiter (the UP5K has no room for one).
-SIM_ICEBREAKER = DeviceConfig(
-    variant="enrollment",
-    n_ro=384,
-    stages=5,
-    gate_cycles=1024,
-    max_edges_per_cycle=32.0,
-    soft_width=16,
-    clock_hz=12_000_000,
-    code=ICE40,
+#: The simulated iCEBreaker's build: the iCEBreaker profile's 384 ROs, key construction
+#: (:data:`~ropuf.spec.code_params.ICE40`: rank pairs, BCH(192,136,t=7)) and compact key path,
+#: the same gate as the ECP5 board, no arbiter (the UP5K has no room for one).
+SIM_ICEBREAKER = with_simulated_offsets(
+    DeviceConfig(
+        variant="enrollment",
+        n_ro=384,
+        stages=3,
+        gate_cycles=1024,
+        max_edges_per_cycle=32.0,
+        soft_width=16,
+        clock_hz=12_000_000,
+        code=ICE40,
+        compact_key_path=True,
+    )
 )
 
 #: What ``ropuf sim serve --board NAME`` serves: the ECP5 board (the default) or the iCEBreaker.
