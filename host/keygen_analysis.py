@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ropuf.spec.bch_code import PRIMITIVE_POLYNOMIALS, bch_code
+from ropuf.spec.checks import check_int
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.errors import RopufError
 
@@ -237,13 +238,15 @@ def monte_carlo(
     trials: int,
     *,
     rng: np.random.Generator,
+    candidates: int,
     n_enrol: int | None = None,
     scale: float = 1000.0,
     chunk: int = 50_000,
 ) -> tuple[int, int, int]:
-    """Simulated enrollments and reconstructions under the soft model, full decoder.
+    """Simulated enrollments and reconstructions under the soft model, full decoder, of the
+    masked construction (:func:`device_failures`).
 
-    Each trial draws a device (``candidate_pairs`` margins), enrols it (balanced selection of
+    Each trial draws a device (*candidates* margins), enrols it (balanced selection of
     the largest ``|margin|``, measured exactly or as the mean of ``n_enrol`` reads), encodes a
     random message, reads the selected pairs once (soft values ``round(scale * y)``, saturated
     to ``soft_width``) and decodes.
@@ -262,7 +265,7 @@ def monte_carlo(
     done = 0
     while done < trials:
         size = min(chunk, trials - done)
-        margin = rng.standard_normal((size, params.candidate_pairs))
+        margin = rng.standard_normal((size, candidates))
         seen = margin
         if n_enrol is not None:
             seen = margin + s / math.sqrt(n_enrol) * rng.standard_normal(margin.shape)
@@ -362,9 +365,14 @@ def device_failures(
     devices: int,
     *,
     rng: np.random.Generator,
+    candidates: int,
     enrol_reads: int | None = None,
 ) -> np.ndarray:
-    """Each simulated device's own key failure, exact over the reading noise.
+    """Each simulated device's own key failure, exact over the reading noise, for the *masked*
+    construction: *candidates* independent response bits of the BENCHMARKS soft model of which
+    enrollment keeps ``selected_bits`` (the construction of helper data v2, kept as the
+    comparison rank pairing is measured against; rank pairing's own figures are
+    :mod:`ropuf.host.pairing_analysis`).
 
     Each device draws its margins and keeps the balanced top ``selected_bits`` by ``|m|``
     (the per-device quantile enrollment really uses, not a fixed threshold); its failure is
@@ -387,9 +395,10 @@ def device_failures(
     if not isinstance(devices, int) or devices < 2:
         raise AnalysisError(f"Devices must be an integer of at least 2, not {devices!r}")
     s = bsc_sigma(p)
+    check_int("Candidates", candidates, params.selected_bits, 65535)
     if enrol_reads is not None:
-        return _failures_with_enrol_reads(params, s, devices, rng, enrol_reads)
-    margin = np.abs(rng.standard_normal((devices, params.candidate_pairs)))
+        return _failures_with_enrol_reads(params, s, devices, rng, enrol_reads, candidates)
+    margin = np.abs(rng.standard_normal((devices, candidates)))
     sign = rng.integers(0, 2, margin.shape).astype(bool)
     ones = params.selected_bits // 2
     kept = np.concatenate(
@@ -408,12 +417,15 @@ def device_averaged_failure(
     devices: int,
     *,
     rng: np.random.Generator,
+    candidates: int,
     enrol_reads: int | None = None,
 ) -> tuple[float, float]:
     """Key failure averaged over simulated devices (:func:`device_failures`): the mean and
     its standard error. The per-device tail is heavy, so the standard error understates the
     spread between runs; :func:`failure_summary` gives the percentiles as well."""
-    per_device = device_failures(params, p, devices, rng=rng, enrol_reads=enrol_reads)
+    per_device = device_failures(
+        params, p, devices, rng=rng, candidates=candidates, enrol_reads=enrol_reads
+    )
     return float(per_device.mean()), float(per_device.std(ddof=1) / math.sqrt(devices))
 
 
@@ -461,6 +473,7 @@ def failure_summary(
     devices: int,
     seeds,
     *,
+    candidates: int,
     enrol_reads: int | None = None,
 ) -> FailureSummary:
     """:func:`device_failures` run once per seed in *seeds* (at least 2), summarised."""
@@ -469,7 +482,12 @@ def failure_summary(
         raise AnalysisError(f"A spread across runs needs at least 2 seeds, not {seeds!r}")
     runs = [
         device_failures(
-            params, p, devices, rng=np.random.default_rng(seed), enrol_reads=enrol_reads
+            params,
+            p,
+            devices,
+            rng=np.random.default_rng(seed),
+            candidates=candidates,
+            enrol_reads=enrol_reads,
         )
         for seed in seeds
     ]
@@ -486,11 +504,16 @@ def failure_summary(
 
 
 def _failures_with_enrol_reads(
-    params: CodeParams, s: float, devices: int, rng: np.random.Generator, reads: int
+    params: CodeParams,
+    s: float,
+    devices: int,
+    rng: np.random.Generator,
+    reads: int,
+    candidates: int,
 ) -> np.ndarray:
     if not isinstance(reads, int) or reads < 1:
         raise AnalysisError(f"Enrollment reads must be a positive integer, not {reads!r}")
-    margin = rng.standard_normal((devices, params.candidate_pairs))
+    margin = rng.standard_normal((devices, candidates))
     estimate = margin + s * rng.standard_normal(margin.shape) / math.sqrt(reads)
     ones = params.selected_bits // 2
     kept = []

@@ -278,13 +278,17 @@ def test_device_averaged_failure_with_enrollment_reads():
     """Noisy enrollment margins cost key failure, and many reads approach exact margins."""
     from ropuf.host import keygen_analysis as ka
 
-    p = CodeParams(rep=1, gf_m=6, t=4, n=63, candidate_pairs=150)
+    p = CodeParams(rep=1, gf_m=6, t=4, n=63, pairing=RankPairing(batch=4, per_batch=1))
 
     def failure(reads):
         rng = np.random.default_rng(3)
-        return ka.device_averaged_failure(p, 0.15, 4000, rng=rng, enrol_reads=reads)[0]
+        return ka.device_averaged_failure(
+            p, 0.15, 4000, rng=rng, candidates=150, enrol_reads=reads
+        )[0]
 
-    exact = ka.device_averaged_failure(p, 0.15, 4000, rng=np.random.default_rng(3))[0]
+    exact = ka.device_averaged_failure(p, 0.15, 4000, rng=np.random.default_rng(3), candidates=150)[
+        0
+    ]
     few, many, limit = failure(2), failure(64), failure(10**9)
     assert few > 2 * many > 0
     assert limit == pytest.approx(exact, rel=0.15)

@@ -10,13 +10,21 @@ from ropuf.host import keygen_analysis as ka
 from ropuf.host.design_offsets import as_build_offsets, pair_thresholds
 from ropuf.host.fuzzy import corrected_batch, decode_soft, pair_soft
 from ropuf.host.keygen import enrol
-from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.code_params import CHOSEN, CodeParams
+from ropuf.spec.pairing import RankPairing
+
+#: The masked construction of helper data v2 (the model device_failures is about): 242 of 760
+#: candidate bits, BCH(242, 134, t=14); its pairing plays no part in these functions.
+MASKED = CodeParams(rep=1, gf_m=8, t=14, n=242, pairing=RankPairing(batch=4, per_batch=2))
+CANDIDATES = 760
 
 
 def test_failure_summary_reports_mean_spread_and_percentiles():
-    summary = ka.failure_summary(CHOSEN, 0.15, 3000, seeds=(1, 2, 3))
+    summary = ka.failure_summary(MASKED, 0.15, 3000, seeds=(1, 2, 3), candidates=CANDIDATES)
     runs = [
-        ka.device_failures(CHOSEN, 0.15, 3000, rng=np.random.default_rng(seed))
+        ka.device_failures(
+            MASKED, 0.15, 3000, rng=np.random.default_rng(seed), candidates=CANDIDATES
+        )
         for seed in (1, 2, 3)
     ]
     pooled = np.concatenate(runs)
@@ -33,15 +41,18 @@ def test_failure_summary_reports_mean_spread_and_percentiles():
 
 
 def test_device_averaged_failure_is_the_mean_of_device_failures():
-    per_device = ka.device_failures(CHOSEN, 0.2, 500, rng=np.random.default_rng(4))
-    mean, error = ka.device_averaged_failure(CHOSEN, 0.2, 500, rng=np.random.default_rng(4))
+    rngs = np.random.default_rng(4), np.random.default_rng(4)
+    per_device = ka.device_failures(MASKED, 0.2, 500, rng=rngs[0], candidates=CANDIDATES)
+    mean, error = ka.device_averaged_failure(MASKED, 0.2, 500, rng=rngs[1], candidates=CANDIDATES)
     assert mean == pytest.approx(per_device.mean())
     assert error == pytest.approx(per_device.std(ddof=1) / math.sqrt(500))
 
 
 def test_failure_summary_needs_two_seeds():
     with pytest.raises(ka.AnalysisError, match="at least 2 seeds"):
-        ka.failure_summary(CHOSEN, 0.15, 100, seeds=(1,))
+        ka.failure_summary(MASKED, 0.15, 100, seeds=(1,), candidates=CANDIDATES)
+    with pytest.raises(ValueError, match=r"Candidates must be in 242\.\.65535, not 100"):
+        ka.device_failures(MASKED, 0.15, 100, rng=np.random.default_rng(1), candidates=100)
 
 
 def _device(rng, scale=40.0):
@@ -126,6 +137,6 @@ def test_measured_bit_errors_take_the_enrolled_sign():
 
 
 def test_failure_summary_share_above_a_target():
-    summary = ka.failure_summary(CHOSEN, 0.15, 2000, seeds=(1, 2))
+    summary = ka.failure_summary(MASKED, 0.15, 2000, seeds=(1, 2), candidates=CANDIDATES)
     assert summary.above(1e-9) == pytest.approx(np.mean(summary.per_device > 1e-9))
     assert summary.above(1.0) == 0.0 and summary.above(-1.0) == 1.0
