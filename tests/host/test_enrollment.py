@@ -185,7 +185,7 @@ def test_refuses_a_deployment_build_with_the_reason(registry, owner):
 
 
 def test_refuses_unfit_builds(registry, owner):
-    small = fast_client(params=replace(SIM_DEVICE, n_ro=768, code=None))
+    small = fast_client(params=replace(SIM_DEVICE, n_ro=768, code=None, offsets=None))
     with pytest.raises(EnrollmentError, match=r"has no key path \(its INFO names no key const"):
         enroll_device("a", [ClientSource(small)], registry, owner, reads=2)
     with pytest.raises(

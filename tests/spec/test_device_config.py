@@ -9,7 +9,6 @@ from ropuf.boards.profiles import PROFILES
 from ropuf.boards.top import device_top_kwargs
 from ropuf.gateware.core.device_top import DeviceTop
 from ropuf.sim.board import Condition, _design, device_model
-from ropuf.spec.code_params import CodeParams
 
 #: INFO's build id of every configuration that exists (records and reports name these).
 BUILD_IDS = {
@@ -36,11 +35,8 @@ def test_every_board_variant_keeps_its_build_id(board, variant):
 
 
 def test_a_compact_key_path_has_its_own_build_id_and_needs_a_code():
-    config = PROFILES["icebreaker"].config("deployment")
-    assert replace(config, compact_key_path=False).build_id == config.build_id
-    if config.code is None:
-        config = replace(config, code=CodeParams(rep=1, gf_m=8, t=7, n=192, candidate_pairs=192))
-    compact = replace(config, compact_key_path=True)
-    assert compact.build_id != config.build_id
+    compact = PROFILES["icebreaker"].config("deployment")
+    assert compact.compact_key_path and compact.code is not None
+    assert replace(compact, compact_key_path=False).build_id != compact.build_id
     with pytest.raises(ValueError, match="compact key path needs a key path"):
-        replace(config, code=None, compact_key_path=True)
+        replace(compact, code=None, compact_key_path=True)
