@@ -122,17 +122,17 @@ def cmd_demo(args: argparse.Namespace) -> dict:
         raise SimulationError("the Verilator device and the fast model disagreed: a bug")
 
     say(
-        f"ropuf demo 3/4: {args.board_dies} dies enrolled like real boards on Verilator "
-        f"boards ({args.board_reads} reads each, two boards at a time), attested by the "
-        "verifier; then another die shows the first die's record",
+        f"ropuf demo 3/4: {args.board_dies} ECP5 dies and one iCEBreaker die enrolled like "
+        f"real boards on Verilator boards ({args.board_reads} reads each, two boards at a "
+        "time), attested by the verifier; then another die shows the first die's record",
         flush=True,
     )
     keys = key_path(board_dies=args.board_dies, reads=args.board_reads)
     for die in keys.board_dies:
         verdict = "ATTESTED" if die.attested else f"FAILED: {die.reason}"
         say(
-            f"  {die.device_id:<6} enrolled in {die.enrol_s:5.1f} s (entropy account "
-            f"{die.entropy_bits:.1f} bits, verified on the device); {verdict}; "
+            f"  {die.device_id:<13} ({die.board}) enrolled in {die.enrol_s:5.1f} s (entropy "
+            f"account {die.entropy_bits:.1f} bits, verified on the device); {verdict}; "
             f"replayed nonce {'refused' if die.replay_refused else 'ACCEPTED (a bug!)'}"
         )
     verdict = "ATTESTED (a bug!)" if keys.impostor_attested else "FAILED"
@@ -179,6 +179,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
             "dies": [
                 {
                     "device_id": die.device_id,
+                    "board": die.board,
                     "entropy_bits": round(die.entropy_bits, 1),
                     "enrol_s": round(die.enrol_s, 1),
                     "attested": die.attested,

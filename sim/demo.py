@@ -58,6 +58,8 @@ class BoardDie:
     ----------
     device_id : str
     die_seed : int
+    board : str
+        The simulated board (``ulx3s`` or ``icebreaker``).
     entropy_bits : float
         Its entropy account.
     enrol_s : float
@@ -72,6 +74,7 @@ class BoardDie:
 
     device_id: str
     die_seed: int
+    board: str
     entropy_bits: float
     enrol_s: float
     attested: bool
@@ -175,11 +178,17 @@ def link_check(die_seed: int = 1) -> LinkResult:
 
 
 def _board_die(
-    seed: int, registry_path: Path, master_key: bytes, owner: Ed25519PrivateKey, reads: int
+    seed: int,
+    registry_path: Path,
+    master_key: bytes,
+    owner: Ed25519PrivateKey,
+    reads: int,
+    board: str = "ulx3s",
 ) -> BoardDie:
-    """Part 2 for one die: its own board, enrolled like a real board, then attested."""
-    device_id = f"die-{seed}"
-    condition = Condition(die_seed=seed, noise_seed=seed + 10)
+    """Part 2 for one die: its own board, enrolled like a real board (the key construction
+    its INFO names), then attested."""
+    device_id = f"die-{seed}" if board == "ulx3s" else f"{board}-{seed}"
+    condition = Condition(die_seed=seed, noise_seed=seed + 10, board=board)
     with (
         SimulatedBoard(condition) as board,
         Registry(registry_path, master_key) as registry,
@@ -203,6 +212,7 @@ def _board_die(
     return BoardDie(
         device_id=device_id,
         die_seed=seed,
+        board=board,
         entropy_bits=report.account.remaining,
         enrol_s=enrol_s,
         attested=result.ok,
@@ -211,10 +221,13 @@ def _board_die(
     )
 
 
-def key_path(die_seed: int = 1, board_dies: int = 2, reads: int = 5) -> KeyPathResult:
-    """Part 2: enrol *board_dies* dies (seeds from *die_seed*) on Verilator boards, two at a
-    time, with *reads* reads each; attest each from scratch; show a replay refused; then let
-    one more die present the first die's record."""
+def key_path(
+    die_seed: int = 1, board_dies: int = 2, reads: int = 5, icebreaker_dies: int = 1
+) -> KeyPathResult:
+    """Part 2: enrol *board_dies* dies (seeds from *die_seed*) on simulated ECP5 boards and
+    *icebreaker_dies* on simulated iCEBreakers (Verilator), two boards at a time, with *reads*
+    reads each; attest each from scratch; show a replay refused; then let one more die present
+    the first die's record."""
     if board_dies < 1:
         raise InputError(f"the demo enrols at least one die on a board, not {board_dies!r}")
     started = time.monotonic()
@@ -226,8 +239,12 @@ def key_path(die_seed: int = 1, board_dies: int = 2, reads: int = 5) -> KeyPathR
         path = Path(tmp) / "registry.db"
         Registry(path, master_key).close()  # created once, before the threads share it
         with ThreadPoolExecutor(max_workers=2) as pool:  # at most two boards at once
+            jobs = [(seed, "ulx3s") for seed in seeds]
+            jobs += [(impostor + 1 + i, "icebreaker") for i in range(icebreaker_dies)]
             dies = list(
-                pool.map(lambda seed: _board_die(seed, path, master_key, owner, reads), seeds)
+                pool.map(
+                    lambda job: _board_die(job[0], path, master_key, owner, reads, job[1]), jobs
+                )
             )
         with (
             Registry(path, master_key) as registry,
