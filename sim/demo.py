@@ -190,10 +190,10 @@ def _board_die(
     device_id = f"die-{seed}" if board == "ulx3s" else f"{board}-{seed}"
     condition = Condition(die_seed=seed, noise_seed=seed + 10, board=board)
     with (
-        SimulatedBoard(condition) as board,
+        SimulatedBoard(condition) as sim_board,
         Registry(registry_path, master_key) as registry,
     ):
-        source = SerialSource(board.url, timeout=BOARD_TIMEOUT)
+        source = SerialSource(sim_board.url, timeout=BOARD_TIMEOUT)
         t = time.monotonic()
         # The design offsets the board's build holds: enrollment takes the bits as it does.
         offsets = condition.config.offsets
