@@ -1,5 +1,6 @@
 # amaranth: UnusedElaboratable=no
-"""``ropuf build`` of the iCEBreaker deployment variant: bitstream, timing, ring placement.
+"""``ropuf build`` of the iCEBreaker deployment variant with the key path: bitstream, fit,
+timing, ring placement.
 
 One build serves every test (module fixture); it lands in the build cache
 (``$ROPUF_CACHE_DIR/boards`` or ``~/.cache/ropuf/boards``), so a rerun with unchanged inputs
@@ -55,7 +56,7 @@ def test_every_ring_lut_is_on_its_requested_bel(result):
     expected = {(i, k): bel for i in range(PROFILE.n_ro) for k, bel in enumerate(ring.bels(i))}
     assert placed == expected
     shapes = {tuple(bel.split("/")[-1] for bel in ring.bels(i)) for i in range(PROFILE.n_ro)}
-    assert shapes == {("lc0", "lc1", "lc2", "lc3", "lc4")}
+    assert shapes == {tuple(f"lc{stage}" for stage in range(PROFILE.stages))}
 
 
 def test_report_is_written_and_consistent(result):
@@ -68,6 +69,14 @@ def test_report_is_written_and_consistent(result):
     assert cells["type"] == "ICESTORM_LC" and cells["available"] == 5280
     assert 0 < cells["used"] <= cells["available"]
     assert report["total"]["brams"]["available"] == 30
+    # The whole key path is in: the ICE40 construction on the compact cores.
+    code = PROFILE.code
+    assert PROFILE.compact_key_path and code is not None
+    assert report["features"] == [
+        f"key path: BCH({code.n},{code.k},t={code.t}) over {code.selected_bits} rank pairs of "
+        f"{code.ros} ROs, SHA-256/HMAC"
+    ]
+    assert report["blocks"]["decoder"]["luts"] > 0 and report["blocks"]["SHA-256"]["luts"] > 0
     assert re.fullmatch(r"[0-9a-f]{16}", report["build_id"])  # INFO's 8-byte build id
 
 
