@@ -72,10 +72,11 @@ def test_report_is_written_and_consistent(result):
     # The whole key path is in: the ICE40 construction on the compact cores.
     code = PROFILE.code
     assert PROFILE.compact_key_path and code is not None
-    assert report["features"] == [
+    key_path = (
         f"key path: BCH({code.n},{code.k},t={code.t}) over {code.selected_bits} rank pairs of "
         f"{code.ros} ROs, SHA-256/HMAC"
-    ]
+    )
+    assert report["features"] == [key_path]
     assert report["blocks"]["decoder"]["luts"] > 0 and report["blocks"]["SHA-256"]["luts"] > 0
     assert re.fullmatch(r"[0-9a-f]{16}", report["build_id"])  # INFO's 8-byte build id
 
