@@ -217,6 +217,19 @@ def blocks_from_stat(stat: dict, family: str) -> dict[str, dict[str, int]]:
 _RING_CLOCK = re.compile(RING_CLOCK_NETS)
 
 
+def countable_ring_mhz(fmax: dict) -> float | None:
+    """The fastest ring the counters count, in MHz: a ring clocks its counter's first stage
+    directly and the rest at half its frequency (``ring_half`` nets: the prescaler), so it is
+    the least of each ring-clock net's fmax, doubled for the half-rate ones. None without
+    ring clocks."""
+    rates = [
+        value["achieved"] * (2 if "ring_half" in net else 1)
+        for net, value in fmax.items()
+        if _RING_CLOCK.search(net)
+    ]
+    return min(rates) if rates else None
+
+
 def system_clock(fmax: dict) -> str:
     """The key of the system clock in nextpnr's ``fmax`` report: Amaranth's ``sync`` domain
     (``cd_sync.clk``), else the one clock that is not a ring's (rings clock their counters)."""
@@ -371,6 +384,7 @@ def _run_flow(profile: BoardProfile, variant: str, plan, work: Path) -> dict:
             "ring_counters_mhz": sorted(
                 v["achieved"] for k, v in fmax.items() if _RING_CLOCK.search(k)
             ),
+            "ring_countable_mhz": countable_ring_mhz(fmax),
         },
         "build_seconds": round(seconds, 1),
         "bitstream": result.bitstream.name,
@@ -472,10 +486,12 @@ def format_report(report: dict) -> str:
             "requested BELs"
         ),
     ]
-    counters = report["fmax"]["ring_counters_mhz"]
-    if counters:
+    countable = report["fmax"].get("ring_countable_mhz")
+    if countable:
+        clocks = ", ".join(f"{mhz:.1f}" for mhz in report["fmax"]["ring_counters_mhz"])
         lines.append(
-            f"  ring counters  {min(counters):.1f} MHz fmax (must exceed the ring frequency)"
+            f"  ring counters  count rings up to {countable:.1f} MHz (ring-clock fmax {clocks} "
+            "MHz, prescaled); bring-up must measure the rings below that"
         )
     lines += [f"  has        {phrase}" for phrase in report["features"]]
     lines.append(f"  {'block':<9}{'LUTs':>16}{'flip-flops':>20}{'block RAM':>16}")

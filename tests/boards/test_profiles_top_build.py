@@ -327,7 +327,8 @@ SAMPLE_REPORT = {
     },
     "fmax": {
         "system": {"net": "cd_sync.clk", "achieved_mhz": 25.11, "required_mhz": 12.0},
-        "ring_counters_mhz": [76.03, 82.96],
+        "ring_counters_mhz": [76.03, 142.45],
+        "ring_countable_mhz": 142.45,
     },
     "build_seconds": 21.4,
     "build_id": "0123456789abcdef",
@@ -347,7 +348,7 @@ def test_format_report():
         "128 x 5 LUTs in X1..17 Y4..11, 128 tiles; 640 ring LUTs on their requested BELs"
         in (lines[3])
     )
-    assert "76.0 MHz" in lines[4]
+    assert "count rings up to 142.4 MHz (ring-clock fmax 76.0, 142.4 MHz, prescaled)" in lines[4]
     rows = {line.split()[0]: line.split()[1:] for line in lines[6:12]}
     assert rows["PUF"] == ["1,300", "24.6", "%", "90", "1.7", "%", "0", "0.0", "%"]
     assert rows["UART"][-3:] == ["1", "3.3", "%"]
@@ -355,6 +356,18 @@ def test_format_report():
     assert rows["total"] == ["2,051", "/", "5,280", "425", "/", "5,280", "3", "/", "30"]
     assert "2,201 / 5,280 ICESTORM_LC (41.7 %)" in text
     assert lines[-1].strip() == "build    21.4 s; INFO build id 0123456789abcdef"
+
+
+def test_the_countable_ring_frequency_doubles_the_half_rate_counters():
+    fmax = {
+        "cd_sync.clk": {"achieved": 23.2},
+        "device.core.ro.bank.counter.ring": {"achieved": 142.5},
+        "device.core.ro.bank.counter.ring_half_$glb_clk": {"achieved": 60.0},
+    }
+    assert build.countable_ring_mhz(fmax) == 120.0  # the half-rate stage limits
+    fmax["device.core.ro.bank.counter.ring_half_$glb_clk"]["achieved"] = 75.0
+    assert build.countable_ring_mhz(fmax) == 142.5  # the first stage limits
+    assert build.countable_ring_mhz({"cd_sync.clk": {"achieved": 23.2}}) is None
 
 
 def test_format_report_lists_the_features():
