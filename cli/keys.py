@@ -123,6 +123,21 @@ def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]])
     return simulated_sources(args.sim_die, points, model=args.model, noise_seed=noise_seed)
 
 
+def _simulated_board_offsets(source) -> tuple[int, ...] | None:
+    """The design offsets of a simulated board's build when *source* is one (``ropuf sim
+    serve``: its INFO build id is a simulated board's), else None. A real board's build holds
+    the offsets of the file it was characterised with; pass that file (--thresholds)."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.sim.board import SIM_BOARDS
+
+    with source.open() as client:
+        build_id = client.info().build_id
+    for config in SIM_BOARDS.values():
+        if config.build_id == build_id:
+            return config.offsets
+    return None
+
+
 def cmd_enroll(args: argparse.Namespace) -> dict:
     """``ropuf enroll``: :func:`ropuf.host.enrollment.enroll_device`, then its report."""
     # Imported on use, not at the top: start-up time of the command line.
@@ -136,6 +151,8 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
         # The design offsets the simulated board's build holds (the simulated design,
         # characterised), so that enrollment takes the bits as the device does.
         thresholds = sources[0].condition.config.offsets
+    elif thresholds is None:
+        thresholds = _simulated_board_offsets(sources[0])
     with open_registry(args) as registry:
         report = enroll_device(
             args.device_id,
