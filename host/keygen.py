@@ -17,8 +17,10 @@ offset discloses ``n_sel - k`` of them (the syndrome of a linear code), so the a
 ``n_sel - (n_sel - k) = k`` bits, and enrollment refuses below 128 bits. Bias that differs from
 position to position (spatial gradients, bit-aliasing across a fleet) is not visible on one
 die; pass ``design_min_entropy`` (bits per response bit, from a fleet characterisation) to cap
-the account with it. A fraction of ones far from 0.5 is refused (``max_bias``): for uniform
-bits it is a sign of a broken device.
+the account with it. A fraction of ones far from 0.5 is refused (``max_bias``): a broken
+device, or a die whose own gradient biases its pairs (the silicon model's dies spread about
+twice as far as fair bits; docs/keygen.md). The account does not yet charge the bias of the
+dies it accepts.
 """
 
 import math

@@ -56,7 +56,8 @@ class Mode(enum.IntEnum):
 
 
 #: INFO payload: design version u16, mode u8, key ready u8, RO count u16, stages u8,
-#: count width u8, soft width u8, reserved u8, gate cycles u32, clock Hz u32, build id 8 bytes.
+#: count width u8, soft width u8, key construction u8 (:attr:`Info.construction`), gate cycles
+#: u32, clock Hz u32, build id 8 bytes.
 INFO_FORMAT = "<HBBHBBBBII8s"
 
 #: The build's figures INFO reports, in this order: ``ropuf info``, the enrollment record's PUF
