@@ -113,7 +113,6 @@ class CompactBCHDecoder(BCHDecoder):
         # One position counter: the code bit being taken (0 .. n - 1), then in the Chien search
         # the code position of beta = alpha^s, negative over the shortened-away powers.
         index = Signal(range(-(order - n), n))
-        msg = Signal(k)
         bit = Signal()
 
         length = Signal(range(2 * t + 2))
@@ -175,12 +174,30 @@ class CompactBCHDecoder(BCHDecoder):
             b_below.eq(Mux(step == t, 0, Mux(first, step == t - 1, b_rd.data))),
         ]
 
+        # The message in block RAM, a byte a word (message bit i is bit 7 - i % 8 of byte
+        # i // 8), one bit lane written at a time: the received bit as it is taken, flipped
+        # in the Chien search at a root. The read, registered, serves the flip (the byte of
+        # `index`) and the output (`index` counts the bytes read out). The padding bits of the
+        # last byte are never written: zero from configuration.
+        m.submodules.msg_mem = msg_mem = Memory(
+            shape=8, depth=(k + 7) // 8, init=[], attrs=_BLOCK_RAM
+        )
+        msg_rd = msg_mem.read_port()
+        msg_wr = msg_mem.write_port(granularity=1)
+        msg_lane = Signal(8)  # one-hot: the lane of message bit `index`
+        msg_write = Signal()
+        m.d.comb += [
+            msg_rd.addr.eq(index[3:]),
+            msg_wr.addr.eq(index[3:]),
+            msg_lane.eq(1 << ~index[:3]),
+            msg_wr.en.eq(Mux(msg_write & (index < k), msg_lane, 0)),
+        ]
+
         mul_x = Signal(m_bits)
         mul_y = Signal(m_bits)
         product = Signal(m_bits)
         m.d.comb += product.eq(_gf_mul_compact(field, mul_x, mul_y))
 
-        msg_shift, msg_in, msg_clear, msg_bytes = Signal(), Signal(), Signal(), Signal()
         times_alpha = _const_mul(field, field.pow_alpha(1), const)
         over_alpha = _const_mul(field, field.pow_alpha(-1), const)
 
@@ -204,7 +221,7 @@ class CompactBCHDecoder(BCHDecoder):
 
         # Outside the FSM: a payload gated by the state would cost a LUT per message bit.
         m.d.comb += [
-            self.o_result.payload.message.eq(msg),
+            self.o_result.payload.byte.eq(msg_rd.data),
             self.o_result.payload.failed.eq((length > t) | (roots != length)),
         ]
 
@@ -216,7 +233,7 @@ class CompactBCHDecoder(BCHDecoder):
                         m.d.sync += bit.eq(code_bit)
                         if rep > 1:
                             m.d.sync += [acc.eq(0), rep_count.eq(0)]
-                        m.d.comb += [msg_in.eq(code_bit), msg_shift.eq(index < k)]
+                        m.d.comb += [msg_write.eq(1), msg_wr.data.eq(code_bit.replicate(8))]
                         m.next = "SYNDROME"
                     if rep > 1:
                         with m.Else():
@@ -307,16 +324,17 @@ class CompactBCHDecoder(BCHDecoder):
                     m.d.sync += [delta.eq(0), const.eq(field.pow_alpha(t)), index.eq(index + 1)]
                     with m.If(index >= 0):
                         m.d.sync += roots.eq(roots + root)
-                        m.d.comb += [
-                            msg_in.eq(msg[-1] ^ root),
-                            msg_shift.eq(index < k),
-                        ]
+                        # The byte of `index` read at the previous cycle, the lane flipped.
+                        m.d.comb += [msg_write.eq(root), msg_wr.data.eq(~msg_rd.data)]
                     with m.If(index == n - 1):
                         m.d.sync += index.eq(0)
+                        m.d.comb += msg_rd.addr.eq(0)
                         m.next = "DONE"
 
             with m.State("DONE"):
-                m.d.comb += [self.o_result.valid.eq(1), msg_bytes.eq(self.message_shift)]
+                # `index` counts the bytes read out; the read address is one ahead.
+                m.d.comb += [self.o_result.valid.eq(1), msg_rd.addr.eq(index + self.message_shift)]
+                m.d.sync += index.eq(index + self.message_shift)
                 with m.If(self.o_result.ready):
                     m.d.sync += [
                         length.eq(0),
@@ -324,15 +342,7 @@ class CompactBCHDecoder(BCHDecoder):
                         const.eq(field.pow_alpha(1)),
                         r.eq(0),
                         roots.eq(0),
+                        index.eq(0),
                     ]
-                    m.d.comb += msg_clear.eq(1)
                     m.next = "INPUT"
-
-        # The clear before the shift: the flip-flops' own reset and enable, no LUT per bit.
-        with m.If(msg_clear):
-            m.d.sync += msg.eq(0)
-        with m.Elif(msg_shift):
-            m.d.sync += msg.eq(Cat(msg_in, msg[:-1]))
-        with m.Elif(msg_bytes):
-            m.d.sync += msg.eq(msg << 8)
         return m
