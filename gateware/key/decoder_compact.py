@@ -186,11 +186,15 @@ class CompactBCHDecoder(BCHDecoder):
         msg_wr = msg_mem.write_port(granularity=1)
         msg_lane = Signal(8)  # one-hot: the lane of message bit `index`
         msg_write = Signal()
+        msg_store = Signal()  # msg_write at a message position
         m.d.comb += [
             msg_rd.addr.eq(index[3:]),
             msg_wr.addr.eq(index[3:]),
             msg_lane.eq(1 << ~index[:3]),
-            msg_wr.en.eq(Mux(msg_write & (index < k), msg_lane, 0)),
+            msg_store.eq(msg_write & (index < k)),
+            msg_wr.en.eq(Mux(msg_store, msg_lane, 0)),
+            # No read in a write cycle: no collision for Yosys to emulate in the fabric.
+            msg_rd.en.eq(~msg_store),
         ]
 
         mul_x = Signal(m_bits)
