@@ -20,14 +20,16 @@ and prints:
    time at 12 MHz. The cycle counts do not depend on the secret or the nonce
    (tests/gateware/key/test_engine.py checks it for both pairs of cores).
 
-Figures (commit "digest_shift shares the enable", 462-byte record): placed 3,635 logic cells
-(fast cores, 19.2 MHz) and 2,446 (compact, 24.3 MHz), the stimulus's few dozen included;
-RECONSTRUCT 9,291 / 39,955 cycles (0.77 / 3.33 ms at 12 MHz, before the pairs' measurement
-time), ATTEST 969 / 6,480 cycles (0.08 / 0.54 ms). Synthesis, compact build: the engine's own
-control 616 SB_LUT4, 132 flip-flops, 177 carries, 4 EBRs (the 1 KiB memory with the program's
-constants, and the program); record check 92 + CRC-32 122 SB_LUT4; SHA-256 core 852; decoder
-470. Before this benchmark's session the engine's control was 1,141 SB_LUT4 and 386
-flip-flops (a 256-bit digest register, the constants and the program in LUTs).
+Figures (commit "the compact decoder's message in block RAM", ICE40 construction, 342-byte
+record): placed 3,602 logic cells (fast cores, 20.4 MHz) and 2,359 (compact, 22.6 MHz), the
+stimulus's few dozen included (before that commit: 2,376 compact); RECONSTRUCT 10,031 / 34,942
+cycles (0.84 / 2.91 ms at 12 MHz, before the pairs' measurement time), ATTEST 969 / 6,480 cycles
+(0.08 / 0.54 ms). Synthesis, compact build: the engine's own control 580 SB_LUT4, 135
+flip-flops, 142 carries, 4 EBRs (the 1 KiB memory with the program's constants, and the
+program); record check 69 + CRC-32 122 SB_LUT4; SHA-256 core 852; decoder 387 SB_LUT4, 70
+flip-flops, 4 EBRs (470, 206, 3 with the k-bit message register). Before the session of
+"digest_shift shares the enable" the engine's control was 1,141 SB_LUT4 and 386 flip-flops
+(a 256-bit digest register, the constants and the program in LUTs).
 """
 
 import json

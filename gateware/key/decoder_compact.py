@@ -24,11 +24,13 @@ No step depends on the data for its length: the cycle count is :func:`compact_de
 whatever the error pattern.
 
 Storage: the ``2t`` syndromes, ``Lambda`` and ``B`` are rings in three block RAMs read one cycle
-ahead, never cleared (the first code bit starts from zero syndromes and the first iteration of
-Berlekamp-Massey reads the initial polynomials instead of the RAM). Area for BCH(192, 136, t=7),
-iCE40UP5K placed (benchmarks/bench_decoder_compact.py): about 560 logic cells and 3 EBRs, of
-them the ``k`` message flip-flops the parallel ``o_result`` needs; 2,397 cycles after the last
-input bit (today's decoder: about 1,010 cells, 1,760 cycles).
+ahead, and the message (the received bits, flipped at the roots) is in a fourth, a byte a word
+written a bit lane at a time and read out a byte at a time: no ``k``-bit register. The rings
+are never cleared (the first code bit starts from zero syndromes and the first iteration of
+Berlekamp-Massey reads the initial polynomials instead of the RAM). Area for BCH(192, 136, t=7)
+(benchmarks/bench_key_engine.py, synth_ice40 -noflatten): 387 SB_LUT4, 70 flip-flops, 4 EBRs
+(with a ``k``-bit message register: 470, 206, 3); 2,397 cycles after the last input bit
+(the fast decoder: 1,052 SB_LUT4, 1,760 cycles).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
@@ -88,12 +90,13 @@ class CompactBCHDecoder(BCHDecoder):
         reset and after a result is taken, except for :func:`compact_input_stall` cycles after
         the last beat of every code bit, and low while decoding.
     o_result : Out(stream.Signature(ResultLayout(params.k)))
-        The corrected message and the failure flag, as :class:`BCHDecoder`'s. ``valid`` rises
+        The corrected message, a byte at a time, and the failure flag, as
+        :class:`BCHDecoder`'s. ``valid`` rises
         :func:`compact_decode_cycles` cycles after the last input beat is taken and stays high,
         the payload stable, until ``ready``.
     message_shift : In(1)
-        The message a byte at a time, as :class:`BCHDecoder`'s: while ``o_result.valid``, each
-        cycle with ``message_shift`` moves ``message`` 8 bits toward its top.
+        As :class:`BCHDecoder`'s: while ``o_result.valid``, each cycle with ``message_shift``
+        moves ``o_result.payload.byte`` on to the next byte of the message.
 
     Raises
     ------
@@ -223,7 +226,7 @@ class CompactBCHDecoder(BCHDecoder):
                 last_beat.eq(rep_count == rep - 1),
             ]
 
-        # Outside the FSM: a payload gated by the state would cost a LUT per message bit.
+        # Outside the FSM: a payload gated by the state would cost a LUT per bit.
         m.d.comb += [
             self.o_result.payload.byte.eq(msg_rd.data),
             self.o_result.payload.failed.eq((length > t) | (roots != length)),

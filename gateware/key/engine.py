@@ -23,7 +23,8 @@ RECONSTRUCT runs in three phases:
 ATTEST writes the nonce into its slot and runs the program's attestation part.
 
 The engine keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
-decoder's message a byte at a time where they are held (``digest_shift``, ``message_shift``),
+decoder's message a byte at a time where they are held (``digest_shift``; ``message_shift`` and
+the decoder's ``o_result.payload.byte``: the compact decoder keeps the message in block RAM),
 and takes them (``ready``) with the last byte it needs. Either pair of cores serves: the fast
 ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
 iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
