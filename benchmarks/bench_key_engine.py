@@ -5,7 +5,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_key_engine.py [--no-place]
 
-For the iCE40 key path's code, BCH(192, 136, t=7) over 192 candidate pairs (384 ROs), builds
+For the iCE40 key path's code (``ICE40``), BCH(192, 136, t=7) over 192 rank pairs of 384 ROs, builds
 the key engine (:class:`ropuf.gateware.key.engine.KeyEngine`) alone twice, on the fast cores
 (``SHA256``, ``BCHDecoder``) and on the compact ones (``SHA256Compact``, ``CompactBCHDecoder``),
 and prints:
@@ -20,14 +20,16 @@ and prints:
    time at 12 MHz. The cycle counts do not depend on the secret or the nonce
    (tests/gateware/key/test_engine.py checks it for both pairs of cores).
 
-Figures (commit "digest_shift shares the enable", 462-byte record): placed 3,635 logic cells
-(fast cores, 19.2 MHz) and 2,446 (compact, 24.3 MHz), the stimulus's few dozen included;
-RECONSTRUCT 9,291 / 39,955 cycles (0.77 / 3.33 ms at 12 MHz, before the pairs' measurement
-time), ATTEST 969 / 6,480 cycles (0.08 / 0.54 ms). Synthesis, compact build: the engine's own
-control 616 SB_LUT4, 132 flip-flops, 177 carries, 4 EBRs (the 1 KiB memory with the program's
-constants, and the program); record check 92 + CRC-32 122 SB_LUT4; SHA-256 core 852; decoder
-470. Before this benchmark's session the engine's control was 1,141 SB_LUT4 and 386
-flip-flops (a 256-bit digest register, the constants and the program in LUTs).
+Figures (commit "the compact decoder's message in block RAM", ICE40 construction, 342-byte
+record): placed 3,602 logic cells (fast cores, 20.4 MHz) and 2,359 (compact, 22.6 MHz), the
+stimulus's few dozen included (before that commit: 2,376 compact); RECONSTRUCT 10,031 / 34,942
+cycles (0.84 / 2.91 ms at 12 MHz, before the pairs' measurement time), ATTEST 969 / 6,480 cycles
+(0.08 / 0.54 ms). Synthesis, compact build: the engine's own control 580 SB_LUT4, 135
+flip-flops, 142 carries, 4 EBRs (the 1 KiB memory with the program's constants, and the
+program); record check 69 + CRC-32 122 SB_LUT4; SHA-256 core 852; decoder 387 SB_LUT4, 70
+flip-flops, 4 EBRs (470, 206, 3 with the k-bit message register). Before the session of
+"digest_shift shares the enable" the engine's control was 1,141 SB_LUT4 and 386 flip-flops
+(a 256-bit digest register, the constants and the program in LUTs).
 """
 
 import json
@@ -46,12 +48,12 @@ from ropuf.gateware.key.engine import KeyEngine
 from ropuf.host.keygen import enrol
 from ropuf.sim.handler_driver import drive_handler
 from ropuf.spec import commands
-from ropuf.spec.code_params import CodeParams
+from ropuf.spec.code_params import ICE40
 from ropuf.spec.commands import Command
 
-#: The t = 7 code of the iCE40 key path: BCH(192, 136, t=7) over GF(2^8), every pair selected.
-T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, candidate_pairs=192)
-N_RO = 2 * T7.candidate_pairs
+#: The t = 7 code of the iCE40 key path: BCH(192, 136, t=7) over GF(2^8), 192 rank pairs.
+T7 = ICE40
+N_RO = T7.ros
 CLOCK_HZ = 12e6
 #: The engine's parts as Yosys names the kept hierarchy (submodule names in KeyEngine).
 PARTS = {
@@ -152,22 +154,21 @@ def placed(compact: bool) -> tuple[int, float]:
     return result.report["utilization"]["ICESTORM_LC"]["used"], sync["achieved"]
 
 
-def stand_in() -> tuple[bytes, dict]:
+def stand_in() -> tuple[bytes, np.ndarray]:
     """A record enrolled from synthetic reads of well-separated pairs, and the soft values
     the RO array stand-in answers (the enrolled means: the key reconstructs)."""
     rng = np.random.default_rng(5)
-    signs = rng.permutation(np.repeat([-1, 1], T7.candidate_pairs // 2))  # balanced
-    means = signs * rng.integers(200, 400, T7.candidate_pairs)
-    reads = means + rng.integers(-5, 6, (8, T7.candidate_pairs))
+    means = rng.permutation(np.arange(N_RO)) * 16 + 1000  # distinct, 16 counts apart
+    reads = means + rng.integers(-3, 4, (8, N_RO))
     record = enrol(reads, T7, n_ro=N_RO).helper.to_bytes()
-    return record, {2 * i: int(v) for i, v in enumerate(means)}
+    return record, means
 
 
-def cycles(compact: bool, record: bytes, soft: dict) -> tuple[int, int]:
+def cycles(compact: bool, record: bytes, soft) -> tuple[int, int]:
     requests = [(Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)]
     requests += [(Command.RECONSTRUCT, b""), (Command.ATTEST, bytes(32))]
     *_, (status_r, _, reconstruct), (status_a, _, attest) = drive_handler(
-        engine(compact), requests, soft_of_pair=lambda a, b: soft[a]
+        engine(compact), requests, soft_of_pair=lambda a, b: int(soft[a] - soft[b])
     )
     assert status_r == status_a == 0, "the stand-in record must reconstruct"
     return reconstruct, attest
@@ -175,7 +176,7 @@ def cycles(compact: bool, record: bytes, soft: dict) -> tuple[int, int]:
 
 def main() -> None:
     place = "--no-place" not in sys.argv[1:]
-    code = f"BCH({T7.n},{T7.k},t={T7.t}), {T7.candidate_pairs} pairs, {N_RO} ROs"
+    code = f"BCH({T7.n},{T7.k},t={T7.t}), {T7.n} pairs, {N_RO} ROs"
     print(f"Key engine alone, iCE40UP5K, {code}")
     print("Yosys synth_ice40 -noflatten (before place and route), per part:")
     print(f"  {'cores':<9}{'part':<24}{'SB_LUT4':>9}{'DFF':>6}{'CARRY':>7}{'EBR':>5}")

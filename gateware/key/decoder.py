@@ -36,10 +36,11 @@ def SoftBitLayout(soft_width: int) -> data.StructLayout:  # noqa: N802
     return data.StructLayout({"soft": signed(soft_width), "offset": 1})
 
 
-def ResultLayout(k: int) -> data.StructLayout:  # noqa: N802
-    """The result: ``message`` (``k`` bits, message bit 0 in the top bit, so the field read as
-    an integer is the MSB-first packing of the message) and ``failed``."""
-    return data.StructLayout({"message": k, "failed": 1})
+#: The result: ``byte``, the message's current byte (see ``message_shift``: byte ``j`` of the
+#: MSB-first packing of the message after ``j`` shifts, the last one zero-padded when ``k`` is
+#: not a multiple of 8), and ``failed``. No ``k``-bit field: a decoder may keep the message
+#: where a byte at a time is all it can show (the compact one: in block RAM).
+ResultLayout = data.StructLayout({"byte": 8, "failed": 1})
 
 
 def decode_cycles(params: CodeParams) -> int:
@@ -87,16 +88,17 @@ class BCHDecoder(wiring.Component):
         The ``n * rep`` selected response bits in helper-data order. ``ready`` is high from
         reset, and again from the cycle after a result is taken, until the last beat is taken;
         low while decoding.
-    o_result : Out(stream.Signature(ResultLayout(params.k)))
-        The corrected message and the failure flag (``L > t`` or fewer roots than ``L``: more
-        errors than the code corrects; a miscorrection beyond ``t`` is not flagged here, the
-        key-check value catches it). ``valid`` rises :func:`decode_cycles` cycles after the
-        last input beat is taken and stays high, the payload stable, until ``ready``.
+    o_result : Out(stream.Signature(ResultLayout))
+        The corrected message, a byte at a time, and the failure flag (``L > t`` or fewer
+        roots than ``L``: more errors than the code corrects; a miscorrection beyond ``t`` is
+        not flagged here, the key-check value catches it). ``valid`` rises
+        :func:`decode_cycles` cycles after the last input beat is taken and stays high, the
+        payload stable but for ``message_shift``, until ``ready``.
     message_shift : In(1)
-        Read the message a byte at a time, without a register of one's own: in a cycle with
-        ``o_result.valid`` and ``message_shift`` high, ``message`` moves 8 bits toward its top
-        (zeros in), so that its top 8 bits show byte ``j`` of the MSB-first packing after ``j``
-        shifts (the last byte zero-padded when ``k`` is not a multiple of 8). Low when unused.
+        Read the message a byte at a time, without a register of one's own: while
+        ``o_result.valid``, ``o_result.payload.byte`` shows byte ``j`` of the MSB-first packing
+        of the message (message bit 0 its top bit) after ``j`` cycles with ``message_shift``
+        high (the last byte zero-padded when ``k`` is not a multiple of 8). Low when unused.
 
     Raises
     ------
@@ -111,7 +113,7 @@ class BCHDecoder(wiring.Component):
         super().__init__(
             {
                 "i_bits": In(stream.Signature(SoftBitLayout(params.soft_width))),
-                "o_result": Out(stream.Signature(ResultLayout(params.k))),
+                "o_result": Out(stream.Signature(ResultLayout)),
                 "message_shift": In(1),
             }
         )
@@ -261,7 +263,7 @@ class BCHDecoder(wiring.Component):
             with m.State("DONE"):
                 m.d.comb += [
                     self.o_result.valid.eq(1),
-                    self.o_result.payload.message.eq(msg),
+                    self.o_result.payload.byte.eq(Cat(Const(0, 8), msg)[-8:]),
                     self.o_result.payload.failed.eq((length > t) | (roots != length)),
                 ]
                 with m.If(self.message_shift):

@@ -24,11 +24,13 @@ No step depends on the data for its length: the cycle count is :func:`compact_de
 whatever the error pattern.
 
 Storage: the ``2t`` syndromes, ``Lambda`` and ``B`` are rings in three block RAMs read one cycle
-ahead, never cleared (the first code bit starts from zero syndromes and the first iteration of
-Berlekamp-Massey reads the initial polynomials instead of the RAM). Area for BCH(192, 136, t=7),
-iCE40UP5K placed (benchmarks/bench_decoder_compact.py): about 560 logic cells and 3 EBRs, of
-them the ``k`` message flip-flops the parallel ``o_result`` needs; 2,397 cycles after the last
-input bit (today's decoder: about 1,010 cells, 1,760 cycles).
+ahead, and the message (the received bits, flipped at the roots) is in a fourth, a byte a word
+written a bit lane at a time and read out a byte at a time: no ``k``-bit register. The rings
+are never cleared (the first code bit starts from zero syndromes and the first iteration of
+Berlekamp-Massey reads the initial polynomials instead of the RAM). Area for BCH(192, 136, t=7)
+(benchmarks/bench_key_engine.py, synth_ice40 -noflatten): 387 SB_LUT4, 70 flip-flops, 4 EBRs
+(with a ``k``-bit message register: 470, 206, 3); 2,397 cycles after the last input bit
+(the fast decoder: 1,052 SB_LUT4, 1,760 cycles).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
@@ -88,12 +90,13 @@ class CompactBCHDecoder(BCHDecoder):
         reset and after a result is taken, except for :func:`compact_input_stall` cycles after
         the last beat of every code bit, and low while decoding.
     o_result : Out(stream.Signature(ResultLayout(params.k)))
-        The corrected message and the failure flag, as :class:`BCHDecoder`'s. ``valid`` rises
+        The corrected message, a byte at a time, and the failure flag, as
+        :class:`BCHDecoder`'s. ``valid`` rises
         :func:`compact_decode_cycles` cycles after the last input beat is taken and stays high,
         the payload stable, until ``ready``.
     message_shift : In(1)
-        The message a byte at a time, as :class:`BCHDecoder`'s: while ``o_result.valid``, each
-        cycle with ``message_shift`` moves ``message`` 8 bits toward its top.
+        As :class:`BCHDecoder`'s: while ``o_result.valid``, each cycle with ``message_shift``
+        moves ``o_result.payload.byte`` on to the next byte of the message.
 
     Raises
     ------
@@ -113,7 +116,6 @@ class CompactBCHDecoder(BCHDecoder):
         # One position counter: the code bit being taken (0 .. n - 1), then in the Chien search
         # the code position of beta = alpha^s, negative over the shortened-away powers.
         index = Signal(range(-(order - n), n))
-        msg = Signal(k)
         bit = Signal()
 
         length = Signal(range(2 * t + 2))
@@ -175,12 +177,34 @@ class CompactBCHDecoder(BCHDecoder):
             b_below.eq(Mux(step == t, 0, Mux(first, step == t - 1, b_rd.data))),
         ]
 
+        # The message in block RAM, a byte a word (message bit i is bit 7 - i % 8 of byte
+        # i // 8), one bit lane written at a time: the received bit as it is taken, flipped
+        # in the Chien search at a root. The read, registered, serves the flip (the byte of
+        # `index`) and the output (`index` counts the bytes read out). The padding bits of the
+        # last byte are never written: zero from configuration.
+        m.submodules.msg_mem = msg_mem = Memory(
+            shape=8, depth=(k + 7) // 8, init=[], attrs=_BLOCK_RAM
+        )
+        msg_rd = msg_mem.read_port()
+        msg_wr = msg_mem.write_port(granularity=1)
+        msg_lane = Signal(8)  # one-hot: the lane of message bit `index`
+        msg_write = Signal()
+        msg_store = Signal()  # msg_write at a message position
+        m.d.comb += [
+            msg_rd.addr.eq(index[3:]),
+            msg_wr.addr.eq(index[3:]),
+            msg_lane.eq(1 << ~index[:3]),
+            msg_store.eq(msg_write & (index < k)),
+            msg_wr.en.eq(Mux(msg_store, msg_lane, 0)),
+            # No read in a write cycle: no collision for Yosys to emulate in the fabric.
+            msg_rd.en.eq(~msg_store),
+        ]
+
         mul_x = Signal(m_bits)
         mul_y = Signal(m_bits)
         product = Signal(m_bits)
         m.d.comb += product.eq(_gf_mul_compact(field, mul_x, mul_y))
 
-        msg_shift, msg_in, msg_clear, msg_bytes = Signal(), Signal(), Signal(), Signal()
         times_alpha = _const_mul(field, field.pow_alpha(1), const)
         over_alpha = _const_mul(field, field.pow_alpha(-1), const)
 
@@ -202,9 +226,9 @@ class CompactBCHDecoder(BCHDecoder):
                 last_beat.eq(rep_count == rep - 1),
             ]
 
-        # Outside the FSM: a payload gated by the state would cost a LUT per message bit.
+        # Outside the FSM: a payload gated by the state would cost a LUT per bit.
         m.d.comb += [
-            self.o_result.payload.message.eq(msg),
+            self.o_result.payload.byte.eq(msg_rd.data),
             self.o_result.payload.failed.eq((length > t) | (roots != length)),
         ]
 
@@ -216,7 +240,7 @@ class CompactBCHDecoder(BCHDecoder):
                         m.d.sync += bit.eq(code_bit)
                         if rep > 1:
                             m.d.sync += [acc.eq(0), rep_count.eq(0)]
-                        m.d.comb += [msg_in.eq(code_bit), msg_shift.eq(index < k)]
+                        m.d.comb += [msg_write.eq(1), msg_wr.data.eq(code_bit.replicate(8))]
                         m.next = "SYNDROME"
                     if rep > 1:
                         with m.Else():
@@ -307,16 +331,17 @@ class CompactBCHDecoder(BCHDecoder):
                     m.d.sync += [delta.eq(0), const.eq(field.pow_alpha(t)), index.eq(index + 1)]
                     with m.If(index >= 0):
                         m.d.sync += roots.eq(roots + root)
-                        m.d.comb += [
-                            msg_in.eq(msg[-1] ^ root),
-                            msg_shift.eq(index < k),
-                        ]
+                        # The byte of `index` read at the previous cycle, the lane flipped.
+                        m.d.comb += [msg_write.eq(root), msg_wr.data.eq(~msg_rd.data)]
                     with m.If(index == n - 1):
                         m.d.sync += index.eq(0)
+                        m.d.comb += msg_rd.addr.eq(0)
                         m.next = "DONE"
 
             with m.State("DONE"):
-                m.d.comb += [self.o_result.valid.eq(1), msg_bytes.eq(self.message_shift)]
+                # `index` counts the bytes read out; the read address is one ahead.
+                m.d.comb += [self.o_result.valid.eq(1), msg_rd.addr.eq(index + self.message_shift)]
+                m.d.sync += index.eq(index + self.message_shift)
                 with m.If(self.o_result.ready):
                     m.d.sync += [
                         length.eq(0),
@@ -324,15 +349,7 @@ class CompactBCHDecoder(BCHDecoder):
                         const.eq(field.pow_alpha(1)),
                         r.eq(0),
                         roots.eq(0),
+                        index.eq(0),
                     ]
-                    m.d.comb += msg_clear.eq(1)
                     m.next = "INPUT"
-
-        # The clear before the shift: the flip-flops' own reset and enable, no LUT per bit.
-        with m.If(msg_clear):
-            m.d.sync += msg.eq(0)
-        with m.Elif(msg_shift):
-            m.d.sync += msg.eq(Cat(msg_in, msg[:-1]))
-        with m.Elif(msg_bytes):
-            m.d.sync += msg.eq(msg << 8)
         return m

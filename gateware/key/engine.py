@@ -23,7 +23,8 @@ RECONSTRUCT runs in three phases:
 ATTEST writes the nonce into its slot and runs the program's attestation part.
 
 The engine keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
-decoder's message a byte at a time where they are held (``digest_shift``, ``message_shift``),
+decoder's message a byte at a time where they are held (``digest_shift``; ``message_shift`` and
+the decoder's ``o_result.payload.byte``: the compact decoder keeps the message in block RAM),
 and takes them (``ready``) with the last byte it needs. Either pair of cores serves: the fast
 ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
 iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
@@ -32,7 +33,7 @@ BCH(192, 136, t=7), 2,446 placed UP5K logic cells against 3,635, RECONSTRUCT 39,
 against 9,291 and ATTEST 6,480 against 969 (benchmarks/bench_key_engine.py).
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -214,9 +215,8 @@ class KeyEngine(wiring.Component):
 
         m.d.comb += rd.addr.eq(0)
         top = Signal(8)
-        message = decoder.o_result.payload.message
         m.d.comb += [
-            top.eq(Mux(from_decoder, Cat(Const(0, 8), message)[-8:], sha.o_digest.payload[-8:])),
+            top.eq(Mux(from_decoder, decoder.o_result.payload.byte, sha.o_digest.payload[-8:])),
             sha.digest_shift.eq(take_byte & ~from_decoder),
             decoder.message_shift.eq(take_byte & from_decoder),
             sha.o_digest.ready.eq(release & ~from_decoder),

@@ -43,19 +43,23 @@ def drive(dut, cases, *, gaps=False):
                 assert not ctx.get(dut.i_bits.ready)
                 await ctx.tick()
                 cycles += 1
-            payload = ctx.get(dut.o_result.payload)
-            results.append((int(payload.message), int(payload.failed), cycles, stalls))
-            # The message a byte at a time (message_shift): the MSB-first packing, zero-padded.
-            k = len(dut.o_result.payload.message)
-            packed = (int(payload.message) << (-k % 8)).to_bytes((k + 7) // 8, "big")
-            for byte in packed:
+            failed = int(ctx.get(dut.o_result.payload).failed)
+            # The message a byte at a time (message_shift): the MSB-first packing, zero-padded;
+            # the byte shown stays until the shift.
+            k = dut.params.k
+            packed = bytearray()
+            for _ in range((k + 7) // 8):
                 assert ctx.get(dut.o_result.valid)
-                message = int(ctx.get(dut.o_result.payload).message)
-                assert (message << (-k % 8)) >> ((k + 7) // 8 * 8 - 8) == byte
+                byte = ctx.get(dut.o_result.payload.byte)
+                await ctx.tick()
+                assert ctx.get(dut.o_result.payload.byte) == byte
+                packed.append(byte)
                 ctx.set(dut.message_shift, 1)
                 await ctx.tick()
-            ctx.set(dut.message_shift, 0)
-            assert ctx.get(dut.o_result.payload).message == 0
+                ctx.set(dut.message_shift, 0)
+            padded = int.from_bytes(packed, "big")
+            assert padded & ((1 << (-k % 8)) - 1) == 0
+            results.append((padded >> (-k % 8), failed, cycles, stalls))
             ctx.set(dut.o_result.ready, 1)
             await ctx.tick()
             ctx.set(dut.o_result.ready, 0)
