@@ -14,7 +14,7 @@ stream rules guarantee (a payload holds until ``ready``). The timing depends onl
 are offered, never on their values.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, ResetInserter, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,10 +33,9 @@ class SerialCRC32(wiring.Component):
     Attributes
     ----------
     start : In(1)
-        Restart at the initial value: sampled while no byte is part-way in (before the first
-        cycle a byte is offered, or in that first cycle, in which case that byte is the new
-        computation's first). Ignored in the other seven cycles of a byte, so it may be held
-        for a whole byte.
+        Restart at the initial value, at the next clock edge: a synchronous set of the CRC
+        register (free in the flip-flops). Assert it only between bytes, never with
+        ``i_stream.valid``.
     i_stream : In(stream.Signature(8))
         The bytes. Each cycle with ``valid`` feeds one bit, a cycle without pauses; ``ready``
         is high in the eighth cycle a byte is offered (consecutive or not). ``ready`` does not
@@ -57,12 +56,15 @@ class SerialCRC32(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.processor = processor = CRC32.algorithm(data_width=1).create()
+        # The processor's own start would put a multiplexer before every register bit; its
+        # reset (the initial value, all ones) is a flip-flop's synchronous set instead, which
+        # leaves a LUT only at each of the polynomial's 14 taps.
+        processor = CRC32.algorithm(data_width=1).create()
+        m.submodules.processor = ResetInserter(self.start)(processor)
         bit = Signal(range(BYTE_CYCLES))  # the bit of the offered byte fed this cycle
 
         m.d.comb += [
             self.i_stream.ready.eq(bit == BYTE_CYCLES - 1),
-            processor.start.eq(self.start & (bit == 0)),
             processor.valid.eq(self.i_stream.valid),
             processor.data.eq(self.i_stream.payload.bit_select(bit, 1)),
             self.crc.eq(processor.crc),

@@ -73,7 +73,8 @@ class RecordCheck(wiring.Component):
     Attributes
     ----------
     clear : In(1)
-        Start a new record: the findings so far are dropped at the next clock edge.
+        Start a new record: the findings so far and the CRC are dropped at the next clock edge
+        (not while ``valid``).
     valid : In(1)
         ``byte`` is the record's byte at ``index`` (offer 0 .. record - 1, in order, each held
         until ``ready``).
@@ -114,7 +115,7 @@ class RecordCheck(wiring.Component):
             m.d.sync += bad.eq(0)
         covered = index < mm.record - CRC_BYTES  # the CRC covers the byte
         m.d.comb += [
-            crc.start.eq(self.valid & (index == 0)),
+            crc.start.eq(self.clear),
             crc.i_stream.valid.eq(self.valid & covered),
             crc.i_stream.payload.eq(byte),
             self.ready.eq(~covered | crc.i_stream.ready),
