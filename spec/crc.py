@@ -4,8 +4,10 @@
 ``0x04C11DB7``, initial value and final XOR all ones, check value ``0xCBF43926``). The same
 :class:`~amaranth.lib.crc.Parameters` object gives the software CRC (``CRC32.compute``, which
 :func:`crc32` gets from zlib for speed, for frames and helper records) and the hardware one
-(``CRC32.create()``: a :class:`~amaranth.lib.crc.Processor` taking one byte per cycle, used by
-the frame receiver and transmitter and by the key engine's record check).
+(``CRC32.algorithm(data_width=1).create()``, the bit-serial
+:class:`~amaranth.lib.crc.Processor` inside :class:`ropuf.gateware.crypto.crc32.SerialCRC32`, eight
+cycles a byte, used by the frame receiver and transmitter and by the key engine's record check;
+``CRC32.create()`` would take a byte a cycle at about three times the area).
 ``amaranth.lib.crc`` is plain Python until a processor is elaborated, so the host needs no
 simulator or toolchain for it.
 """

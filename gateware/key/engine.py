@@ -274,18 +274,20 @@ class KeyEngine(wiring.Component):
                     with m.If(h.payload.valid):
                         m.d.sync += [address.eq(address + 1), index.eq(index + 1)]
 
-            # RECONSTRUCT, phase 1: validate the record, a byte every two cycles.
+            # RECONSTRUCT, phase 1: validate the record, a byte every two cycles, or nine when
+            # the CRC covers it (the read port holds the byte while the check takes its bits).
             with m.State("VALIDATE_READ"):
                 m.d.comb += rd.addr.eq(index)
                 m.next = "VALIDATE_CHECK"
             with m.State("VALIDATE_CHECK"):
                 m.d.comb += rd.addr.eq(index)
                 m.d.comb += [check.valid.eq(1), check.index.eq(index), check.byte.eq(rd.data)]
-                m.d.sync += index.eq(index + 1)
-                with m.If(index == mm.record - 1):
-                    m.next = "VALIDATE_DONE"
-                with m.Else():
-                    m.next = "VALIDATE_READ"
+                with m.If(check.ready):
+                    m.d.sync += index.eq(index + 1)
+                    with m.If(index == mm.record - 1):
+                        m.next = "VALIDATE_DONE"
+                    with m.Else():
+                        m.next = "VALIDATE_READ"
             with m.State("VALIDATE_DONE"):
                 with finish_if(~check.ok, Status.BAD_HELPER):
                     m.d.sync += [selected.eq(0), bit.eq(0), pair_bit.eq(0)]

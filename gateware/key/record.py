@@ -29,7 +29,7 @@ from amaranth.hdl import Array, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from ropuf.spec.crc import CRC32
+from ropuf.gateware.crypto.crc32 import SerialCRC32
 from ropuf.spec.helper_data import CRC_BYTES, HelperData, RecordLayout
 
 __all__ = ["SLOTS", "MemoryMap", "RecordCheck"]
@@ -73,11 +73,17 @@ class RecordCheck(wiring.Component):
     Attributes
     ----------
     clear : In(1)
-        Start a new record: the findings so far are dropped at the next clock edge.
+        Start a new record: the findings so far and the CRC are dropped at the next clock edge
+        (not while ``valid``).
     valid : In(1)
-        ``byte`` is the record's byte at ``index`` (offer 0 .. record - 1, in order).
+        ``byte`` is the record's byte at ``index`` (offer 0 .. record - 1, in order, each held
+        until ``ready``).
     index : In(16)
     byte : In(8)
+    ready : Out(1)
+        The offered byte is taken in this cycle: a byte the CRC covers is taken in the eighth
+        cycle it is offered (:class:`~ropuf.gateware.crypto.crc32.SerialCRC32`), a stored CRC
+        byte at once. The cycles depend on the index only, never on the data.
     ok : Out(1)
         After the last byte: every check passed.
     """
@@ -86,6 +92,7 @@ class RecordCheck(wiring.Component):
     valid: In(1)
     index: In(16)
     byte: In(8)
+    ready: Out(1)
     ok: Out(1)
 
     def __init__(self, mm: MemoryMap):
@@ -96,9 +103,10 @@ class RecordCheck(wiring.Component):
         m = Module()
         mm = self.map
         code = mm.params
-        index, byte = self.index, self.byte
+        # The engine offers indices below mm.record only: compare just the bits that takes.
+        index, byte = self.index[: (mm.record - 1).bit_length()], self.byte
 
-        m.submodules.crc = crc = CRC32.create()
+        m.submodules.crc = crc = SerialCRC32()
         header = mm.header()
         header_rom = Array(Const(b, 8) for b in header)
         bad = Signal()
@@ -106,7 +114,14 @@ class RecordCheck(wiring.Component):
 
         with m.If(self.clear):
             m.d.sync += bad.eq(0)
-        with m.If(self.valid):
+        covered = index < mm.record - CRC_BYTES  # the CRC covers the byte
+        m.d.comb += [
+            crc.start.eq(self.clear),
+            crc.i_stream.valid.eq(self.valid & covered),
+            crc.i_stream.payload.eq(byte),
+            self.ready.eq(~covered | crc.i_stream.ready),
+        ]
+        with m.If(self.valid & self.ready):
             with m.If(index < len(header)):
                 with m.If(byte != header_rom[index[: (len(header) - 1).bit_length()]]):
                     m.d.sync += bad.eq(1)
@@ -118,10 +133,7 @@ class RecordCheck(wiring.Component):
                     with m.If((index == last_byte) & (byte[: 8 - bits % 8] != 0)):
                         m.d.sync += bad.eq(1)
             # The CRC over everything before the stored CRC, then compared with it.
-            with m.If(index < mm.record - CRC_BYTES):
-                m.d.comb += [crc.valid.eq(1), crc.data.eq(byte)]
-                m.d.comb += crc.start.eq(index == 0)
-            with m.Else():
+            with m.If(~covered):
                 stored = crc.crc.word_select((mm.record - 1 - index)[:2], 8)
                 with m.If(byte != stored):
                     m.d.sync += bad.eq(1)

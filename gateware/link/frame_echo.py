@@ -27,9 +27,11 @@ class FrameEcho(BitTimed):
         Clock cycles per UART bit (see :class:`~ropuf.gateware.link.uart.UART`).
     fifo_depth : int
         Bytes of the FIFO between the UART receiver and the frame receiver. The frame receiver
-        takes no bytes while it hands a frame over (two cycles plus the payload replay, which
-        may wait for room in the transmitter's ring); the FIFO holds what arrives meanwhile, so
-        that frames sent back to back are not lost to UART overruns.
+        takes no bytes while it hands a frame over (two cycles plus the payload replay, at the
+        transmitter's pace: eight cycles a byte, for its bit-serial CRC); the FIFO holds what
+        arrives meanwhile, so that frames sent back to back are not lost to UART overruns. The
+        default, 64, covers a 256-byte payload at divisor 4 (2,048 cycles, 52 bytes on the
+        line); fewer will do at a larger divisor.
     max_payload : int
         The receiver's payload buffer (see :class:`~ropuf.gateware.link.framing.FrameReceiver`).
 
@@ -39,9 +41,9 @@ class FrameEcho(BitTimed):
         Serial input (requests).
     tx : Out(1)
         Serial output (responses). A response's first start bit follows the request's last stop
-        bit by a few cycles whatever the payload length (10 at divisor 4): the status byte of
-        the response (0x00 for ``OK``; the zero length field of an error response) ends its
-        first COBS block, so the encoder need not wait for the payload before sending.
+        bit by a few tens of cycles whatever the payload length (30 at divisor 4): the status
+        byte of the response (0x00 for ``OK``; the zero length field of an error response) ends
+        its first COBS block, so the encoder need not wait for the payload before sending.
     frame_error, overrun : Out(1)
         The UART receiver's error pulses (see :class:`~ropuf.gateware.link.uart.UARTRx`).
 
@@ -57,7 +59,7 @@ class FrameEcho(BitTimed):
     frame_error: Out(1)
     overrun: Out(1)
 
-    def __init__(self, *, divisor: int, fifo_depth: int = 16, max_payload: int = MAX_PAYLOAD):
+    def __init__(self, *, divisor: int, fifo_depth: int = 64, max_payload: int = MAX_PAYLOAD):
         super().__init__(divisor=divisor)
         if not isinstance(fifo_depth, int) or isinstance(fifo_depth, bool) or fifo_depth < 1:
             raise ValueError(f"FIFO depth must be a positive integer, not {fifo_depth!r}")

@@ -14,7 +14,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ropuf.spec.crc import CRC32
+from ropuf.gateware.crypto.crc32 import SerialCRC32
 from ropuf.spec.framing import (
     CRC_SIZE,
     DELIMITER,
@@ -49,7 +49,8 @@ class FrameReceiver(wiring.Component):
     """Receive, buffer and check one frame at a time.
 
     Bytes go through a :class:`~ropuf.gateware.link.cobs.COBSDecoder` into a buffer (a block RAM
-    of ``frame_size(max_payload)`` bytes), through a CRC processor (:data:`ropuf.spec.crc.CRC32`),
+    of ``frame_size(max_payload)`` bytes), through a bit-serial CRC
+    (:class:`~ropuf.gateware.crypto.crc32.SerialCRC32`),
     and the header bytes into registers. At the delimiter the frame is classified, in the order of
     :mod:`ropuf.spec.framing`: bytes lost on the line (``lost``), bad COBS, longer than the
     buffer (its excess bytes were discarded up to the delimiter), truncated, bad CRC, wrong
@@ -66,12 +67,13 @@ class FrameReceiver(wiring.Component):
     Attributes
     ----------
     i_stream : In(stream.Signature(8))
-        Bytes off the wire (from the UART receiver), delimiters included. Taken one per cycle
-        while a frame is being received. After a delimiter at most one more byte is taken (it
-        waits in the decoder); then ``ready`` stays low until the frame has been handed over
-        (header taken, payload taken or skipped). The receiver holds one frame: bytes that
-        arrive meanwhile wait upstream, so put a FIFO between the UART and the receiver if the
-        host may send before the response (see ``FrameEcho``).
+        Bytes off the wire (from the UART receiver), delimiters included. Taken one per eight
+        cycles while a frame is being received (the CRC takes a bit a cycle; a UART byte takes
+        ten bit times, each many cycles), a delimiter in one. After a delimiter at most one
+        more byte is taken (it waits in the decoder); then ``ready`` stays low until the frame
+        has been handed over (header taken, payload taken or skipped). The receiver holds one
+        frame: bytes that arrive meanwhile wait upstream, so put a FIFO between the UART and
+        the receiver if the host may send before the response (see ``FrameEcho``).
     o_header : Out(stream.Signature(REQUEST_HEADER))
         One header per non-empty frame (see :data:`REQUEST_HEADER`); ``valid`` rises two
         cycles after the delimiter was taken from ``i_stream`` and stays until ``ready``.
@@ -117,7 +119,7 @@ class FrameReceiver(wiring.Component):
         buffer_bytes = frame_size(self._max_payload)
 
         m.submodules.decoder = decoder = COBSDecoder()
-        m.submodules.crc = crc = CRC32.create()
+        m.submodules.crc = crc = SerialCRC32()
         m.submodules.buffer = buffer = Memory(shape=8, depth=buffer_bytes, init=[])
         w_port = buffer.write_port()
         r_port = buffer.read_port()
@@ -136,7 +138,7 @@ class FrameReceiver(wiring.Component):
         m.d.comb += [
             w_port.addr.eq(count),
             w_port.data.eq(beat.payload.data),
-            crc.data.eq(beat.payload.data),
+            crc.i_stream.payload.eq(beat.payload.data),
             self.o_payload.payload.eq(r_port.data),
         ]
 
@@ -166,15 +168,19 @@ class FrameReceiver(wiring.Component):
 
         with m.FSM():
             with m.State("RECEIVE"):
-                m.d.comb += beat.ready.eq(~overrun_empty)
+                # A frame byte is taken when the CRC has taken its eight bits; an end beat at once.
+                byte_offered = beat.valid & ~beat.payload.end & ~overrun_empty
+                m.d.comb += [
+                    crc.i_stream.valid.eq(byte_offered),
+                    beat.ready.eq(~overrun_empty & (beat.payload.end | crc.i_stream.ready)),
+                ]
                 with m.If(overrun_empty):
                     # An empty frame lost bytes (maybe whole frames): answer it before the
                     # next frame's bytes, which wait in the decoder.
                     m.d.sync += overrun_empty.eq(0)
                     respond(Status.OVERRUN, seq_value=0)
                     m.next = "HEADER"
-                with m.If(beat.valid & ~beat.payload.end & ~overrun_empty):
-                    m.d.comb += crc.valid.eq(1)
+                with m.If(byte_offered & crc.i_stream.ready):
                     with m.If(count == buffer_bytes):
                         m.d.sync += overflow.eq(1)
                     with m.Else():
@@ -254,10 +260,10 @@ class FrameTransmitter(wiring.Component):
     """Build, check-sum and COBS-encode response frames.
 
     The header bytes (version, sequence number, status, length) and then the payload go through
-    a CRC processor (:data:`ropuf.spec.crc.CRC32`) into a
-    :class:`~ropuf.gateware.link.cobs.COBSEncoder`, followed by the four CRC bytes; the
-    encoder's ring buffer lets the frame be built at one byte per cycle while the UART sends it
-    at its own pace.
+    a bit-serial CRC (:class:`~ropuf.gateware.crypto.crc32.SerialCRC32`, eight cycles a byte)
+    into a :class:`~ropuf.gateware.link.cobs.COBSEncoder`, followed by the four CRC bytes; the
+    encoder's ring buffer lets the frame be built at one byte per eight cycles (faster than any
+    UART sends it) while the UART sends it at its own pace.
 
     Parameters
     ----------
@@ -270,21 +276,22 @@ class FrameTransmitter(wiring.Component):
         One header per response (see :data:`RESPONSE_HEADER`). ``ready`` is high while no
         response is being built; a header is taken in one cycle.
     i_payload : In(stream.Signature(8))
-        Exactly ``length`` payload bytes after each header, taken one per cycle while the
-        encoder has room, starting five cycles after the header transfer (after the header
-        bytes). Bytes offered while no payload is due are left waiting.
+        Exactly ``length`` payload bytes after each header, taken one per eight cycles while
+        the encoder has room, the first in the 48th cycle after the header transfer (after the
+        header bytes' 40). Bytes offered while no payload is due are left waiting.
     o_stream : Out(stream.Signature(8))
         The encoded frame and its 0x00 delimiter, to the UART transmitter.
 
     Notes
     -----
     With the payload offered at full rate and room in the ring, a response of ``L`` payload
-    bytes takes ``1 + 5 + L + 4`` cycles from its header transfer to the next header transfer,
-    plus one per full COBS block (254 non-zero bytes) that is not the frame's last, plus one
-    when the frame before it is still being closed (the encoder's last code byte and
-    delimiter). The first byte leaves once the first COBS block is complete: at the first zero
-    byte of the frame, which in an ``OK`` response is the status byte, so the UART starts
-    sending within a few cycles of the header transfer.
+    bytes takes ``1 + 8 (5 + L) + 4`` cycles from its header transfer to the next header
+    transfer, plus one per full COBS block (254 non-zero bytes) that is not the frame's last
+    and is committed after its last header or payload byte (the encoder's other commits, and
+    the closing of the frame before, fall within a byte's eight cycles). The first byte leaves
+    once the first COBS block is complete: at the first zero byte of the frame, which in an
+    ``OK`` response is the status byte, so the UART starts sending within a few tens of cycles
+    of the header transfer.
 
     Raises
     ------
@@ -303,7 +310,7 @@ class FrameTransmitter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
 
-        m.submodules.crc = crc = CRC32.create()
+        m.submodules.crc = crc = SerialCRC32()
         m.submodules.encoder = encoder = COBSEncoder(depth=self._depth)
         wiring.connect(m, encoder.o_stream, wiring.flipped(self.o_stream))
 
@@ -312,7 +319,14 @@ class FrameTransmitter(wiring.Component):
 
         enc = encoder.i_stream
         sent = enc.valid & enc.ready
-        m.d.comb += crc.data.eq(enc.payload.data)
+        # A header or payload byte goes to the CRC first, a bit a cycle; the encoder is offered
+        # it in the CRC's last cycle, and both take it together (the CRC's last bit waits for
+        # the encoder's room).
+        offered = Signal()  # a header or payload byte is on enc.payload.data
+        m.d.comb += [
+            crc.i_stream.payload.eq(enc.payload.data),
+            crc.i_stream.valid.eq(offered & (~crc.i_stream.ready | enc.ready)),
+        ]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -329,7 +343,7 @@ class FrameTransmitter(wiring.Component):
                     response.length.as_unsigned()[:8],
                     response.length.as_unsigned()[8:],
                 ]
-                m.d.comb += [enc.valid.eq(1), crc.valid.eq(sent)]
+                m.d.comb += [offered.eq(1), enc.valid.eq(crc.i_stream.ready)]
                 with m.Switch(index):
                     for position, value in enumerate(fields):
                         with m.Case(position):
@@ -344,10 +358,10 @@ class FrameTransmitter(wiring.Component):
                             m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 m.d.comb += [
-                    enc.valid.eq(self.i_payload.valid),
+                    offered.eq(self.i_payload.valid),
+                    enc.valid.eq(self.i_payload.valid & crc.i_stream.ready),
                     enc.payload.data.eq(self.i_payload.payload),
-                    self.i_payload.ready.eq(enc.ready),
-                    crc.valid.eq(sent),
+                    self.i_payload.ready.eq(enc.ready & crc.i_stream.ready),
                 ]
                 with m.If(sent):
                     m.d.sync += index.eq(index + 1)

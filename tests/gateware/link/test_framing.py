@@ -7,6 +7,7 @@ import random
 import pytest
 from amaranth.sim import Simulator
 
+from ropuf.gateware.crypto.crc32 import BYTE_CYCLES
 from ropuf.gateware.link.framing import FrameReceiver, FrameTransmitter
 from ropuf.sim.testbenches.frame_echo import (
     FRAME_STATUSES,
@@ -344,20 +345,26 @@ def test_transmitter_matches_spec(seed):
     assert [(f.seq, f.code, f.payload) for f in decoded] == responses
 
 
-def _inner_full_blocks(encoded: bytes) -> int:
-    """Full COBS blocks (code 0xFF) of an encoded frame that are not its last block."""
-    count, index = 0, 0
+def _full_blocks_before_crc_ends(frame: bytes) -> int:
+    """Full COBS blocks of *frame* (raw, CRC included) that are not its last and whose last byte
+    is the frame's last header or payload byte or one of its CRC bytes: the transmitter's
+    cycles when the encoder commits such a block are not hidden under a CRC byte's eight."""
+    encoded = cobs_encode(frame)
+    count, index, raw = 0, 0, 0
     while index < len(encoded):
         code = encoded[index]
         index += code
-        count += code == 0xFF and index < len(encoded)
+        end = raw + code - 2  # raw position of the block's last data byte
+        count += code == 0xFF and index < len(encoded) and end >= len(frame) - 5
+        raw += code - (code == 0xFF)
     return count
 
 
 def test_transmitter_full_rate_cycles():
     # Header and payload offered at once, output always ready: a response of L bytes takes
-    # 1 + 5 + L + 4 cycles from header to header, plus one per full COBS block that is not the
-    # frame's last (committing it), plus one for closing the frame before.
+    # 1 + 8 (5 + L) + 4 cycles from header to header (eight a CRC-checked byte), plus one per
+    # full COBS block that is not the frame's last and is committed after the last CRC-checked
+    # byte. Other commits, and closing the frame before, hide under a byte's eight cycles.
     payloads = [b"", bytes(range(1, 101)), bytes([7] * 256), b"\x00" * 40, bytes([9] * 252)]
     dut = FrameTransmitter()
     taken = []
@@ -386,11 +393,11 @@ def test_transmitter_full_rate_cycles():
     sim.add_testbench(sink)
     sim.add_testbench(source)
     sim.run()
-    blocks = [_inner_full_blocks(cobs_encode(pack_frame(k, 0, p))) for k, p in enumerate(payloads)]
-    assert sum(blocks) >= 2  # the 256-byte and 252-byte payloads each make one
+    blocks = [_full_blocks_before_crc_ends(pack_frame(k, 0, p)) for k, p in enumerate(payloads)]
+    assert blocks == [0, 0, 0, 0, 1]  # the 252-byte payload's block ends in its CRC
     intervals = [b - a for a, b in itertools.pairwise(taken)]
     assert intervals == [
-        1 + 5 + len(payload) + 4 + blocks[index] + (index > 0)
+        1 + BYTE_CYCLES * (5 + len(payload)) + 4 + blocks[index]
         for index, payload in enumerate(payloads)
     ]
 
