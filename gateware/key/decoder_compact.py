@@ -40,7 +40,20 @@ from ropuf.spec.code_params import CodeParams
 
 from .decoder import BCHDecoder, _const_mul, _parity
 
-__all__ = ["CompactBCHDecoder", "compact_decode_cycles", "compact_input_stall"]
+__all__ = [
+    "NO_COLLISION_MEMORIES",
+    "CompactBCHDecoder",
+    "compact_decode_cycles",
+    "compact_input_stall",
+]
+
+#: The decoder's block RAMs that never read an address in the cycle it is written (the
+#: syndrome ring reads the next slot, Lambda and B read ahead of their writes, the message is
+#: not read in a write cycle), by name, with the collision mask of their write ports: a
+#: synthesis flow may drop Yosys's read-during-write bypass for them (``setparam -set
+#: COLLISION_X_MASK``; :mod:`ropuf.boards.build` does), which Amaranth's "old data" read ports
+#: otherwise cost in the fabric.
+NO_COLLISION_MEMORIES = {"synd_mem": 1, "lam_mem": 1, "b_mem": 1, "msg_mem": 255}
 
 #: Yosys keeps even these few-word rings in block RAM (else it builds them from flip-flops).
 _BLOCK_RAM = {"ram_style": "block"}
