@@ -280,12 +280,16 @@ ULX3S_25F = replace(
     logic_rows=(2, 48),
 )
 
-#: The 25F's design on the 12F (the 25F's die, sold as 12k LUTs).
+#: The 25F's rings on the 12F (the 25F's die, which nextpnr places with all its 24,288 LUTs;
+#: Lattice sells it as 12k): the 25F's design takes 14,100 LUTs, so the 12F carries the key path
+#: on the compact cores and no arbiter (docs/boards.md).
 ULX3S_12F = replace(
     ULX3S_25F,
     name="ulx3s-12f",
-    summary="ULX3S with ECP5-12F (LFE5U-12F-6BG381), 25 MHz, 832 ROs, key path",
+    summary="ULX3S with ECP5-12F (LFE5U-12F-6BG381), 25 MHz, 832 ROs, key path (compact cores)",
     platform="amaranth_boards.ulx3s:ULX3S_12F_Platform",
+    arbiter_chains=0,
+    compact_key_path=True,
 )
 
 PROFILES: dict[str, BoardProfile] = {

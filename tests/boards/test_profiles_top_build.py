@@ -92,8 +92,12 @@ ECP5_PROFILES = [p for p in PROFILES.values() if p.family == "ecp5"]
 
 @pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
 def test_ulx3s_boards_carry_the_chosen_code_on_its_rings(profile):
-    assert profile.code == CHOSEN and profile.arbiter_chains == 4
+    assert profile.code == CHOSEN
     assert profile.n_ro == CHOSEN.ros == 832
+    # The 12F (12k LUTs) has the compact key path and no arbiter; the larger ones the full ones.
+    small = profile.name == "ulx3s-12f"
+    assert profile.compact_key_path == small
+    assert profile.arbiter_chains == (0 if small else 4)
 
 
 @pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
@@ -112,6 +116,7 @@ def test_ecp5_batches_sit_in_compact_blocks(profile):
 
 @pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
 def test_ecp5_rings_leave_the_arbiter_tiles_free(profile):
+    profile = dataclasses.replace(profile, arbiter_chains=4)  # the 12F's rings as well
     # The arbiter chains take the default ECP5ArbiterPlacement (the board top gives none).
     arbiter = ECP5ArbiterPlacement()
     width = arbiter.columns(profile.arbiter_stages)
