@@ -18,6 +18,7 @@ from functools import cached_property
 from ropuf.gateware.ro.ecp5 import ECP5Ring, ECP5RingPlacement
 from ropuf.gateware.ro.ice40 import ICE40Ring, ICE40RingPlacement
 from ropuf.spec.arbiter_command import ArbiterConfig
+from ropuf.spec.checks import check_int
 from ropuf.spec.code_params import CHOSEN, ICE40, CodeParams
 from ropuf.spec.device_config import VARIANTS, DeviceConfig
 
@@ -26,16 +27,39 @@ __all__ = ["PROFILES", "VARIANTS", "BoardProfile", "ECP5RingRegion"]
 
 @dataclass(frozen=True)
 class ECP5RingRegion(ECP5RingPlacement):
-    """An ECP5 ring placement that steps over tile rows holding no logic (block RAM and DSP rows).
+    """An ECP5 ring placement in blocks, stepping over tile rows holding no logic (block RAM and
+    DSP rows).
 
-    ``skip_y`` lists those rows; ring *i* sits in column ``x0 + i % columns`` and in the
-    ``i // columns``-th logic row from ``y0``.
+    ``skip_y`` lists those rows. Without ``block`` ring *i* sits in column ``x0 + i % columns``
+    and in the ``i // columns``-th logic row from ``y0``. With ``block = (width, height)`` the
+    rings fill blocks of ``width`` x ``height`` tiles, each row by row, and the blocks fill bands
+    ``columns`` tiles wide (``columns // width`` blocks) from ``x0``, each band ``height`` logic
+    rows below the last: a batch of ``width * height`` neighbouring rings then sits in one
+    compact block of the die.
     """
 
     skip_y: tuple[int, ...] = ()
+    block: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.block is not None:
+            width, height = self.block
+            check_int("block width", width, minimum=1)
+            check_int("block height", height, minimum=1)
+            if self.columns % width:
+                raise ValueError(
+                    f"Columns must be a multiple of the block width {width!r}, not {self.columns!r}"
+                )
 
     def tile(self, index: int) -> tuple[int, int]:
-        row = index // self.columns
+        if self.block is None:
+            column, row = index % self.columns, index // self.columns
+        else:
+            width, height = self.block
+            block, offset = divmod(index, width * height)
+            band, slot = divmod(block, self.columns // width)
+            column = slot * width + offset % width
+            row = band * height + offset // width
         y = self.y0
         while True:
             if y not in self.skip_y:
@@ -43,7 +67,7 @@ class ECP5RingRegion(ECP5RingPlacement):
                     break
                 row -= 1
             y += 1
-        return self.x0 + index % self.columns, y
+        return self.x0 + column, y
 
 
 def _platform_fact(index: int, doc: str) -> property:
@@ -191,9 +215,19 @@ class BoardProfile:
         return f"X{min(xs)}..{max(xs)} Y{min(ys)}..{max(ys)}, {len(set(tiles))} tiles"
 
 
-#: ECP5 tile rows without logic cells (block RAM / DSP rows), from Project Trellis' tile grids.
+#: ECP5 tile rows without logic cells (block RAM / DSP rows), from Project Trellis' tile grids
+#: (the 12F is the 25F's die).
+_ECP5_25F_NON_LOGIC_ROWS = (13, 25, 37)
 _ECP5_45F_NON_LOGIC_ROWS = (10, 22, 34, 46, 58)
 _ECP5_85F_NON_LOGIC_ROWS = (10, 22, 34, 46, 58, 70, 82)
+
+
+def _ecp5_rings(x0: int, y0: int, skip_y: tuple[int, ...]) -> ECP5RingRegion:
+    """The ECP5 boards' ring region from (x0, y0): a batch of 64 rings (CHOSEN's pairing) per
+    block of 8 x 8 tiles, five blocks a band (40 columns); CHOSEN's 832 rings fill three bands
+    (5 + 5 + 3 blocks) over 24 logic rows."""
+    return ECP5RingRegion(x0=x0, y0=y0, columns=40, skip_y=skip_y, block=(8, 8))
+
 
 ICEBREAKER = BoardProfile(
     name="icebreaker",
@@ -212,27 +246,52 @@ ICEBREAKER = BoardProfile(
 
 ULX3S_85F = BoardProfile(
     name="ulx3s-85f",
-    summary="ULX3S with ECP5-85F (LFE5U-85F-6BG381), 25 MHz, 1,536 ROs, key path",
+    summary="ULX3S with ECP5-85F (LFE5U-85F-6BG381), 25 MHz, 832 ROs, key path",
     platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
     family="ecp5",
-    n_ro=1536,
-    # 64 columns x 24 logic rows from (30, 11), stepping over the RAM/DSP rows 22 and 34.
-    placement=ECP5RingRegion(x0=30, y0=11, columns=64, skip_y=_ECP5_85F_NON_LOGIC_ROWS),
+    n_ro=CHOSEN.ros,
+    # Centred on the die: X44..83, Y35..60 (stepping over the RAM/DSP rows 46 and 58), clear of
+    # the arbiter chains (default placement: X20..37, Y38..41).
+    placement=_ecp5_rings(x0=44, y0=35, skip_y=_ECP5_85F_NON_LOGIC_ROWS),
     logic_rows=(2, 93),
     arbiter_chains=4,
     arbiter_stages=64,
     code=CHOSEN,
 )
 
-#: The 85F's design on the 45F: the same rings, key path and arbiter, centred on the narrower die
-#: (64 columns from x=13, rows 11..36).
+#: The 85F's design on the 45F: the same rings, key path and arbiter; X38..77, Y23..48, right of
+#: the arbiter chains.
 ULX3S_45F = replace(
     ULX3S_85F,
     name="ulx3s-45f",
-    summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 1,536 ROs, key path",
+    summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 832 ROs, key path",
     platform="amaranth_boards.ulx3s:ULX3S_45F_Platform",
-    placement=ECP5RingRegion(x0=13, y0=11, columns=64, skip_y=_ECP5_45F_NON_LOGIC_ROWS),
+    placement=_ecp5_rings(x0=38, y0=23, skip_y=_ECP5_45F_NON_LOGIC_ROWS),
     logic_rows=(2, 69),
 )
 
-PROFILES: dict[str, BoardProfile] = {p.name: p for p in (ICEBREAKER, ULX3S_85F, ULX3S_45F)}
+#: The 85F's design on the 25F: X16..55, Y8..33, above the arbiter chains.
+ULX3S_25F = replace(
+    ULX3S_85F,
+    name="ulx3s-25f",
+    summary="ULX3S with ECP5-25F (LFE5U-25F-6BG381), 25 MHz, 832 ROs, key path",
+    platform="amaranth_boards.ulx3s:ULX3S_25F_Platform",
+    placement=_ecp5_rings(x0=16, y0=8, skip_y=_ECP5_25F_NON_LOGIC_ROWS),
+    logic_rows=(2, 48),
+)
+
+#: The 25F's rings on the 12F (the 25F's die, which nextpnr places with all its 24,288 LUTs;
+#: Lattice sells it as 12k): the 25F's design takes 14,100 LUTs, so the 12F carries the key path
+#: on the compact cores and no arbiter (docs/boards.md).
+ULX3S_12F = replace(
+    ULX3S_25F,
+    name="ulx3s-12f",
+    summary="ULX3S with ECP5-12F (LFE5U-12F-6BG381), 25 MHz, 832 ROs, key path (compact cores)",
+    platform="amaranth_boards.ulx3s:ULX3S_12F_Platform",
+    arbiter_chains=0,
+    compact_key_path=True,
+)
+
+PROFILES: dict[str, BoardProfile] = {
+    p.name: p for p in (ICEBREAKER, ULX3S_85F, ULX3S_45F, ULX3S_25F, ULX3S_12F)
+}

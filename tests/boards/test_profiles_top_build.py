@@ -15,9 +15,10 @@ from ropuf.boards import build, yowasp
 from ropuf.boards.profiles import PROFILES, VARIANTS, BoardProfile, ECP5RingRegion
 from ropuf.boards.top import BoardTop, board_top, device_top_kwargs
 from ropuf.cli.build import add_build_command
+from ropuf.gateware.arbiter.ecp5 import ECP5ArbiterPlacement
 from ropuf.gateware.ro.ecp5 import ECP5RingPlacement
 from ropuf.sim import harness
-from ropuf.spec.code_params import CHOSEN
+from ropuf.spec.code_params import CHOSEN, ICE40
 
 
 def trellis_logic_tiles(device: str) -> set[tuple[int, int]]:
@@ -86,10 +87,62 @@ def test_ice40_rings_avoid_the_ram_columns():
     assert xs.isdisjoint({0, 6, 19, 25})  # IO/DSP edges and the UP5K's RAM columns
 
 
-def test_ulx3s_85f_carries_the_chosen_code():
-    profile = PROFILES["ulx3s-85f"]
+ECP5_PROFILES = [p for p in PROFILES.values() if p.family == "ecp5"]
+
+
+@pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
+def test_ulx3s_boards_carry_the_chosen_code_on_its_rings(profile):
     assert profile.code == CHOSEN
-    assert profile.n_ro == 1536 >= 2 * CHOSEN.candidate_pairs
+    assert profile.n_ro == CHOSEN.ros == 832
+    # The 12F (12k LUTs) has the compact key path and no arbiter; the larger ones the full ones.
+    small = profile.name == "ulx3s-12f"
+    assert profile.compact_key_path == small
+    assert profile.arbiter_chains == (0 if small else 4)
+
+
+@pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
+def test_ecp5_batches_sit_in_compact_blocks(profile):
+    # A batch of the pairing (64 neighbouring ROs) is paired within itself: it must sit in one
+    # 8 x 8 tile block (at most one row without logic inside it), not along a row of the die.
+    batch = CHOSEN.pairing.batch
+    assert batch == 64
+    for first in range(0, profile.n_ro, batch):
+        tiles = [profile.placement.tile(i) for i in range(first, first + batch)]
+        xs = {x for x, _ in tiles}
+        ys = {y for _, y in tiles}
+        assert len(xs) == 8 and max(xs) - min(xs) == 7
+        assert len(ys) == 8 and max(ys) - min(ys) <= 8
+
+
+@pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
+def test_ecp5_rings_leave_the_arbiter_tiles_free(profile):
+    profile = dataclasses.replace(profile, arbiter_chains=4)  # the 12F's rings as well
+    # The arbiter chains take the default ECP5ArbiterPlacement (the board top gives none).
+    arbiter = ECP5ArbiterPlacement()
+    width = arbiter.columns(profile.arbiter_stages)
+    chains = {
+        (arbiter.x0 + dx, arbiter.row(chain))
+        for chain in range(profile.arbiter_chains)
+        for dx in range(width)
+    }
+    rings = {profile.placement.tile(i) for i in range(profile.n_ro)}
+    assert rings.isdisjoint(chains)
+
+
+def test_ecp5_region_tiles_blocks_in_bands():
+    region = ECP5RingRegion(x0=10, y0=20, columns=4, skip_y=(22,), block=(2, 2))
+    assert [region.tile(i) for i in range(12)] == [
+        (10, 20), (11, 20), (10, 21), (11, 21),  # block 0
+        (12, 20), (13, 20), (12, 21), (13, 21),  # block 1
+        (10, 23), (11, 23), (10, 24), (11, 24),  # block 2, the next band, over row 22
+    ]  # fmt: skip
+
+
+def test_ecp5_region_refuses_a_block_that_does_not_divide_the_columns():
+    with pytest.raises(ValueError, match=r"multiple of the block width 8, not 20"):
+        ECP5RingRegion(columns=20, block=(8, 8))
+    with pytest.raises(ValueError, match=r"block height"):
+        ECP5RingRegion(columns=16, block=(8, 0))
 
 
 def test_ecp5_region_steps_over_rows_without_logic():
@@ -104,8 +157,8 @@ def test_ecp5_region_steps_over_rows_without_logic():
 
 
 def test_profile_rejects_a_code_its_rings_cannot_carry():
-    with pytest.raises(ValueError, match=r"760 candidate pairs need 1520 ROs, not 1024"):
-        dataclasses.replace(PROFILES["ulx3s-85f"], n_ro=1024)
+    with pytest.raises(ValueError, match=r"pairing uses 832 ROs, not 768"):
+        dataclasses.replace(PROFILES["ulx3s-85f"], n_ro=768)
 
 
 def test_profile_rejects_rings_outside_the_logic_rows():
@@ -144,9 +197,10 @@ def test_device_top_kwargs_refuses_an_unknown_variant():
 def test_profiles_build_the_key_path_and_arbiter_they_name():
     big = device_top_kwargs(PROFILES["ulx3s-85f"], "enrollment")["config"]
     assert big.code == CHOSEN and big.arbiter.k == 4 and big.arbiter.allow_counts
+    assert not big.compact_key_path
     assert not device_top_kwargs(PROFILES["ulx3s-85f"], "deployment")["config"].arbiter.allow_counts
     small = device_top_kwargs(PROFILES["icebreaker"], "enrollment")["config"]
-    assert small.code is None and small.arbiter is None  # cut on the UP5K
+    assert small.code == ICE40 and small.compact_key_path and small.arbiter is None
 
 
 def test_board_top_puts_the_rings_where_the_profile_says():
@@ -168,7 +222,9 @@ def test_board_top_puts_the_rings_where_the_profile_says():
 def test_find_profile_names_the_known_boards():
     with pytest.raises(build.UnknownBoardError) as info:
         build.find_profile("arty")
-    assert str(info.value) == "unknown board 'arty': choose one of icebreaker, ulx3s-45f, ulx3s-85f"
+    assert str(info.value) == (
+        "unknown board 'arty': choose one of icebreaker, ulx3s-12f, ulx3s-25f, ulx3s-45f, ulx3s-85f"
+    )
 
 
 def test_build_board_refuses_bad_names_before_any_tool_runs(tmp_path):
@@ -229,7 +285,7 @@ def test_blocks_from_stat_sums_each_block():
 
 
 def test_ring_placement_check_names_each_misplaced_lut():
-    profile = dataclasses.replace(PROFILES["icebreaker"], n_ro=4)
+    profile = dataclasses.replace(PROFILES["icebreaker"], n_ro=4, code=None)
     ring = profile.ring()
     bels = {
         f"device.core.ro.bank.ro{i}_lut{k}_LC": bel
@@ -238,11 +294,11 @@ def test_ring_placement_check_names_each_misplaced_lut():
     }
     bels["device.core.processor.other_LC"] = "X20/Y20/lc0"
     assert build.check_ring_placement(bels, profile) == []
-    bels["device.core.ro.bank.ro2_lut3_LC"] = "X9/Y9/lc3"
+    bels["device.core.ro.bank.ro2_lut2_LC"] = "X9/Y9/lc2"
     del bels["device.core.ro.bank.ro3_lut0_LC"]
     bels["device.core.ro.bank.ro7_lut0_LC"] = "X1/Y1/lc0"
     assert build.check_ring_placement(bels, profile) == [
-        f"ro2 stage 3: X9/Y9/lc3 (asked {ring.bels(2)[3]})",
+        f"ro2 stage 2: X9/Y9/lc2 (asked {ring.bels(2)[2]})",
         f"ro3 stage 0: missing (asked {ring.bels(3)[0]})",
         "ro7 stage 0: unexpected ring LUT at X1/Y1/lc0",
     ]
@@ -523,9 +579,7 @@ def test_build_command_parses_its_options():
 
 def test_build_command_refuses_an_unknown_board():
     args = _parse("build", "--board", "arty")
-    with pytest.raises(
-        build.UnknownBoardError, match="choose one of icebreaker, ulx3s-45f, ulx3s-85f"
-    ):
+    with pytest.raises(build.UnknownBoardError, match="choose one of icebreaker, ulx3s-12f, "):
         args.run(args)
 
 
