@@ -12,13 +12,18 @@ from ropuf.sim.board import Condition, _design, device_model
 
 #: INFO's build id of every configuration that exists (records and reports name these).
 BUILD_IDS = {
-    ("sim", "enrollment"): "c6ebacfe783964f0",
-    ("icebreaker", "enrollment"): "db58896eea8f8dd7",
-    ("icebreaker", "deployment"): "725efd02a698b390",
-    ("ulx3s-85f", "enrollment"): "799147a9c5eb3a2f",
-    ("ulx3s-85f", "deployment"): "4a258fbda7a7ec2e",
-    ("ulx3s-45f", "enrollment"): "799147a9c5eb3a2f",
-    ("ulx3s-45f", "deployment"): "4a258fbda7a7ec2e",
+    ("sim", "enrollment"): "0d80dfb12dcf674c",
+    ("sim-icebreaker", "enrollment"): "32b2b118468679dd",
+    ("icebreaker", "enrollment"): "f4e8bf8d0ea32706",
+    ("icebreaker", "deployment"): "814fdc27bab534e8",
+    ("ulx3s-85f", "enrollment"): "cd09f0238b587b54",
+    ("ulx3s-85f", "deployment"): "50729416fa51370b",
+    ("ulx3s-45f", "enrollment"): "cd09f0238b587b54",
+    ("ulx3s-45f", "deployment"): "50729416fa51370b",
+    ("ulx3s-25f", "enrollment"): "cd09f0238b587b54",
+    ("ulx3s-25f", "deployment"): "50729416fa51370b",
+    ("ulx3s-12f", "enrollment"): "781567aeac0eafe8",
+    ("ulx3s-12f", "deployment"): "c1e4cb4b2506f627",
 }
 
 
@@ -26,9 +31,13 @@ def test_the_simulated_board_keeps_its_build_id():
     design, _, _ = _design()
     assert design.core.processor.build_id.hex() == BUILD_IDS["sim", "enrollment"]
     assert device_model(Condition()).info().build_id.hex() == BUILD_IDS["sim", "enrollment"]
+    icebreaker = device_model(Condition(board="icebreaker")).info().build_id.hex()
+    assert icebreaker == BUILD_IDS["sim-icebreaker", "enrollment"]
 
 
-@pytest.mark.parametrize("board, variant", [key for key in BUILD_IDS if key[0] != "sim"])
+@pytest.mark.parametrize(
+    "board, variant", [key for key in BUILD_IDS if not key[0].startswith("sim")]
+)
 def test_every_board_variant_keeps_its_build_id(board, variant):
     top = DeviceTop(**device_top_kwargs(PROFILES[board], variant))
     assert top.core.processor.build_id.hex() == BUILD_IDS[board, variant]
