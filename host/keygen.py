@@ -177,25 +177,9 @@ def enrol(
     erfc = np.vectorize(math.erfc)
     predicted = float(np.mean(0.5 * erfc(np.abs(margin) / spread / 2**0.5)))
 
-    n_sel = params.selected_bits
-    selected_entropy = float(n_sel)
-    if design_min_entropy is not None:
-        if not 0.0 < design_min_entropy <= 1.0:
-            raise ValueError(f"design_min_entropy must be in (0, 1], not {design_min_entropy!r}")
-        selected_entropy = min(selected_entropy, n_sel * design_min_entropy)
-    disclosed = n_sel - params.k
-    account = EntropyAccount(
-        bias=bias,
-        selected_entropy=selected_entropy,
-        disclosed=disclosed,
-        remaining=selected_entropy - disclosed,
-        predicted_bit_error=predicted,
+    account = rank_pair_account(
+        bits, params.k, design_min_entropy=design_min_entropy, predicted_bit_error=predicted
     )
-    if account.remaining < MIN_KEY_ENTROPY:
-        raise EnrollmentError(
-            f"Entropy account {account.remaining:.1f} bits is below {MIN_KEY_ENTROPY:.0f}: "
-            f"response {selected_entropy:.1f} bits, code offset discloses {disclosed}"
-        )
 
     if message_bits is None:
         message_bits = [secrets.randbits(1) for _ in range(params.k)]
