@@ -104,7 +104,18 @@ class PrescaledCounter(wiring.Component):
         return m
 
 
-class FPGARingBank(wiring.Component):
+class _FabricRingBank(wiring.Component):
+    """What both fabric bodies hold: the family's rings, their number and the counter width,
+    behind a :class:`~.bank.RingBankSignature` port ``bank``."""
+
+    def __init__(self, *, ring, n_ro: int, count_width: int):
+        self._ring = ring
+        self._n_ro = n_ro
+        self._count_width = count_width
+        super().__init__({"bank": In(RingBankSignature(n_ro=n_ro, count_width=count_width))})
+
+
+class FPGARingBank(_FabricRingBank):
     """Rings on fabric with two ring-clocked edge counters; both rings of a pair run at once.
 
     Parameters
@@ -124,12 +135,6 @@ class FPGARingBank(wiring.Component):
     """
 
     SEQUENTIAL = False
-
-    def __init__(self, *, ring, n_ro: int, count_width: int):
-        self._ring = ring
-        self._n_ro = n_ro
-        self._count_width = count_width
-        super().__init__({"bank": In(RingBankSignature(n_ro=n_ro, count_width=count_width))})
 
     def elaborate(self, platform):
         m = Module()
@@ -155,7 +160,7 @@ class FPGARingBank(wiring.Component):
         return m
 
 
-class SequentialRingBank(wiring.Component):
+class SequentialRingBank(_FabricRingBank):
     """Rings on fabric, gated by one-hot row and column selects, an XOR combiner and one
     prescaled counter: ring ``sel_a`` is measured into ``count_a`` (see the module docstring).
 
@@ -184,12 +189,6 @@ class SequentialRingBank(wiring.Component):
 
     #: One ring per gate window: :class:`~ropuf.gateware.ro.array.ROArray` measures a pair in two.
     SEQUENTIAL = True
-
-    def __init__(self, *, ring, n_ro: int, count_width: int):
-        self._ring = ring
-        self._n_ro = n_ro
-        self._count_width = count_width
-        super().__init__({"bank": In(RingBankSignature(n_ro=n_ro, count_width=count_width))})
 
     def elaborate(self, platform):
         m = Module()
