@@ -22,8 +22,8 @@ CELLS_PER_TILE = 8
 class ECP5RingPlacement:
     """Where the rings go: a grid of PLC tiles from (x0, y0), ``columns`` tiles wide."""
 
-    #: The family's bank measures one ring per gate window (see :mod:`.fpga`): an
-    #: :class:`~ropuf.gateware.ro.array.ROArray` given this placement runs two windows per pair.
+    #: The family's bank measures both rings of a pair in one gate window (see :mod:`.fpga`):
+    #: an :class:`~ropuf.gateware.ro.array.ROArray` given this placement runs one window a pair.
     SEQUENTIAL: ClassVar[bool] = False
 
     x0: int = 20

@@ -134,8 +134,6 @@ class FPGARingBank(_FabricRingBank):
         Counts are valid a few cycles after the gate closes (the sequencer's settle time).
     """
 
-    SEQUENTIAL = False
-
     def elaborate(self, platform):
         m = Module()
         bank = self.bank
@@ -187,9 +185,6 @@ class SequentialRingBank(_FabricRingBank):
         closes (the sequencer's settle time).
     """
 
-    #: One ring per gate window: :class:`~ropuf.gateware.ro.array.ROArray` measures a pair in two.
-    SEQUENTIAL = True
-
     def elaborate(self, platform):
         m = Module()
         bank = self.bank
@@ -221,8 +216,9 @@ def ring_bank_for(
     platform, *, n_ro: int, stages: int, count_width: int, sequential: bool, placement=None
 ) -> wiring.Component:
     """The ring bank for *platform*'s FPGA family, its rings where *placement* says (the
-    family's default placement when None); *sequential* is what the caller's sequencer does
-    (one ring per gate window, see ``SEQUENTIAL``).
+    family's default placement when None): :class:`SequentialRingBank` for a family whose
+    placement says ``SEQUENTIAL`` (iCE40), else :class:`FPGARingBank`. *sequential* is what the
+    caller's sequencer does (one ring per gate window).
 
     Raises
     ------
@@ -232,19 +228,21 @@ def ring_bank_for(
     """
     match platform:
         case LatticeICE40Platform():
-            ring_body, bank_body = ICE40Ring, SequentialRingBank
+            ring_body = ICE40Ring
         case LatticeECP5Platform():
-            ring_body, bank_body = ECP5Ring, FPGARingBank
+            ring_body = ECP5Ring
         case _:
             raise ValueError(
                 f"No ring-oscillator body for {type(platform).__name__}: "
                 "ropuf has rings for iCE40 and ECP5"
             )
-    if sequential != bank_body.SEQUENTIAL:
+    family_sequential = ring_body.PLACEMENT.SEQUENTIAL
+    if sequential != family_sequential:
         raise ValueError(
             f"The {type(platform).__name__} ring bank measures "
-            + ("one ring per gate window" if bank_body.SEQUENTIAL else "both rings at once")
-            + f": build the RO array with sequential={bank_body.SEQUENTIAL}"
+            + ("one ring per gate window" if family_sequential else "both rings at once")
+            + f": build the RO array with sequential={family_sequential}"
         )
+    bank_body = SequentialRingBank if family_sequential else FPGARingBank
     ring = ring_body(stages=stages, n_ro=n_ro, placement=placement)
     return bank_body(ring=ring, n_ro=n_ro, count_width=count_width)
