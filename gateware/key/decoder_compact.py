@@ -102,11 +102,11 @@ class CompactBCHDecoder(BCHDecoder):
         The ``n * rep`` selected response bits in helper-data order. ``ready`` is high from
         reset and after a result is taken, except for :func:`compact_input_stall` cycles after
         the last beat of every code bit, and low while decoding.
-    o_result : Out(stream.Signature(ResultLayout(params.k)))
+    o_result : Out(stream.Signature(ResultLayout))
         The corrected message, a byte at a time, and the failure flag, as
-        :class:`BCHDecoder`'s. ``valid`` rises
-        :func:`compact_decode_cycles` cycles after the last input beat is taken and stays high,
-        the payload stable, until ``ready``.
+        :class:`BCHDecoder`'s. ``valid`` rises :func:`compact_decode_cycles` cycles after the
+        last input beat is taken and stays high, the payload stable but for ``message_shift``,
+        until ``ready``.
     message_shift : In(1)
         As :class:`BCHDecoder`'s: while ``o_result.valid``, each cycle with ``message_shift``
         moves ``o_result.payload.byte`` on to the next byte of the message.
