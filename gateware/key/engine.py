@@ -200,10 +200,10 @@ class KeyEngine(wiring.Component):
         m.d.comb += [pair_a.eq(Cat(pair[width:], group)), pair_b.eq(Cat(pair[:width], group))]
         offset_bit = Signal()
         soft = Signal(signed(code.soft_width))
-        threshold = Signal(signed(16))
-        offset_a = Signal(signed(16))
         offsets = self._offsets
         if offsets is not None:
+            threshold = Signal(signed(16))  # offsets[a] - offsets[b]
+            offset_a = Signal(signed(16))
             m.submodules.offsets = offset_rom = memory.Memory(
                 shape=signed(16), depth=len(offsets), init=offsets
             )
@@ -348,13 +348,16 @@ class KeyEngine(wiring.Component):
                     m.d.sync += soft.eq(self.ro_results.payload.soft)
                     m.next = "FEED"
             with m.State("FEED"):
-                # soft - threshold, saturated to the soft width (spec.helper_data.corrected_soft).
-                difference = Signal(signed(max(code.soft_width, 16) + 1))
-                m.d.comb += difference.eq(soft - threshold)
-                corrected = saturated(m, difference, code.soft_width, name="corrected")
+                corrected = soft
+                if offsets is not None:
+                    # soft - threshold, saturated to the soft width
+                    # (spec.helper_data.corrected_soft).
+                    difference = Signal(signed(max(code.soft_width, 16) + 1))
+                    m.d.comb += difference.eq(soft - threshold)
+                    corrected = saturated(m, difference, code.soft_width, name="corrected")
                 m.d.comb += [
                     decoder.i_bits.valid.eq(1),
-                    decoder.i_bits.payload.soft.eq(soft if offsets is None else corrected),
+                    decoder.i_bits.payload.soft.eq(corrected),
                     decoder.i_bits.payload.offset.eq(offset_bit),
                 ]
                 with m.If(decoder.i_bits.ready):
