@@ -22,6 +22,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.vendor import LatticeECP5Platform, LatticeICE40Platform
 
+from ropuf.spec.checks import check_int
+
 from .bank import RingBankSignature
 from .ecp5 import ECP5Ring
 from .ice40 import ICE40Ring
@@ -70,10 +72,15 @@ class PrescaledCounter(wiring.Component):
         settled (a few ns).
     overflow : Out(1)
         The counter reached its maximum; the count is not to be trusted.
+
+    Raises
+    ------
+    TypeError, ValueError
+        ``count_width`` is not an integer of at least 2.
     """
 
     def __init__(self, *, count_width: int):
-        self._count_width = count_width
+        self._count_width = check_int("count_width", count_width, 2)
         super().__init__(
             {"ring": In(1), "clear": In(1), "count": Out(count_width), "overflow": Out(1)}
         )

@@ -105,6 +105,14 @@ def test_prescaled_counter_counts_rising_edges_and_saturates(edges):
     assert seen["cleared"] == (0, 0)
 
 
+def test_prescaled_counter_refuses_a_width_below_two():
+    for width in (1, 0):
+        with pytest.raises(ValueError, match="count_width must be at least 2"):
+            PrescaledCounter(count_width=width)
+    with pytest.raises(TypeError, match="count_width"):
+        PrescaledCounter(count_width=2.0)
+
+
 def ring_instances(n_ro, stages=5):
     ring = ICE40Ring(stages=stages, n_ro=n_ro)
     bank = SequentialRingBank(ring=ring, n_ro=n_ro, count_width=12)
