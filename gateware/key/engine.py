@@ -84,7 +84,11 @@ class KeyEngine(wiring.Component):
     Raises
     ------
     ValueError
-        The code does not fit the array, or the soft widths differ.
+        The code does not fit the array, the soft widths differ, the secret does not fit a
+        32-byte slot, the record, slots and program constants do not fit the 1 KiB memory, or
+        *offsets* has not one entry per RO.
+    TypeError
+        *code* is not a :class:`~ropuf.spec.code_params.CodeParams`.
     """
 
     COMMANDS = (Command.LOAD_HELPER, Command.RECONSTRUCT, Command.ATTEST)
