@@ -24,11 +24,10 @@ from ropuf.spec.pairing import RankPairing
 
 from . import metrics
 from .keygen_analysis import (
-    PERCENTILES,
     AnalysisError,
-    FailureSummary,
     _poisson_binomial_tail,
     _q,
+    per_device_summary,
 )
 
 __all__ = [
@@ -227,20 +226,6 @@ def rank_pair_failures(errors, t: int) -> np.ndarray:
     if errors.ndim != 3:
         raise AnalysisError(f"Errors must have 2 or 3 dimensions, not {errors.shape!r}")
     return np.max([_poisson_binomial_tail(e, t) for e in errors], axis=0)
-
-
-def per_device_summary(per_device, runs: int = 4) -> FailureSummary:
-    """:class:`FailureSummary` of per-device failures, the devices split into *runs* runs."""
-    per_device = np.asarray(per_device, dtype=np.float64)
-    means = tuple(float(r.mean()) for r in np.array_split(per_device, runs))
-    return FailureSummary(
-        mean=float(per_device.mean()),
-        run_means=means,
-        spread=float(np.std(means, ddof=1)),
-        percentiles={q: float(np.percentile(per_device, q)) for q in PERCENTILES},
-        devices=len(per_device),
-        per_device=per_device,
-    )
 
 
 def smallest_code(errors, *, averaged=None, k_min: int = 128, gf_m: int = 8, target=1e-9):
