@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from ropuf.spec.bch_code import bch_code
+from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES
 from ropuf.spec.pairing import RankPairing
 
 from . import metrics
@@ -72,9 +73,10 @@ def enrol_pairs(means, pairing: RankPairing, pairs: int) -> np.ndarray:
 
 
 def helper_bytes(pairing: RankPairing, n: int) -> int:
-    """Bytes of a rank-pair helper record: 18-byte header, the pair list, the ``n``-bit code
-    offset, 8-byte key-check value and CRC-32 (no thresholds)."""
-    return 18 + pairing.list_bytes(n) + (n + 7) // 8 + 8 + 4
+    """Bytes of a rank-pair helper record of ``n`` pairs, for a code not chosen yet: the fields
+    of :class:`~ropuf.spec.helper_data.RecordLayout` (header, the pair list, the ``n``-bit code
+    offset, key-check value, CRC-32)."""
+    return HEADER.size + pairing.list_bytes(n) + (n + 7) // 8 + KCV_BYTES + CRC_BYTES
 
 
 def layout_offsets(relative, columns: int, *, per_ro: bool = True) -> np.ndarray:
