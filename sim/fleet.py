@@ -37,6 +37,7 @@ from ropuf.host.registry import Registry
 from ropuf.spec.code_params import CHOSEN, CodeParams
 from ropuf.spec.errors import InputError
 from ropuf.spec.helper_data import HelperData
+from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .board import Condition
 from .sources import FastModelSource
@@ -351,8 +352,7 @@ def _run(
             pair_soft(counts, pairs, params.soft_width), thresholds, params.soft_width
         )
 
-    neighbours = [(2 * i, 2 * i + 1) for i in range(ros // 2)]
-    soft = corrected(neighbours)  # (corners, dies, reads, ros / 2)
+    soft = corrected(neighbour_pairs(ros))  # (corners, dies, reads, ros / 2)
     reference = soft[0].mean(axis=1) > 0  # (dies, pairs): the 25 C nominal responses
     key_reference = {
         d: corrected(key_pairs[d])[0, d].mean(axis=0) > 0 for d in np.flatnonzero(enrolled)
