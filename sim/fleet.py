@@ -354,17 +354,16 @@ def _run(
 
     soft = corrected(neighbour_pairs(ros))  # (corners, dies, reads, ros / 2)
     reference = soft[0].mean(axis=1) > 0  # (dies, pairs): the 25 C nominal responses
-    key_reference = {
-        d: corrected(key_pairs[d])[0, d].mean(axis=0) > 0 for d in np.flatnonzero(enrolled)
-    }
+    # Each enrolled die's key-pair soft values at every corner: (corners, reads, pairs).
+    key_soft = {d: corrected(key_pairs[d])[:, d] for d in np.flatnonzero(enrolled)}
+    key_reference = {d: values[0].mean(axis=0) > 0 for d, values in key_soft.items()}
     results = []
     for c, (temperature, voltage) in enumerate(corners):
         bits = soft[c] > 0  # (dies, reads, pairs)
         per_die = metrics.intra_hd(bits, reference)
         # Key bits of the enrolled dies that differ from their reference.
         wrong = sum(
-            int(np.sum((corrected(key_pairs[d])[c, d] > 0) != key_reference[d]))
-            for d in key_reference
+            int(np.sum((values[c] > 0) != key_reference[d])) for d, values in key_soft.items()
         )
         key_bit_count = len(key_reference) * params.selected_bits * char_reads
         results.append(
