@@ -27,11 +27,8 @@ from amaranth.lib.wiring import In, Out
 from ropuf.boards import yowasp
 from ropuf.gateware.key.decoder import BCHDecoder, ResultLayout, SoftBitLayout, decode_cycles
 from ropuf.gateware.key.decoder_compact import CompactBCHDecoder, compact_decode_cycles
-from ropuf.spec.code_params import CHOSEN, CodeParams
-from ropuf.spec.pairing import RankPairing
+from ropuf.spec.code_params import CHOSEN, ICE40, CodeParams
 
-#: The t = 7 code of the iCE40 key path (research note): BCH(192, 136, t=7) over GF(2^8).
-T7 = CodeParams(rep=1, gf_m=8, t=7, n=192, pairing=RankPairing(batch=64, per_batch=32))
 #: Clock of the iCEBreaker, for the time per decode.
 CLOCK_HZ = 12e6
 
@@ -101,7 +98,7 @@ def main() -> None:
     print("BCH decoders alone, Yosys synth_ice40 (before place and route)")
     header = f"  {'code':<26}{'decoder':<10}{'SB_LUT4':>9}{'DFF':>6}{'CARRY':>7}{'EBR':>5}"
     print(header + f"{'cycles':>8}{'us @12MHz':>11}")
-    for params in (T7, CHOSEN):
+    for params in (ICE40, CHOSEN):
         code = f"BCH({params.n},{params.k},t={params.t})"
         for name, design, cycles in (
             ("compact", CompactBCHDecoder(params), compact_decode_cycles(params)),
@@ -114,9 +111,11 @@ def main() -> None:
             )
     print("  cycles: from the last input bit to the result, any error pattern; the compact")
     print("  decoder also holds i_bits.ready low for 2t cycles after each code bit.")
-    baseline = placed_cells(MessageOnly(T7)) - T7.k
-    print(f"Placed with nextpnr, iCE40UP5K, BCH({T7.n},{T7.k},t={T7.t}), probe cells removed")
-    for name, design in (("compact", CompactBCHDecoder(T7)), ("today", BCHDecoder(T7))):
+    baseline = placed_cells(MessageOnly(ICE40)) - ICE40.k
+    print(
+        f"Placed with nextpnr, iCE40UP5K, BCH({ICE40.n},{ICE40.k},t={ICE40.t}), probe cells removed"
+    )
+    for name, design in (("compact", CompactBCHDecoder(ICE40)), ("today", BCHDecoder(ICE40))):
         print(f"  {name:<10}{placed_cells(design) - baseline:>6} logic cells")
 
 

@@ -9,10 +9,11 @@ Usage::
    enrolled device in an SQLite registry on disk (record signature check, key decryption,
    the nonce recorded in its own transaction, constant-time MAC comparison).
 2. **Enrollment wall time per device**, the same work on both devices in the same run: die 41
-   at 25 C, ``--reads`` full reads of the 760 candidate pairs, keygen, LOAD_HELPER +
-   RECONSTRUCT + ATTEST verification and the registry write; on the fast model device and on
-   the Verilator device behind its UART on a TCP port (board start-up timed apart). Both
-   devices answer bit for bit alike, so both enrolments select the same pairs.
+   at 25 C, ``--reads`` full reads of the 832 ROs the construction uses (416 neighbour
+   pairs), keygen, LOAD_HELPER + RECONSTRUCT + ATTEST verification and the registry write; on
+   the fast model device and on the Verilator device behind its UART on a TCP port (board
+   start-up timed apart). Both devices answer bit for bit alike, so both enrolments choose the
+   same rank pairs.
 3. **Command wall times**: ``ropuf demo`` (as ``make demo`` runs it) and ``ropuf fleet --dies
    100``, each in a child process.
 """

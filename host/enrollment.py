@@ -44,6 +44,7 @@ from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
 from ropuf.spec.code_params import CONSTRUCTIONS, CodeParams
 from ropuf.spec.commands import Info, Mode
 from ropuf.spec.errors import InputError
+from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .client import (
     BadHelperError,
@@ -216,7 +217,7 @@ def read_counts(
     """
     if ros % 2:
         raise ValueError(f"ROs are read in neighbour pairs: an even count, not {ros!r}")
-    pairs = [(2 * i, 2 * i + 1) for i in range(ros // 2)]
+    pairs = neighbour_pairs(ros)
     out = np.empty((reads, ros), dtype=np.int64)
     for r in range(reads):
         results = client.read_ro(pairs)

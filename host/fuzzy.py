@@ -4,7 +4,7 @@ Everything is vectorised over a leading axis of trials, so the same functions se
 and a million simulated reconstructions. The arithmetic is the gateware's, step for step
 (:mod:`ropuf.gateware.key.decoder` is checked bit for bit against it):
 
-1. Inner soft repetition: each selected response bit has a signed soft value ``y`` (the RO
+1. Inner soft repetition: each pair's response bit has a signed soft value ``y`` (the RO
    count difference, ``y > 0`` means response bit 1). It is mapped to the odd value
    ``2y - 1`` (never zero, same sign as the response bit), negated where the code-offset bit is
    1, and summed over the ``rep`` bits of a code bit; the code bit is 1 when the sum is
@@ -66,7 +66,7 @@ def combine(soft: np.ndarray, offset: np.ndarray, rep: int) -> np.ndarray:
     Parameters
     ----------
     soft : array_like of int, shape (..., n * rep)
-        Soft values of the selected response bits, in selected order.
+        Soft values of the helper data's pairs (response bits), in pair order.
     offset : array_like of {0, 1}, shape (..., n * rep)
         Code-offset bits (broadcast against *soft*).
     rep : int

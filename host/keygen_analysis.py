@@ -45,6 +45,7 @@ __all__ = [
     "measured_bit_errors",
     "measured_key_failure",
     "monte_carlo",
+    "per_device_summary",
     "rm_failure_soft",
     "soft_model_with_enrolment",
 ]
@@ -491,15 +492,21 @@ def failure_summary(
         )
         for seed in seeds
     ]
-    pooled = np.concatenate(runs)
-    means = tuple(float(run.mean()) for run in runs)
+    # Every run holds *devices* devices, so splitting the pool in len(seeds) gives the runs back.
+    return per_device_summary(np.concatenate(runs), runs=len(seeds))
+
+
+def per_device_summary(per_device, runs: int = 4) -> FailureSummary:
+    """:class:`FailureSummary` of per-device failures, the devices split into *runs* runs."""
+    per_device = np.asarray(per_device, dtype=np.float64)
+    means = tuple(float(r.mean()) for r in np.array_split(per_device, runs))
     return FailureSummary(
-        mean=float(pooled.mean()),
+        mean=float(per_device.mean()),
         run_means=means,
         spread=float(np.std(means, ddof=1)),
-        percentiles={q: float(np.percentile(pooled, q)) for q in PERCENTILES},
-        devices=len(pooled),
-        per_device=pooled,
+        percentiles={q: float(np.percentile(per_device, q)) for q in PERCENTILES},
+        devices=len(per_device),
+        per_device=per_device,
     )
 
 

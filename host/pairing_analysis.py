@@ -20,15 +20,15 @@ import math
 import numpy as np
 
 from ropuf.spec.bch_code import bch_code
+from ropuf.spec.helper_data import CRC_BYTES, HEADER, KCV_BYTES
 from ropuf.spec.pairing import RankPairing
 
 from . import metrics
 from .keygen_analysis import (
-    PERCENTILES,
     AnalysisError,
-    FailureSummary,
     _poisson_binomial_tail,
     _q,
+    per_device_summary,
 )
 
 __all__ = [
@@ -73,9 +73,10 @@ def enrol_pairs(means, pairing: RankPairing, pairs: int) -> np.ndarray:
 
 
 def helper_bytes(pairing: RankPairing, n: int) -> int:
-    """Bytes of a rank-pair helper record: 18-byte header, the pair list, the ``n``-bit code
-    offset, 8-byte key-check value and CRC-32 (no thresholds)."""
-    return 18 + pairing.list_bytes(n) + (n + 7) // 8 + 8 + 4
+    """Bytes of a rank-pair helper record of ``n`` pairs, for a code not chosen yet: the fields
+    of :class:`~ropuf.spec.helper_data.RecordLayout` (header, the pair list, the ``n``-bit code
+    offset, key-check value, CRC-32)."""
+    return HEADER.size + pairing.list_bytes(n) + (n + 7) // 8 + KCV_BYTES + CRC_BYTES
 
 
 def layout_offsets(relative, columns: int, *, per_ro: bool = True) -> np.ndarray:
@@ -227,20 +228,6 @@ def rank_pair_failures(errors, t: int) -> np.ndarray:
     if errors.ndim != 3:
         raise AnalysisError(f"Errors must have 2 or 3 dimensions, not {errors.shape!r}")
     return np.max([_poisson_binomial_tail(e, t) for e in errors], axis=0)
-
-
-def per_device_summary(per_device, runs: int = 4) -> FailureSummary:
-    """:class:`FailureSummary` of per-device failures, the devices split into *runs* runs."""
-    per_device = np.asarray(per_device, dtype=np.float64)
-    means = tuple(float(r.mean()) for r in np.array_split(per_device, runs))
-    return FailureSummary(
-        mean=float(per_device.mean()),
-        run_means=means,
-        spread=float(np.std(means, ddof=1)),
-        percentiles={q: float(np.percentile(per_device, q)) for q in PERCENTILES},
-        devices=len(per_device),
-        per_device=per_device,
-    )
 
 
 def smallest_code(errors, *, averaged=None, k_min: int = 128, gf_m: int = 8, target=1e-9):

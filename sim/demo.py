@@ -285,8 +285,9 @@ def run_demo(
     dies, reads : int
         Fleet size and enrollment reads per die of the fleet (fast model device).
     board_dies, board_reads : int
-        Dies enrolled on Verilator boards, and their enrollment reads (a full read of the
-        760 candidate pairs is about 1.5 million simulated cycles).
+        Dies enrolled on Verilator boards, and their enrollment reads (a full read is READ_RO
+        of every neighbour pair of the ROs the construction uses: 416 pairs of an ECP5 board's
+        832 ROs, 192 of an iCEBreaker's 384).
     die_seed : int
         Seed of the first Verilator die.
     progress : callable, optional

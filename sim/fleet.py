@@ -37,6 +37,7 @@ from ropuf.host.registry import Registry
 from ropuf.spec.code_params import CHOSEN, CodeParams
 from ropuf.spec.errors import InputError
 from ropuf.spec.helper_data import HelperData
+from ropuf.spec.ro_pairs import neighbour_pairs
 
 from .board import Condition
 from .sources import FastModelSource
@@ -351,20 +352,18 @@ def _run(
             pair_soft(counts, pairs, params.soft_width), thresholds, params.soft_width
         )
 
-    neighbours = [(2 * i, 2 * i + 1) for i in range(ros // 2)]
-    soft = corrected(neighbours)  # (corners, dies, reads, ros / 2)
+    soft = corrected(neighbour_pairs(ros))  # (corners, dies, reads, ros / 2)
     reference = soft[0].mean(axis=1) > 0  # (dies, pairs): the 25 C nominal responses
-    key_reference = {
-        d: corrected(key_pairs[d])[0, d].mean(axis=0) > 0 for d in np.flatnonzero(enrolled)
-    }
+    # Each enrolled die's key-pair soft values at every corner: (corners, reads, pairs).
+    key_soft = {d: corrected(key_pairs[d])[:, d] for d in np.flatnonzero(enrolled)}
+    key_reference = {d: values[0].mean(axis=0) > 0 for d, values in key_soft.items()}
     results = []
     for c, (temperature, voltage) in enumerate(corners):
         bits = soft[c] > 0  # (dies, reads, pairs)
         per_die = metrics.intra_hd(bits, reference)
         # Key bits of the enrolled dies that differ from their reference.
         wrong = sum(
-            int(np.sum((corrected(key_pairs[d])[c, d] > 0) != key_reference[d]))
-            for d in key_reference
+            int(np.sum((values[c] > 0) != key_reference[d])) for d, values in key_soft.items()
         )
         key_bit_count = len(key_reference) * params.selected_bits * char_reads
         results.append(

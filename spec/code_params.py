@@ -36,7 +36,7 @@ class CodeParams:
     Parameters
     ----------
     rep : int
-        Inner repetition length, 1..15 (1: no repetition, each selected bit is a code bit).
+        Inner repetition length, 1..15 (1: no repetition, each pair's bit is a code bit).
     gf_m : int
         Degree of the BCH field GF(2^gf_m), a key of
         :data:`~ropuf.spec.bch_code.PRIMITIVE_POLYNOMIALS`.

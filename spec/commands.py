@@ -179,8 +179,8 @@ def encode_load_helper(helper: bytes, chunk: int = LOAD_HELPER_CHUNK) -> list[by
       helper-data length is BAD_PAYLOAD (nothing written). Any accepted LOAD_HELPER forgets
       the key (INFO's key_ready drops to 0). The buffer starts as zeros at configuration.
     - RECONSTRUCT: no payload. BAD_HELPER when the buffer is not a well-formed record for this
-      build (header bytes, CRC-32, mask weight, padding bits); otherwise the device measures
-      the selected pairs, decodes, derives the master key over the helper body and compares
+      build (header bytes, CRC-32, padding bits); otherwise the device measures the pairs
+      the record lists, decodes, derives the master key over the helper body and compares
       the key-check value: OK (key ready) or KEY_CHECK_FAILED (decoding failed or the check
       value differs; no key). Any outcome but OK forgets the key.
     - ATTEST: a 32-byte nonce; NO_KEY without a key; otherwise OK and the 32-byte MAC of

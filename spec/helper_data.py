@@ -54,7 +54,6 @@ __all__ = [
     "HEADER",
     "KCV_BYTES",
     "MAGIC",
-    "THRESHOLD_LIMIT",
     "VERSION",
     "HelperData",
     "HelperDataError",
@@ -71,10 +70,6 @@ VERSION = 3
 HEADER = struct.Struct(">4sBHBBBHBBBBH")
 KCV_BYTES = 8
 CRC_BYTES = 4
-
-
-#: Thresholds are signed 16-bit integers: -THRESHOLD_LIMIT - 1 .. THRESHOLD_LIMIT.
-THRESHOLD_LIMIT = 2**15 - 1
 
 
 def corrected_soft(soft: int, threshold: int, soft_width: int) -> int:

@@ -9,13 +9,14 @@ build serves every die (the die loads at run time), so each condition costs one 
 import numpy as np
 import pytest
 
-from ropuf.host.client import DeviceClient, DeviceError
+from ropuf.host.client import DeviceClient
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.sim.fast_device import FastDevice
 from ropuf.spec import arbiter_command, framing
 from ropuf.spec.arbiter_command import Form
 from ropuf.spec.commands import Command, Status, decode_read_ro_response, encode_read_ro_request
 from ropuf.spec.ro_pairs import neighbour_pairs
+from tests.drivers.board_session import send_all
 
 
 def _frame(body: bytes) -> bytes:
@@ -100,13 +101,7 @@ def _session(client: DeviceClient) -> list:
         ),
         (Command.ARBITER, arbiter_command.encode_request(challenges[:5], n_stages=64, votes=3)),
     ]
-    answers = []
-    for code, payload in requests:
-        try:
-            answers.append((Status.OK, client.request(code, payload)))
-        except DeviceError as error:
-            answers.append((error.status, b""))
-    return answers
+    return send_all(client, requests)
 
 
 @pytest.mark.sim

@@ -19,25 +19,23 @@ from ropuf.spec.code_params import ICE40
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.helper_data import HelperData
 from ropuf.spec.ro_pairs import neighbour_pairs
+from tests.drivers.board_session import send_all
 
 DIE = 6
 
 
 def session(client, record: bytes) -> list:
     """INFO, a READ_RO, LOAD_HELPER, RECONSTRUCT, ATTEST: (status, payload) of each."""
-    answers = []
-    for code, payload in [
-        (Command.INFO, b""),
-        (Command.READ_RO, commands.encode_read_ro_request(neighbour_pairs(384)[:32])),
-        *((Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)),
-        (Command.RECONSTRUCT, b""),
-        (Command.ATTEST, bytes(range(32))),
-    ]:
-        try:
-            answers.append((Status.OK, client.request(code, payload)))
-        except DeviceError as error:
-            answers.append((error.status, b""))
-    return answers
+    return send_all(
+        client,
+        [
+            (Command.INFO, b""),
+            (Command.READ_RO, commands.encode_read_ro_request(neighbour_pairs(384)[:32])),
+            *((Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)),
+            (Command.RECONSTRUCT, b""),
+            (Command.ATTEST, bytes(range(32))),
+        ],
+    )
 
 
 @pytest.mark.sim

@@ -5,7 +5,7 @@ as the fast model device does; another die fails the key check."""
 import numpy as np
 import pytest
 
-from ropuf.host.client import DeviceClient, DeviceError
+from ropuf.host.client import DeviceClient
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.sim.fast_device import FastDevice
@@ -13,6 +13,7 @@ from ropuf.sim.ro_measure import measure_pairs
 from ropuf.spec import arbiter_command, commands
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.commands import Command, Status
+from tests.drivers.board_session import send_all
 
 CODE = SIM_DEVICE.code
 DIE = 4
@@ -40,18 +41,15 @@ def enrolled(die_seed: int, reads: int = 12):
 
 def session(client, record: bytes, nonce: bytes) -> list:
     """LOAD_HELPER, RECONSTRUCT, INFO, ATTEST: (status, payload) of each."""
-    answers = []
-    for code, payload in [
-        *((Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)),
-        (Command.RECONSTRUCT, b""),
-        (Command.INFO, b""),
-        (Command.ATTEST, nonce),
-    ]:
-        try:
-            answers.append((Status.OK, client.request(code, payload)))
-        except DeviceError as error:
-            answers.append((error.status, b""))
-    return answers
+    return send_all(
+        client,
+        [
+            *((Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)),
+            (Command.RECONSTRUCT, b""),
+            (Command.INFO, b""),
+            (Command.ATTEST, nonce),
+        ],
+    )
 
 
 @pytest.mark.sim
@@ -109,20 +107,11 @@ def test_arbiter_over_the_link_answers_like_the_fast_model():
         ),
     ]
 
-    def answers(client):
-        out = []
-        for code, payload in requests:
-            try:
-                out.append((Status.OK, client.request(code, payload)))
-            except DeviceError as error:
-                out.append((error.status, b""))
-        return out
-
     condition = Condition(die_seed=DIE)
     with DeviceClient(FastDevice(device_model(condition))) as client:
-        expected = answers(client)
+        expected = send_all(client, requests)
     with SimulatedBoard(condition) as board, DeviceClient.open(board.url, timeout=60) as client:
-        got = answers(client)
+        got = send_all(client, requests)
     assert got == expected
     assert [status for status, _ in got] == [0, 0, Status.BAD_PAYLOAD, 0, Status.LOCKED]
     assert config.k == 4

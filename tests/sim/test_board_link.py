@@ -31,8 +31,9 @@ def test_next_client_is_answered_after_a_client_left_mid_reconstruct(caplog):
             first._seq = 39
             first.load_helper(record.to_bytes())
             # Three READ_RO (what the 512-byte receive window holds) and a RECONSTRUCT: the first
-            # client waits for none of them. Answers the board sends before the next client is connected go
-            # nowhere (a serial line nobody has open); the later ones reach the next client.
+            # client waits for none of them. Answers the board sends before the next client is
+            # connected go nowhere (a serial line nobody has open); the later ones reach the next
+            # client.
             for seq in range(57, 60):
                 first.transport.send(framing.encode_frame(seq, Command.READ_RO, pairs))
             first.transport.send(framing.encode_frame(60, Command.RECONSTRUCT))
