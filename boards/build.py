@@ -27,7 +27,7 @@ import re
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from amaranth.build.run import LocalBuildProducts
@@ -371,6 +371,8 @@ def _run_flow(profile: BoardProfile, variant: str, plan, work: Path) -> dict:
         features.append(
             f"arbiter PUF: {profile.arbiter_chains} chains x {profile.arbiter_stages} stages"
         )
+    if profile.offsets is not None:
+        features.append(f"design offsets: a ROM of {len(profile.offsets)} ROs' offsets")
     return {
         "board": profile.name,
         "variant": variant,
@@ -406,9 +408,12 @@ def build_board(
     *,
     out: str | os.PathLike[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
+    offsets=None,
 ) -> BoardBuild:
     """Build *board*'s bitstream as *variant* (the profile's default when ``None``), check it,
-    and copy the bitstream, ``report.json`` and ``report.txt`` into *out* if given.
+    and copy the bitstream, ``report.json`` and ``report.txt`` into *out* if given. *offsets*
+    (one integer per RO, from a characterisation of the design) go into the key engine's ROM;
+    enrol such a build with the same offsets.
 
     Raises
     ------
@@ -422,6 +427,8 @@ def build_board(
     """
     started = time.monotonic()
     profile = find_profile(board)
+    if offsets is not None:
+        profile = replace(profile, offsets=tuple(offsets))
     variant = _check_variant(profile.variant if variant is None else variant)
     top = board_top(profile, variant)
     plan = yowasp.prepare(

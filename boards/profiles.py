@@ -107,6 +107,10 @@ class BoardProfile:
         The key code of the key path; ``None``: no key path on this board.
     compact_key_path : bool
         Build the key path on the compact SHA-256 core and BCH decoder (the iCE40UP5K's).
+    offsets : tuple of int, optional
+        The design offset of each RO (:attr:`~ropuf.spec.device_config.DeviceConfig.offsets`)
+        from a characterisation of this board's design (``ropuf thresholds``; ``ropuf build
+        --thresholds FILE`` sets them); None: not characterised, no offsets ROM.
     variant : str
         The variant ``ropuf build`` makes when none is asked for.
     """
@@ -125,6 +129,7 @@ class BoardProfile:
     arbiter_stages: int = 64
     code: CodeParams | None = None
     compact_key_path: bool = False
+    offsets: tuple[int, ...] | None = None
     variant: str = "enrollment"
 
     def __post_init__(self) -> None:
@@ -189,6 +194,7 @@ class BoardProfile:
             code=self.code,
             arbiter=arbiter,
             compact_key_path=self.compact_key_path,
+            offsets=self.offsets,
         )
 
     @property

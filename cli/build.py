@@ -28,7 +28,14 @@ def run_build(args: argparse.Namespace) -> dict:
             file=sys.stderr,
             flush=True,
         )
-    result = build_board(profile.name, variant, out=out)
+    offsets = None
+    if args.thresholds:
+        # Imported on use, not at the top: start-up time of the command line.
+        from ropuf.host.design_offsets import as_build_offsets, load_offsets
+
+        values = load_offsets(args.thresholds, ros=profile.n_ro, gate_cycles=profile.gate_cycles)
+        offsets = as_build_offsets(values, profile.n_ro)
+    result = build_board(profile.name, variant, out=out, offsets=offsets)
     figures = {**result.report, "out": str(out), "cached": result.cached}
     if not args.json:
         print(format_report(result.report))
@@ -66,6 +73,12 @@ def add_build_command(subparsers) -> argparse.ArgumentParser:
         "--program",
         action="store_true",
         help="load the bitstream onto the board (iceprog or openFPGALoader must be installed)",
+    )
+    parser.add_argument(
+        "--thresholds",
+        metavar="FILE",
+        help="the design's per-RO offsets ('ropuf thresholds', measured with this board's "
+        "gate) into the key engine's ROM; enrol the build with the same file",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(run=run_build)

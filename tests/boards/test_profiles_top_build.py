@@ -702,3 +702,44 @@ def test_a_good_build_is_cached_and_copied(monkeypatch, tmp_path):
     second = build.build_board("icebreaker", "deployment", cache_dir=tmp_path)
     assert second.cached and second.report == first.report
     assert second.directory == first.directory
+
+
+def test_build_command_compiles_a_thresholds_file_into_the_build(tmp_path, monkeypatch):
+    """``ropuf build --thresholds FILE``: the file's per-RO offsets, rounded as a build holds
+    them, reach build_board (and so the key engine's ROM); a file of another gate is refused
+    before anything is built."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from ropuf.host.design_offsets import as_build_offsets, load_offsets, save_offsets
+
+    profile = PROFILES["icebreaker"]
+    values = np.linspace(-40.4, 39.6, profile.n_ro)
+    good, other_gate = tmp_path / "offsets.json", tmp_path / "other.json"
+    save_offsets(good, values, gate_cycles=profile.gate_cycles, devices=8)
+    save_offsets(other_gate, values, gate_cycles=1024, devices=8)
+    calls = []
+
+    class BuiltError(Exception):
+        """What the stand-in build_board raises once it has seen its arguments."""
+
+    def fake_build_board(board, variant, **kwargs):
+        calls.append((board, variant, kwargs["offsets"]))
+        raise BuiltError
+
+    monkeypatch.setattr(build, "build_board", fake_build_board)
+    args = _parse("build", "--board", "icebreaker", "--thresholds", str(good), "--json")
+    with pytest.raises(BuiltError):
+        args.run(args)
+    expected = as_build_offsets(load_offsets(good, ros=384, gate_cycles=4096), 384)
+    assert calls == [("icebreaker", "enrollment", expected)]
+    assert expected[0] == -40 and expected[-1] == 40 and len(expected) == 384
+    args = _parse("build", "--board", "icebreaker", "--thresholds", str(other_gate))
+    with pytest.raises(ValueError, match="1024-cycle gate; the device counts over 4096"):
+        args.run(args)
+    assert len(calls) == 1
+    # The offsets are part of the build: its config, its build id.
+    config = replace(profile, offsets=expected).config("deployment")
+    assert config.offsets == expected
+    assert config.build_id != profile.config("deployment").build_id
