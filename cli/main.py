@@ -111,6 +111,22 @@ def _client(args: argparse.Namespace):
     return DeviceClient.open(args.port, baudrate=args.baud, timeout=args.timeout)
 
 
+def _construction(number: int) -> str:
+    """What INFO's construction byte names, in words."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.spec.code_params import CONSTRUCTIONS
+
+    if number == 0:
+        return "none (no key path)"
+    code = CONSTRUCTIONS.get(number)
+    if code is None:
+        return f"{number} (unknown to this host: update ropuf)"
+    return (
+        f"{number}: BCH({code.n},{code.k},t={code.t}) over {code.selected_bits} rank pairs of "
+        f"{code.ros} ROs"
+    )
+
+
 def _cmd_info(args: argparse.Namespace) -> dict:
     with _client(args) as client:
         info = client.info()
@@ -119,6 +135,7 @@ def _cmd_info(args: argparse.Namespace) -> dict:
         "mode": info.mode.name.lower(),
         "key_ready": info.key_ready,
         **info.figures(),
+        "key_construction": _construction(info.construction),
         "build_id": info.build_id.hex(),
     }
     if not args.json:

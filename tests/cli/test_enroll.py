@@ -3,6 +3,7 @@
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -247,5 +248,14 @@ def test_info_prints_its_figures_in_a_pinned_order(monkeypatch, capsys):
     assert list(json.loads(capsys.readouterr().out).items()) == [
         ("design_version", 1), ("mode", "locked"), ("key_ready", True), ("n_ro", 64),
         ("stages", 5), ("count_width", 18), ("soft_width", 16), ("gate_cycles", 4096),
-        ("clock_hz", 12_000_000), ("build_id", "0123456789abcdef"),
+        ("clock_hz", 12_000_000), ("key_construction", "none (no key path)"),
+        ("build_id", "0123456789abcdef"),
     ]  # fmt: skip
+    for number, words in (
+        (2, "2: BCH(192,136,t=7) over 192 rank pairs of 384 ROs"),
+        (1, "1: BCH(208,140,t=9) over 208 rank pairs of 832 ROs"),
+        (9, "9 (unknown to this host: update ropuf)"),
+    ):
+        info = replace(info, construction=number)
+        assert main(["info", "--port", "/dev/null", "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["key_construction"] == words
