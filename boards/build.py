@@ -33,7 +33,7 @@ from pathlib import Path
 from amaranth.build.run import LocalBuildProducts
 
 from ropuf.gateware.key.decoder_compact import NO_COLLISION_MEMORIES
-from ropuf.gateware.ro.fpga import RING_CLOCK_NETS
+from ropuf.gateware.ro.fpga import RING_CLOCK_NETS, ring_clock_divisor
 from ropuf.spec.cache import cache_root as ropuf_cache_root
 from ropuf.spec.errors import RopufError
 
@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 #: Part of every cache key: bump when the flow or the report format changes.
-FLOW_VERSION = 1
+FLOW_VERSION = 2
 
 #: The blocks of the utilisation table, in order.
 BLOCKS = ("PUF", "decoder", "SHA-256", "UART", "control")
@@ -228,11 +228,11 @@ _NO_COLLISION = "\n".join(
 
 def countable_ring_mhz(fmax: dict) -> float | None:
     """The fastest ring the counters count, in MHz: a ring clocks its counter's first stage
-    directly and the rest at half its frequency (``ring_half`` nets: the prescaler), so it is
-    the least of each ring-clock net's fmax, doubled for the half-rate ones. None without
-    ring clocks."""
+    directly, the second at half its frequency and the rest at a quarter (``ring_half`` and
+    ``ring_quarter`` nets: the prescaler), so it is the least of each ring-clock net's fmax,
+    times 2 or 4 for the prescaled ones. None without ring clocks."""
     rates = [
-        value["achieved"] * (2 if "ring_half" in net else 1)
+        value["achieved"] * ring_clock_divisor(net)
         for net, value in fmax.items()
         if _RING_CLOCK.search(net)
     ]

@@ -38,8 +38,6 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.core.handler import HandlerSignature
-from ropuf.gateware.crypto.sha256 import SHA256
-from ropuf.gateware.crypto.sha256_compact import SHA256Compact
 from ropuf.gateware.ro.array import PairLayout, ResultLayout, saturated
 from ropuf.spec import attestation
 from ropuf.spec.code_params import CodeParams
@@ -47,8 +45,9 @@ from ropuf.spec.commands import Command, Status
 
 from .decoder import BCHDecoder
 from .decoder_compact import CompactBCHDecoder
+from .program_runner import ProgramRunner
 from .record import MemoryMap, RecordCheck
-from .sha_program import IPAD, OPAD, Op, OpLayout, compile_program
+from .sha_program import compile_program
 
 __all__ = ["KeyEngine"]
 
@@ -133,34 +132,23 @@ class KeyEngine(wiring.Component):
         h = self.h
 
         program = self.program
-        ops = program.ops
         m.submodules.mem = mem = memory.Memory(
             shape=8, depth=program.depth, init=[*bytes(program.rom_base), *program.rom]
         )
         wr = mem.write_port()
         rd = mem.read_port(transparent_for=())
         if self.compact:
-            # Every message the program hashes comes from the 1 KiB memory: 11 length bits.
-            m.submodules.sha = sha = SHA256Compact(length_bits=11)
             m.submodules.decoder = decoder = CompactBCHDecoder(code)
         else:
-            m.submodules.sha = sha = SHA256()
             m.submodules.decoder = decoder = BCHDecoder(code)
         m.submodules.check = check = RecordCheck(mm)
-
-        # The program in block RAM, read one cycle after `pc` changes: RUN waits a cycle
-        # (`fetched` low) at the start of every operation, the same cycle whatever the data.
-        m.submodules.program = op_rom = memory.Memory(
-            shape=OpLayout,
-            depth=len(ops),
-            init=[OpLayout.const(op) for op in ops],
-            attrs={"rom_style": "block", "ram_style": "block"},
-        )
-        op_read = op_rom.read_port(transparent_for=())
-        fetched = Signal()
+        # The derivation and attestation programs on the SHA-256 core (the `hmac` block).
+        m.submodules.hmac = runner = ProgramRunner(program, compact=self.compact)
+        wiring.connect(m, decoder.o_result, runner.secret)
+        m.d.comb += [decoder.message_shift.eq(runner.secret_shift), runner.read_data.eq(rd.data)]
 
         status = Signal(8)
-        out_length = Signal(16)
+        mac_out = Signal()  # the answer carries the MAC (ATTEST); else no payload
         done = Signal()
         key_ready = Signal()
 
@@ -178,20 +166,15 @@ class KeyEngine(wiring.Component):
 
         m.d.comb += [
             h.status.eq(status),
-            h.out_length.eq(out_length),
+            h.out_length.eq(Mux(mac_out, attestation.MAC_BYTES, 0)),
             h.done.eq(done),
             self.key_ready.eq(key_ready),
         ]
 
-        index = Signal(16)  # byte counter of the current step
+        # Byte counter of the current step: the record, the program's messages, a LOAD_HELPER
+        # payload once LOAD_CHECK has found it fits the record.
+        index = Signal(range(max(program.depth, mm.record + 2) + 1))
         address = Signal(16)  # LOAD_HELPER write address
-        # The byte the program reads: the digest's or the decoder message's next byte, where
-        # the core holds it; `take_byte` moves the held value on a byte, `release` takes it.
-        from_decoder = Signal()
-        take_byte = Signal()
-        release = Signal()
-        failed = Signal()  # decoder failure
-        mismatch = Signal()  # key-check mismatch
         pairing = code.pairing
         width = pairing.index_bits
         selected = Signal(range(code.selected_bits + 1))  # the pair being read
@@ -200,7 +183,7 @@ class KeyEngine(wiring.Component):
         pair = Signal(pairing.pair_bits)  # a (high half) then b, shifted in MSB first
         # Batch-local indices to global ones: batch and pair counts are powers of two.
         group = selected[(pairing.per_batch.bit_length() - 1) :]
-        pair_a, pair_b = Signal(16), Signal(16)
+        pair_a, pair_b = Signal(range(mm.n_ro)), Signal(range(mm.n_ro))
         m.d.comb += [pair_a.eq(Cat(pair[width:], group)), pair_b.eq(Cat(pair[:width], group))]
         offset_bit = Signal()
         soft = Signal(signed(code.soft_width))
@@ -212,27 +195,14 @@ class KeyEngine(wiring.Component):
                 shape=signed(16), depth=len(offsets), init=offsets
             )
             rom_rd = offset_rom.read_port(transparent_for=())
-        pc = Signal(range(len(ops)))
-        phase = Signal()
-        op = Signal(OpLayout)
-        m.d.comb += [op_read.addr.eq(pc), op.eq(op_read.data)]
-
         m.d.comb += rd.addr.eq(0)
-        top = Signal(8)
-        m.d.comb += [
-            top.eq(Mux(from_decoder, decoder.o_result.payload.byte, sha.o_digest.payload[-8:])),
-            sha.digest_shift.eq(take_byte & ~from_decoder),
-            decoder.message_shift.eq(take_byte & from_decoder),
-            sha.o_digest.ready.eq(release & ~from_decoder),
-            decoder.o_result.ready.eq(release & from_decoder),
-        ]
 
         with m.FSM():
             with m.State("IDLE"):
                 # Refusals leave the rest of a payload here: take and drop it.
                 m.d.comb += h.payload.ready.eq(1)
                 with m.If(h.start):
-                    m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0), fetched.eq(0)]
+                    m.d.sync += [done.eq(0), mac_out.eq(0), index.eq(0)]
                     with m.If(h.code == Command.LOAD_HELPER):
                         with m.If(h.length < 2):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
@@ -268,7 +238,8 @@ class KeyEngine(wiring.Component):
                     m.d.sync += [key_ready.eq(0), index.eq(2)]
                     m.next = "LOAD_DATA"
             with m.State("LOAD_DATA"):
-                with finish_if(index == h.length, Status.OK):
+                # LOAD_CHECK found h.length <= the record + 2: `index` holds it.
+                with finish_if(index == h.length[: len(index)], Status.OK):
                     m.d.comb += [
                         h.payload.ready.eq(1),
                         wr.addr.eq(address),
@@ -301,7 +272,7 @@ class KeyEngine(wiring.Component):
             with m.State("PAIR_READ"):
                 m.d.comb += rd.addr.eq(mm.pairs + bit[3:])
                 with m.If(selected == code.selected_bits):
-                    m.d.sync += [pc.eq(0), phase.eq(0), index.eq(0)]
+                    m.d.comb += runner.start.eq(1)
                     m.next = "RUN"
                 with m.Else():
                     m.next = "PAIR_BIT"
@@ -371,7 +342,8 @@ class KeyEngine(wiring.Component):
             # ATTEST: the nonce into its slot, then the program from its entry.
             with m.State("NONCE"):
                 with m.If(index == attestation.NONCE_BYTES):
-                    m.d.sync += [pc.eq(program.attest_entry), phase.eq(0), index.eq(0)]
+                    m.d.comb += [runner.start.eq(1), runner.attest.eq(1)]
+                    m.d.sync += index.eq(0)
                     m.next = "RUN"
                 with m.Else():
                     m.d.comb += [
@@ -383,92 +355,34 @@ class KeyEngine(wiring.Component):
                     with m.If(h.payload.valid):
                         m.d.sync += index.eq(index + 1)
 
-            # Phase 3 and ATTEST: the program.
+            # Phase 3 and ATTEST: the program, on the memory's ports.
             with m.State("RUN"):
-                last_byte = index == op.length - 1
-                step = [index.eq(index + 1)]
-                advance = [index.eq(0), pc.eq(pc + 1), phase.eq(0), fetched.eq(0)]
-                m.d.comb += rd.addr.eq(op.addr + index)
-                with m.If(~fetched):
-                    m.d.sync += fetched.eq(1)
-                with m.Else(), m.Switch(op.op):
-                    with m.Case(Op.MEM, Op.KEYPAD):
-                        # Phase 0 addresses the byte, phase 1 offers it to the hash core.
-                        byte = Signal(8)
-                        with m.If(op.op == Op.MEM):
-                            m.d.comb += byte.eq(rd.data)
-                        with m.Else():
-                            pad = Mux(op.opad, OPAD, IPAD)
-                            m.d.comb += byte.eq(Mux(index < 32, rd.data, 0) ^ pad)
-                        with m.If(phase == 0):
-                            m.d.sync += phase.eq(1)
-                        with m.Else():
-                            m.d.comb += [
-                                sha.i_stream.valid.eq(1),
-                                sha.i_stream.payload.data.eq(byte),
-                                sha.i_stream.payload.last.eq(op.last & last_byte),
-                            ]
-                            with m.If(sha.i_stream.ready):
-                                with m.If(last_byte):
-                                    m.d.sync += advance
-                                with m.Else():
-                                    m.d.sync += [*step, phase.eq(0)]
-                    with m.Case(Op.DIGEST):
-                        with m.If(sha.o_digest.valid):
-                            m.d.sync += [from_decoder.eq(0), *advance]
-                    with m.Case(Op.SECRET):
-                        with m.If(decoder.o_result.valid):
-                            m.d.sync += [
-                                from_decoder.eq(1),
-                                failed.eq(decoder.o_result.payload.failed),
-                                mismatch.eq(0),
-                                *advance,
-                            ]
-                    with m.Case(Op.WRITE, Op.ZERO, Op.ZERO_IF_BAD):
-                        m.d.comb += [
-                            wr.addr.eq(op.addr + index),
-                            wr.data.eq(Mux(op.op == Op.WRITE, top, 0)),
-                            wr.en.eq((op.op != Op.ZERO_IF_BAD) | failed | mismatch),
+                m.d.comb += [
+                    rd.addr.eq(runner.read_addr),
+                    wr.addr.eq(runner.write_addr),
+                    wr.data.eq(runner.write_data),
+                    wr.en.eq(runner.write_en),
+                ]
+                with m.If(runner.done):
+                    with m.If(h.code == Command.ATTEST):
+                        m.d.sync += [status.eq(Status.OK), mac_out.eq(1), done.eq(1)]
+                        m.next = "MAC"
+                    with m.Else():
+                        m.d.sync += [
+                            key_ready.eq(runner.ok),
+                            status.eq(Mux(runner.ok, Status.OK, Status.KEY_CHECK_FAILED)),
+                            done.eq(1),
                         ]
-                        m.d.sync += step
-                        with m.If(op.op == Op.WRITE):
-                            m.d.comb += [take_byte.eq(1), release.eq(last_byte)]
-                        with m.If(last_byte):
-                            m.d.sync += advance
-                    with m.Case(Op.CHECK):
-                        with m.If(phase == 0):
-                            m.d.sync += phase.eq(1)
-                        with m.Else():
-                            with m.If(rd.data != top):
-                                m.d.sync += mismatch.eq(1)
-                            m.d.comb += [take_byte.eq(1), release.eq(last_byte)]
-                            m.d.sync += [phase.eq(0), *step]
-                            with m.If(last_byte):
-                                m.d.sync += advance
-                    with m.Case(Op.STOP):
-                        with m.If(h.code == Command.ATTEST):
-                            m.d.sync += [
-                                status.eq(Status.OK),
-                                out_length.eq(attestation.MAC_BYTES),
-                                done.eq(1),
-                                index.eq(0),
-                            ]
-                            m.next = "MAC"
-                        with m.Else():
-                            ok = ~failed & ~mismatch
-                            m.d.sync += [
-                                key_ready.eq(ok),
-                                status.eq(Mux(ok, Status.OK, Status.KEY_CHECK_FAILED)),
-                                done.eq(1),
-                            ]
-                            m.next = "IDLE"
+                        m.next = "IDLE"
 
             with m.State("MAC"):
-                m.d.comb += [h.response.valid.eq(1), h.response.payload.eq(top)]
-                with m.If(h.response.ready):
-                    m.d.comb += take_byte.eq(1)
+                m.d.comb += [
+                    h.response.valid.eq(runner.o_mac.valid),
+                    h.response.payload.eq(runner.o_mac.payload),
+                    runner.o_mac.ready.eq(h.response.ready),
+                ]
+                with m.If(h.response.valid & h.response.ready):
                     m.d.sync += index.eq(index + 1)
                     with m.If(index == attestation.MAC_BYTES - 1):
-                        m.d.comb += release.eq(1)
                         m.next = "IDLE"
         return m

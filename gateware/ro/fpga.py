@@ -17,6 +17,8 @@ The sequencer clears the counters before and reads them after the gate window, w
 have stopped and the counts are static.
 """
 
+import re
+
 from amaranth.hdl import Array, Cat, ClockDomain, ClockSignal, Module, ResetSignal, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
@@ -34,32 +36,50 @@ __all__ = [
     "PrescaledCounter",
     "SequentialRingBank",
     "ring_bank_for",
+    "ring_clock_divisor",
 ]
 
 #: The nets that clock ring-domain flip-flops, as nextpnr names them: a ring's own nets, or the
 #: prescaled counter's clocks (``ring``, ``ring_clock``, ``ring_half``, ``ring_half_clk``, ...,
-#: with a tool's suffix such as ``_$glb_clk``).
-RING_CLOCK_NETS = r"\bro\d+_n\d+|\bring(_half)?(_clk)?(_|$)"
+#: with a tool's suffix such as ``_$glb_clk``). The prescaler's toggle flip-flops are also the
+#: count's bits 0 and 1, and Yosys may name their nets after the bank's count port instead
+#: (``bank__count_a[0]``).
+RING_CLOCK_NETS = (
+    r"\bro\d+_n\d+|\bring(_half|_quarter)?(_clk)?(_|$)|count_[ab]\[[01]\]"
+)
+_HALF_RATE = re.compile(r"ring_half|count_[ab]\[0\]")
+_QUARTER_RATE = re.compile(r"ring_quarter|count_[ab]\[1\]")
+
+
+def ring_clock_divisor(net: str) -> int:
+    """How many ring edges one edge of the ring-clock net *net* (:data:`RING_CLOCK_NETS`) is:
+    1 for a ring, 2 and 4 for the prescaler's half- and quarter-rate clocks."""
+    if _QUARTER_RATE.search(net):
+        return 4
+    return 2 if _HALF_RATE.search(net) else 1
 
 
 class PrescaledCounter(wiring.Component):
     """Rising edges of ``ring``, counted in ring-clocked flip-flops: a toggle flip-flop clocked
-    by ``ring`` is bit 0, and its falling edges clock a ``count_width - 1``-bit counter (a ripple
-    prescaler), so nothing but one flip-flop runs at the ring frequency. Asynchronously cleared.
+    by ``ring`` is bit 0, a second one clocked by its falling edges bit 1, and the second's
+    falling edges clock a ``count_width - 2``-bit counter (a two-stage ripple prescaler), so
+    nothing but one flip-flop runs at the ring frequency and the counter's carry chain at a
+    quarter of it. Asynchronously cleared.
 
-    Margin (``benchmarks/bench_ring_bank.py``, iCE40UP5K, nextpnr's model): the toggle flip-flop
-    reaches 142.5 MHz and the half-rate counter 75.6-76 MHz (152 MHz of ring), so the iCE40 bank
-    counts rings up to about 142 MHz; the fastest plausible UP5K 5-LUT ring is about 115 MHz
-    (icestorm's HX1K timing tables; the UP5K row gives about 48 MHz): 1.2x margin, where the
-    unprescaled counter (72.5-76 MHz) had none. ECP5 counters were at 207-218 MHz unprescaled
+    Margin (nextpnr's model, iCE40UP5K): a toggle flip-flop reaches 142.5 MHz; the counter,
+    placed in a nearly full device, 60-76 MHz, so one stage (a half-rate counter) counted rings
+    up to only 120-150 MHz depending on placement, and two stages leave the toggle flip-flop as
+    the limit. The fastest plausible UP5K ring is not known from measurement yet: icestorm's
+    HX1K timing tables give about 192 MHz for 3 LUTs and 115 MHz for 5, the UP5K row about
+    80 and 48 MHz; bring-up must measure it. ECP5 counters were at 207-218 MHz unprescaled
     against 198 MHz measured 5-LUT rings; the prescaler lifts that limit to the toggle
     flip-flop's (not measured here).
 
     Parameters
     ----------
     count_width : int
-        Width of the count (at least 2); the count saturates within one edge of its maximum and
-        sets ``overflow``.
+        Width of the count (at least 3); past its maximum the count stays within three edges of
+        it (the toggle stages keep toggling) and ``overflow`` is set.
 
     Attributes
     ----------
@@ -80,7 +100,7 @@ class PrescaledCounter(wiring.Component):
     """
 
     def __init__(self, *, count_width: int):
-        self._count_width = check_int("count_width", count_width, 2)
+        self._count_width = check_int("count_width", count_width, 3)
         super().__init__(
             {"ring": In(1), "clear": In(1), "count": Out(count_width), "overflow": Out(1)}
         )
@@ -89,25 +109,30 @@ class PrescaledCounter(wiring.Component):
         m = Module()
         m.domains.ring = ClockDomain(async_reset=True, local=True)
         m.domains.ring_half = ClockDomain(async_reset=True, local=True, clk_edge="neg")
+        m.domains.ring_quarter = ClockDomain(async_reset=True, local=True, clk_edge="neg")
         # Kept under names that build reports recognise as ring clocks (RING_CLOCK_NETS): without
         # a kept public name Yosys may name the clock nets after unrelated logic.
         ring = Signal(name="ring_clock", attrs={"keep": 1})
         toggle = Signal(name="ring_half", attrs={"keep": 1})
+        toggle_2 = Signal(name="ring_quarter", attrs={"keep": 1})
         m.d.comb += [
             ring.eq(self.ring),
             ClockSignal("ring").eq(ring),
             ResetSignal("ring").eq(self.clear),
             ClockSignal("ring_half").eq(toggle),
             ResetSignal("ring_half").eq(self.clear),
+            ClockSignal("ring_quarter").eq(toggle_2),
+            ResetSignal("ring_quarter").eq(self.clear),
         ]
         m.d.ring += toggle.eq(~toggle)
-        counter = Signal(self._count_width - 1)
+        m.d.ring_half += toggle_2.eq(~toggle_2)
+        counter = Signal(self._count_width - 2)
         saturated = Signal()
         with m.If(counter == 2 ** len(counter) - 1):
-            m.d.ring_half += saturated.eq(1)
+            m.d.ring_quarter += saturated.eq(1)
         with m.Else():
-            m.d.ring_half += counter.eq(counter + 1)
-        m.d.comb += [self.count.eq(Cat(toggle, counter)), self.overflow.eq(saturated)]
+            m.d.ring_quarter += counter.eq(counter + 1)
+        m.d.comb += [self.count.eq(Cat(toggle, toggle_2, counter)), self.overflow.eq(saturated)]
         return m
 
 

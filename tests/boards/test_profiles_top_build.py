@@ -414,15 +414,27 @@ def test_format_report():
     assert lines[-1].strip() == "build    21.4 s; INFO build id 0123456789abcdef"
 
 
-def test_the_countable_ring_frequency_doubles_the_half_rate_counters():
+def test_the_countable_ring_frequency_scales_the_prescaled_stages():
     fmax = {
         "cd_sync.clk": {"achieved": 23.2},
         "device.core.ro.bank.counter.ring": {"achieved": 142.5},
         "device.core.ro.bank.counter.ring_half_$glb_clk": {"achieved": 60.0},
+        "device.core.ro.bank.counter.ring_quarter_$glb_clk": {"achieved": 40.0},
     }
     assert build.countable_ring_mhz(fmax) == 120.0  # the half-rate stage limits
-    fmax["device.core.ro.bank.counter.ring_half_$glb_clk"]["achieved"] = 75.0
+    fmax["device.core.ro.bank.counter.ring_half_$glb_clk"]["achieved"] = 142.0
     assert build.countable_ring_mhz(fmax) == 142.5  # the first stage limits
+    fmax["device.core.ro.bank.counter.ring_quarter_$glb_clk"]["achieved"] = 30.0
+    assert build.countable_ring_mhz(fmax) == 120.0  # the quarter-rate counter limits
+    # Yosys may name the toggle flip-flops' nets after the count bits they also are.
+    aliases = {
+        "cd_sync.clk": {"achieved": 22.2},
+        "device.core.ro.bank.counter.ring_$glb_clk": {"achieved": 142.5},
+        "device.core.ro.bank.bank__count_a[0]_$glb_clk": {"achieved": 70.0},
+        "device.core.ro.bank.bank__count_a[1]_$glb_clk": {"achieved": 79.6},
+    }
+    assert build.countable_ring_mhz(aliases) == 140.0
+    assert build.system_clock(aliases) == "cd_sync.clk"
     assert build.countable_ring_mhz({"cd_sync.clk": {"achieved": 23.2}}) is None
 
 
