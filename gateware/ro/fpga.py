@@ -44,9 +44,7 @@ __all__ = [
 #: with a tool's suffix such as ``_$glb_clk``). The prescaler's toggle flip-flops are also the
 #: count's bits 0 and 1, and Yosys may name their nets after the bank's count port instead
 #: (``bank__count_a[0]``).
-RING_CLOCK_NETS = (
-    r"\bro\d+_n\d+|\bring(_half|_quarter)?(_clk)?(_|$)|count_[ab]\[[01]\]"
-)
+RING_CLOCK_NETS = r"\bro\d+_n\d+|\bring(_half|_quarter)?(_clk)?(_|$)|count_[ab]\[[01]\]"
 _HALF_RATE = re.compile(r"ring_half|count_[ab]\[0\]")
 _QUARTER_RATE = re.compile(r"ring_quarter|count_[ab]\[1\]")
 
