@@ -20,16 +20,17 @@ and prints:
    time at 12 MHz. The cycle counts do not depend on the secret or the nonce
    (tests/gateware/key/test_engine.py checks it for both pairs of cores).
 
-Figures (commit "the compact decoder's message in block RAM", ICE40 construction, 342-byte
-record): placed 3,602 logic cells (fast cores, 20.4 MHz) and 2,359 (compact, 22.6 MHz), the
-stimulus's few dozen included (before that commit: 2,376 compact); RECONSTRUCT 10,031 / 34,942
-cycles (0.84 / 2.91 ms at 12 MHz, before the pairs' measurement time), ATTEST 969 / 6,480 cycles
-(0.08 / 0.54 ms). Synthesis, compact build: the engine's own control 580 SB_LUT4, 135
-flip-flops, 142 carries, 4 EBRs (the 1 KiB memory with the program's constants, and the
-program); record check 69 + CRC-32 122 SB_LUT4; SHA-256 core 852; decoder 387 SB_LUT4, 70
-flip-flops, 4 EBRs (470, 206, 3 with the k-bit message register). Before the session of
-"digest_shift shares the enable" the engine's control was 1,141 SB_LUT4 and 386 flip-flops
-(a 256-bit digest register, the constants and the program in LUTs).
+Figures (commit "the program runner in its own block", ICE40 construction, 342-byte record):
+placed 3,564 logic cells (fast cores, 20.3 MHz) and 1,975 (compact, 22.7 MHz), the stimulus's
+few dozen included (2,359 compact before the SHA-256 core kept its working variables in block
+RAM); the compact program runner with its SHA-256 core alone, what the UP5K spends on SHA-256
+with HMAC: 907 logic cells with its stimulus, 26.2 MHz. RECONSTRUCT 12,397 / 30,540 cycles
+(1.03 / 2.54 ms at 12 MHz, before the pairs' measurement time; the record check's bit-serial
+CRC-32 takes 9 cycles a byte), ATTEST 969 / 4,936 cycles (0.08 / 0.41 ms). Synthesis, compact
+build: the engine's own control 449 SB_LUT4, 118 flip-flops, 106 carries, 2 EBRs (the 1 KiB
+memory with the program's constants); program runner 198 SB_LUT4, 24 flip-flops, 2 EBRs (the
+program); SHA-256 core 565 SB_LUT4, 127 flip-flops, 2 EBRs; decoder 387 SB_LUT4, 70
+flip-flops, 4 EBRs; record check 60 + CRC-32 38 SB_LUT4.
 """
 
 import json
@@ -45,6 +46,7 @@ from amaranth.lib import io, wiring
 
 from ropuf.boards import yowasp
 from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.key.program_runner import ProgramRunner
 from ropuf.host.keygen import enrol
 from ropuf.sim.handler_driver import drive_handler
 from ropuf.spec import commands
@@ -57,10 +59,12 @@ N_RO = T7.ros
 CLOCK_HZ = 12e6
 #: The engine's parts as Yosys names the kept hierarchy (submodule names in KeyEngine).
 PARTS = {
+    "hmac": "program runner (HMAC)",
     "sha": "SHA-256 core",
     "decoder": "BCH decoder",
     "check": "record check",
     "crc": "CRC-32 (record check)",
+    "processor": "CRC-32 bit-serial core",
 }
 
 
@@ -117,6 +121,47 @@ class EngineProbe(wiring.Component):
         return m
 
 
+class RunnerProbe(wiring.Component):
+    """The compact engine's program runner (HMAC and derivation sequencing, with its SHA-256
+    core) alone, driven by an LFSR: what the UP5K spends on SHA-256 with HMAC."""
+
+    def __init__(self):
+        super().__init__({})
+        self.runner = ProgramRunner(engine(True).program, compact=True)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.runner = dut = self.runner
+        lfsr = Signal(32, init=1)
+        m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[10] ^ lfsr[30] ^ lfsr[31]))
+        led = platform.request("led", 0, dir="-")
+        m.submodules.led = led_buffer = io.Buffer("o", led)
+        out = Signal()
+        m.d.comb += [
+            dut.start.eq(lfsr[0] & lfsr[7]),
+            dut.attest.eq(lfsr[3]),
+            dut.read_data.eq(lfsr[20:28]),
+            dut.secret.valid.eq(lfsr[9]),
+            dut.secret.payload.byte.eq(lfsr[12:20]),
+            dut.secret.payload.failed.eq(lfsr[28]),
+            dut.o_mac.ready.eq(lfsr[5]),
+            led_buffer.o.eq(out),
+        ]
+        m.d.sync += out.eq(
+            dut.done
+            ^ dut.ok
+            ^ dut.read_addr.xor()
+            ^ dut.write_addr.xor()
+            ^ dut.write_data.xor()
+            ^ dut.write_en
+            ^ dut.secret.ready
+            ^ dut.secret_shift
+            ^ dut.o_mac.valid
+            ^ dut.o_mac.payload.xor()
+        )
+        return m
+
+
 def synthesise(design) -> dict[str, dict[str, int]]:
     """Per module of *design* (hierarchy kept): SB_LUT4, flip-flops, carries, EBRs."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,12 +189,12 @@ def synthesise(design) -> dict[str, dict[str, int]]:
     return counts
 
 
-def placed(compact: bool) -> tuple[int, float]:
-    """ICESTORM_LC of the probe placed for the iCEBreaker, and fmax (MHz)."""
+def placed(probe) -> tuple[int, float]:
+    """ICESTORM_LC of *probe* placed for the iCEBreaker, and fmax (MHz)."""
     from amaranth_boards.icebreaker import ICEBreakerPlatform
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = yowasp.build(ICEBreakerPlatform(), EngineProbe(compact), Path(tmp), family="ice40")
+        result = yowasp.build(ICEBreakerPlatform(), probe, Path(tmp), family="ice40")
     sync = next(v for k, v in result.report["fmax"].items() if "sync" in k)
     return result.report["utilization"]["ICESTORM_LC"]["used"], sync["achieved"]
 
@@ -193,9 +238,14 @@ def main() -> None:
     if place:
         print("Placed with nextpnr for the iCEBreaker (engine + 32-bit LFSR stimulus):")
         for compact in (False, True):
-            cells, fmax = placed(compact)
+            cells, fmax = placed(EngineProbe(compact))
             name = "compact" if compact else "fast"
             print(f"  {name:<9}{cells:>6} logic cells of 5,280, fmax {fmax:.1f} MHz (12 MHz)")
+        cells, fmax = placed(RunnerProbe())
+        print(
+            f"  SHA-256 with HMAC sequencing (compact program runner + LFSR): {cells} logic "
+            f"cells, fmax {fmax:.1f} MHz"
+        )
     record, soft = stand_in()
     print(f"Cycles (engine alone, RO array answering at once), {len(record)}-byte record:")
     for compact in (False, True):

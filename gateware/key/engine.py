@@ -6,8 +6,9 @@ the secret message, the master key and the attestation key live in the memory's 
 never reach a port; only the key-check result and MACs leave.
 
 Its parts: :mod:`.record` (the memory map and the record check), :mod:`.sha_program` (the SHA-256
-message program), the BCH decoder (:mod:`.decoder`); this module is the state machine that runs
-them.
+message program), :mod:`.program_runner` (runs that program on the SHA-256 core: the HMAC and
+derivation sequencing), the BCH decoder (:mod:`.decoder`); this module is the state machine
+that runs them.
 
 RECONSTRUCT runs in three phases:
 
@@ -17,20 +18,20 @@ RECONSTRUCT runs in three phases:
    RO indices a pair, read a bit at a time); measure each pair and feed its soft value (less
    the pair's design threshold ``offsets[a] - offsets[b]``, saturated, when the build holds
    design offsets: a ROM beside the memory) with the pair's code-offset bit to the decoder.
-3. **Derive** with the SHA-256 program (:mod:`.sha_program`); it is the same whatever the
-   data, so its cycle count is constant.
+3. **Derive** with the SHA-256 program (:mod:`.sha_program`), which the program runner runs on
+   the memory's ports; it is the same whatever the data, so its cycle count is constant.
 
 ATTEST writes the nonce into its slot and runs the program's attestation part.
 
-The engine keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
+The runner keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
 decoder's message a byte at a time where they are held (``digest_shift``; ``message_shift`` and
 the decoder's ``o_result.payload.byte``: the compact decoder keeps the message in block RAM),
 and takes them (``ready``) with the last byte it needs. Either pair of cores serves: the fast
 ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
 iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
 :class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, less area: for
-BCH(192, 136, t=7), 2,446 placed UP5K logic cells against 3,635, RECONSTRUCT 39,955 cycles
-against 9,291 and ATTEST 6,480 against 969 (benchmarks/bench_key_engine.py).
+BCH(192, 136, t=7), 1,975 placed UP5K logic cells against 3,564, RECONSTRUCT 30,540 cycles
+against 12,397 and ATTEST 4,936 against 969 (benchmarks/bench_key_engine.py).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
