@@ -1,0 +1,54 @@
+"""The P-256 reference model against ``cryptography``: d * G, the formula, the inversion."""
+
+import random
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ropuf.spec import p256
+
+
+def public_point(d):
+    numbers = ec.derive_private_key(d, ec.SECP256R1()).public_key().public_numbers()
+    return numbers.x, numbers.y
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, p256.N - 1, p256.N - 2, 2**255 + 17, 0xC0FFEE])
+def test_scalar_mult_matches_cryptography(d):
+    assert p256.affine(p256.scalar_mult(d)) == public_point(d)
+
+
+def test_scalar_mult_of_the_order_and_zero_is_infinity():
+    assert p256.affine(p256.scalar_mult(0)) is None
+    assert p256.affine(p256.scalar_mult(p256.N)) is None
+
+
+def test_complete_add_has_no_exceptional_case():
+    g = (p256.GX, p256.GY, 1)
+    minus_g = (p256.GX, -p256.GY % p256.P, 1)
+    assert p256.affine(p256.complete_add(g, minus_g)) is None
+    assert p256.affine(p256.complete_add(p256.INFINITY, g)) == (p256.GX, p256.GY)
+    assert p256.affine(p256.complete_add(g, p256.INFINITY)) == (p256.GX, p256.GY)
+    assert p256.affine(p256.complete_add(p256.INFINITY, p256.INFINITY)) is None
+    # Equal points in different projective representations: the doubling.
+    z = 0x1234567
+    scaled = (p256.GX * z % p256.P, p256.GY * z % p256.P, z)
+    assert p256.affine(p256.complete_add(g, scaled)) == public_point(2)
+
+
+def test_base_point_and_inverse():
+    assert p256.on_curve(p256.GX, p256.GY)
+    assert not p256.on_curve(p256.GX, p256.GY + 1)
+    rng = random.Random(5)
+    for modulus in (p256.P, p256.N):
+        x = rng.randrange(1, modulus)
+        assert p256.inverse(x, modulus) * x % modulus == 1
+
+
+def test_scalars_are_checked():
+    with pytest.raises(ValueError, match="modulo n"):
+        p256.scalar_mult(2**256)
+    with pytest.raises(TypeError, match="int"):
+        p256.scalar_mult(1.0)
+    with pytest.raises(ValueError, match="unknown field operation"):
+        p256.run_formula([("div", "a", "a", "a")], {"a": 1})
