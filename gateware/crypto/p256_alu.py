@@ -59,6 +59,7 @@ __all__ = [
     "cycles",
     "montgomery_inverse_word",
     "op_cycles",
+    "run_model",
 ]
 
 #: Bits of a word, words of a register.
@@ -442,3 +443,34 @@ class P256ALU(wiring.Component):
                 with m.If(j == WORDS - 1):
                     m.next = "FETCH"
         return m
+
+
+def run_model(program, registers, entry: int = 0):
+    """Run *program* on a Python model of the engine: ``registers`` (a list of
+    :data:`REGISTERS` integers) is updated in place as the gateware would leave it; returns the
+    clock cycles taken (:func:`cycles`)."""
+    r_inverse = [pow(2 ** (WORDS * WORD_BITS), -1, modulus) for modulus in MODULI]
+    pc, count, bit, total = entry, 0, 0, 0
+    while True:
+        ins = program[pc]
+        total += op_cycles(ins.op)
+        pc += 1
+        modulus = MODULI[ins.mod]
+        x, y = registers[ins.a], registers[ins.b]
+        if ins.op == STOP:
+            return total
+        if ins.op == MUL:
+            registers[ins.dst] = x * y * r_inverse[ins.mod] % modulus
+        elif ins.op == ADD:
+            registers[ins.dst] = (x + y) % modulus
+        elif ins.op == SUB:
+            registers[ins.dst] = (x - y) % modulus
+        elif ins.op == SEL:
+            registers[ins.dst] = y if bit else x
+        elif ins.op == BIT:
+            bit = (x >> count) & 1
+        elif ins.op == SETC:
+            count = _COUNT_START
+        elif ins.op == LOOP and count:
+            count -= 1
+            pc = ins.target

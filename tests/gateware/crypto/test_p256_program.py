@@ -1,0 +1,71 @@
+"""The P-256 program on the engine's instruction model (:func:`p256_alu.run_model`): k * G
+against ``cryptography``, the RFC 6979 A.2.5 signatures, the fixed cycle counts. The gateware
+runs the same program in ``test_p256_verilator.py``; ``test_p256_alu.py`` checks each instruction
+of the gateware against the model's arithmetic."""
+
+import hashlib
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ropuf.gateware.crypto import p256_alu
+from ropuf.gateware.crypto.p256_alu import REGISTERS, run_model
+from ropuf.gateware.crypto.p256_program import (
+    ENTRIES,
+    INIT,
+    PROGRAM,
+    REGISTER,
+    SCALAR_MULT_CYCLES,
+    SIG_R,
+    SIG_S,
+    SIGNATURE_CYCLES,
+)
+from ropuf.spec.p256 import N
+
+from .test_p256_verilator import RFC6979_KEY, RFC6979_SAMPLE, public_point
+
+#: RFC 6979 A.2.5, SHA-256 "test": the nonce and the signature.
+RFC6979_TEST = {
+    "k": 0xD16B6AE827F17175E040871A1C7EC3500192C4C92677336EC2537ACAEE0008E0,
+    "r": 0xF1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367,
+    "s": 0x019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083,
+}
+
+
+def fresh_registers(**values):
+    registers = list(INIT) + [0] * (REGISTERS - len(INIT))
+    for name, value in values.items():
+        registers[REGISTER[name]] = value
+    return registers
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, N - 1, N - 2, 2**255 + 19, 0xC0FFEE], ids=hex)
+def test_scalar_mult_matches_cryptography(k):
+    registers = fresh_registers(K=k)
+    assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"]) == SCALAR_MULT_CYCLES
+    assert (registers[REGISTER["QX"]], registers[REGISTER["QY"]]) == public_point(k)
+
+
+@pytest.mark.parametrize("message, vector", [(b"sample", RFC6979_SAMPLE), (b"test", RFC6979_TEST)])
+def test_rfc6979_signatures(message, vector):
+    z = int.from_bytes(hashlib.sha256(message).digest())
+    registers = fresh_registers(K=vector["k"], D=RFC6979_KEY, H=z)
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    assert run_model(PROGRAM, registers, ENTRIES["signature"]) == SIGNATURE_CYCLES
+    assert (registers[SIG_R], registers[SIG_S]) == (vector["r"], vector["s"])
+
+
+def test_cycles_do_not_depend_on_the_data():
+    # The program branches on the loop counter only: its count is a property of the program.
+    assert p256_alu.cycles(PROGRAM, ENTRIES["scalar_mult"]) == SCALAR_MULT_CYCLES
+    assert not any(i.op == p256_alu.LOOP and i.target >= len(PROGRAM) for i in PROGRAM)
+    public = ec.derive_private_key(RFC6979_KEY, ec.SECP256R1()).public_key().public_numbers()
+    registers = fresh_registers(K=RFC6979_KEY)
+    assert run_model(PROGRAM, registers, 0) == SCALAR_MULT_CYCLES
+    assert registers[REGISTER["QX"]] == public.x
+
+
+def test_scalar_zero_gives_the_point_at_infinity_as_zeros():
+    registers = fresh_registers(K=0)
+    run_model(PROGRAM, registers, 0)
+    assert registers[REGISTER["QX"]] == registers[REGISTER["QY"]] == 0
