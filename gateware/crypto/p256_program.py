@@ -34,12 +34,14 @@ from ropuf.gateware.crypto.p256_alu import (
     WORDS,
     Instruction,
     cycles,
+    op_cycles,
 )
 from ropuf.spec.p256 import COMPLETE_ADD, GX, GY, B, N, P
 
 __all__ = [
     "ENTRIES",
     "INIT",
+    "INVERSION_CYCLES",
     "PROGRAM",
     "REGISTER",
     "SCALAR_MULT",
@@ -169,3 +171,6 @@ ENTRIES = {"scalar_mult": 0, "signature": len(SCALAR_MULT)}
 #: Clock cycles of each routine, from its start to its STOP, whatever the data.
 SCALAR_MULT_CYCLES = cycles(PROGRAM, ENTRIES["scalar_mult"])
 SIGNATURE_CYCLES = cycles(PROGRAM, ENTRIES["signature"])
+
+#: Clock cycles of one inversion by Fermat inside a routine (SETC and the 256-step loop).
+INVERSION_CYCLES = cycles([*_power("RZ", "EXP_P", 0, mod=0), _ins(STOP)]) - op_cycles(STOP)

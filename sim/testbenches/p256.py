@@ -97,7 +97,7 @@ async def routines(dut):
                 what=f"finish {case['name']}, run {index}",
             )
             await FallingEdge(dut.clk)
-            busy = (get_sim_time("ps") - began) // CLOCK_PS
+            busy = int(get_sim_time("ps") - began) // CLOCK_PS
             figures.append({"case": case["name"], "run": index, "cycles": busy,
                             "seconds": time.monotonic() - wall})  # fmt: skip
             assert busy == run["cycles"], (
