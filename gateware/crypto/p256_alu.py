@@ -9,10 +9,11 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
 * ``MUL dst, a, b``: ``dst = a * b * 2^-256 mod m``, word-serial CIOS Montgomery multiplication
   (Koc, Acar, Kaliski 1996). For each of the 8 words ``b[i]``: a multiply pass ``t += a * b[i]``
   (8 cycles), ``q = t[0] * m'`` (one cycle), a reduce pass ``t = (t + q * m) / 2^32`` (8 cycles)
-  and two carry cycles; ``t`` (9 words and a bit) is a shift register of flip-flops. Then
-  ``dst = t - m`` is written (8 cycles) and the fix pass below adds ``m`` back if that was
-  negative. The inputs need ``a * b < m * 2^256`` (any two reduced values; a 256-bit number and
-  a reduced one), the result is reduced.
+  and a carry cycle that also takes the next ``b[i]`` (one cycle loads ``b[0]``); ``t`` (9
+  words and a bit) is a shift register of flip-flops. Then ``dst = t - m`` is written (8
+  cycles) and the fix pass below adds ``m`` back if that was negative. The inputs need
+  ``a * b < m * 2^256`` (any two reduced values; a 256-bit number and a reduced one), the
+  result is reduced.
 * ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
 * ``SUB dst, a, b``: ``dst = a - b``, then the fix pass.
 * fix pass (8 cycles): ``dst += m`` if the result was negative, else ``dst += 0``: the same
@@ -25,7 +26,7 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   takes the same cycles whatever the registers hold (:func:`cycles` counts them).
 * ``STOP``: back to idle.
 
-Each instruction is fetched, decoded and started in three cycles (MUL takes 172 in all, ADD and
+Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD and
 SUB 20, SEL 11). A program is a list of
 :class:`Instruction`; the engine holds it in a ROM, the register file's initial contents (the
 constants) in the memory's init.
@@ -124,7 +125,7 @@ class Instruction:
 
 #: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
 #: passes (LOOP: taken or not, the same).
-_MUL_CYCLES = 3 + WORDS * (1 + WORDS + 1 + WORDS + 1) + WORDS + 1 + WORDS
+_MUL_CYCLES = 3 + 1 + WORDS * (WORDS + 1 + WORDS + 1) + WORDS + 1 + WORDS
 
 
 def op_cycles(op: int) -> int:
@@ -214,12 +215,18 @@ class P256ALU(wiring.Component):
         m = Module()
 
         words = [w for value in self.init for w in _words(value)]
-        m.submodules.rf = rf = Memory(shape=WORD_BITS, depth=REGISTERS * WORDS, init=words)
+        # Block RAM for both, whatever their size (Yosys would put a small ROM in LUTs).
+        m.submodules.rf = rf = Memory(
+            shape=WORD_BITS, depth=REGISTERS * WORDS, init=words, attrs={"ram_style": "block"}
+        )
         port_a = rf.read_port()
         port_b = rf.read_port()
         port_w = rf.write_port()
         m.submodules.rom = rom = Memory(
-            shape=19, depth=len(self.program), init=[i.encode() for i in self.program]
+            shape=19,
+            depth=len(self.program),
+            init=[i.encode() for i in self.program],
+            attrs={"rom_style": "block", "ram_style": "block"},
         )
         rom_port = rom.read_port()
 
@@ -374,16 +381,19 @@ class P256ALU(wiring.Component):
                 # Drop word 0 (zero by construction): shift in t[8] + carry, t[8] = t[9] + carry.
                 top = t_top + carry
                 m.d.comb += self.busy.eq(1)
+                # b[i] (addressed since MUL_Q) is taken here: no MUL_B after the first word.
                 m.d.sync += [
                     *shift_in(top[:WORD_BITS]),
                     t_top.eq(t_bit + top[WORD_BITS]),
                     t_bit.eq(0),
                     j.eq(0),
+                    b_word.eq(port_b.data),
+                    carry.eq(0),
                 ]
                 with m.If(i == WORDS):
                     m.next = "MUL_OUT"
                 with m.Else():
-                    m.next = "MUL_B"
+                    m.next = "MUL_A"
             with m.State("MUL_OUT"):
                 # dst = t - m, word by word; negative if borrowed beyond t[8].
                 diff = Signal(WORD_BITS + 1)

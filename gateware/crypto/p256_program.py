@@ -1,13 +1,14 @@
 """The P-256 engine's microcode: register map, constants, and the two routines.
 
 Programs for :class:`~ropuf.gateware.crypto.p256_alu.P256ALU`, assembled from the reference
-model's formula (:data:`ropuf.spec.p256.COMPLETE_ADD`, one instruction a step), so the gateware
-runs exactly the field operations the reference does:
+model's formulas (:data:`ropuf.spec.p256.DOUBLE` and :data:`~ropuf.spec.p256.MIXED_ADD`, one
+instruction a step), so the gateware runs exactly the field operations the reference does:
 
 * :data:`SCALAR_MULT` (entry :data:`ENTRIES`\\ ``["scalar_mult"]``): ``(QX, QY) = K * G``,
   affine, plain (not Montgomery) integers. R starts at the point at infinity (0 : 1 : 0); for
-  each of the 256 bits of K, most significant first: ``T = R + R``, ``U = T + G`` (both by the
-  complete addition), ``R = U`` if the bit is 1 else ``T`` (three SEL). Then ``Z^-1`` by Fermat
+  each of the 256 bits of K, most significant first: ``T = 2R`` (exception-free doubling),
+  ``U = T + G`` (mixed addition, complete for any T), ``R = U`` if the bit is 1 else ``T``
+  (three SEL). Then ``Z^-1`` by Fermat
   (``Z ** (p - 2)``: square, multiply, SEL by the exponent's bit, 256 times) and
   ``x = X * Z^-1``, ``y = Y * Z^-1``. K = 0 or n gives the point at infinity, which comes out
   as (0, 0) (Z = 0 has the "inverse" 0).
@@ -36,7 +37,7 @@ from ropuf.gateware.crypto.p256_alu import (
     cycles,
     op_cycles,
 )
-from ropuf.spec.p256 import COMPLETE_ADD, GX, GY, B, N, P
+from ropuf.spec.p256 import DOUBLE, GX, GY, MIXED_ADD, B, N, P
 
 __all__ = [
     "ENTRIES",
@@ -96,12 +97,11 @@ def _ins(op, dst="ZERO", a="ZERO", b="ZERO", *, mod=0, target=0):
     return Instruction(op, REGISTER[dst], REGISTER[a], REGISTER[b], mod=mod, target=target)
 
 
-def _complete_add(first, second, out):
-    """COMPLETE_ADD with inputs ``first``, ``second`` and output ``out`` (register triples)."""
-    names = {"b": "B", **{f"t{k}": f"t{k}" for k in range(5)}}
-    for suffix, triple in (("1", first), ("2", second), ("3", out)):
-        names.update(zip((f"X{suffix}", f"Y{suffix}", f"Z{suffix}"), triple, strict=True))
-    return [_ins(_OPS[op], names[d], names[a], names[b]) for op, d, a, b in COMPLETE_ADD]
+def _formula(formula, names):
+    """*formula* (steps of :mod:`ropuf.spec.p256`) with its names mapped to registers by
+    *names* (``b`` and the temporaries ``t0..t4`` map to themselves)."""
+    names = {"b": "B", **{f"t{k}": f"t{k}" for k in range(5)}, **names}
+    return [_ins(_OPS[op], names[d], names[a], names[b]) for op, d, a, b in formula]
 
 
 def _power(base, exponent, start, *, mod):
@@ -126,7 +126,11 @@ def _scalar_mult(entry):
         _ins(SETC),
     ]
     loop = entry + len(code)
-    code += [_ins(BIT, a="K"), *_complete_add(r, r, t), *_complete_add(t, ("GX", "GY", "ONE_P"), u)]
+    double = dict(zip(("X", "Y", "Z", "X3", "Y3", "Z3"), (*r, *t), strict=True))
+    add = dict(
+        zip(("X1", "Y1", "Z1", "X2", "Y2", "X3", "Y3", "Z3"), (*t, "GX", "GY", *u), strict=True)
+    )
+    code += [_ins(BIT, a="K"), *_formula(DOUBLE, double), *_formula(MIXED_ADD, add)]
     code += [_ins(SEL, rr, tt, uu) for rr, tt, uu in zip(r, t, u, strict=True)]
     code += [_ins(LOOP, target=loop), _ins(SEL, "ACC", "ONE_P", "ONE_P")]
     code += _power("RZ", "EXP_P", entry + len(code), mod=0)

@@ -52,3 +52,25 @@ def test_scalars_are_checked():
         p256.scalar_mult(1.0)
     with pytest.raises(ValueError, match="unknown field operation"):
         p256.run_formula([("div", "a", "a", "a")], {"a": 1})
+
+
+def test_double_and_mixed_add_agree_with_complete_add():
+    g = (p256.GX, p256.GY, 1)
+    rng = random.Random(9)
+    for _ in range(5):
+        z = rng.randrange(1, p256.P)
+        point = p256.scalar_mult(rng.randrange(1, p256.N))
+        scaled = tuple(c * z % p256.P for c in point)
+        assert p256.affine(p256.double(scaled)) == p256.affine(p256.complete_add(point, point))
+        assert p256.affine(p256.mixed_add(scaled, (p256.GX, p256.GY))) == p256.affine(
+            p256.complete_add(point, g)
+        )
+
+
+def test_double_and_mixed_add_have_no_exceptional_case():
+    g_affine = (p256.GX, p256.GY)
+    assert p256.affine(p256.double(p256.INFINITY)) is None
+    assert p256.affine(p256.mixed_add(p256.INFINITY, g_affine)) == g_affine
+    assert p256.affine(p256.mixed_add((p256.GX, p256.GY, 1), g_affine)) == public_point(2)
+    minus_g = (p256.GX, -p256.GY % p256.P, 1)
+    assert p256.affine(p256.mixed_add(minus_g, g_affine)) is None
