@@ -31,6 +31,7 @@ from ropuf.gateware.crypto.p256_program import (
     INIT,
     INVERSION_CYCLES,
     PROGRAM,
+    READABLE,
     REGISTER,
     SCALAR_MULT_CYCLES,
     SIG_R,
@@ -93,7 +94,7 @@ def measured() -> list[dict]:
         cases = Path(tmp, "cases.json")
         result = Path(tmp, "result.json")
         write_cases(cases, [{"name": "bench", "runs": runs}])
-        build = harness.build(P256ALU(PROGRAM, INIT), "p256_engine")
+        build = harness.build(P256ALU(PROGRAM, INIT, readable=READABLE), "p256_engine")
         harness.run(
             build,
             "ropuf.sim.testbenches.p256",
@@ -113,7 +114,7 @@ def area() -> tuple[dict, dict]:
     ecp5: dict[str, float] = {}
     ice40: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        design = P256ALU(PROGRAM, INIT)
+        design = P256ALU(PROGRAM, INIT, readable=READABLE)
         Path(tmp, "top.v").write_text(verilog.convert(design, name="top", emit_src=False))
         _run(
             [

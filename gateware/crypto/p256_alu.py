@@ -180,6 +180,7 @@ class P256ALU(wiring.Component):
     wdata : In(32)
     we : In(1)
     rdata : Out(32)
+        The word addressed the cycle before, if its register is *readable*; 0 otherwise.
 
     Parameters
     ----------
@@ -188,6 +189,10 @@ class P256ALU(wiring.Component):
     init : list of int
         The register file's contents after configuration, one 256-bit value per register
         (at most :data:`REGISTERS`; the rest are 0).
+    readable : iterable of int or None
+        The registers ``rdata`` shows (the results); every other register reads as 0, so a key
+        or a nonce loaded into the engine, and the intermediate values derived from it, never
+        reach its output. None (for unit tests) shows all.
     """
 
     start: In(1)
@@ -198,7 +203,7 @@ class P256ALU(wiring.Component):
     we: In(1)
     rdata: Out(WORD_BITS)
 
-    def __init__(self, program, init=()):
+    def __init__(self, program, init=(), *, readable=None):
         program = list(program)
         if not 1 <= len(program) <= 2**_PC_BITS:
             raise ValueError(f"a program has 1..{2**_PC_BITS} instructions, not {len(program)}")
@@ -207,8 +212,13 @@ class P256ALU(wiring.Component):
         init = list(init)
         if len(init) > REGISTERS or not all(0 <= v < 2 ** (WORDS * WORD_BITS) for v in init):
             raise ValueError(f"init holds at most {REGISTERS} values in [0, 2^256)")
+        if readable is not None:
+            readable = sorted(set(readable))
+            if not all(isinstance(r, int) and 0 <= r < REGISTERS for r in readable):
+                raise ValueError(f"readable registers must be in 0..{REGISTERS - 1}")
         self.program = program
         self.init = init
+        self.readable = readable
         super().__init__()
 
     def elaborate(self, platform):
@@ -263,7 +273,6 @@ class P256ALU(wiring.Component):
             port_a.addr.eq(addr_a),
             port_b.addr.eq(addr_b),
             rom_port.addr.eq(pc),
-            self.rdata.eq(port_a.data),
             addr_a.eq(Cat(Const(0, 3), reg_a)),
             addr_b.eq(Cat(i[:3], reg_b)),
             port_w.addr.eq(Cat(j[:3], dst)),
@@ -278,6 +287,16 @@ class P256ALU(wiring.Component):
 
         def shift_in(word):
             return [*(t[k].eq(t[k + 1]) for k in range(WORDS - 1)), t[WORDS - 1].eq(word)]
+
+        # The read port shows a word only if its register is readable (checked on the address,
+        # registered beside the memory's own address register).
+        if self.readable is None:
+            m.d.comb += self.rdata.eq(port_a.data)
+        else:
+            shown = Signal()
+            register = self.addr[3:8]
+            m.d.sync += shown.eq(Cat(register == r for r in self.readable).any())
+            m.d.comb += self.rdata.eq(Mux(shown, port_a.data, 0))
 
         with m.FSM():
             with m.State("IDLE"):

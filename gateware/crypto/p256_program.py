@@ -16,9 +16,15 @@ instruction a step), so the gateware runs exactly the field operations the refer
   ``r = QX mod n`` (written to :data:`SIG_R`), ``s = K^-1 (H + r D) mod n`` (to
   :data:`SIG_S`), everything modulo n in Montgomery form, ``K^-1`` by Fermat. ECDSA's
   ``r = 0`` and ``s = 0`` checks are the caller's (each has probability about 2^-256).
+* :data:`CLEAR` (entry ``ENTRIES["clear"]``): every register but the constants set to 0 (K, D,
+  H, the results and every intermediate value), for the caller to run once it has read the
+  results.
 
-Both run the same instructions whatever the data: the cycle counts are :data:`SCALAR_MULT_CYCLES`
-and :data:`SIGNATURE_CYCLES`.
+The engine's read port shows only :data:`READABLE` (QX and QY, which hold r and s after
+SIGNATURE): the secrets loaded and everything computed from them stay inside.
+
+Each runs the same instructions whatever the data: the cycle counts are
+:data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES` and :data:`CLEAR_CYCLES`.
 """
 
 from ropuf.gateware.crypto.p256_alu import (
@@ -40,10 +46,13 @@ from ropuf.gateware.crypto.p256_alu import (
 from ropuf.spec.p256 import DOUBLE, GX, GY, MIXED_ADD, B, N, P
 
 __all__ = [
+    "CLEAR",
+    "CLEAR_CYCLES",
     "ENTRIES",
     "INIT",
     "INVERSION_CYCLES",
     "PROGRAM",
+    "READABLE",
     "REGISTER",
     "SCALAR_MULT",
     "SCALAR_MULT_CYCLES",
@@ -165,16 +174,33 @@ def _signature(entry):
     return code
 
 
+def _clear():
+    constants = set(_CONSTANTS)
+    return [_ins(SEL, name, "ZERO", "ZERO") for name in REGISTER if name not in constants] + [
+        _ins(STOP)
+    ]
+
+
 SCALAR_MULT = _scalar_mult(0)
 SIGNATURE = _signature(len(SCALAR_MULT))
+CLEAR = _clear()
 
-#: The engine's ROM: both routines, and where each starts.
-PROGRAM = SCALAR_MULT + SIGNATURE
-ENTRIES = {"scalar_mult": 0, "signature": len(SCALAR_MULT)}
+#: The engine's ROM: the three routines, and where each starts.
+PROGRAM = SCALAR_MULT + SIGNATURE + CLEAR
+ENTRIES = {
+    "scalar_mult": 0,
+    "signature": len(SCALAR_MULT),
+    "clear": len(SCALAR_MULT) + len(SIGNATURE),
+}
+
+#: The registers the engine's read port shows (``P256ALU(PROGRAM, INIT, readable=READABLE)``):
+#: the results. K, D, H and every intermediate value read as 0.
+READABLE = (REGISTER["QX"], REGISTER["QY"])
 
 #: Clock cycles of each routine, from its start to its STOP, whatever the data.
 SCALAR_MULT_CYCLES = cycles(PROGRAM, ENTRIES["scalar_mult"])
 SIGNATURE_CYCLES = cycles(PROGRAM, ENTRIES["signature"])
+CLEAR_CYCLES = cycles(PROGRAM, ENTRIES["clear"])
 
 #: Clock cycles of one inversion by Fermat inside a routine (SETC and the 256-step loop).
 INVERSION_CYCLES = cycles([*_power("RZ", "EXP_P", 0, mod=0), _ins(STOP)]) - op_cycles(STOP)

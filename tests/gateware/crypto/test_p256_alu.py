@@ -30,10 +30,10 @@ from ropuf.gateware.crypto.p256_alu import (
 R = 2 ** (WORD_BITS * WORDS)
 
 
-def run(program, registers, *, entry=0, read=None, max_cycles=200_000):
+def run(program, registers, *, entry=0, read=None, readable=None, max_cycles=200_000):
     """Load *registers* (``{number: value}``), run *program* from *entry*; return the values of
     the registers in *read* (all loaded ones when None) and the busy cycles."""
-    dut = P256ALU(program)
+    dut = P256ALU(program, readable=readable)
     read = sorted(registers) if read is None else read
     out = {}
     busy_cycles = []
@@ -142,3 +142,11 @@ def test_instructions_are_checked():
         Instruction(9)
     with pytest.raises(ValueError, match="instructions"):
         P256ALU([])
+
+
+def test_only_readable_registers_reach_the_read_port():
+    program = [Instruction(ADD, dst=2, a=0, b=1), Instruction(STOP)]
+    out, _ = run(program, {0: 5, 1: 7}, read=[0, 1, 2], readable=[2])
+    assert out == {0: 0, 1: 0, 2: 12}
+    with pytest.raises(ValueError, match="readable"):
+        P256ALU(program, readable=[32])

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ropuf.gateware.crypto import p256_alu
 from ropuf.gateware.crypto.p256_alu import REGISTERS, run_model
 from ropuf.gateware.crypto.p256_program import (
+    CLEAR_CYCLES,
     ENTRIES,
     INIT,
     PROGRAM,
@@ -69,3 +70,11 @@ def test_scalar_zero_gives_the_point_at_infinity_as_zeros():
     registers = fresh_registers(K=0)
     run_model(PROGRAM, registers, 0)
     assert registers[REGISTER["QX"]] == registers[REGISTER["QY"]] == 0
+
+
+def test_clear_zeroes_everything_but_the_constants():
+    registers = fresh_registers(K=RFC6979_SAMPLE["k"], D=RFC6979_KEY, H=5)
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    run_model(PROGRAM, registers, ENTRIES["signature"])
+    assert run_model(PROGRAM, registers, ENTRIES["clear"]) == CLEAR_CYCLES
+    assert registers == fresh_registers()

@@ -1,6 +1,7 @@
 """The P-256 engine with its program in Verilator: k * G against ``cryptography`` for edge and
-random scalars, an ECDSA signature (RFC 6979 A.2.5's nonce) that ``cryptography`` verifies, and
-the cycle count, the same for every scalar (the constant-time test)."""
+random scalars, ECDSA signatures (RFC 6979 A.2.5's, a random one) that ``cryptography``
+verifies, the cycle counts, the same for every scalar, key and digest (the constant-time test),
+the read port hiding the secrets, CLEAR."""
 
 import hashlib
 import json
@@ -13,9 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_ds
 
 from ropuf.gateware.crypto.p256_alu import P256ALU
 from ropuf.gateware.crypto.p256_program import (
+    CLEAR_CYCLES,
     ENTRIES,
     INIT,
     PROGRAM,
+    READABLE,
     REGISTER,
     SCALAR_MULT_CYCLES,
     SIG_R,
@@ -53,7 +56,34 @@ def scalar_mult_run(k):
 
 
 def engine():
-    return P256ALU(PROGRAM, INIT)
+    return P256ALU(PROGRAM, INIT, readable=READABLE)
+
+
+def signature_runs(d, k, digest, r, s):
+    """k * G, the signature (expecting r, s; K, D, H read as 0), CLEAR (the results then 0)."""
+    return [
+        scalar_mult_run(k),
+        {
+            "entry": ENTRIES["signature"],
+            "cycles": SIGNATURE_CYCLES,
+            "load": {REGISTER["D"]: d, REGISTER["H"]: int.from_bytes(digest)},
+            "expect": {SIG_R: r, SIG_S: s, REGISTER["K"]: 0, REGISTER["D"]: 0, REGISTER["H"]: 0},
+        },
+        {
+            "entry": ENTRIES["clear"],
+            "cycles": CLEAR_CYCLES,
+            "load": {},
+            "expect": {SIG_R: 0, SIG_S: 0},
+        },
+    ]
+
+
+def reference_signature(d, k, digest):
+    """ECDSA's (r, s) in Python integers, from the reference model."""
+    x, _ = public_point(k)
+    r = x % N
+    s = pow(k, -1, N) * (int.from_bytes(digest) + r * d) % N
+    return r, s
 
 
 @pytest.mark.sim
@@ -63,21 +93,13 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     cases = [{"name": f"k*G #{i}", "runs": [scalar_mult_run(k)]} for i, k in enumerate(scalars)]
 
     digest = hashlib.sha256(b"sample").digest()
-    k = RFC6979_SAMPLE["k"]
-    cases.append(
-        {
-            "name": "RFC 6979 A.2.5 sample",
-            "runs": [
-                scalar_mult_run(k),
-                {
-                    "entry": ENTRIES["signature"],
-                    "cycles": SIGNATURE_CYCLES,
-                    "load": {REGISTER["D"]: RFC6979_KEY, REGISTER["H"]: int.from_bytes(digest)},
-                    "expect": {SIG_R: RFC6979_SAMPLE["r"], SIG_S: RFC6979_SAMPLE["s"]},
-                },
-            ],
-        }
-    )
+    sample = (RFC6979_SAMPLE["r"], RFC6979_SAMPLE["s"])
+    assert reference_signature(RFC6979_KEY, RFC6979_SAMPLE["k"], digest) == sample
+    runs = signature_runs(RFC6979_KEY, RFC6979_SAMPLE["k"], digest, *sample)
+    cases.append({"name": "RFC 6979 A.2.5 sample", "runs": runs})
+    d, k, other = rng.randrange(1, N), rng.randrange(1, N), rng.randbytes(32)
+    random_signature = reference_signature(d, k, other)
+    cases.append({"name": "random", "runs": signature_runs(d, k, other, *random_signature)})
     write_cases(tmp_path / "cases.json", cases)
     build = harness.build(engine(), "p256_engine")
     result_file = tmp_path / "result.json"
@@ -92,8 +114,10 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     # compared each with the routine's count).
     mults = [f["cycles"] for f in figures if f["run"] == 0]
     assert len(mults) == len(cases) and len(set(mults)) == 1
+    signatures = [f["cycles"] for f in figures if f["run"] == 1]
+    assert len(signatures) == 2 and len(set(signatures)) == 1
 
-    # The signature the engine computed verifies with cryptography.
-    public = ec.derive_private_key(RFC6979_KEY, ec.SECP256R1()).public_key()
-    signature = encode_dss_signature(RFC6979_SAMPLE["r"], RFC6979_SAMPLE["s"])
-    public.verify(signature, digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    # The signatures the engine computed verify with cryptography.
+    for key, message, (r, s) in ((RFC6979_KEY, digest, sample), (d, other, random_signature)):
+        public = ec.derive_private_key(key, ec.SECP256R1()).public_key()
+        public.verify(encode_dss_signature(r, s), message, ec.ECDSA(Prehashed(hashes.SHA256())))
