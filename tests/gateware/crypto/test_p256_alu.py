@@ -115,23 +115,22 @@ def test_multiplication_takes_a_full_width_operand():
 
 
 def test_loop_bits_and_select():
-    # Square-and-multiply over the bits of an exponent register: x ** e * R mod p.
+    # Double-and-add over the bits of a 256-bit register: x * e mod p (256 passes of the loop).
     p = MODULI[0]
     rng = random.Random(3)
     x, e = rng.randrange(p), rng.randrange(R)
     program = [
-        Instruction(SEL, dst=3, a=2, b=2),  # acc = R mod p (Montgomery 1)
+        Instruction(SEL, dst=3, a=2, b=2),  # acc = 0
         Instruction(SETC),
         Instruction(BIT, a=1),
-        Instruction(MUL, dst=3, a=3, b=3),
-        Instruction(MUL, dst=4, a=3, b=0),
+        Instruction(ADD, dst=3, a=3, b=3),
+        Instruction(ADD, dst=4, a=3, b=0),
         Instruction(SEL, dst=3, a=3, b=4),
         Instruction(LOOP, target=2),
         Instruction(STOP),
     ]
-    xm = x * R % p
-    out, busy = run(program, {0: xm, 1: e, 2: R % p}, read=[3])
-    assert out[3] == pow(x, e, p) * R % p
+    out, busy = run(program, {0: x, 1: e, 2: 0}, read=[3])
+    assert out[3] == x * e % p
     assert busy == cycles(program)
 
 
