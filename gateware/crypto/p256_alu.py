@@ -24,12 +24,15 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
 * ``SETC``: ``count = 255``. ``LOOP target``: if ``count`` is not 0, decrement it and jump.
   The count is the only thing the program branches on, and it is never data: every program
   takes the same cycles whatever the registers hold (:func:`cycles` counts them).
+* ``CHK a`` (8 cycles): sets the ``fault`` flag if ``a`` is not 0 (``mod`` = 0) or if it is 0
+  (``mod`` = 1); ``CLRF`` clears it. The program checks its own results with them (a point on
+  the curve, a signature's equation); every word is read either way.
 * ``STOP``: back to idle.
 
 Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD and
-SUB 20, SEL 11). A program is a list of
-:class:`Instruction`; the engine holds it in a ROM, the register file's initial contents (the
-constants) in the memory's init.
+SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds it in a
+ROM (20-bit words), the register file's initial contents (the constants) in the memory's init;
+an opcode the engine does not know stops it.
 """
 
 from dataclasses import dataclass
@@ -44,6 +47,8 @@ from ropuf.spec.p256 import N, P
 __all__ = [
     "ADD",
     "BIT",
+    "CHK",
+    "CLRF",
     "LOOP",
     "MODULI",
     "MUL",
@@ -69,15 +74,16 @@ WORDS = 8
 #: Registers in the register file (5-bit register numbers).
 REGISTERS = 32
 
-STOP, MUL, ADD, SUB, SEL, BIT, LOOP, SETC = range(8)
+STOP, MUL, ADD, SUB, SEL, BIT, LOOP, SETC, CHK, CLRF = range(10)
 OPCODES = {
-    "stop": STOP, "mul": MUL, "add": ADD, "sub": SUB,
-    "sel": SEL, "bit": BIT, "loop": LOOP, "setc": SETC,
+    "stop": STOP, "mul": MUL, "add": ADD, "sub": SUB, "sel": SEL,
+    "bit": BIT, "loop": LOOP, "setc": SETC, "chk": CHK, "clrf": CLRF,
 }  # fmt: skip
 
 _MASK = 2**WORD_BITS - 1
 _REG_BITS = 5
 _PC_BITS = 10
+_INSTRUCTION_BITS = 20
 #: The loop counter's start (SETC): one pass per bit of a 256-bit number.
 _COUNT_START = WORDS * WORD_BITS - 1
 
@@ -117,10 +123,10 @@ class Instruction:
 
     def encode(self) -> int:
         """The instruction word: op, mod, dst, a, b (LOOP: target in place of a and b)."""
-        word = self.op | self.mod << 3 | self.dst << 4
+        word = self.op | self.mod << 4 | self.dst << 5
         if self.op == LOOP:
-            return word | self.target << 9
-        return word | self.a << 9 | self.b << 14
+            return word | self.target << 10
+        return word | self.a << 10 | self.b << 15
 
 
 #: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
@@ -139,6 +145,8 @@ def op_cycles(op: int) -> int:
         BIT: 3 + 1,
         LOOP: 3,
         SETC: 3,
+        CHK: 3 + WORDS,
+        CLRF: 3,
     }[op]
 
 
@@ -180,7 +188,12 @@ class P256ALU(wiring.Component):
     wdata : In(32)
     we : In(1)
     rdata : Out(32)
-        The word addressed the cycle before, if its register is *readable*; 0 otherwise.
+        The word addressed the cycle before, if its register is *readable* and ``fault`` is
+        low; 0 otherwise.
+    fault : Out(1)
+        Set by a CHK that fails, until a CLRF (0 after reset): the program's checks of its own
+        results. While it is set a *readable* engine reads 0 everywhere, so a result that
+        failed its check never leaves.
 
     Parameters
     ----------
@@ -202,6 +215,7 @@ class P256ALU(wiring.Component):
     wdata: In(WORD_BITS)
     we: In(1)
     rdata: Out(WORD_BITS)
+    fault: Out(1)
 
     def __init__(self, program, init=(), *, readable=None):
         program = list(program)
@@ -233,7 +247,7 @@ class P256ALU(wiring.Component):
         port_b = rf.read_port()
         port_w = rf.write_port()
         m.submodules.rom = rom = Memory(
-            shape=19,
+            shape=_INSTRUCTION_BITS,
             depth=len(self.program),
             init=[i.encode() for i in self.program],
             attrs={"rom_style": "block", "ram_style": "block"},
@@ -245,7 +259,8 @@ class P256ALU(wiring.Component):
         factors = Array(Const(montgomery_inverse_word(mod), WORD_BITS) for mod in MODULI)
 
         pc = Signal(_PC_BITS)
-        op = Signal(3)
+        op = Signal(4)
+        nonzero = Signal()  # CHK's OR of the words read
         mod = Signal()
         dst = Signal(_REG_BITS)
         reg_a = Signal(_REG_BITS)
@@ -296,7 +311,7 @@ class P256ALU(wiring.Component):
             shown = Signal()
             register = self.addr[3:8]
             m.d.sync += shown.eq(Cat(register == r for r in self.readable).any())
-            m.d.comb += self.rdata.eq(Mux(shown, port_a.data, 0))
+            m.d.comb += self.rdata.eq(Mux(shown & ~self.fault, port_a.data, 0))
 
         with m.FSM():
             with m.State("IDLE"):
@@ -316,12 +331,12 @@ class P256ALU(wiring.Component):
                 m.d.comb += self.busy.eq(1)
                 word = rom_port.data
                 m.d.sync += [
-                    op.eq(word[0:3]),
-                    mod.eq(word[3]),
-                    dst.eq(word[4:9]),
-                    reg_a.eq(word[9:14]),
-                    reg_b.eq(word[14:19]),
-                    target.eq(word[9:19]),
+                    op.eq(word[0:4]),
+                    mod.eq(word[4]),
+                    dst.eq(word[5:10]),
+                    reg_a.eq(word[10:15]),
+                    reg_b.eq(word[15:20]),
+                    target.eq(word[10:20]),
                     pc.eq(pc + 1),
                     j.eq(0),
                     i.eq(0),
@@ -349,6 +364,22 @@ class P256ALU(wiring.Component):
                     with m.Case(SETC):
                         m.d.sync += count.eq(_COUNT_START)
                         m.next = "FETCH"
+                    with m.Case(CHK):
+                        m.d.sync += nonzero.eq(0)
+                        m.next = "CHK"
+                    with m.Case(CLRF):
+                        m.d.sync += self.fault.eq(0)
+                        m.next = "FETCH"
+                    with m.Default():  # no such opcode: the program is wrong; stop
+                        m.next = "IDLE"
+            with m.State("CHK"):
+                # fault |= (a != 0) if mod is 0, (a == 0) if mod is 1; every word read.
+                any_word = nonzero | (port_a.data != 0)
+                m.d.comb += [self.busy.eq(1), addr_a.eq(Cat(j_next, reg_a))]
+                m.d.sync += [nonzero.eq(any_word), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.d.sync += self.fault.eq(self.fault | (any_word ^ mod))
+                    m.next = "FETCH"
             with m.State("BIT"):
                 m.d.comb += self.busy.eq(1)
                 m.d.sync += bit.eq(port_a.data.bit_select(count[0:5], 1))
@@ -474,10 +505,10 @@ class P256ALU(wiring.Component):
         return m
 
 
-def run_model(program, registers, entry: int = 0):
+def run_model(program, registers, entry: int = 0, fault: bool = False):
     """Run *program* on a Python model of the engine: ``registers`` (a list of
-    :data:`REGISTERS` integers) is updated in place as the gateware would leave it; returns the
-    clock cycles taken (:func:`cycles`)."""
+    :data:`REGISTERS` integers) is updated in place as the gateware would leave it; *fault* is
+    the flag before the start. Returns the clock cycles taken (:func:`cycles`) and the flag."""
     r_inverse = [pow(2 ** (WORDS * WORD_BITS), -1, modulus) for modulus in MODULI]
     pc, count, bit, total = entry, 0, 0, 0
     while True:
@@ -487,7 +518,7 @@ def run_model(program, registers, entry: int = 0):
         modulus = MODULI[ins.mod]
         x, y = registers[ins.a], registers[ins.b]
         if ins.op == STOP:
-            return total
+            return total, fault
         if ins.op == MUL:
             registers[ins.dst] = x * y * r_inverse[ins.mod] % modulus
         elif ins.op == ADD:
@@ -503,3 +534,7 @@ def run_model(program, registers, entry: int = 0):
         elif ins.op == LOOP and count:
             count -= 1
             pc = ins.target
+        elif ins.op == CHK:
+            fault |= (x != 0) != bool(ins.mod)
+        elif ins.op == CLRF:
+            fault = False

@@ -1,27 +1,33 @@
-"""The P-256 engine's microcode: register map, constants, and the two routines.
+"""The P-256 engine's microcode: register map, constants, and the three routines.
 
 Programs for :class:`~ropuf.gateware.crypto.p256_alu.P256ALU`, assembled from the reference
 model's formulas (:data:`ropuf.spec.p256.DOUBLE` and :data:`~ropuf.spec.p256.MIXED_ADD`, one
 instruction a step), so the gateware runs exactly the field operations the reference does:
 
 * :data:`SCALAR_MULT` (entry :data:`ENTRIES`\\ ``["scalar_mult"]``): ``(QX, QY) = K * G``,
-  affine, plain (not Montgomery) integers. R starts at the point at infinity (0 : 1 : 0); for
-  each of the 256 bits of K, most significant first: ``T = 2R`` (exception-free doubling),
-  ``U = T + G`` (mixed addition, complete for any T), ``R = U`` if the bit is 1 else ``T``
-  (three SEL). Then ``Z^-1`` by Fermat
-  (``Z ** (p - 2)``: square, multiply, SEL by the exponent's bit, 256 times) and
-  ``x = X * Z^-1``, ``y = Y * Z^-1``. K = 0 or n gives the point at infinity, which comes out
-  as (0, 0) (Z = 0 has the "inverse" 0).
+  affine, plain (not Montgomery) integers. It clears the fault flag, starts R at the point at
+  infinity (0 : 1 : 0) and for each of the 256 bits of K, most significant first: ``T = 2R``
+  (exception-free doubling), ``U = T + G`` (mixed addition, complete for any T), ``R = U`` if
+  the bit is 1 else ``T`` (three SEL). Then ``Z^-1`` by Fermat (``Z ** (p - 2)``: square,
+  multiply, SEL by the exponent's bit, 256 times), ``x = X * Z^-1``, ``y = Y * Z^-1``, and a
+  check that (x, y) is on the curve. K = 0 or n gives the point at infinity, which comes out as
+  (0, 0) and fails the check.
 * :data:`SIGNATURE` (entry ``ENTRIES["signature"]``), run after SCALAR_MULT with the nonce in K:
   ``r = QX mod n`` (written to :data:`SIG_R`), ``s = K^-1 (H + r D) mod n`` (to
-  :data:`SIG_S`), everything modulo n in Montgomery form, ``K^-1`` by Fermat. ECDSA's
-  ``r = 0`` and ``s = 0`` checks are the caller's (each has probability about 2^-256).
+  :data:`SIG_S`), everything modulo n in Montgomery form, ``K^-1`` by Fermat; checks
+  ``r != 0``, ``s != 0``, r against r computed again from x R (which SCALAR_MULT keeps in TX),
+  and ``s K = H + r D`` computed afresh from the s given and K, D, H (no inversion: no value
+  that made s is reused).
 * :data:`CLEAR` (entry ``ENTRIES["clear"]``): every register but the constants set to 0 (K, D,
   H, the results and every intermediate value), for the caller to run once it has read the
-  results.
+  results. It leaves the fault flag as it is.
 
-The engine's read port shows only :data:`READABLE` (QX and QY, which hold r and s after
-SIGNATURE): the secrets loaded and everything computed from them stay inside.
+A failed check sets the engine's ``fault`` until the next SCALAR_MULT, and while it is set the
+read port shows 0: a point off the curve (a fault in the ladder or the inversion), a zero r or
+s, or a signature that does not satisfy its equation (a fault in the inversion modulo n or in
+s) never leaves. The caller reads ``fault`` after each routine (ECDSA's answer to r = 0 or
+s = 0 is another nonce). The read port shows only :data:`READABLE` (QX and QY, which hold r
+and s after SIGNATURE): the secrets loaded and everything computed from them stay inside.
 
 Each runs the same instructions whatever the data: the cycle counts are
 :data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES` and :data:`CLEAR_CYCLES`.
@@ -30,6 +36,8 @@ Each runs the same instructions whatever the data: the cycle counts are
 from ropuf.gateware.crypto.p256_alu import (
     ADD,
     BIT,
+    CHK,
+    CLRF,
     LOOP,
     MUL,
     REGISTERS,
@@ -129,6 +137,7 @@ def _power(base, exponent, start, *, mod):
 def _scalar_mult(entry):
     r, t, u = ("RX", "RY", "RZ"), ("TX", "TY", "TZ"), ("UX", "UY", "UZ")
     code = [
+        _ins(CLRF),
         _ins(SEL, "RX", "ZERO", "ZERO"),
         _ins(SEL, "RY", "ONE_P", "ONE_P"),
         _ins(SEL, "RZ", "ZERO", "ZERO"),
@@ -144,24 +153,44 @@ def _scalar_mult(entry):
     code += [_ins(LOOP, target=loop), _ins(SEL, "ACC", "ONE_P", "ONE_P")]
     code += _power("RZ", "EXP_P", entry + len(code), mod=0)
     code += [
-        _ins(MUL, "QX", "RX", "ACC"),
+        _ins(MUL, "QX", "RX", "ACC"),  # x R
+        _ins(SEL, "TX", "QX", "QX"),  # kept for SIGNATURE's check of r
+        _ins(MUL, "QY", "RY", "ACC"),  # y R
+        # On the curve: y^2 - (x^3 - 3x + b) must be 0 (infinity, K = 0 mod n, fails too).
+        _ins(MUL, "t0", "QX", "QX"),
+        _ins(MUL, "t0", "t0", "QX"),
+        _ins(ADD, "t1", "QX", "QX"),
+        _ins(ADD, "t1", "t1", "QX"),
+        _ins(SUB, "t0", "t0", "t1"),
+        _ins(ADD, "t0", "t0", "B"),
+        _ins(MUL, "t1", "QY", "QY"),
+        _ins(SUB, "t0", "t0", "t1"),
+        _ins(CHK, a="t0"),
         _ins(MUL, "QX", "QX", "ONE"),
-        _ins(MUL, "QY", "RY", "ACC"),
         _ins(MUL, "QY", "QY", "ONE"),
         _ins(STOP),
     ]
     return code
 
 
+def _r_d_z(r, result):
+    """``result = (z + r d) R`` modulo n from the plain ``r``; uses t0 and ``result``."""
+    n = {"mod": 1}
+    return [
+        _ins(MUL, "t0", r, "R2_N", **n),  # r R
+        _ins(MUL, result, "D", "R2_N", **n),  # d R
+        _ins(MUL, result, "t0", result, **n),  # r d R
+        _ins(MUL, "t0", "H", "R2_N", **n),  # z R
+        _ins(ADD, result, "t0", result, **n),  # (z + r d) R
+    ]
+
+
 def _signature(entry):
     n = {"mod": 1}
     code = [
         _ins(ADD, "QX", "QX", "ZERO", **n),  # r = x mod n (x < p < 2n)
-        _ins(MUL, "t0", "QX", "R2_N", **n),  # r R
-        _ins(MUL, "t1", "D", "R2_N", **n),  # d R
-        _ins(MUL, "t1", "t0", "t1", **n),  # r d R
-        _ins(MUL, "t2", "H", "R2_N", **n),  # z R
-        _ins(ADD, "t2", "t2", "t1", **n),  # (z + r d) R
+        _ins(CHK, a="QX", mod=1),  # r != 0
+        *_r_d_z("QX", "t2"),
         _ins(MUL, "t3", "K", "R2_N", **n),  # k R
         _ins(MUL, "ACC", "R2_N", "ONE", **n),  # R mod n: Montgomery 1
     ]
@@ -169,6 +198,19 @@ def _signature(entry):
     code += [
         _ins(MUL, "t4", "ACC", "t2", **n),  # s R
         _ins(MUL, "QY", "t4", "ONE", **n),  # s
+        _ins(CHK, a="QY", mod=1),  # s != 0
+        # Checks on values computed afresh: r again from x R (kept in TX), equal to the r
+        # given; then s k = z + r d from the s given, K, D, H.
+        _ins(MUL, "t3", "TX", "ONE"),  # x (mod p)
+        _ins(ADD, "t3", "t3", "ZERO", **n),  # r
+        _ins(SUB, "t4", "t3", "QX", **n),
+        _ins(CHK, a="t4"),
+        *_r_d_z("t3", "t4"),
+        _ins(MUL, "t0", "QY", "R2_N", **n),  # s R
+        _ins(MUL, "t1", "K", "R2_N", **n),  # k R
+        _ins(MUL, "t0", "t0", "t1", **n),  # s k R
+        _ins(SUB, "t0", "t0", "t4", **n),
+        _ins(CHK, a="t0"),
         _ins(STOP),
     ]
     return code

@@ -37,12 +37,14 @@ _MASK = 2**WORD_BITS - 1
 
 def write_cases(path: Path, cases: list[dict]) -> None:
     """Write *cases* for the testbench: each a dict with ``name`` and ``runs``, each run a dict
-    with ``entry`` (int), ``load`` and ``expect`` (``{register: int}``) and ``cycles``."""
+    with ``entry`` (int), ``load`` and ``expect`` (``{register: int}``), ``cycles`` and
+    optionally ``fault`` (the flag expected after the run; 0 when absent)."""
 
     def run_json(run):
         return {
             "entry": run["entry"],
             "cycles": run["cycles"],
+            "fault": int(run.get("fault", 0)),
             "load": {str(r): f"{v:x}" for r, v in run["load"].items()},
             "expect": {str(r): f"{v:x}" for r, v in run["expect"].items()},
         }
@@ -104,6 +106,11 @@ async def routines(dut):
                 f"{case['name']}, run {index}: {busy} busy cycles, the routine takes "
                 f"{run['cycles']}"
             )
+            if int(dut.fault.value) != run["fault"]:
+                raise AssertionError(
+                    f"{case['name']}, run {index}: fault is {int(dut.fault.value)}, expected "
+                    f"{run['fault']}"
+                )
             for register, value in run["expect"].items():
                 # Not an assert: cocotb's assertion rewriting would print both values.
                 if await _read(dut, int(register)) != int(value, 16):

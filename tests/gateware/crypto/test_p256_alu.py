@@ -13,6 +13,8 @@ from amaranth.sim import Simulator
 from ropuf.gateware.crypto.p256_alu import (
     ADD,
     BIT,
+    CHK,
+    CLRF,
     LOOP,
     MODULI,
     MUL,
@@ -30,13 +32,15 @@ from ropuf.gateware.crypto.p256_alu import (
 R = 2 ** (WORD_BITS * WORDS)
 
 
-def run(program, registers, *, entry=0, read=None, readable=None, max_cycles=200_000):
+def run(program, registers, *, entry=0, read=None, readable=None, max_cycles=200_000, flag=None):
     """Load *registers* (``{number: value}``), run *program* from *entry*; return the values of
-    the registers in *read* (all loaded ones when None) and the busy cycles."""
+    the registers in *read* (all loaded ones when None) and the busy cycles. The fault flag after
+    the run is appended to the list *flag* if given."""
     dut = P256ALU(program, readable=readable)
     read = sorted(registers) if read is None else read
     out = {}
     busy_cycles = []
+    faults = []
 
     async def testbench(ctx):
         for number, value in registers.items():
@@ -56,6 +60,7 @@ def run(program, registers, *, entry=0, read=None, readable=None, max_cycles=200
             n += 1
             assert n < max_cycles, "the program did not stop"
         busy_cycles.append(n)
+        faults.append(ctx.get(dut.fault))
         for number in read:
             value = 0
             for j in range(WORDS):
@@ -68,6 +73,8 @@ def run(program, registers, *, entry=0, read=None, readable=None, max_cycles=200
     sim.add_clock(1e-6)
     sim.add_testbench(testbench)
     sim.run()
+    if flag is not None:
+        flag.extend(faults)
     return out, busy_cycles[0]
 
 
@@ -138,7 +145,7 @@ def test_instructions_are_checked():
     with pytest.raises(ValueError, match="register"):
         Instruction(MUL, dst=32)
     with pytest.raises(ValueError, match="opcode"):
-        Instruction(9)
+        Instruction(10)
     with pytest.raises(ValueError, match="instructions"):
         P256ALU([])
 
@@ -149,3 +156,28 @@ def test_only_readable_registers_reach_the_read_port():
     assert out == {0: 0, 1: 0, 2: 12}
     with pytest.raises(ValueError, match="readable"):
         P256ALU(program, readable=[32])
+
+
+@pytest.mark.parametrize(
+    "value, mod, fault", [(0, 0, 0), (2**255, 0, 1), (1, 1, 0), (0, 1, 1)], ids=str
+)
+def test_check_sets_the_fault_flag_and_hides_the_results(value, mod, fault):
+    # CHK a, mod 0: fault if a != 0; mod 1: fault if a == 0. While it is set, nothing is read.
+    program = [
+        Instruction(ADD, dst=2, a=1, b=1),
+        Instruction(CHK, a=0, mod=mod),
+        Instruction(CHK, a=1, mod=1),  # 5 != 0: passes, and does not clear the flag
+        Instruction(STOP),
+    ]
+    flag = []
+    out, busy = run(program, {0: value, 1: 5}, read=[2], readable=[2], flag=flag)
+    assert flag == [fault]
+    assert out[2] == (0 if fault else 10)
+    assert busy == cycles(program)
+
+
+def test_clrf_clears_the_flag():
+    program = [Instruction(CHK, a=0), Instruction(CLRF), Instruction(STOP)]
+    flag = []
+    run(program, {0: 1}, read=[], flag=flag)
+    assert flag == [0]

@@ -3,13 +3,14 @@ against ``cryptography``, the RFC 6979 A.2.5 signatures, the fixed cycle counts.
 runs the same program in ``test_p256_verilator.py``; ``test_p256_alu.py`` checks each instruction
 of the gateware against the model's arithmetic."""
 
+import dataclasses
 import hashlib
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from ropuf.gateware.crypto import p256_alu
-from ropuf.gateware.crypto.p256_alu import REGISTERS, run_model
+from ropuf.gateware.crypto.p256_alu import ADD, MUL, REGISTERS, SUB, Instruction, run_model
 from ropuf.gateware.crypto.p256_program import (
     CLEAR_CYCLES,
     ENTRIES,
@@ -43,7 +44,7 @@ def fresh_registers(**values):
 @pytest.mark.parametrize("k", [1, 2, 3, N - 1, N - 2, 2**255 + 19, 0xC0FFEE], ids=hex)
 def test_scalar_mult_matches_cryptography(k):
     registers = fresh_registers(K=k)
-    assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"]) == SCALAR_MULT_CYCLES
+    assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"]) == (SCALAR_MULT_CYCLES, False)
     assert (registers[REGISTER["QX"]], registers[REGISTER["QY"]]) == public_point(k)
 
 
@@ -52,7 +53,7 @@ def test_rfc6979_signatures(message, vector):
     z = int.from_bytes(hashlib.sha256(message).digest())
     registers = fresh_registers(K=vector["k"], D=RFC6979_KEY, H=z)
     run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
-    assert run_model(PROGRAM, registers, ENTRIES["signature"]) == SIGNATURE_CYCLES
+    assert run_model(PROGRAM, registers, ENTRIES["signature"]) == (SIGNATURE_CYCLES, False)
     assert (registers[SIG_R], registers[SIG_S]) == (vector["r"], vector["s"])
 
 
@@ -62,19 +63,60 @@ def test_cycles_do_not_depend_on_the_data():
     assert not any(i.op == p256_alu.LOOP and i.target >= len(PROGRAM) for i in PROGRAM)
     public = ec.derive_private_key(RFC6979_KEY, ec.SECP256R1()).public_key().public_numbers()
     registers = fresh_registers(K=RFC6979_KEY)
-    assert run_model(PROGRAM, registers, 0) == SCALAR_MULT_CYCLES
+    assert run_model(PROGRAM, registers, 0) == (SCALAR_MULT_CYCLES, False)
     assert registers[REGISTER["QX"]] == public.x
 
 
-def test_scalar_zero_gives_the_point_at_infinity_as_zeros():
+def test_scalar_zero_gives_the_point_at_infinity_as_zeros_and_a_fault():
     registers = fresh_registers(K=0)
-    run_model(PROGRAM, registers, 0)
+    assert run_model(PROGRAM, registers, 0)[1]
     assert registers[REGISTER["QX"]] == registers[REGISTER["QY"]] == 0
+
+
+def _index(start, op, dst, a, b, mod=0):
+    """The first instruction from *start* with these fields (register names)."""
+    wanted = Instruction(op, REGISTER[dst], REGISTER[a], REGISTER[b], mod=mod)
+    return PROGRAM.index(wanted, start)
+
+
+def _signature_with(program):
+    z = int.from_bytes(hashlib.sha256(b"sample").digest())
+    registers = fresh_registers(K=RFC6979_SAMPLE["k"], D=RFC6979_KEY, H=z)
+    _, fault = run_model(program, registers, ENTRIES["scalar_mult"])
+    assert len(program) == len(PROGRAM)
+    return fault, run_model(program, registers, ENTRIES["signature"], fault)[1]
+
+
+# Faults: one instruction computes a wrong value once (a different modulus, an operand read
+# from another register), as a glitch would. Each must set the flag.
+SIG = ENTRIES["signature"]
+FAULTS = {
+    "ladder step": (_index(0, SUB, "UY", "UY", "t2"), {"op": ADD}),
+    "inversion mod p": (_index(0, MUL, "TMP", "ACC", "RZ"), {"b": REGISTER["RY"]}),
+    "x out": (_index(0, MUL, "QX", "RX", "ACC"), {"b": REGISTER["ONE_P"]}),
+    "r": (_index(SIG, ADD, "QX", "QX", "ZERO", mod=1), {"b": REGISTER["ONE"]}),
+    "r d": (_index(SIG, MUL, "t2", "t0", "t2", mod=1), {"mod": 0}),
+    "k R": (_index(SIG, MUL, "t3", "K", "R2_N", mod=1), {"a": REGISTER["D"]}),
+    "inversion mod n": (_index(SIG, MUL, "TMP", "ACC", "t3", mod=1), {"mod": 0}),
+    "s R": (_index(SIG, MUL, "t4", "ACC", "t2", mod=1), {"b": REGISTER["t1"]}),
+    "s out": (_index(SIG, MUL, "QY", "t4", "ONE", mod=1), {"mod": 0}),
+}
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_a_faulty_computation_sets_the_flag(name):
+    index, changes = FAULTS[name]
+    program = list(PROGRAM)
+    program[index] = dataclasses.replace(program[index], **changes)
+    assert _signature_with(PROGRAM) == (False, False)
+    after_mult, after_signature = _signature_with(program)
+    assert after_signature, f"a fault in {name} went unnoticed"
+    assert after_mult == (index < SIG)
 
 
 def test_clear_zeroes_everything_but_the_constants():
     registers = fresh_registers(K=RFC6979_SAMPLE["k"], D=RFC6979_KEY, H=5)
     run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
     run_model(PROGRAM, registers, ENTRIES["signature"])
-    assert run_model(PROGRAM, registers, ENTRIES["clear"]) == CLEAR_CYCLES
+    assert run_model(PROGRAM, registers, ENTRIES["clear"]) == (CLEAR_CYCLES, False)
     assert registers == fresh_registers()

@@ -1,7 +1,7 @@
 """The P-256 engine with its program in Verilator: k * G against ``cryptography`` for edge and
 random scalars, ECDSA signatures (RFC 6979 A.2.5's, a random one) that ``cryptography``
 verifies, the cycle counts, the same for every scalar, key and digest (the constant-time test),
-the read port hiding the secrets, CLEAR."""
+the read port hiding the secrets, CLEAR, the fault flag."""
 
 import hashlib
 import json
@@ -100,6 +100,16 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     d, k, other = rng.randrange(1, N), rng.randrange(1, N), rng.randbytes(32)
     random_signature = reference_signature(d, k, other)
     cases.append({"name": "random", "runs": signature_runs(d, k, other, *random_signature)})
+    # Faults: x corrupted between the routines (r no longer matches the x R the engine kept):
+    # the flag is set and r, s read as 0. K = 0: the point at infinity fails the curve check.
+    x, _ = public_point(k)
+    faulty = signature_runs(d, k, other, 0, 0)
+    faulty[0] = {**faulty[0], "expect": {}}
+    faulty[1] = {**faulty[1], "load": {**faulty[1]["load"], REGISTER["QX"]: x ^ 4}, "fault": 1}
+    faulty[2] = {**faulty[2], "fault": 1}
+    cases.append({"name": "x corrupted", "runs": faulty})
+    infinity = {**scalar_mult_run(1), "load": {REGISTER["K"]: 0}, "fault": 1}
+    cases.append({"name": "k = 0", "runs": [{**infinity, "expect": {REGISTER["QX"]: 0}}]})
     write_cases(tmp_path / "cases.json", cases)
     build = harness.build(engine(), "p256_engine")
     result_file = tmp_path / "result.json"
@@ -115,7 +125,7 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     mults = [f["cycles"] for f in figures if f["run"] == 0]
     assert len(mults) == len(cases) and len(set(mults)) == 1
     signatures = [f["cycles"] for f in figures if f["run"] == 1]
-    assert len(signatures) == 2 and len(set(signatures)) == 1
+    assert len(signatures) == 3 and len(set(signatures)) == 1
 
     # The signatures the engine computed verify with cryptography.
     for key, message, (r, s) in ((RFC6979_KEY, digest, sample), (d, other, random_signature)):
