@@ -35,6 +35,7 @@ __all__ = [
     "check_scalar",
     "complete_add",
     "double",
+    "ecdsa_sign",
     "inverse",
     "mixed_add",
     "on_curve",
@@ -273,3 +274,19 @@ def affine(point):
 def on_curve(x, y):
     """Whether the affine point ``(x, y)`` satisfies y^2 = x^3 - 3x + b modulo p."""
     return 0 <= x < P and 0 <= y < P and (y * y - (x * x * x - 3 * x + B)) % P == 0
+
+
+def ecdsa_sign(d, k, digest):
+    """ECDSA's ``(r, s)`` (FIPS 186-5) for key *d*, nonce *k* (both in [1, n)) and a 32-byte
+    SHA-256 *digest*, as the engine computes it: ``r = x(k G) mod n``,
+    ``s = k^-1 (z + r d) mod n`` with ``z`` the digest as a big-endian integer. Returns
+    ``None`` when r or s is 0 (the caller takes the next nonce)."""
+    for name, value in (("d", d), ("k", k)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < N:
+            raise ValueError(f"the ECDSA {name} must be an int in [1, n)")
+    if not isinstance(digest, bytes) or len(digest) != 32:
+        raise ValueError("the digest must be 32 bytes (SHA-256)")
+    x, _ = affine(scalar_mult(k))
+    r = x % N
+    s = inverse(k, N) * (int.from_bytes(digest, "big") + r * d) % N
+    return None if r == 0 or s == 0 else (r, s)

@@ -1,9 +1,13 @@
-"""The P-256 reference model against ``cryptography``: d * G, the formula, the inversion."""
+"""The P-256 reference model against ``cryptography``: d * G, the formulas, the inversion,
+ECDSA's r and s (RFC 6979 A.2.5)."""
 
+import hashlib
 import random
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from ropuf.spec import p256
 
@@ -74,3 +78,20 @@ def test_double_and_mixed_add_have_no_exceptional_case():
     assert p256.affine(p256.mixed_add((p256.GX, p256.GY, 1), g_affine)) == public_point(2)
     minus_g = (p256.GX, -p256.GY % p256.P, 1)
     assert p256.affine(p256.mixed_add(minus_g, g_affine)) is None
+
+
+def test_ecdsa_sign_matches_rfc6979_and_verifies():
+    d = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+    k = 0xA6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60
+    digest = hashlib.sha256(b"sample").digest()
+    r, s = p256.ecdsa_sign(d, k, digest)
+    assert (r, s) == (
+        0xEFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716,
+        0xF7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8,
+    )
+    public = ec.derive_private_key(d, ec.SECP256R1()).public_key()
+    public.verify(encode_dss_signature(r, s), digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    with pytest.raises(ValueError, match=r"\[1, n\)"):
+        p256.ecdsa_sign(0, k, digest)
+    with pytest.raises(ValueError, match="32 bytes"):
+        p256.ecdsa_sign(d, k, digest[:31])
