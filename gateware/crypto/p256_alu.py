@@ -16,14 +16,15 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   result is reduced.
 * ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
 * ``SUB dst, a, b``: ``dst = a - b``, then the fix pass.
-* fix pass (8 cycles): ``dst += m`` if the result was negative, else ``dst += 0``: the same
-  cycles either way.
+* fix pass (an address cycle and 8): ``dst += m`` if the result was negative, else
+  ``dst += 0``: the same cycles either way.
 * ``SEL dst, a, b``: ``dst = b`` if the bit register is 1, else ``a`` (8 cycles, every word
   read and written either way; ``SEL dst, a, a`` copies).
-* ``BIT a``: the bit register takes bit ``count`` of register ``a`` (two cycles).
-* ``SETC``: ``count = 255``. ``LOOP target``: if ``count`` is not 0, decrement it and jump.
-  The count is the only thing the program branches on, and it is never data: every program
-  takes the same cycles whatever the registers hold (:func:`cycles` counts them).
+* ``BIT a``: the bit register takes bit ``count`` of register ``a`` (one cycle).
+* ``SETC``: ``count = 255``. ``LOOP target``: if ``count`` is not 0, decrement it and jump
+  (one counter: loops do not nest). The count is the only thing the program branches on, and
+  it is never data: every program takes the same cycles whatever the registers hold
+  (:func:`cycles` counts them).
 * ``CHK a`` (8 cycles): sets the ``fault`` flag if ``a`` is not 0 (``mod`` = 0) or if it is 0
   (``mod`` = 1); ``CLRF`` clears it. The program checks its own results with them (a point on
   the curve, a signature's equation); every word is read either way.
