@@ -1,13 +1,16 @@
 """The P-256 program on the engine's instruction model (:func:`p256_alu.run_model`): k * G
-against ``cryptography``, the RFC 6979 A.2.5 signatures, the fixed cycle counts. The gateware
+against ``cryptography``, the RFC 6979 A.2.5 and NIST FIPS 186-3 SigGen signatures, the fixed
+cycle counts, injected faults. The gateware
 runs the same program in ``test_p256_verilator.py``; ``test_p256_alu.py`` checks each instruction
 of the gateware against the model's arithmetic."""
 
 import dataclasses
 import hashlib
+import os
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography_vectors import open_vector_file
 
 from ropuf.gateware.crypto import p256_alu
 from ropuf.gateware.crypto.p256_alu import ADD, MUL, REGISTERS, SUB, Instruction, run_model
@@ -24,7 +27,19 @@ from ropuf.gateware.crypto.p256_program import (
 )
 from ropuf.spec.p256 import N
 
-from .test_p256_verilator import RFC6979_KEY, RFC6979_SAMPLE, public_point
+#: RFC 6979 A.2.5: the P-256 private key, and the nonce and signature of SHA-256("sample").
+RFC6979_KEY = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+RFC6979_SAMPLE = {
+    "k": 0xA6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60,
+    "r": 0xEFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716,
+    "s": 0xF7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8,
+}
+
+
+def public_point(d):
+    numbers = ec.derive_private_key(d, ec.SECP256R1()).public_key().public_numbers()
+    return numbers.x, numbers.y
+
 
 #: RFC 6979 A.2.5, SHA-256 "test": the nonce and the signature.
 RFC6979_TEST = {
@@ -32,6 +47,42 @@ RFC6979_TEST = {
     "r": 0xF1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367,
     "s": 0x019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083,
 }
+
+
+def nist_siggen_p256_sha256():
+    """FIPS 186-3 SigGen vectors for [P-256,SHA-256] (cryptography-vectors): dicts of ints
+    ``d``, ``Qx``, ``Qy``, ``k``, ``R``, ``S`` and the message's SHA-256 ``digest``."""
+    with open_vector_file(
+        os.path.join("asymmetric", "ECDSA", "FIPS_186-3", "SigGen.txt"), "r"
+    ) as f:
+        lines = f.read().splitlines()
+    vectors, section, record = [], None, {}
+    for line in [*lines, ""]:
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif "=" in line and section == "[P-256,SHA-256]":
+            name, _, value = line.partition("=")
+            record[name.strip()] = value.strip()
+        elif not line and record:
+            digest = hashlib.sha256(bytes.fromhex(record.pop("Msg"))).digest()
+            vectors.append({"digest": digest, **{k: int(v, 16) for k, v in record.items()}})
+            record = {}
+    return vectors
+
+
+def test_nist_siggen_vectors():
+    vectors = nist_siggen_p256_sha256()
+    assert len(vectors) == 15
+    for v in vectors:
+        registers = fresh_registers(K=v["d"])
+        assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"])[1] is False
+        assert (registers[REGISTER["QX"]], registers[REGISTER["QY"]]) == (v["Qx"], v["Qy"])
+        z = int.from_bytes(v["digest"])
+        registers = fresh_registers(K=v["k"], D=v["d"], H=z)
+        run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+        assert run_model(PROGRAM, registers, ENTRIES["signature"]) == (SIGNATURE_CYCLES, False)
+        assert (registers[SIG_R], registers[SIG_S]) == (v["R"], v["S"])
 
 
 def fresh_registers(**values):

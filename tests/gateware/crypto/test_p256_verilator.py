@@ -1,7 +1,7 @@
 """The P-256 engine with its program in Verilator: k * G against ``cryptography`` for edge and
-random scalars, ECDSA signatures (RFC 6979 A.2.5's, a random one) that ``cryptography``
-verifies, the cycle counts, the same for every scalar, key and digest (the constant-time test),
-the read port hiding the secrets, CLEAR, the fault flag."""
+random scalars, ECDSA signatures (RFC 6979 A.2.5's, a NIST SigGen vector's, a random one) that
+``cryptography`` verifies, the cycle counts, the same for every scalar, key and digest (the
+constant-time test), the read port hiding the secrets, CLEAR, the fault flag."""
 
 import hashlib
 import json
@@ -29,20 +29,9 @@ from ropuf.sim import harness
 from ropuf.sim.testbenches.p256 import CASES_ENV, write_cases
 from ropuf.spec.p256 import N, ecdsa_sign
 
+from .test_p256_program import RFC6979_KEY, RFC6979_SAMPLE, nist_siggen_p256_sha256, public_point
+
 TESTBENCH = "ropuf.sim.testbenches.p256"
-
-#: RFC 6979 A.2.5: the P-256 private key, and the nonce and signature of SHA-256("sample").
-RFC6979_KEY = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
-RFC6979_SAMPLE = {
-    "k": 0xA6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60,
-    "r": 0xEFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716,
-    "s": 0xF7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8,
-}
-
-
-def public_point(d):
-    numbers = ec.derive_private_key(d, ec.SECP256R1()).public_key().public_numbers()
-    return numbers.x, numbers.y
 
 
 def scalar_mult_run(k):
@@ -89,6 +78,9 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     assert ecdsa_sign(RFC6979_KEY, RFC6979_SAMPLE["k"], digest) == sample
     runs = signature_runs(RFC6979_KEY, RFC6979_SAMPLE["k"], digest, *sample)
     cases.append({"name": "RFC 6979 A.2.5 sample", "runs": runs})
+    nist = nist_siggen_p256_sha256()[0]
+    runs = signature_runs(nist["d"], nist["k"], nist["digest"], nist["R"], nist["S"])
+    cases.append({"name": "FIPS 186-3 SigGen P-256 SHA-256 #0", "runs": runs})
     d, k, other = rng.randrange(1, N), rng.randrange(1, N), rng.randbytes(32)
     random_signature = ecdsa_sign(d, k, other)
     cases.append({"name": "random", "runs": signature_runs(d, k, other, *random_signature)})
@@ -117,7 +109,7 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     mults = [f["cycles"] for f in figures if f["run"] == 0]
     assert len(mults) == len(cases) and len(set(mults)) == 1
     signatures = [f["cycles"] for f in figures if f["run"] == 1]
-    assert len(signatures) == 3 and len(set(signatures)) == 1
+    assert len(signatures) == 4 and len(set(signatures)) == 1
 
     # The signatures the engine computed verify with cryptography.
     for key, message, (r, s) in ((RFC6979_KEY, digest, sample), (d, other, random_signature)):
