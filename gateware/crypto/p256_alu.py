@@ -1,0 +1,541 @@
+"""A microcoded modular ALU for P-256: one 32 x 32-bit multiplier, operands in block RAM.
+
+The engine runs a program of field operations (:mod:`ropuf.gateware.crypto.p256_program`
+writes them) on a register file of :data:`REGISTERS` 256-bit registers, each eight 32-bit words
+(least significant first) in one memory with two synchronous read ports and one write port.
+Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Montgomery form
+(R = 2^256) for multiplication:
+
+* ``MUL dst, a, b``: ``dst = a * b * 2^-256 mod m``, word-serial CIOS Montgomery multiplication
+  (Koc, Acar, Kaliski 1996). For each of the 8 words ``b[i]``: a multiply pass ``t += a * b[i]``
+  (8 cycles), ``q = t[0] * m'`` (one cycle), a reduce pass ``t = (t + q * m) / 2^32`` (8 cycles)
+  and a carry cycle that also takes the next ``b[i]`` (one cycle loads ``b[0]``); ``t`` (9
+  words and a bit) is a shift register of flip-flops. Then ``dst = t - m`` is written (8
+  cycles) and the fix pass below adds ``m`` back if that was negative. The inputs need
+  ``a * b < m * 2^256`` (any two reduced values; a 256-bit number and a reduced one), the
+  result is reduced.
+* ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
+* ``SUB dst, a, b``: ``dst = a - b``, then the fix pass.
+* fix pass (an address cycle and 8): ``dst += m`` if the result was negative, else
+  ``dst += 0``: the same cycles either way.
+* ``SEL dst, a, b``: ``dst = b`` if the bit register is 1, else ``a`` (8 cycles, every word
+  read and written either way; ``SEL dst, a, a`` copies).
+* ``BIT a``: the bit register takes bit ``count`` of register ``a`` (one cycle).
+* ``SETC``: ``count = 255``. ``LOOP target``: if ``count`` is not 0, decrement it and jump
+  (one counter: loops do not nest). The count is the only thing the program branches on, and
+  it is never data: every program takes the same cycles whatever the registers hold
+  (:func:`cycles` counts them).
+* ``CHK a`` (8 cycles): sets the ``fault`` flag if ``a`` is not 0 (``mod`` = 0) or if it is 0
+  (``mod`` = 1); ``CLRF`` clears it. The program checks its own results with them (a point on
+  the curve, a signature's equation); every word is read either way.
+* ``STOP``: back to idle.
+
+Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD and
+SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds it in a
+ROM (20-bit words), the register file's initial contents (the constants) in the memory's init;
+an opcode the engine does not know stops it.
+"""
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ropuf.spec.p256 import N, P
+
+__all__ = [
+    "ADD",
+    "BIT",
+    "CHK",
+    "CLRF",
+    "LOOP",
+    "MODULI",
+    "MUL",
+    "OPCODES",
+    "P256ALU",
+    "REGISTERS",
+    "SEL",
+    "SETC",
+    "STOP",
+    "SUB",
+    "WORDS",
+    "WORD_BITS",
+    "Instruction",
+    "cycles",
+    "montgomery_inverse_word",
+    "op_cycles",
+    "run_model",
+]
+
+#: Bits of a word, words of a register.
+WORD_BITS = 32
+WORDS = 8
+#: Registers in the register file (5-bit register numbers).
+REGISTERS = 32
+
+STOP, MUL, ADD, SUB, SEL, BIT, LOOP, SETC, CHK, CLRF = range(10)
+OPCODES = {
+    "stop": STOP, "mul": MUL, "add": ADD, "sub": SUB, "sel": SEL,
+    "bit": BIT, "loop": LOOP, "setc": SETC, "chk": CHK, "clrf": CLRF,
+}  # fmt: skip
+
+_MASK = 2**WORD_BITS - 1
+_REG_BITS = 5
+_PC_BITS = 10
+_INSTRUCTION_BITS = 20
+#: The loop counter's start (SETC): one pass per bit of a 256-bit number.
+_COUNT_START = WORDS * WORD_BITS - 1
+
+
+def montgomery_inverse_word(modulus: int) -> int:
+    """``-modulus^-1 mod 2^32``: CIOS's per-word reduction factor."""
+    return -pow(modulus, -1, 2**WORD_BITS) % 2**WORD_BITS
+
+
+#: The two moduli, selected by an instruction's ``mod`` bit: 0 is p, 1 is n.
+MODULI = (P, N)
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One engine instruction: ``op`` (an opcode), ``mod`` (0: modulo p, 1: modulo n), register
+    numbers ``dst``, ``a``, ``b``, and ``target`` (LOOP's jump address)."""
+
+    op: int
+    dst: int = 0
+    a: int = 0
+    b: int = 0
+    mod: int = 0
+    target: int = 0
+
+    def __post_init__(self):
+        if self.op not in OPCODES.values():
+            raise ValueError(f"unknown opcode {self.op!r}")
+        for name in ("dst", "a", "b"):
+            value = getattr(self, name)
+            if not 0 <= value < REGISTERS:
+                raise ValueError(f"register {name}={value!r} is not in 0..{REGISTERS - 1}")
+        if self.mod not in (0, 1):
+            raise ValueError(f"mod must be 0 (p) or 1 (n), not {self.mod!r}")
+        if not 0 <= self.target < 2**_PC_BITS:
+            raise ValueError(f"target {self.target!r} is not in 0..{2**_PC_BITS - 1}")
+
+    def encode(self) -> int:
+        """The instruction word: op, mod, dst, a, b (LOOP: target in place of a and b)."""
+        word = self.op | self.mod << 4 | self.dst << 5
+        if self.op == LOOP:
+            return word | self.target << 10
+        return word | self.a << 10 | self.b << 15
+
+
+#: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
+#: passes (LOOP: taken or not, the same).
+_MUL_CYCLES = 3 + 1 + WORDS * (WORDS + 1 + WORDS + 1) + WORDS + 1 + WORDS
+
+
+def op_cycles(op: int) -> int:
+    """Clock cycles of one instruction with opcode *op*, fetch and decode included."""
+    return {
+        STOP: 3,
+        MUL: _MUL_CYCLES,
+        ADD: 3 + WORDS + 1 + WORDS,
+        SUB: 3 + WORDS + 1 + WORDS,
+        SEL: 3 + WORDS,
+        BIT: 3 + 1,
+        LOOP: 3,
+        SETC: 3,
+        CHK: 3 + WORDS,
+        CLRF: 3,
+    }[op]
+
+
+def cycles(program, entry: int = 0) -> int:
+    """Clock cycles the engine takes to run *program* from *entry* to its STOP (counted by
+    walking the program: LOOP runs its body 256 times, whatever the data)."""
+    total, pc, count = 0, entry, 0
+    while True:
+        instruction = program[pc]
+        total += op_cycles(instruction.op)
+        pc += 1
+        if instruction.op == STOP:
+            return total
+        if instruction.op == SETC:
+            count = _COUNT_START
+        elif instruction.op == LOOP and count:
+            count -= 1
+            pc = instruction.target
+
+
+def _words(value: int) -> list[int]:
+    return [(value >> (WORD_BITS * j)) & _MASK for j in range(WORDS)]
+
+
+class P256ALU(wiring.Component):
+    """The microcoded P-256 field engine.
+
+    Attributes
+    ----------
+    start : In(1)
+        A pulse while idle starts the program at ``entry``.
+    entry : In(_PC_BITS)
+        The first instruction's address, read with ``start``.
+    busy : Out(1)
+        High from the cycle after ``start`` until the program's STOP.
+    addr : In(8)
+        While idle, the register file's word address (register * 8 + word) read on
+        ``rdata`` the next cycle and written with ``we``.
+    wdata : In(32)
+    we : In(1)
+    rdata : Out(32)
+        The word addressed the cycle before, if its register is *readable* and ``fault`` is
+        low; 0 otherwise.
+    fault : Out(1)
+        Set by a CHK that fails, until a CLRF (0 after reset): the program's checks of its own
+        results. While it is set a *readable* engine reads 0 everywhere, so a result that
+        failed its check never leaves.
+
+    Parameters
+    ----------
+    program : list of Instruction
+        The microcode (a ROM), at most 1,024 instructions.
+    init : list of int
+        The register file's contents after configuration, one 256-bit value per register
+        (at most :data:`REGISTERS`; the rest are 0).
+    readable : iterable of int or None
+        The registers ``rdata`` shows (the results); every other register reads as 0, so a key
+        or a nonce loaded into the engine, and the intermediate values derived from it, never
+        reach its output. None (for unit tests) shows all.
+    """
+
+    start: In(1)
+    entry: In(_PC_BITS)
+    busy: Out(1)
+    addr: In(8)
+    wdata: In(WORD_BITS)
+    we: In(1)
+    rdata: Out(WORD_BITS)
+    fault: Out(1)
+
+    def __init__(self, program, init=(), *, readable=None):
+        program = list(program)
+        if not 1 <= len(program) <= 2**_PC_BITS:
+            raise ValueError(f"a program has 1..{2**_PC_BITS} instructions, not {len(program)}")
+        if not all(isinstance(i, Instruction) for i in program):
+            raise TypeError("a program is a list of p256_alu.Instruction")
+        init = list(init)
+        if len(init) > REGISTERS or not all(0 <= v < 2 ** (WORDS * WORD_BITS) for v in init):
+            raise ValueError(f"init holds at most {REGISTERS} values in [0, 2^256)")
+        if readable is not None:
+            readable = sorted(set(readable))
+            if not all(isinstance(r, int) and 0 <= r < REGISTERS for r in readable):
+                raise ValueError(f"readable registers must be in 0..{REGISTERS - 1}")
+        self.program = program
+        self.init = init
+        self.readable = readable
+        super().__init__()
+
+    def elaborate(self, platform):
+        m = Module()
+
+        words = [w for value in self.init for w in _words(value)]
+        # Block RAM for both, whatever their size (Yosys would put a small ROM in LUTs).
+        m.submodules.rf = rf = Memory(
+            shape=WORD_BITS, depth=REGISTERS * WORDS, init=words, attrs={"ram_style": "block"}
+        )
+        port_a = rf.read_port()
+        port_b = rf.read_port()
+        port_w = rf.write_port()
+        m.submodules.rom = rom = Memory(
+            shape=_INSTRUCTION_BITS,
+            depth=len(self.program),
+            init=[i.encode() for i in self.program],
+            attrs={"rom_style": "block", "ram_style": "block"},
+        )
+        rom_port = rom.read_port()
+
+        # The moduli, a word at a time, and their Montgomery factors.
+        modulus_words = Array(Const(w, WORD_BITS) for mod in MODULI for w in _words(mod))
+        factors = Array(Const(montgomery_inverse_word(mod), WORD_BITS) for mod in MODULI)
+
+        pc = Signal(_PC_BITS)
+        op = Signal(4)
+        nonzero = Signal()  # CHK's OR of the words read
+        mod = Signal()
+        dst = Signal(_REG_BITS)
+        reg_a = Signal(_REG_BITS)
+        reg_b = Signal(_REG_BITS)
+        target = Signal(_PC_BITS)
+        count = Signal(8)
+        bit = Signal()
+
+        j = Signal(range(WORDS + 1))
+        i = Signal(range(WORDS + 1))
+        t = [Signal(WORD_BITS, name=f"t{k}") for k in range(WORDS)]
+        t_top = Signal(WORD_BITS)  # t[8]
+        t_bit = Signal()  # t[9]
+        carry = Signal(WORD_BITS)  # the multiplier's carry word
+        b_word = Signal(WORD_BITS)  # b[i]
+        q = Signal(WORD_BITS)  # the reduction factor of this i
+        acc = Signal(range(-4, 4))  # the add passes' signed carry
+        negative = Signal()
+
+        modulus_word = modulus_words[Cat(j[:3], mod)]
+        j_next = (j + 1)[:3]
+        addr_a = Signal(8)
+        addr_b = Signal(8)
+        m.d.comb += [
+            port_a.addr.eq(addr_a),
+            port_b.addr.eq(addr_b),
+            rom_port.addr.eq(pc),
+            addr_a.eq(Cat(Const(0, 3), reg_a)),
+            addr_b.eq(Cat(i[:3], reg_b)),
+            port_w.addr.eq(Cat(j[:3], dst)),
+        ]
+
+        # The one multiplier and its 64-bit accumulation: head of t + x * y + carry.
+        mul_x = Signal(WORD_BITS)
+        mul_y = Signal(WORD_BITS)
+        product = Signal(2 * WORD_BITS)
+        mac = Signal(2 * WORD_BITS)
+        m.d.comb += [product.eq(mul_x * mul_y), mac.eq(t[0] + product + carry)]
+
+        def shift_in(word):
+            return [*(t[k].eq(t[k + 1]) for k in range(WORDS - 1)), t[WORDS - 1].eq(word)]
+
+        # The read port shows a word only if its register is readable (checked on the address,
+        # registered beside the memory's own address register).
+        if self.readable is None:
+            m.d.comb += self.rdata.eq(port_a.data)
+        else:
+            shown = Signal()
+            register = self.addr[3:8]
+            m.d.sync += shown.eq(Cat(register == r for r in self.readable).any())
+            m.d.comb += self.rdata.eq(Mux(shown & ~self.fault, port_a.data, 0))
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += [
+                    addr_a.eq(self.addr),
+                    port_w.addr.eq(self.addr),
+                    port_w.data.eq(self.wdata),
+                    port_w.en.eq(self.we),
+                ]
+                with m.If(self.start):
+                    m.d.sync += pc.eq(self.entry)
+                    m.next = "FETCH"
+            with m.State("FETCH"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "DECODE"
+            with m.State("DECODE"):
+                m.d.comb += self.busy.eq(1)
+                word = rom_port.data
+                m.d.sync += [
+                    op.eq(word[0:4]),
+                    mod.eq(word[4]),
+                    dst.eq(word[5:10]),
+                    reg_a.eq(word[10:15]),
+                    reg_b.eq(word[15:20]),
+                    target.eq(word[10:20]),
+                    pc.eq(pc + 1),
+                    j.eq(0),
+                    i.eq(0),
+                ]
+                m.next = "EXECUTE"
+            with m.State("EXECUTE"):
+                # First cycle of every instruction: addresses word 0 of a and b (and b[0]).
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [carry.eq(0), acc.eq(0)]
+                with m.Switch(op):
+                    with m.Case(STOP):
+                        m.next = "IDLE"
+                    with m.Case(MUL):
+                        m.d.sync += [w.eq(0) for w in (*t, t_top, t_bit)]
+                        m.next = "MUL_B"
+                    with m.Case(ADD, SUB, SEL):
+                        m.next = "PASS"
+                    with m.Case(BIT):
+                        m.d.comb += addr_a.eq(Cat(count[5:8], reg_a))
+                        m.next = "BIT"
+                    with m.Case(LOOP):
+                        with m.If(count != 0):
+                            m.d.sync += [count.eq(count - 1), pc.eq(target)]
+                        m.next = "FETCH"
+                    with m.Case(SETC):
+                        m.d.sync += count.eq(_COUNT_START)
+                        m.next = "FETCH"
+                    with m.Case(CHK):
+                        m.d.sync += nonzero.eq(0)
+                        m.next = "CHK"
+                    with m.Case(CLRF):
+                        m.d.sync += self.fault.eq(0)
+                        m.next = "FETCH"
+                    with m.Default():  # no such opcode: the program is wrong; stop
+                        m.next = "IDLE"
+            with m.State("CHK"):
+                # fault |= (a != 0) if mod is 0, (a == 0) if mod is 1; every word read.
+                any_word = nonzero | (port_a.data != 0)
+                m.d.comb += [self.busy.eq(1), addr_a.eq(Cat(j_next, reg_a))]
+                m.d.sync += [nonzero.eq(any_word), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.d.sync += self.fault.eq(self.fault | (any_word ^ mod))
+                    m.next = "FETCH"
+            with m.State("BIT"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += bit.eq(port_a.data.bit_select(count[0:5], 1))
+                m.next = "FETCH"
+
+            # ---- MUL: per word b[i], multiply pass, q, reduce pass, carries ----
+            with m.State("MUL_B"):
+                m.d.comb += self.busy.eq(1)
+                m.d.sync += [b_word.eq(port_b.data), j.eq(0), carry.eq(0)]
+                m.next = "MUL_A"
+            with m.State("MUL_A"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    addr_a.eq(Cat(j_next, reg_a)),
+                    mul_x.eq(port_a.data),
+                    mul_y.eq(b_word),
+                ]
+                m.d.sync += [*shift_in(mac[:WORD_BITS]), carry.eq(mac[WORD_BITS:]), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.next = "MUL_Q"
+            with m.State("MUL_Q"):
+                # t[8..9] += carry; q = t[0] * m' mod 2^32; the next b word is addressed.
+                top = t_top + carry
+                m.d.comb += [
+                    self.busy.eq(1),
+                    mul_x.eq(t[0]),
+                    mul_y.eq(factors[mod]),
+                    addr_b.eq(Cat((i + 1)[:3], reg_b)),
+                ]
+                m.d.sync += [
+                    t_top.eq(top[:WORD_BITS]),
+                    t_bit.eq(top[WORD_BITS]),
+                    q.eq(product[:WORD_BITS]),
+                    carry.eq(0),
+                    j.eq(0),
+                    i.eq(i + 1),
+                ]
+                m.next = "MUL_R"
+            with m.State("MUL_R"):
+                m.d.comb += [
+                    self.busy.eq(1),
+                    mul_x.eq(q),
+                    mul_y.eq(modulus_word),
+                ]
+                m.d.sync += [*shift_in(mac[:WORD_BITS]), carry.eq(mac[WORD_BITS:]), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.next = "MUL_C"
+            with m.State("MUL_C"):
+                # Drop word 0 (zero by construction): shift in t[8] + carry, t[8] = t[9] + carry.
+                top = t_top + carry
+                m.d.comb += self.busy.eq(1)
+                # b[i] (addressed since MUL_Q) is taken here: no MUL_B after the first word.
+                m.d.sync += [
+                    *shift_in(top[:WORD_BITS]),
+                    t_top.eq(t_bit + top[WORD_BITS]),
+                    t_bit.eq(0),
+                    j.eq(0),
+                    b_word.eq(port_b.data),
+                    carry.eq(0),
+                ]
+                with m.If(i == WORDS):
+                    m.next = "MUL_OUT"
+                with m.Else():
+                    m.next = "MUL_A"
+            with m.State("MUL_OUT"):
+                # dst = t - m, word by word; negative if borrowed beyond t[8].
+                diff = Signal(WORD_BITS + 1)
+                m.d.comb += [
+                    self.busy.eq(1),
+                    diff.eq(t[0] - modulus_word - acc[0]),
+                    port_w.data.eq(diff[:WORD_BITS]),
+                    port_w.en.eq(1),
+                ]
+                m.d.sync += [*shift_in(t[0]), acc.eq(diff[WORD_BITS]), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.d.sync += negative.eq(diff[WORD_BITS] & ~t_top[0])
+                    m.next = "FIX_ADDRESS"
+
+            # ---- ADD / SUB / SEL: one pass over the words ----
+            with m.State("PASS"):
+                x = port_a.data
+                y = port_b.data
+                total = Signal(range(-(2**34), 2**34))
+                with m.Switch(op):
+                    with m.Case(ADD):
+                        m.d.comb += total.eq(x + y - modulus_word + acc)
+                    with m.Case(SUB):
+                        m.d.comb += total.eq(x - y + acc)
+                    with m.Default():
+                        m.d.comb += total.eq(Mux(bit, y, x))
+                m.d.comb += [
+                    self.busy.eq(1),
+                    addr_a.eq(Cat(j_next, reg_a)),
+                    addr_b.eq(Cat(j_next, reg_b)),
+                    port_w.data.eq(total[:WORD_BITS]),
+                    port_w.en.eq(1),
+                ]
+                m.d.sync += [acc.eq(total[WORD_BITS:]), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.d.sync += negative.eq(total[-1])
+                    with m.If(op == SEL):
+                        m.next = "FETCH"
+                    with m.Else():
+                        m.next = "FIX_ADDRESS"
+
+            # ---- the fix pass: dst += m if negative, else dst += 0 ----
+            with m.State("FIX_ADDRESS"):
+                m.d.comb += [self.busy.eq(1), addr_a.eq(Cat(Const(0, 3), dst))]
+                m.d.sync += [j.eq(0), acc.eq(0)]
+                m.next = "FIX"
+            with m.State("FIX"):
+                fixed = Signal(WORD_BITS + 1)
+                m.d.comb += [
+                    self.busy.eq(1),
+                    addr_a.eq(Cat(j_next, dst)),
+                    fixed.eq(port_a.data + Mux(negative, modulus_word, 0) + acc[0]),
+                    port_w.data.eq(fixed[:WORD_BITS]),
+                    port_w.en.eq(1),
+                ]
+                m.d.sync += [acc.eq(fixed[WORD_BITS]), j.eq(j + 1)]
+                with m.If(j == WORDS - 1):
+                    m.next = "FETCH"
+        return m
+
+
+def run_model(program, registers, entry: int = 0, fault: bool = False):
+    """Run *program* on a Python model of the engine: ``registers`` (a list of
+    :data:`REGISTERS` integers) is updated in place as the gateware would leave it; *fault* is
+    the flag before the start. Returns the clock cycles taken (:func:`cycles`) and the flag."""
+    r_inverse = [pow(2 ** (WORDS * WORD_BITS), -1, modulus) for modulus in MODULI]
+    pc, count, bit, total = entry, 0, 0, 0
+    while True:
+        ins = program[pc]
+        total += op_cycles(ins.op)
+        pc += 1
+        modulus = MODULI[ins.mod]
+        x, y = registers[ins.a], registers[ins.b]
+        if ins.op == STOP:
+            return total, fault
+        if ins.op == MUL:
+            registers[ins.dst] = x * y * r_inverse[ins.mod] % modulus
+        elif ins.op == ADD:
+            registers[ins.dst] = (x + y) % modulus
+        elif ins.op == SUB:
+            registers[ins.dst] = (x - y) % modulus
+        elif ins.op == SEL:
+            registers[ins.dst] = y if bit else x
+        elif ins.op == BIT:
+            bit = (x >> count) & 1
+        elif ins.op == SETC:
+            count = _COUNT_START
+        elif ins.op == LOOP and count:
+            count -= 1
+            pc = ins.target
+        elif ins.op == CHK:
+            fault |= (x != 0) != bool(ins.mod)
+        elif ins.op == CLRF:
+            fault = False

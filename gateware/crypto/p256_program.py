@@ -1,0 +1,248 @@
+"""The P-256 engine's microcode: register map, constants, and the three routines.
+
+Programs for :class:`~ropuf.gateware.crypto.p256_alu.P256ALU`, assembled from the reference
+model's formulas (:data:`ropuf.spec.p256.DOUBLE` and :data:`~ropuf.spec.p256.MIXED_ADD`, one
+instruction a step), so the gateware runs exactly the field operations the reference does:
+
+* :data:`SCALAR_MULT` (entry :data:`ENTRIES`\\ ``["scalar_mult"]``): ``(QX, QY) = K * G``,
+  affine, plain (not Montgomery) integers. It clears the fault flag, starts R at the point at
+  infinity (0 : 1 : 0) and for each of the 256 bits of K, most significant first: ``T = 2R``
+  (exception-free doubling), ``U = T + G`` (mixed addition, complete for any T), ``R = U`` if
+  the bit is 1 else ``T`` (three SEL). Then ``Z^-1`` by Fermat (``Z ** (p - 2)``: square,
+  multiply, SEL by the exponent's bit, 256 times), ``x = X * Z^-1``, ``y = Y * Z^-1``, and a
+  check that (x, y) is on the curve. K = 0 or n gives the point at infinity, which comes out as
+  (0, 0) and fails the check.
+* :data:`SIGNATURE` (entry ``ENTRIES["signature"]``), run after SCALAR_MULT with the nonce in K:
+  ``r = QX mod n`` (written to :data:`SIG_R`), ``s = K^-1 (H + r D) mod n`` (to
+  :data:`SIG_S`), everything modulo n in Montgomery form, ``K^-1`` by Fermat; checks
+  ``r != 0``, ``s != 0``, r against r computed again from x R (which SCALAR_MULT keeps in TX),
+  and ``s K = H + r D`` computed afresh from the s given and K, D, H (no inversion: no value
+  that made s is reused).
+* :data:`CLEAR` (entry ``ENTRIES["clear"]``): every register but the constants set to 0 (K, D,
+  H, the results and every intermediate value), for the caller to run once it has read the
+  results. It leaves the fault flag as it is.
+
+A failed check sets the engine's ``fault`` until the next SCALAR_MULT, and while it is set the
+read port shows 0: a point off the curve (a fault in the ladder or the inversion), a zero r or
+s, or a signature that does not satisfy its equation (a fault in the inversion modulo n or in
+s) never leaves. The caller reads ``fault`` after each routine (ECDSA's answer to r = 0 or
+s = 0 is another nonce). The read port shows only :data:`READABLE` (QX and QY, which hold r
+and s after SIGNATURE): the secrets loaded and everything computed from them stay inside.
+
+Each runs the same instructions whatever the data: the cycle counts are
+:data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES` and :data:`CLEAR_CYCLES`.
+"""
+
+from ropuf.gateware.crypto.p256_alu import (
+    ADD,
+    BIT,
+    CHK,
+    CLRF,
+    LOOP,
+    MUL,
+    REGISTERS,
+    SEL,
+    SETC,
+    STOP,
+    SUB,
+    WORD_BITS,
+    WORDS,
+    Instruction,
+    cycles,
+    op_cycles,
+)
+from ropuf.spec.p256 import DOUBLE, GX, GY, MIXED_ADD, B, N, P
+
+__all__ = [
+    "CLEAR",
+    "CLEAR_CYCLES",
+    "ENTRIES",
+    "INIT",
+    "INVERSION_CYCLES",
+    "PROGRAM",
+    "READABLE",
+    "REGISTER",
+    "SCALAR_MULT",
+    "SCALAR_MULT_CYCLES",
+    "SIGNATURE",
+    "SIGNATURE_CYCLES",
+    "SIG_R",
+    "SIG_S",
+]
+
+_R = 2 ** (WORDS * WORD_BITS)
+
+#: Register numbers by name. Constants first (their values are :data:`INIT`), then the working
+#: registers, then the inputs (K, D, H) and outputs (QX, QY).
+REGISTER = {
+    name: number
+    for number, name in enumerate(
+        (
+            "EXP_P", "EXP_N", "R2_P", "R2_N", "ONE", "ZERO", "B", "GX", "GY", "ONE_P",
+            "RX", "RY", "RZ", "TX", "TY", "TZ", "UX", "UY", "UZ",
+            "t0", "t1", "t2", "t3", "t4", "ACC", "TMP",
+            "K", "D", "H", "QX", "QY",
+        )
+    )
+}  # fmt: skip
+assert len(REGISTER) <= REGISTERS
+
+#: SIGNATURE's outputs: r replaces QX, s replaces QY.
+SIG_R = REGISTER["QX"]
+SIG_S = REGISTER["QY"]
+
+_CONSTANTS = {
+    "EXP_P": P - 2,
+    "EXP_N": N - 2,
+    "R2_P": _R * _R % P,
+    "R2_N": _R * _R % N,
+    "ONE": 1,
+    "ZERO": 0,
+    "B": B * _R % P,
+    "GX": GX * _R % P,
+    "GY": GY * _R % P,
+    "ONE_P": _R % P,
+}
+
+#: The register file's initial contents (the constants; every other register 0).
+INIT = [_CONSTANTS.get(name, 0) for name in REGISTER]
+
+_OPS = {"mul": MUL, "add": ADD, "sub": SUB}
+
+
+def _ins(op, dst="ZERO", a="ZERO", b="ZERO", *, mod=0, target=0):
+    return Instruction(op, REGISTER[dst], REGISTER[a], REGISTER[b], mod=mod, target=target)
+
+
+def _formula(formula, names):
+    """*formula* (steps of :mod:`ropuf.spec.p256`) with its names mapped to registers by
+    *names* (``b`` and the temporaries ``t0..t4`` map to themselves)."""
+    names = {"b": "B", **{f"t{k}": f"t{k}" for k in range(5)}, **names}
+    return [_ins(_OPS[op], names[d], names[a], names[b]) for op, d, a, b in formula]
+
+
+def _power(base, exponent, start, *, mod):
+    """ACC = base ** exponent (Montgomery, modulo p or n), square-and-multiply-always over the
+    exponent register's 256 bits; the loop starts at instruction ``start``."""
+    return [
+        _ins(SETC),
+        _ins(BIT, a=exponent),
+        _ins(MUL, "ACC", "ACC", "ACC", mod=mod),
+        _ins(MUL, "TMP", "ACC", base, mod=mod),
+        _ins(SEL, "ACC", "ACC", "TMP"),
+        _ins(LOOP, target=start + 1),
+    ]
+
+
+def _scalar_mult(entry):
+    r, t, u = ("RX", "RY", "RZ"), ("TX", "TY", "TZ"), ("UX", "UY", "UZ")
+    code = [
+        _ins(CLRF),
+        _ins(SEL, "RX", "ZERO", "ZERO"),
+        _ins(SEL, "RY", "ONE_P", "ONE_P"),
+        _ins(SEL, "RZ", "ZERO", "ZERO"),
+        _ins(SETC),
+    ]
+    loop = entry + len(code)
+    double = dict(zip(("X", "Y", "Z", "X3", "Y3", "Z3"), (*r, *t), strict=True))
+    add = dict(
+        zip(("X1", "Y1", "Z1", "X2", "Y2", "X3", "Y3", "Z3"), (*t, "GX", "GY", *u), strict=True)
+    )
+    code += [_ins(BIT, a="K"), *_formula(DOUBLE, double), *_formula(MIXED_ADD, add)]
+    code += [_ins(SEL, rr, tt, uu) for rr, tt, uu in zip(r, t, u, strict=True)]
+    code += [_ins(LOOP, target=loop), _ins(SEL, "ACC", "ONE_P", "ONE_P")]
+    code += _power("RZ", "EXP_P", entry + len(code), mod=0)
+    code += [
+        _ins(MUL, "QX", "RX", "ACC"),  # x R
+        _ins(SEL, "TX", "QX", "QX"),  # kept for SIGNATURE's check of r
+        _ins(MUL, "QY", "RY", "ACC"),  # y R
+        # On the curve: y^2 - (x^3 - 3x + b) must be 0 (infinity, K = 0 mod n, fails too).
+        _ins(MUL, "t0", "QX", "QX"),
+        _ins(MUL, "t0", "t0", "QX"),
+        _ins(ADD, "t1", "QX", "QX"),
+        _ins(ADD, "t1", "t1", "QX"),
+        _ins(SUB, "t0", "t0", "t1"),
+        _ins(ADD, "t0", "t0", "B"),
+        _ins(MUL, "t1", "QY", "QY"),
+        _ins(SUB, "t0", "t0", "t1"),
+        _ins(CHK, a="t0"),
+        _ins(MUL, "QX", "QX", "ONE"),
+        _ins(MUL, "QY", "QY", "ONE"),
+        _ins(STOP),
+    ]
+    return code
+
+
+def _r_d_z(r, result):
+    """``result = (z + r d) R`` modulo n from the plain ``r``; uses t0 and ``result``."""
+    n = {"mod": 1}
+    return [
+        _ins(MUL, "t0", r, "R2_N", **n),  # r R
+        _ins(MUL, result, "D", "R2_N", **n),  # d R
+        _ins(MUL, result, "t0", result, **n),  # r d R
+        _ins(MUL, "t0", "H", "R2_N", **n),  # z R
+        _ins(ADD, result, "t0", result, **n),  # (z + r d) R
+    ]
+
+
+def _signature(entry):
+    n = {"mod": 1}
+    code = [
+        _ins(ADD, "QX", "QX", "ZERO", **n),  # r = x mod n (x < p < 2n)
+        _ins(CHK, a="QX", mod=1),  # r != 0
+        *_r_d_z("QX", "t2"),
+        _ins(MUL, "t3", "K", "R2_N", **n),  # k R
+        _ins(MUL, "ACC", "R2_N", "ONE", **n),  # R mod n: Montgomery 1
+    ]
+    code += _power("t3", "EXP_N", entry + len(code), mod=1)  # k^-1 R
+    code += [
+        _ins(MUL, "t4", "ACC", "t2", **n),  # s R
+        _ins(MUL, "QY", "t4", "ONE", **n),  # s
+        _ins(CHK, a="QY", mod=1),  # s != 0
+        # Checks on values computed afresh: r again from x R (kept in TX), equal to the r
+        # given; then s k = z + r d from the s given, K, D, H.
+        _ins(MUL, "t3", "TX", "ONE"),  # x (mod p)
+        _ins(ADD, "t3", "t3", "ZERO", **n),  # r
+        _ins(SUB, "t4", "t3", "QX", **n),
+        _ins(CHK, a="t4"),
+        *_r_d_z("t3", "t4"),
+        _ins(MUL, "t0", "QY", "R2_N", **n),  # s R
+        _ins(MUL, "t1", "K", "R2_N", **n),  # k R
+        _ins(MUL, "t0", "t0", "t1", **n),  # s k R
+        _ins(SUB, "t0", "t0", "t4", **n),
+        _ins(CHK, a="t0"),
+        _ins(STOP),
+    ]
+    return code
+
+
+def _clear():
+    constants = set(_CONSTANTS)
+    return [_ins(SEL, name, "ZERO", "ZERO") for name in REGISTER if name not in constants] + [
+        _ins(STOP)
+    ]
+
+
+SCALAR_MULT = _scalar_mult(0)
+SIGNATURE = _signature(len(SCALAR_MULT))
+CLEAR = _clear()
+
+#: The engine's ROM: the three routines, and where each starts.
+PROGRAM = SCALAR_MULT + SIGNATURE + CLEAR
+ENTRIES = {
+    "scalar_mult": 0,
+    "signature": len(SCALAR_MULT),
+    "clear": len(SCALAR_MULT) + len(SIGNATURE),
+}
+
+#: The registers the engine's read port shows (``P256ALU(PROGRAM, INIT, readable=READABLE)``):
+#: the results. K, D, H and every intermediate value read as 0.
+READABLE = (REGISTER["QX"], REGISTER["QY"])
+
+#: Clock cycles of each routine, from its start to its STOP, whatever the data.
+SCALAR_MULT_CYCLES = cycles(PROGRAM, ENTRIES["scalar_mult"])
+SIGNATURE_CYCLES = cycles(PROGRAM, ENTRIES["signature"])
+CLEAR_CYCLES = cycles(PROGRAM, ENTRIES["clear"])
+
+#: Clock cycles of one inversion by Fermat inside a routine (SETC and the 256-step loop).
+INVERSION_CYCLES = cycles([*_power("RZ", "EXP_P", 0, mod=0), _ins(STOP)]) - op_cycles(STOP)

@@ -1,0 +1,173 @@
+"""The P-256 program on the engine's instruction model (:func:`p256_alu.run_model`): k * G
+against ``cryptography``, the RFC 6979 A.2.5 and NIST FIPS 186-3 SigGen signatures, the fixed
+cycle counts, injected faults. The gateware
+runs the same program in ``test_p256_verilator.py``; ``test_p256_alu.py`` checks each instruction
+of the gateware against the model's arithmetic."""
+
+import dataclasses
+import hashlib
+import os
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography_vectors import open_vector_file
+
+from ropuf.gateware.crypto import p256_alu
+from ropuf.gateware.crypto.p256_alu import ADD, MUL, REGISTERS, SUB, Instruction, run_model
+from ropuf.gateware.crypto.p256_program import (
+    CLEAR_CYCLES,
+    ENTRIES,
+    INIT,
+    PROGRAM,
+    REGISTER,
+    SCALAR_MULT_CYCLES,
+    SIG_R,
+    SIG_S,
+    SIGNATURE_CYCLES,
+)
+from ropuf.spec.p256 import N
+
+#: RFC 6979 A.2.5: the P-256 private key, and the nonce and signature of SHA-256("sample").
+RFC6979_KEY = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
+RFC6979_SAMPLE = {
+    "k": 0xA6E3C57DD01ABE90086538398355DD4C3B17AA873382B0F24D6129493D8AAD60,
+    "r": 0xEFD48B2AACB6A8FD1140DD9CD45E81D69D2C877B56AAF991C34D0EA84EAF3716,
+    "s": 0xF7CB1C942D657C41D436C7A1B6E29F65F3E900DBB9AFF4064DC4AB2F843ACDA8,
+}
+
+
+def public_point(d):
+    numbers = ec.derive_private_key(d, ec.SECP256R1()).public_key().public_numbers()
+    return numbers.x, numbers.y
+
+
+#: RFC 6979 A.2.5, SHA-256 "test": the nonce and the signature.
+RFC6979_TEST = {
+    "k": 0xD16B6AE827F17175E040871A1C7EC3500192C4C92677336EC2537ACAEE0008E0,
+    "r": 0xF1ABB023518351CD71D881567B1EA663ED3EFCF6C5132B354F28D3B0B7D38367,
+    "s": 0x019F4113742A2B14BD25926B49C649155F267E60D3814B4C0CC84250E46F0083,
+}
+
+
+def nist_siggen_p256_sha256():
+    """FIPS 186-3 SigGen vectors for [P-256,SHA-256] (cryptography-vectors): dicts of ints
+    ``d``, ``Qx``, ``Qy``, ``k``, ``R``, ``S`` and the message's SHA-256 ``digest``."""
+    with open_vector_file(
+        os.path.join("asymmetric", "ECDSA", "FIPS_186-3", "SigGen.txt"), "r"
+    ) as f:
+        lines = f.read().splitlines()
+    vectors, section, record = [], None, {}
+    for line in [*lines, ""]:
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+        elif "=" in line and section == "[P-256,SHA-256]":
+            name, _, value = line.partition("=")
+            record[name.strip()] = value.strip()
+        elif not line and record:
+            digest = hashlib.sha256(bytes.fromhex(record.pop("Msg"))).digest()
+            vectors.append({"digest": digest, **{k: int(v, 16) for k, v in record.items()}})
+            record = {}
+    return vectors
+
+
+def test_nist_siggen_vectors():
+    vectors = nist_siggen_p256_sha256()
+    assert len(vectors) == 15
+    for v in vectors:
+        registers = fresh_registers(K=v["d"])
+        assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"])[1] is False
+        assert (registers[REGISTER["QX"]], registers[REGISTER["QY"]]) == (v["Qx"], v["Qy"])
+        z = int.from_bytes(v["digest"])
+        registers = fresh_registers(K=v["k"], D=v["d"], H=z)
+        run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+        assert run_model(PROGRAM, registers, ENTRIES["signature"]) == (SIGNATURE_CYCLES, False)
+        assert (registers[SIG_R], registers[SIG_S]) == (v["R"], v["S"])
+
+
+def fresh_registers(**values):
+    registers = list(INIT) + [0] * (REGISTERS - len(INIT))
+    for name, value in values.items():
+        registers[REGISTER[name]] = value
+    return registers
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, N - 1, N - 2, 2**255 + 19, 0xC0FFEE], ids=hex)
+def test_scalar_mult_matches_cryptography(k):
+    registers = fresh_registers(K=k)
+    assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"]) == (SCALAR_MULT_CYCLES, False)
+    assert (registers[REGISTER["QX"]], registers[REGISTER["QY"]]) == public_point(k)
+
+
+@pytest.mark.parametrize("message, vector", [(b"sample", RFC6979_SAMPLE), (b"test", RFC6979_TEST)])
+def test_rfc6979_signatures(message, vector):
+    z = int.from_bytes(hashlib.sha256(message).digest())
+    registers = fresh_registers(K=vector["k"], D=RFC6979_KEY, H=z)
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    assert run_model(PROGRAM, registers, ENTRIES["signature"]) == (SIGNATURE_CYCLES, False)
+    assert (registers[SIG_R], registers[SIG_S]) == (vector["r"], vector["s"])
+
+
+def test_cycles_do_not_depend_on_the_data():
+    # The program branches on the loop counter only: its count is a property of the program.
+    assert p256_alu.cycles(PROGRAM, ENTRIES["scalar_mult"]) == SCALAR_MULT_CYCLES
+    assert not any(i.op == p256_alu.LOOP and i.target >= len(PROGRAM) for i in PROGRAM)
+    public = ec.derive_private_key(RFC6979_KEY, ec.SECP256R1()).public_key().public_numbers()
+    registers = fresh_registers(K=RFC6979_KEY)
+    assert run_model(PROGRAM, registers, 0) == (SCALAR_MULT_CYCLES, False)
+    assert registers[REGISTER["QX"]] == public.x
+
+
+def test_scalar_zero_gives_the_point_at_infinity_as_zeros_and_a_fault():
+    registers = fresh_registers(K=0)
+    assert run_model(PROGRAM, registers, 0)[1]
+    assert registers[REGISTER["QX"]] == registers[REGISTER["QY"]] == 0
+
+
+def _index(start, op, dst, a, b, mod=0):
+    """The first instruction from *start* with these fields (register names)."""
+    wanted = Instruction(op, REGISTER[dst], REGISTER[a], REGISTER[b], mod=mod)
+    return PROGRAM.index(wanted, start)
+
+
+def _signature_with(program):
+    z = int.from_bytes(hashlib.sha256(b"sample").digest())
+    registers = fresh_registers(K=RFC6979_SAMPLE["k"], D=RFC6979_KEY, H=z)
+    _, fault = run_model(program, registers, ENTRIES["scalar_mult"])
+    assert len(program) == len(PROGRAM)
+    return fault, run_model(program, registers, ENTRIES["signature"], fault)[1]
+
+
+# Faults: one instruction computes a wrong value once (a different modulus, an operand read
+# from another register), as a glitch would. Each must set the flag.
+SIG = ENTRIES["signature"]
+FAULTS = {
+    "ladder step": (_index(0, SUB, "UY", "UY", "t2"), {"op": ADD}),
+    "inversion mod p": (_index(0, MUL, "TMP", "ACC", "RZ"), {"b": REGISTER["RY"]}),
+    "x out": (_index(0, MUL, "QX", "RX", "ACC"), {"b": REGISTER["ONE_P"]}),
+    "r": (_index(SIG, ADD, "QX", "QX", "ZERO", mod=1), {"b": REGISTER["ONE"]}),
+    "r d": (_index(SIG, MUL, "t2", "t0", "t2", mod=1), {"mod": 0}),
+    "k R": (_index(SIG, MUL, "t3", "K", "R2_N", mod=1), {"a": REGISTER["D"]}),
+    "inversion mod n": (_index(SIG, MUL, "TMP", "ACC", "t3", mod=1), {"mod": 0}),
+    "s R": (_index(SIG, MUL, "t4", "ACC", "t2", mod=1), {"b": REGISTER["t1"]}),
+    "s out": (_index(SIG, MUL, "QY", "t4", "ONE", mod=1), {"mod": 0}),
+}
+
+
+@pytest.mark.parametrize("name", FAULTS)
+def test_a_faulty_computation_sets_the_flag(name):
+    index, changes = FAULTS[name]
+    program = list(PROGRAM)
+    program[index] = dataclasses.replace(program[index], **changes)
+    assert _signature_with(PROGRAM) == (False, False)
+    after_mult, after_signature = _signature_with(program)
+    assert after_signature, f"a fault in {name} went unnoticed"
+    assert after_mult == (index < SIG)
+
+
+def test_clear_zeroes_everything_but_the_constants():
+    registers = fresh_registers(K=RFC6979_SAMPLE["k"], D=RFC6979_KEY, H=5)
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    run_model(PROGRAM, registers, ENTRIES["signature"])
+    assert run_model(PROGRAM, registers, ENTRIES["clear"]) == (CLEAR_CYCLES, False)
+    assert registers == fresh_registers()
