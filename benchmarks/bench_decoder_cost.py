@@ -44,9 +44,10 @@ class DecoderProbe(wiring.Component):
             decoder.i_bits.payload.soft.eq(lfsr[:16]),
             decoder.i_bits.payload.offset.eq(lfsr[20]),
             result.ready.eq(lfsr[5]),
+            decoder.message_shift.eq(lfsr[6]),
             led_buffer.o.eq(out),
         ]
-        m.d.sync += out.eq(result.payload.message.xor() ^ result.payload.failed ^ result.valid)
+        m.d.sync += out.eq(result.payload.byte.xor() ^ result.payload.failed ^ result.valid)
         return m
 
 

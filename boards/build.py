@@ -44,6 +44,7 @@ from .top import board_top
 __all__ = [
     "BLOCKS",
     "FLOW_VERSION",
+    "NO_COLLISION_SCRIPT",
     "BoardBuild",
     "BoardError",
     "FitError",
@@ -220,7 +221,7 @@ _RING_CLOCK = re.compile(RING_CLOCK_NETS)
 #: Yosys commands after reading the design: the memories that never read what they write in
 #: the same cycle need no read-during-write bypass in the fabric (about 40 LUTs and 100
 #: flip-flops of the compact decoder on the UP5K).
-_NO_COLLISION = "\n".join(
+NO_COLLISION_SCRIPT = "\n".join(
     f"setparam -set COLLISION_X_MASK {mask} t:$memrd_v2 r:MEMID=\\{name} %i"
     for name, mask in NO_COLLISION_MEMORIES.items()
 )
@@ -436,7 +437,7 @@ def build_board(
         top,
         family=profile.family,
         timing_allow_fail=True,
-        script_after_read=_NO_COLLISION,
+        script_after_read=NO_COLLISION_SCRIPT,
         script_after_synth=_SYNTH_STAT,
     )
     key = _cache_key(plan, profile.family)
