@@ -21,14 +21,15 @@ and prints:
    (tests/gateware/key/test_engine.py checks it for both pairs of cores).
 
 Figures (commit "the program runner in its own block", ICE40 construction, 342-byte record):
-placed 3,564 logic cells (fast cores, 20.3 MHz) and 1,975 (compact, 22.7 MHz), the stimulus's
-few dozen included (2,359 compact before the SHA-256 core kept its working variables in block
-RAM); the compact program runner with its SHA-256 core alone, what the UP5K spends on SHA-256
-with HMAC: 907 logic cells with its stimulus, 26.2 MHz. RECONSTRUCT 12,397 / 30,540 cycles
-(1.03 / 2.54 ms at 12 MHz, before the pairs' measurement time; the record check's bit-serial
-CRC-32 takes 9 cycles a byte), ATTEST 969 / 4,936 cycles (0.08 / 0.41 ms). Synthesis, compact
-build: the engine's own control 449 SB_LUT4, 118 flip-flops, 106 carries, 2 EBRs (the 1 KiB
-memory with the program's constants); program runner 198 SB_LUT4, 24 flip-flops, 2 EBRs (the
+placed 3,564 logic cells (fast cores, 20.3 MHz) and 1,868 (compact, 24.9 MHz; placed with the
+board builds' collision setting), the stimulus's few dozen included (2,359 compact before the
+SHA-256 core kept its working variables in block RAM, without the collision setting). The
+compact program runner with its SHA-256 core alone, what the UP5K spends on SHA-256 with HMAC:
+907 logic cells with its stimulus, 26.2 MHz. RECONSTRUCT 12,397 / 30,540 cycles (1.03 /
+2.54 ms at 12 MHz, before the pairs' measurement time; the record check's bit-serial CRC-32
+takes 9 cycles a byte), ATTEST 969 / 4,936 cycles (0.08 / 0.41 ms). Synthesis, compact build:
+the engine's own control 449 SB_LUT4, 118 flip-flops, 106 carries, 2 EBRs (the 1 KiB memory
+with the program's constants); program runner 198 SB_LUT4, 24 flip-flops, 2 EBRs (the
 program); SHA-256 core 565 SB_LUT4, 127 flip-flops, 2 EBRs; decoder 387 SB_LUT4, 70
 flip-flops, 4 EBRs; record check 60 + CRC-32 38 SB_LUT4.
 """

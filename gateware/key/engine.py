@@ -30,7 +30,7 @@ and takes them (``ready``) with the last byte it needs. Either pair of cores ser
 ones (:class:`~ropuf.gateware.crypto.sha256.SHA256`, :class:`.decoder.BCHDecoder`) or, for the
 iCE40UP5K, the compact ones (:class:`~ropuf.gateware.crypto.sha256_compact.SHA256Compact`,
 :class:`.decoder_compact.CompactBCHDecoder`), same interface, more cycles, less area: for
-BCH(192, 136, t=7), 1,975 placed UP5K logic cells against 3,564, RECONSTRUCT 30,540 cycles
+BCH(192, 136, t=7), 1,868 placed UP5K logic cells against 3,564, RECONSTRUCT 30,540 cycles
 against 12,397 and ATTEST 4,936 against 969 (benchmarks/bench_key_engine.py).
 """
 
