@@ -120,10 +120,12 @@ def _check_issued_by(certificate: x509.Certificate, ca: x509.Certificate) -> Non
         )
     except (InvalidSignature, UnsupportedAlgorithm):
         if not names_ca:
+            theirs = "none" if key_id is None else key_id.hex()
             raise RefusedError(
                 Reason.OTHER_CA,
-                f"issued by another CA ({certificate.issuer.rfc4514_string()}), "
-                f"not this owner's ({ca.subject.rfc4514_string()})",
+                f"issued by another CA ({certificate.issuer.rfc4514_string()}, key id "
+                f"{theirs}), not this owner's ({ca.subject.rfc4514_string()}, key id "
+                f"{ca_key_id.hex()})",
             ) from None
         raise RefusedError(
             Reason.TAMPERED,
