@@ -296,6 +296,25 @@ def _forge(ca, device, **changes):
             },
             "digitalSignature only",
         ),
+        # the second opinion (cryptography.x509.verification): RFC 5280 critical extensions
+        (
+            {
+                "extra": (
+                    x509.UnrecognizedExtension(x509.ObjectIdentifier("1.2.3.4"), b"\x05\x00"),
+                    True,
+                )
+            },
+            "path validation refuses it.*unaccounted-for critical",
+        ),
+        (
+            {
+                "build": (
+                    x509.UnrecognizedExtension(BUILD_ID_OID, core.OctetString(BUILD_ID).dump()),
+                    True,
+                )
+            },
+            "path validation refuses it.*unaccounted-for critical",
+        ),
     ],
 )
 def test_profile_refusals(ca, device, changes, message):
