@@ -54,7 +54,7 @@ def create_owner_ca(
 ) -> OwnerCA:
     """A fresh owner CA called *name* (1 to 64 printable characters), valid from *now* (the
     current time if None) for *lifetime*."""
-    check_device_id(name)
+    check_device_id(name, "an owner name")
     if lifetime <= datetime.timedelta(0):
         raise IdentityError("an owner CA's lifetime must be positive")
     start = utc(now).replace(microsecond=0)

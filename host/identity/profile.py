@@ -74,16 +74,16 @@ def utc(now: datetime.datetime | None) -> datetime.datetime:
     return now.astimezone(datetime.UTC)
 
 
-def check_device_id(device_id: object) -> str:
-    """*device_id* if it can be a certificate's subject (1 to 64 printable characters)."""
+def check_device_id(device_id: object, what: str = "a device id") -> str:
+    """*device_id* if it can be a certificate's subject (1 to 64 printable characters); *what*
+    names it in the error (an owner name is checked the same way)."""
     if (
         not isinstance(device_id, str)
         or not 1 <= len(device_id) <= MAX_DEVICE_ID_CHARS
         or not device_id.isprintable()
     ):
         raise IdentityError(
-            f"a device id must be 1 to {MAX_DEVICE_ID_CHARS} printable characters, "
-            f"not {device_id!r}"
+            f"{what} must be 1 to {MAX_DEVICE_ID_CHARS} printable characters, not {device_id!r}"
         )
     return device_id
 

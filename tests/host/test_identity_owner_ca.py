@@ -59,7 +59,7 @@ def test_two_cas_have_different_keys():
 
 @pytest.mark.parametrize("name", ["", "x" * 65, "line\nbreak", 7])
 def test_bad_names_refused(name):
-    with pytest.raises(IdentityError, match="printable characters"):
+    with pytest.raises(IdentityError, match="an owner name must be 1 to 64 printable characters"):
         create_owner_ca(name)
 
 

@@ -121,6 +121,12 @@ def test_bad_signer_answers_refused(device, signature):
         build_device_request("board-7", device.point, lambda digest: signature)
 
 
+@pytest.mark.parametrize("device_id", ["", "d" * 65, "tab\there", None])
+def test_bad_device_ids_refused(device, device_id):
+    with pytest.raises(IdentityError, match="a device id must be 1 to 64 printable characters"):
+        build_device_request(device_id, device.point, device.sign)
+
+
 def test_request_info_is_version_0_with_no_attributes(device):
     info = asn1_csr.CertificationRequestInfo.load(request_info("board-7", device.point).dump())
     assert info["version"].native == "v1"  # asn1crypto's name for the value 0
