@@ -22,6 +22,7 @@ from .profile import BUILD_ID_OID, POINT_BYTES, ROPUF_ARC, build_id_of, fingerpr
 from .request import DeviceSigner, build_device_request, check_device_request
 from .revocation import Revocations
 from .verify import (
+    NO_REVOCATIONS,
     CertificateVerifier,
     VerifiedDevice,
     verify_device_certificate,
@@ -30,6 +31,7 @@ from .verify import (
 
 __all__ = [
     "BUILD_ID_OID",
+    "NO_REVOCATIONS",
     "POINT_BYTES",
     "ROPUF_ARC",
     "CertificateVerifier",
