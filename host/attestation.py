@@ -4,6 +4,9 @@ A verifier issues each nonce (:meth:`Verifier.issue_nonce`), recorded in the reg
 pending with an expiry; :meth:`Verifier.verify` accepts only an issued, unexpired, unused
 nonce, and spends it before the MAC is checked, whatever the outcome. Issued and spent nonces
 live in the registry file, so every verifier on that file (and after a restart) sees them.
+Each verdict goes into the registry's attestation log in the same commit as the spent nonce;
+:meth:`Verifier.verify_many` judges a batch in one commit. A revoked device gets no nonce and
+passes no attestation.
 """
 
 import hmac
@@ -11,7 +14,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -108,8 +111,12 @@ class Verifier:
         Raises
         ------
         RegistryError
-            *device_id* is not enrolled.
+            *device_id* is not enrolled, or is revoked.
         """
+        if device_id is not None:
+            state = self.registry.device_state(device_id)
+            if state is not None and state.revoked_at is not None:
+                raise RegistryError(f"device {device_id!r} is revoked: it gets no nonce")
         nonce = secrets.token_bytes(NONCE_BYTES)
         now = self._clock()
         self.registry.add_challenge(nonce, device_id, now, now + self.nonce_lifetime)
@@ -139,12 +146,29 @@ class Verifier:
 
     def verify(self, device_id: str, nonce: bytes, mac: bytes) -> AttestationResult:
         """Check *mac* for *nonce*; only a nonce this registry issued, unexpired and unused,
-        counts, and it is spent before the MAC is checked, so it never counts twice."""
+        counts, and it is spent before the MAC is checked, so it never counts twice. The
+        verdict is logged in the registry in the same commit as the spend."""
+        with self.registry.transaction():
+            result = self._judge(device_id, nonce, mac)
+            self.registry.log_attestation(device_id, self._clock(), result.ok, result.reason)
+        return result
+
+    def verify_many(self, answers: Iterable[tuple[str, bytes, bytes]]) -> list[AttestationResult]:
+        """:meth:`verify` each ``(device_id, nonce, mac)`` of *answers*, in order, with every
+        spend and verdict in one commit (none of them if the commit fails)."""
+        with self.registry.transaction():
+            return [self.verify(*answer) for answer in answers]
+
+    def _judge(self, device_id: str, nonce: bytes, mac: bytes) -> AttestationResult:
+        """The verdict on one answer (the nonce spent first), inside the caller's transaction."""
         if len(nonce) != NONCE_BYTES:
             return AttestationResult(device_id, False, f"nonce must be {NONCE_BYTES} bytes")
         refusal = self._spend(device_id, nonce)
         if refusal is not None:
             return AttestationResult(device_id, False, refusal)
+        state = self.registry.device_state(device_id)
+        if state is not None and state.revoked_at is not None:
+            return AttestationResult(device_id, False, "revoked device: it no longer attests")
         try:
             record = self.registry.record(device_id)
             key = self.registry.attestation_key(device_id)

@@ -11,7 +11,12 @@ record's, so a row renamed or changed in SQL is a :class:`RegistryError`, never 
 attesting under another name.
 
 Nonces a verifier issues are kept in table ``challenges`` (schema version 4), pending until
-spent, with an expiry; see :class:`ropuf.host.attestation.Verifier`.
+spent, with an expiry; see :class:`ropuf.host.attestation.Verifier`. A spend is one atomic
+``UPDATE ... WHERE spent_at IS NULL``, so a nonce is accepted once however many connections
+offer it; expired rows are pruned. Schema version 5 adds what the verifier service
+(:mod:`ropuf.host.service`) keeps: each device's owner (an Ed25519 public key, hex) and
+revocation, the attestation log (every verdict, committed with the nonce it spent) and the
+access tokens (their SHA-256 only); its statements are plain SQL that PostgreSQL accepts too.
 
 A device may also have one-time challenge-response pairs of its arbiter PUF (table ``crps``,
 schema version 3; see :mod:`ropuf.host.crp_auth`): each response encrypted like the key and
@@ -48,10 +53,13 @@ __all__ = [
     "MASTER_KEY_ENV",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Attestation",
     "Challenge",
+    "DeviceState",
     "EnrollmentRecord",
     "Registry",
     "RegistryError",
+    "StoredToken",
     "generate_master_key",
     "load_master_key",
 ]
@@ -109,8 +117,45 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " spent_at REAL)"
         ),
     ),
+    (
+        # From here on each statement is plain SQL that SQLite and PostgreSQL both accept (no
+        # BLOB, no json functions, no AUTOINCREMENT), for the one migration path of both.
+        # Table nonces (version 2) was never read: the verifier's nonces are in challenges.
+        "DROP TABLE nonces",
+        # The owner a device answers to in the service (hex of an Ed25519 public key): the
+        # signed record's own owner key at enrollment, another after a transfer.
+        "ALTER TABLE devices ADD COLUMN owner TEXT",
+        # Seconds since the epoch; a revoked device gets no nonce and fails every attestation.
+        "ALTER TABLE devices ADD COLUMN revoked_at DOUBLE PRECISION",
+        "CREATE INDEX devices_owner ON devices (owner, device_id)",
+        # Expired challenges are pruned (prune_challenges): a nonce no longer in the table is
+        # unknown, which is refused as surely as a spent one.
+        "CREATE INDEX challenges_expiry ON challenges (expires_at)",
+        # Service access tokens: only their SHA-256 is stored; token_id names one for people.
+        (
+            "CREATE TABLE tokens ("
+            " token_hash TEXT PRIMARY KEY,"
+            " token_id TEXT NOT NULL UNIQUE,"
+            " owner TEXT NOT NULL,"
+            " scopes TEXT NOT NULL,"
+            " label TEXT NOT NULL,"
+            " created_at DOUBLE PRECISION NOT NULL,"
+            " revoked_at DOUBLE PRECISION)"
+        ),
+        # Every verdict of the verifier, committed with the nonce it spent.
+        (
+            "CREATE TABLE attestations ("
+            " device_id TEXT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " ok INTEGER NOT NULL,"
+            " reason TEXT NOT NULL)"
+        ),
+        "CREATE INDEX attestations_device ON attestations (device_id, at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The first schema version whose devices have an owner column (filled in from the records).
+_OWNER_VERSION = 5
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -270,6 +315,67 @@ class Challenge:
     spent_at: float | None
 
 
+@dataclass(frozen=True)
+class Attestation:
+    """One verdict of the attestation log (table ``attestations``).
+
+    Attributes
+    ----------
+    at : float
+        Seconds since the epoch.
+    ok : bool
+    reason : str
+    """
+
+    at: float
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What the service keeps about an enrolled device beside its signed record.
+
+    Attributes
+    ----------
+    owner : str
+        The owner's Ed25519 public key, hex (the record's own, or another after a transfer).
+    revoked_at : float or None
+        When it was revoked (seconds since the epoch), or None.
+    last_attestation : Attestation or None
+        Its latest verdict, or None if it was never attested.
+    """
+
+    owner: str
+    revoked_at: float | None
+    last_attestation: Attestation | None
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A service access token as stored: never the token itself, only its hash.
+
+    Attributes
+    ----------
+    token_id : str
+        A short public name of the token (for listing and revoking).
+    owner : str
+        The owner's public key, hex, whose devices the token reaches.
+    scopes : tuple of str
+        What it may do (``manage``, ``attest``).
+    label : str
+    created_at : float
+    revoked_at : float or None
+    """
+
+    token_id: str
+    owner: str
+    scopes: tuple[str, ...]
+    label: str
+    created_at: float
+    revoked_at: float | None
+
+
 class Registry(Closing):
     """An SQLite registry of enrolled devices.
 
@@ -323,6 +429,8 @@ class Registry(Closing):
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     self._db.execute(statement)
+            if version < _OWNER_VERSION:
+                self._fill_owners()
             self._db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -330,6 +438,20 @@ class Registry(Closing):
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _fill_owners(self) -> None:
+        """Set each device's owner column from its record (upgrading to version 5). A record
+        that does not parse keeps no owner: loading it reports the damage."""
+        rows = self._db.execute("SELECT device_id, record FROM devices WHERE owner IS NULL")
+        for device_id, record_text in rows.fetchall():
+            try:
+                record = EnrollmentRecord.from_canonical(str(record_text).encode())
+            except RegistryError:
+                continue
+            self._db.execute(
+                "UPDATE devices SET owner = ? WHERE device_id = ?",
+                (record.owner_public_key.hex(), device_id),
+            )
 
     def enroll(
         self, record: EnrollmentRecord, attestation_key: bytes, owner: Ed25519PrivateKey
@@ -353,14 +475,16 @@ class Registry(Closing):
         try:
             with self._transaction():
                 self._db.execute(
-                    "INSERT INTO devices (device_id, record, signature, key_blob, enrolled_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO devices"
+                    " (device_id, record, signature, key_blob, enrolled_at, owner)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         record.device_id,
                         record.canonical().decode(),
                         signature,
                         key_blob,
                         record.enrolled_at,
+                        record.owner_public_key.hex(),
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -482,17 +606,6 @@ class Registry(Closing):
         """Enrolled device ids, sorted."""
         return [row[0] for row in self._db.execute("SELECT device_id FROM devices ORDER BY 1")]
 
-    def use_nonce(self, device_id: str, nonce: bytes) -> bool:
-        """Record that *nonce* was used for *device_id*; False if it had been used before."""
-        try:
-            with self._transaction():
-                self._db.execute(
-                    "INSERT INTO nonces (device_id, nonce) VALUES (?, ?)", (device_id, nonce)
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
-
     def add_challenge(
         self, nonce: bytes, device_id: str | None, issued_at: float, expires_at: float
     ) -> None:
@@ -518,17 +631,161 @@ class Registry(Closing):
     def spend_challenge(self, nonce: bytes, now: float) -> Challenge | None:
         """Mark the issued *nonce* spent at *now* (committed) and return it as it was before.
 
-        None if it was never issued; a :class:`Challenge` with ``spent_at`` set if it had been
-        spent already (it stays spent). The caller judges device and expiry.
+        None if it was never issued (or was pruned after it expired); a :class:`Challenge`
+        with ``spent_at`` set if it had been spent already (it stays spent). The caller judges
+        device and expiry. The spend is one ``UPDATE ... WHERE spent_at IS NULL``: of any
+        number of concurrent spends of one nonce, on any connection, exactly one changes the
+        row, so exactly one sees it pending.
         """
         with self._transaction():
+            won = self._db.execute(
+                "UPDATE challenges SET spent_at = ? WHERE nonce = ? AND spent_at IS NULL",
+                (now, nonce),
+            ).rowcount
             row = self._db.execute(
                 "SELECT device_id, issued_at, expires_at, spent_at FROM challenges WHERE nonce = ?",
                 (nonce,),
             ).fetchone()
-            if row is not None and row[3] is None:
-                self._db.execute("UPDATE challenges SET spent_at = ? WHERE nonce = ?", (now, nonce))
-        return None if row is None else Challenge(*row)
+        if row is None:
+            return None
+        device_id, issued_at, expires_at, spent_at = row
+        return Challenge(device_id, issued_at, expires_at, None if won == 1 else spent_at)
+
+    def prune_challenges(self, now: float) -> int:
+        """Delete the challenges that expired before *now*, spent or not; returns how many.
+
+        A pruned nonce is unknown to :meth:`spend_challenge`, which a verifier refuses as it
+        refuses a spent one, so pruning never opens a replay.
+        """
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM challenges WHERE expires_at < ?", (now,))
+        return max(cursor.rowcount, 0)
+
+    def log_attestation(self, device_id: str, at: float, ok: bool, reason: str) -> None:
+        """Append one verdict to the attestation log (committed, or with the transaction it
+        is part of, see :meth:`transaction`)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO attestations (device_id, at, ok, reason) VALUES (?, ?, ?, ?)",
+                (device_id, at, int(ok), reason),
+            )
+
+    def device_state(self, device_id: str) -> DeviceState | None:
+        """Owner, revocation and latest verdict of *device_id*; None if it is not enrolled.
+        (The record itself is checked by :meth:`record`.)"""
+        row = self._db.execute(
+            "SELECT owner, revoked_at FROM devices WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        last = self._db.execute(
+            "SELECT at, ok, reason FROM attestations WHERE device_id = ? ORDER BY at DESC LIMIT 1",
+            (device_id,),
+        ).fetchone()
+        attestation = None if last is None else Attestation(last[0], bool(last[1]), last[2])
+        return DeviceState(row[0], row[1], attestation)
+
+    def owned_devices(self, owner: str, after: str = "", limit: int = 100) -> list[str]:
+        """Up to *limit* device ids of *owner* (public key, hex) after *after*, sorted: one page
+        (pass the last id of a page as *after* for the next)."""
+        rows = self._db.execute(
+            "SELECT device_id FROM devices WHERE owner = ? AND device_id > ?"
+            " ORDER BY device_id LIMIT ?",
+            (owner, after, limit),
+        )
+        return [row[0] for row in rows]
+
+    def revoke(self, device_id: str, now: float) -> None:
+        """Revoke *device_id* at *now*: no nonce is issued for it and no attestation passes.
+
+        Raises
+        ------
+        RegistryError
+            It is not enrolled, or was revoked before.
+        """
+        self._require_device(device_id, "revoking it")
+        with self._transaction():
+            changed = self._db.execute(
+                "UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL",
+                (now, device_id),
+            ).rowcount
+        if changed != 1:
+            raise RegistryError(f"device {device_id!r} was revoked before")
+
+    def transfer(self, device_id: str, owner: str) -> None:
+        """Make *owner* (an Ed25519 public key, 64 hex digits) the owner of *device_id*.
+
+        The signed record keeps the enrolling owner's key; the service answers to *owner*.
+
+        Raises
+        ------
+        RegistryError
+            It is not enrolled, or *owner* is not 64 hex digits.
+        """
+        _check_owner(owner)
+        self._require_device(device_id, "transferring it")
+        with self._transaction():
+            self._db.execute(
+                "UPDATE devices SET owner = ? WHERE device_id = ?", (owner.lower(), device_id)
+            )
+
+    def add_token(self, token_hash: str, token: StoredToken) -> None:
+        """Store a service token by its hash (see :mod:`ropuf.host.service.tokens`).
+
+        Raises
+        ------
+        RegistryError
+            A token with this hash or id exists (draw another).
+        """
+        _check_owner(token.owner)
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO tokens (token_hash, token_id, owner, scopes, label, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        token_hash,
+                        token.token_id,
+                        token.owner,
+                        " ".join(token.scopes),
+                        token.label,
+                        token.created_at,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise RegistryError(f"token {token.token_id!r} exists: draw another") from None
+
+    _TOKEN_COLUMNS = "token_id, owner, scopes, label, created_at, revoked_at"
+
+    def token(self, token_hash: str) -> StoredToken | None:
+        """The stored token of *token_hash*, revoked or not; None if there is none."""
+        row = self._db.execute(
+            f"SELECT {self._TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return None if row is None else _stored_token(row)
+
+    def tokens(self) -> list[StoredToken]:
+        """Every stored token (never the token itself), oldest first."""
+        rows = self._db.execute(f"SELECT {self._TOKEN_COLUMNS} FROM tokens ORDER BY created_at")
+        return [_stored_token(row) for row in rows]
+
+    def revoke_token(self, token_id: str, now: float) -> None:
+        """Revoke the token named *token_id* at *now*.
+
+        Raises
+        ------
+        RegistryError
+            No such token, or it was revoked before.
+        """
+        with self._transaction():
+            changed = self._db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+                (now, token_id),
+            ).rowcount
+        if changed != 1:
+            raise RegistryError(
+                f"no token {token_id!r} that is not revoked: see 'ropuf registry token list'"
+            )
 
     def _crp_context(self, device_id: str, challenge: bytes) -> bytes:
         return _CRP_LABEL + device_id.encode() + b"\x00" + challenge
@@ -649,11 +906,12 @@ class Registry(Closing):
             )
         return json.dumps({"ropuf_registry": SCHEMA_VERSION, "devices": entries}, indent=2)
 
-    def import_json(self, text: str) -> list[str]:
+    def import_json(self, text: str, owner: str | None = None) -> list[str]:
         """Add the devices of an export (one transaction); returns their ids.
 
         Every record must pass its owner signature and its key must decrypt under this
-        registry's master key; nothing is added otherwise.
+        registry's master key, and with *owner* (a public key, hex) given every record must be
+        that owner's; nothing is added otherwise.
         """
         try:
             document = json.loads(text)
@@ -669,6 +927,12 @@ class Registry(Closing):
             for index, entry in enumerate(entries):
                 record_text, signature, key_blob = self._export_entry(index, entry)
                 record = self._verify(record_text, signature)
+                if owner is not None and record.owner_public_key.hex() != owner:
+                    raise RegistryError(
+                        f"the record of {record.device_id!r} is signed by owner "
+                        f"{record.owner_public_key.hex()[:16]}..., not by {owner[:16]}...: "
+                        "import only your own devices"
+                    )
                 if record.device_id != entry["device_id"]:
                     raise RegistryError(
                         f"device {index} of the export is named {entry['device_id']!r} but holds "
@@ -689,9 +953,17 @@ class Registry(Closing):
                     ) from None
                 try:
                     self._db.execute(
-                        "INSERT INTO devices (device_id, record, signature, key_blob, enrolled_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (record.device_id, record_text, signature, key_blob, record.enrolled_at),
+                        "INSERT INTO devices"
+                        " (device_id, record, signature, key_blob, enrolled_at, owner)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            record.device_id,
+                            record_text,
+                            signature,
+                            key_blob,
+                            record.enrolled_at,
+                            record.owner_public_key.hex(),
+                        ),
                     )
                 except sqlite3.IntegrityError:
                     raise RegistryError(
@@ -727,18 +999,45 @@ class Registry(Closing):
                 ) from None
         return record_text, binary[0], binary[1]
 
-    def _transaction(self):
+    def transaction(self) -> "_Transaction":
+        """A ``with`` block in which every change of this registry is one transaction, one
+        commit at its end (a rollback on an exception): a batch of spends and verdicts."""
+        return self._transaction()
+
+    def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
 
 
+def _check_owner(owner: str) -> None:
+    try:
+        valid = isinstance(owner, str) and len(owner) == 64 and len(bytes.fromhex(owner)) == 32
+    except ValueError:
+        valid = False
+    if not valid:
+        raise RegistryError(
+            f"an owner is an Ed25519 public key as 64 hex digits, not {owner!r} "
+            "('ropuf registry new-owner-key' prints one)"
+        )
+
+
+def _stored_token(row: tuple) -> StoredToken:
+    token_id, owner, scopes, label, created_at, revoked_at = row
+    return StoredToken(token_id, owner, tuple(scopes.split()), label, created_at, revoked_at)
+
+
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception; inside another
+    transaction of the connection it is part of that one (no commit of its own)."""
 
     def __init__(self, db: sqlite3.Connection):
         self._db = db
+        self._outer = False
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self._outer:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
