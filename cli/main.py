@@ -21,6 +21,7 @@ from .keys import (
     cmd_enroll,
     open_registry,
 )
+from .service import add_serve_command, add_token_commands
 from .thresholds import add_thresholds_command
 
 __all__ = ["main"]
@@ -373,10 +374,18 @@ def _parser() -> argparse.ArgumentParser:
         help="attest an enrolled device: reconstruct its key and answer a fresh nonce",
         description="Load the device's helper data from its (signature-checked) registry "
         "record, LOAD_HELPER, RECONSTRUCT, and check its MAC over a fresh nonce against the "
-        "registered key. Prints ATTESTED, or FAILED with the reason and exits 1.",
+        "registered key. With --server, a gateway: the challenge and helper data come from "
+        "the verifier service ('ropuf serve') and the verdict is the service's; no registry "
+        "here. Prints ATTESTED, or FAILED with the reason and exits 1.",
     )
     add_target_options(attest, noise_seed=None)
     attest.add_argument("--device-id", required=True, help="the enrolled device's name")
+    attest.add_argument(
+        "--server",
+        metavar="URL",
+        help="attest through the verifier service at URL (http://HOST:PORT of 'ropuf serve')",
+    )
+    attest.add_argument("--token", help="with --server: the service token (default: $ROPUF_TOKEN)")
     _registry_options(attest)
 
     fleet = _subcommand(
@@ -434,6 +443,8 @@ def _parser() -> argparse.ArgumentParser:
         registry, "new-owner-key", _cmd_registry_new_owner_key, new_file, _json_option,
         help="write a fresh Ed25519 owner key file (signs enrollment records)",
     )  # fmt: skip
+    add_token_commands(registry, _registry_options)
+    add_serve_command(commands, _registry_options)
 
     analyze = _subcommand(
         commands,

@@ -60,6 +60,10 @@ def attest(keys, die, device_id, *extra):
         ["registry", "list"],
         ["registry", "new-owner-key"],
         ["sim", "serve"],
+        ["serve"],
+        ["registry", "token", "create"],
+        ["registry", "token", "list"],
+        ["registry", "token", "revoke"],
     ],
 )
 def test_every_command_has_help(command, capsys):
