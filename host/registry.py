@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import secrets
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ropuf.spec.errors import RopufError
 
 from .closing import Closing
+from .registry_db import (
+    Database,
+    database_errors,
+    is_postgres_url,
+    open_database,
+    safe_label,
+)
 
 __all__ = [
     "MASTER_KEY_ENV",
@@ -100,12 +106,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX crps_unused ON crps (device_id, used_at)",
     ),
     (
-        # Rows of a version-1 registry had no enrolled_at: take it from their signed record
-        # (rows are checked against their record when loaded, so it must equal that).
-        (
-            "UPDATE devices SET enrolled_at = json_extract(record, '$.enrolled_at')"
-            " WHERE enrolled_at IS NULL AND json_valid(record)"
-        ),
+        # Rows of a version-1 registry had no enrolled_at: _fill_enrolled_at takes it from
+        # their signed record (rows are checked against their record when loaded, so it must
+        # equal that), in Python, not with SQLite's JSON functions.
         # Nonces issued by a verifier: pending until spent (spent_at), valid until expires_at
         # (seconds since the epoch); device_id NULL: issued for any one device.
         (
@@ -154,7 +157,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
-#: The first schema version whose devices have an owner column (filled in from the records).
+#: The first schema versions whose devices have an enrolled_at and an owner column, filled in
+#: from the records on an upgrade.
+_ENROLLED_AT_VERSION = 4
 _OWNER_VERSION = 5
 
 _KEY_BYTES = 32
@@ -377,12 +382,13 @@ class StoredToken:
 
 
 class Registry(Closing):
-    """An SQLite registry of enrolled devices.
+    """A registry of enrolled devices in an SQLite file or a PostgreSQL database.
 
     Parameters
     ----------
-    path : path-like
-        The database file (created if missing; upgraded to :data:`SCHEMA_VERSION` if older).
+    path : path-like or str
+        The SQLite file (created if missing), or a ``postgresql://`` URL of an existing
+        database; upgraded to :data:`SCHEMA_VERSION` if older (one migration path for both).
     master_key : bytes
         32-byte verifier master key (see :func:`load_master_key`).
 
@@ -395,17 +401,13 @@ class Registry(Closing):
     def __init__(self, path: str | os.PathLike[str], master_key: bytes):
         if len(master_key) != _KEY_BYTES:
             raise RegistryError(f"the master key must be {_KEY_BYTES} bytes")
-        self.path = Path(path)
+        #: The file, or the URL without its password (for messages).
+        self.path: Path | str = safe_label(path) if is_postgres_url(path) else Path(path)
         self._aead = AESGCM(master_key)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA foreign_keys = ON")
-            # Write-ahead log: a commit is one append and one fsync (synchronous=FULL keeps
-            # every committed nonce across a power loss, so no replay window opens).
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            self._db = open_database(path)
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except database_errors(path) as exc:
             raise RegistryError(f"{self.path} is not a usable registry: {exc}") from None
 
     def close(self) -> None:
@@ -418,7 +420,7 @@ class Registry(Closing):
         return int(row[0]) if row else 0
 
     def _migrate(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.begin_migration()
         try:
             version = self.schema_version()
             if version > SCHEMA_VERSION:
@@ -429,15 +431,34 @@ class Registry(Closing):
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     self._db.execute(statement)
+            if version < _ENROLLED_AT_VERSION:
+                self._fill_enrolled_at()
             if version < _OWNER_VERSION:
                 self._fill_owners()
             self._db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
             )
-            self._db.execute("COMMIT")
+            self._db.commit()
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.rollback()
             raise
+
+    def _fill_enrolled_at(self) -> None:
+        """Set each device's enrolled_at column from its record's JSON (upgrading to version
+        4); a record that is not a JSON object with a string enrolled_at keeps none."""
+        rows = self._db.execute("SELECT device_id, record FROM devices WHERE enrolled_at IS NULL")
+        for device_id, record_text in rows.fetchall():
+            try:
+                enrolled_at = json.loads(record_text)["enrolled_at"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if isinstance(enrolled_at, str):
+                self._db.execute(
+                    "UPDATE devices SET enrolled_at = ? WHERE device_id = ?",
+                    (enrolled_at, device_id),
+                )
 
     def _fill_owners(self) -> None:
         """Set each device's owner column from its record (upgrading to version 5). A record
@@ -487,7 +508,7 @@ class Registry(Closing):
                         record.owner_public_key.hex(),
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except self._db.integrity_errors:
             raise RegistryError(
                 f"device {record.device_id!r} is already enrolled in {self.path}"
             ) from None
@@ -625,7 +646,7 @@ class Registry(Closing):
                     " VALUES (?, ?, ?, ?)",
                     (nonce, device_id, issued_at, expires_at),
                 )
-        except sqlite3.IntegrityError:
+        except self._db.integrity_errors:
             raise RegistryError("this nonce was issued before: issue a fresh one") from None
 
     def spend_challenge(self, nonce: bytes, now: float) -> Challenge | None:
@@ -752,7 +773,7 @@ class Registry(Closing):
                         token.created_at,
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except self._db.integrity_errors:
             raise RegistryError(f"token {token.token_id!r} exists: draw another") from None
 
     _TOKEN_COLUMNS = "token_id, owner, scopes, label, created_at, revoked_at"
@@ -821,11 +842,11 @@ class Registry(Closing):
             )
             rows.append((device_id, challenge, nonce + sealed))
         with self._transaction():
-            cursor = self._db.executemany(
-                "INSERT OR IGNORE INTO crps (device_id, challenge, response) VALUES (?, ?, ?)",
+            return self._db.executemany(
+                "INSERT INTO crps (device_id, challenge, response) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 rows,
             )
-        return max(cursor.rowcount, 0)
 
     def take_crps(self, device_id: str, count: int) -> list[tuple[bytes, int]]:
         """Take *count* unused CRPs of *device_id*, oldest first, and mark them used.
@@ -844,8 +865,8 @@ class Registry(Closing):
         self._require_device(device_id, "taking CRPs")
         with self._transaction():
             rows = self._db.execute(
-                "SELECT rowid, challenge, response FROM crps"
-                " WHERE device_id = ? AND used_at IS NULL ORDER BY rowid LIMIT ?",
+                "SELECT challenge, response FROM crps WHERE device_id = ? AND used_at IS NULL"
+                f" ORDER BY {self._db.row_order} LIMIT ?",
                 (device_id, count),
             ).fetchall()
             if len(rows) < count:
@@ -853,12 +874,19 @@ class Registry(Closing):
                     f"device {device_id!r} has {len(rows)} unused CRPs, {count} needed: "
                     "enrol more CRPs"
                 )
-            self._db.executemany(
-                "UPDATE crps SET used_at = CURRENT_TIMESTAMP WHERE rowid = ?",
-                [(rowid,) for rowid, _, _ in rows],
+            # Marked only while still unused: a verifier on another connection that took one
+            # of them first makes this take fail whole, never hands out a CRP twice.
+            marked = self._db.executemany(
+                "UPDATE crps SET used_at = CURRENT_TIMESTAMP"
+                " WHERE device_id = ? AND challenge = ? AND used_at IS NULL",
+                [(device_id, challenge) for challenge, _ in rows],
             )
+            if marked != count:
+                raise RegistryError(
+                    f"another verifier took CRPs of {device_id!r} at the same time: try again"
+                )
         taken = []
-        for _, challenge, blob in rows:
+        for challenge, blob in rows:
             try:
                 plain = self._aead.decrypt(
                     blob[:_NONCE_BYTES],
@@ -965,7 +993,7 @@ class Registry(Closing):
                             record.owner_public_key.hex(),
                         ),
                     )
-                except sqlite3.IntegrityError:
+                except self._db.integrity_errors:
                     raise RegistryError(
                         f"device {record.device_id!r} is already enrolled"
                     ) from None
@@ -1026,18 +1054,22 @@ def _stored_token(row: tuple) -> StoredToken:
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception; inside another
-    transaction of the connection it is part of that one (no commit of its own)."""
+    """``BEGIN`` (``IMMEDIATE`` on SQLite) ... ``COMMIT``, or ``ROLLBACK`` on any exception;
+    inside another transaction of the connection it is part of that one (no commit of its
+    own)."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: Database):
         self._db = db
         self._outer = False
 
     def __enter__(self) -> None:
         self._outer = not self._db.in_transaction
         if self._outer:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin()
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if self._outer:
-            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            if exc_type:
+                self._db.rollback()
+            else:
+                self._db.commit()

@@ -102,9 +102,9 @@ def test_a_batch_is_one_commit(reg):
     assert spent.fetchone()[0] == 0
     assert reg._db.execute("SELECT COUNT(*) FROM attestations").fetchone()[0] == 0
     statements = []
-    reg._db.set_trace_callback(statements.append)
+    reg._db.connection.set_trace_callback(statements.append)
     results = verifier.verify_many([*answers, answers[0]])
-    reg._db.set_trace_callback(None)
+    reg._db.connection.set_trace_callback(None)
     assert [r.ok for r in results] == [True, True, True, False]
     assert results[3].reason == "replayed nonce: it was used before"
     assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
