@@ -235,7 +235,9 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
 
 def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--registry", default="ropuf-registry.db", help="SQLite file (default ropuf-registry.db)"
+        "--registry",
+        default="ropuf-registry.db",
+        help="SQLite file, or postgresql://USER@HOST:PORT/DB (default ropuf-registry.db)",
     )
     parser.add_argument(
         "--master-key", help="file with the verifier master key (default: $ROPUF_MASTER_KEY)"

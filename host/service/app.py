@@ -6,8 +6,9 @@ owners list, import, revoke and transfer their devices (``/v1/devices...``). Eve
 carries a bearer token (:mod:`.tokens`); every refusal is an HTTP status with a JSON body
 ``{"error": code, "message": text}``. No answer carries a device key or the master key.
 
-The registry is an SQLite connection, used from the event loop's thread only: the endpoints
-are coroutines that call it directly, one request at a time per process.
+The registry is one database connection (SQLite or PostgreSQL), used from the event loop's
+thread only: the endpoints are coroutines that call it directly, one request at a time per
+process; several processes share one database.
 """
 
 import json
@@ -154,8 +155,9 @@ def create_app(
 
     Parameters
     ----------
-    registry_path : path-like
-        The SQLite registry file (created and upgraded like any registry).
+    registry_path : path-like or str
+        The registry: an SQLite file or a ``postgresql://`` URL (created or upgraded like any
+        registry).
     master_key : bytes
         The verifier master key (see :func:`ropuf.host.registry.load_master_key`).
     nonce_lifetime : float

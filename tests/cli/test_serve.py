@@ -18,12 +18,13 @@ from ropuf.sim.board import Condition, SimulatedBoard
 
 
 @pytest.fixture
-def keys(tmp_path):
+def keys(tmp_path, registry_target):
+    """Key files and the registry options: an SQLite file or a PostgreSQL database."""
     master, owner = tmp_path / "master.key", tmp_path / "owner.pem"
     assert main(["registry", "new-master-key", str(master)]) == 0
     assert main(["registry", "new-owner-key", str(owner)]) == 0
-    registry = ["--registry", str(tmp_path / "r.db"), "--master-key", str(master)]
-    return {"master": master, "owner": owner, "registry": registry, "db": tmp_path / "r.db"}
+    registry = ["--registry", registry_target, "--master-key", str(master)]
+    return {"master": master, "owner": owner, "registry": registry, "db": registry_target}
 
 
 def enroll(keys, die: int, device_id: str) -> None:
@@ -86,7 +87,8 @@ def test_token_commands(keys, capsys):
         (application["token_id"], ["attest"], False),
     ]
     assert created["token"] not in json.dumps(listed)
-    assert created["token"].encode() not in keys["db"].read_bytes()
+    with Registry(keys["db"], load_master_key(keys["master"])) as registry:
+        assert created["token"] not in repr(registry._db.execute("SELECT * FROM tokens").fetchall())
     assert main(["registry", "token", "revoke", created["token_id"], *keys["registry"]]) == 0
     assert main(["registry", "token", "revoke", created["token_id"], *keys["registry"]]) == 1
     assert "that is not revoked" in capsys.readouterr().err
@@ -98,6 +100,17 @@ def test_serve_refuses_a_missing_master_key(keys, capsys, monkeypatch):
     monkeypatch.delenv("ROPUF_MASTER_KEY", raising=False)
     assert main(["serve", "--registry", str(keys["db"])]) == 1
     assert capsys.readouterr().err.startswith("ropuf serve: error: no master key")
+
+
+def test_serve_refuses_an_unreachable_database(tmp_path, capsys):
+    """The password of a PostgreSQL URL never appears in the message."""
+    master = tmp_path / "master.key"
+    assert main(["registry", "new-master-key", str(master)]) == 0
+    url = f"postgresql://ropuf:s3cret@127.0.0.1:{free_port()}/fleet?connect_timeout=5"
+    assert main(["serve", "--registry", url, "--master-key", str(master)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ropuf serve: error: postgresql://ropuf:***@127.0.0.1:")
+    assert "is not a usable registry" in err and "s3cret" not in err
 
 
 def test_gateway_attests_through_a_served_registry(keys, server, capsys, monkeypatch):

@@ -1,7 +1,9 @@
 """The verifier service's HTTP API through FastAPI's TestClient: tokens and scopes, challenges
-and attestations (single and batch), the owner endpoints, and the JSON of every refusal."""
+and attestations (single and batch), the owner endpoints, and the JSON of every refusal; on an
+SQLite registry and on a real PostgreSQL server (``registry_target``)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -40,9 +42,9 @@ class Clock:
 
 
 @pytest.fixture
-def service(tmp_path):
+def service(registry_target):
     alice, bob = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    path = tmp_path / "r.db"
+    path = registry_target
     tokens = {}
     with Registry(path, MASTER) as reg:
         for device_id in ("a1", "a2", "a3"):
@@ -178,13 +180,16 @@ def test_tokens_and_scopes(service):
 
 
 def test_tokens_are_stored_only_as_hashes(service):
-    data = service["path"].read_bytes()
-    for token in service["tokens"].values():
-        assert token.encode() not in data
-        assert token.startswith("ropuf_")
     with Registry(service["path"], MASTER) as reg:
-        hashes = {row[0] for row in reg._db.execute("SELECT token_hash FROM tokens")}
-    assert hashes == {hash_token(token) for token in service["tokens"].values()}
+        rows = reg._db.execute("SELECT * FROM tokens").fetchall()
+    stored = repr(rows)
+    for token in service["tokens"].values():
+        assert token.startswith("ropuf_") and token not in stored
+        assert token.split("_")[2] not in stored  # nor its secret part
+    assert {row[0] for row in rows} == {hash_token(token) for token in service["tokens"].values()}
+    if service["path"].endswith(".db"):  # an SQLite file: not in its bytes either
+        data = Path(service["path"]).read_bytes()
+        assert not any(token.encode() in data for token in service["tokens"].values())
 
 
 def test_device_listing_pages_and_one_device(service):
