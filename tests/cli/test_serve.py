@@ -1,6 +1,6 @@
 """``ropuf serve``, ``ropuf registry token`` and the gateway mode ``ropuf attest --server``:
 a real uvicorn server on 127.0.0.1 in a child process, dies enrolled on the fast model device
-and attested through it (the Verilator board in the slow test at the end)."""
+and attested through it, and the Verilator board of ``ropuf sim serve`` through the gateway."""
 
 import json
 import signal
@@ -160,12 +160,11 @@ def test_gateway_errors_are_one_line(keys, capsys, monkeypatch):
 
 
 @pytest.mark.sim
-@pytest.mark.slow
+@pytest.mark.parametrize("registry_target", ["sqlite"], indirect=True)
 def test_gateway_with_a_simulated_board(keys, server, capsys):
     """The Verilator board on a TCP port answers through the gateway: die 31, enrolled on the
-    fast model device (bit for bit the same device), reconstructs and attests (about 45 s:
-    RECONSTRUCT in Verilator, so in the slow tier; the default tier's gateway test above runs
-    the fast model device)."""
+    fast model device (bit for bit the same device), reconstructs and attests: about 10 s with
+    the board's Verilator model built (test_e2e.py builds the same), 45 s from cold."""
     enroll(keys, 31, "board-31")
     app_token = token(keys, "application", capsys)["token"]
     with SimulatedBoard(Condition(die_seed=31, noise_seed=5)) as board:
