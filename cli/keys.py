@@ -169,7 +169,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     account = report.account
     figures = {
         "device_id": report.device_id,
-        "registry": str(args.registry),
+        "registry": str(registry.path),
         "conditions": list(report.conditions),
         "reads_per_condition": report.reads,
         "ros": report.ros,
@@ -186,7 +186,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
         "seconds": round(report.seconds, 2),
     }
     if not args.json:
-        print(f"ropuf enroll: {report.device_id} enrolled in {args.registry}")
+        print(f"ropuf enroll: {report.device_id} enrolled in {figures['registry']}")
         for label in report.conditions:
             print(f"  read at              : {label} ({report.reads} reads of every RO)")
         print(f"  response bias        : {account.bias:.1%} ones among the response bits")

@@ -157,6 +157,7 @@ def _cmd_lock(args: argparse.Namespace) -> dict:
 
 def _cmd_registry_list(args: argparse.Namespace) -> dict:
     with open_registry(args) as registry:
+        label = str(registry.path)  # a PostgreSQL URL without its password
         devices = []
         for device_id in registry.devices():
             record = registry.record(device_id)  # verifies the owner signature
@@ -169,9 +170,7 @@ def _cmd_registry_list(args: argparse.Namespace) -> dict:
                 }
             )
     if not args.json:
-        print(
-            f"{args.registry}: {len(devices)} device(s), every record's signature and key verified"
-        )
+        print(f"{label}: {len(devices)} device(s), every record's signature and key verified")
         for device in devices:
             print(
                 f"  {device['device_id']:<24} enrolled {device['enrolled_at']}  "
@@ -196,9 +195,10 @@ def _cmd_registry_import(args: argparse.Namespace) -> dict:
     except OSError as exc:
         raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
     with open_registry(args) as registry:
+        label = str(registry.path)  # a PostgreSQL URL without its password
         added = registry.import_json(text)
     if not args.json:
-        print(f"imported {len(added)} device(s) into {args.registry}: {', '.join(added)}")
+        print(f"imported {len(added)} device(s) into {label}: {', '.join(added)}")
     return {"imported": added}
 
 

@@ -18,8 +18,9 @@ def _cmd_serve(args: argparse.Namespace) -> dict:
     key = load_master_key(args.master_key)
     with Registry(args.registry, key) as registry:  # refuses a bad file or key before serving
         count = len(registry.devices())
+        label = str(registry.path)  # a PostgreSQL URL without its password
     print(
-        f"ropuf serve: {args.registry} ({count} device(s)) on http://{args.host}:{args.port} "
+        f"ropuf serve: {label} ({count} device(s)) on http://{args.host}:{args.port} "
         f"(API at /v1, schema at /openapi.json; Ctrl-C stops)",
         flush=True,
     )
@@ -48,6 +49,7 @@ def _cmd_token_list(args: argparse.Namespace) -> dict:
     from .keys import open_registry
 
     with open_registry(args) as registry:
+        label = str(registry.path)  # a PostgreSQL URL without its password
         tokens = [
             {
                 "token_id": stored.token_id,
@@ -60,7 +62,7 @@ def _cmd_token_list(args: argparse.Namespace) -> dict:
             for stored in registry.tokens()
         ]
     if not args.json:
-        print(f"{args.registry}: {len(tokens)} token(s) (the tokens themselves are not stored)")
+        print(f"{label}: {len(tokens)} token(s) (the tokens themselves are not stored)")
         for token in tokens:
             created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(token["created_at"]))
             state = "revoked" if token["revoked"] else "active"
