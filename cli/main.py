@@ -418,6 +418,19 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--no-plots", dest="plots", action="store_const", const=None, help="write no plots"
     )
+    fleet.add_argument(
+        "--registry",
+        default=None,
+        help="also store the characterisation (uniqueness, reliability per corner) in this "
+        "registry for the fleet page of 'ropuf serve' (SQLite file or postgresql://...)",
+    )
+    fleet.add_argument(
+        "--master-key", help="with --registry: the verifier master key file ($ROPUF_MASTER_KEY)"
+    )
+    fleet.add_argument(
+        "--owner-key",
+        help="with --registry: the owner whose fleet page shows it ($ROPUF_OWNER_KEY)",
+    )
     add_progress_option(fleet)
     fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
 

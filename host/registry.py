@@ -155,6 +155,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ),
         "CREATE INDEX attestations_device ON attestations (device_id, at)",
     ),
+    (
+        # A fleet characterisation an owner stored (the fleet page's plots): public figures,
+        # JSON (host/service/fleet_page.py reads it), the newest per owner shown.
+        (
+            "CREATE TABLE characterisations ("
+            " owner TEXT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " summary TEXT NOT NULL)"
+        ),
+        "CREATE INDEX characterisations_owner ON characterisations (owner, at)",
+        # The fleet page counts each device's failures of the last day.
+        "CREATE INDEX attestations_at ON attestations (at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The first schema versions whose devices have an enrolled_at and an owner column, filled in
@@ -705,6 +718,37 @@ class Registry(Closing):
         ).fetchone()
         attestation = None if last is None else Attestation(last[0], bool(last[1]), last[2])
         return DeviceState(row[0], row[1], attestation)
+
+    def failures_since(self, owner: str, since: float) -> dict[str, int]:
+        """Failed verdicts at or after *since*, by device id, of the devices *owner* holds
+        (devices without one are left out)."""
+        rows = self._db.execute(
+            "SELECT a.device_id, COUNT(*) FROM attestations a"
+            " JOIN devices d ON d.device_id = a.device_id"
+            " WHERE d.owner = ? AND a.ok = 0 AND a.at >= ? GROUP BY a.device_id",
+            (owner, since),
+        )
+        return {device_id: int(count) for device_id, count in rows}
+
+    def add_characterisation(self, owner: str, at: float, summary: dict) -> None:
+        """Store a fleet characterisation of *owner* (public figures, a JSON object) made at
+        *at*; :meth:`characterisation` returns the newest."""
+        _check_owner(owner)
+        if not isinstance(summary, dict):
+            raise RegistryError("a characterisation is a JSON object")
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO characterisations (owner, at, summary) VALUES (?, ?, ?)",
+                (owner, at, json.dumps(summary, sort_keys=True)),
+            )
+
+    def characterisation(self, owner: str) -> tuple[float, dict] | None:
+        """The newest characterisation *owner* stored, as (time, summary); None if none."""
+        row = self._db.execute(
+            "SELECT at, summary FROM characterisations WHERE owner = ? ORDER BY at DESC LIMIT 1",
+            (owner,),
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
 
     def owned_devices(self, owner: str, after: str = "", limit: int = 100) -> list[str]:
         """Up to *limit* device ids of *owner* (public key, hex) after *after*, sorted: one page

@@ -17,16 +17,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ropuf.host.attestation import DEFAULT_NONCE_LIFETIME, AttestationResult, Verifier
 from ropuf.host.registry import Registry, RegistryError
 
+from .fleet_page import PLOTS, FleetRow, check_summary, fleet_page, login_page, render_plot
 from .models import (
     AttestationIn,
     AttestationOut,
@@ -43,10 +45,17 @@ from .models import (
 )
 from .tokens import SCOPE_ATTEST, SCOPE_MANAGE, Principal, authenticate
 
-__all__ = ["PRUNE_INTERVAL", "ServiceError", "create_app"]
+__all__ = ["PAGE_COOKIE", "PRUNE_INTERVAL", "ServiceError", "create_app"]
 
 #: Seconds between two prunings of expired challenges (done while issuing one).
 PRUNE_INTERVAL = 60.0
+#: The fleet page's cookie: the owner token the sign-in form took (HttpOnly, SameSite=Strict).
+PAGE_COOKIE = "ropuf_token"
+#: Devices on one fleet page; the "failures" window of the page, seconds.
+PAGE_DEVICES = 200
+FAILURE_WINDOW = 86400.0
+#: Rendered plots kept per process: (owner, characterisation time) -> name -> PNG.
+PLOT_CACHE = 16
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorOut} for status in (400, 401, 403, 404, 409, 422)
@@ -139,6 +148,31 @@ def _device(registry: Registry, device_id: str) -> DeviceOut:
     )
 
 
+def _page_principal(request: Request) -> tuple[Principal | None, int, str]:
+    """The fleet page's owner: from an ``Authorization: Bearer`` header or the sign-in cookie.
+    (None, HTTP status, why) when there is none (200, ""), or it is unknown or revoked (401)
+    or not an owner token (403)."""
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    token = token or request.cookies.get(PAGE_COOKIE, "")
+    if not token:
+        return None, 200, ""
+    found = authenticate(request.app.state.registry, token)
+    if found is None:
+        return None, 401, "unknown or revoked token: sign in with a current owner token"
+    if SCOPE_MANAGE not in found.scopes:
+        return None, 403, "this token cannot manage devices: the fleet page needs an owner token"
+    return found, 200, ""
+
+
+def _html(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        text,
+        status_code=status,
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'self'"},
+    )
+
+
 def _out(result: AttestationResult) -> AttestationOut:
     return AttestationOut(device_id=result.device_id, ok=result.ok, reason=result.reason)
 
@@ -172,6 +206,7 @@ def create_app(
             app.state.registry = registry
             app.state.verifier = Verifier(registry, nonce_lifetime=nonce_lifetime, clock=clock)
             app.state.pruned_at = float("-inf")
+            app.state.plots = {}
             yield
 
     app = FastAPI(
@@ -199,6 +234,87 @@ def create_app(
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         return _error(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
+
+    @app.get("/", include_in_schema=False)
+    async def page(request: Request, after: Annotated[str, Query(max_length=128)] = ""):
+        """The fleet page of the signed-in owner (the sign-in form without a token)."""
+        principal, status, why = _page_principal(request)
+        if principal is None:
+            response = _html(login_page(why), status)
+            if why:
+                response.delete_cookie(PAGE_COOKIE)
+            return response
+        registry: Registry = request.app.state.registry
+        ids = registry.owned_devices(principal.owner, after, PAGE_DEVICES + 1)
+        failures = registry.failures_since(principal.owner, clock() - FAILURE_WINDOW)
+        rows = []
+        for device_id in ids[:PAGE_DEVICES]:
+            state = registry.device_state(device_id)
+            last = state.last_attestation
+            rows.append(
+                FleetRow(
+                    device_id=device_id,
+                    owner=state.owner,
+                    status="active" if state.revoked_at is None else "revoked",
+                    last_at=None if last is None else last.at,
+                    last_ok=None if last is None else last.ok,
+                    last_reason=None if last is None else last.reason,
+                    failures_last_day=failures.get(device_id, 0),
+                )
+            )
+        stored = registry.characterisation(principal.owner)
+        next_after = ids[PAGE_DEVICES - 1] if len(ids) > PAGE_DEVICES else None
+        at = None if stored is None else stored[0]
+        return _html(fleet_page(principal.owner, rows, next_after, at))
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request):
+        """The sign-in form's post: a valid owner token becomes the page's cookie."""
+        form = parse_qs((await request.body()).decode(errors="replace"))
+        token = (form.get("token") or [""])[0].strip()
+        found = authenticate(request.app.state.registry, token) if token else None
+        if found is None or SCOPE_MANAGE not in found.scopes:
+            why = "unknown or revoked token" if found is None else "not an owner token"
+            return _html(login_page(f"{why}: sign in with an owner token"), 401)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            PAGE_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout() -> Response:
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(PAGE_COOKIE)
+        return response
+
+    @app.get("/fleet/{name}.png", include_in_schema=False)
+    async def plot(name: str, request: Request) -> Response:
+        """A plot of the signed-in owner's newest characterisation (PNG)."""
+        principal, status, why = _page_principal(request)
+        if principal is None:
+            code = "forbidden" if status == 403 else "unauthorized"
+            raise ServiceError(status if why else 401, code, why or "sign in at / first")
+        stored = request.app.state.registry.characterisation(principal.owner)
+        if name not in PLOTS or stored is None:
+            raise ServiceError(404, "not_found", f"no plot {name!r}: no characterisation stored")
+        cache: dict = request.app.state.plots
+        key = (principal.owner, stored[0])
+        if key not in cache:
+            if len(cache) >= PLOT_CACHE:
+                cache.pop(next(iter(cache)))
+            cache[key] = {}
+        if name not in cache[key]:
+            try:
+                cache[key][name] = render_plot(name, check_summary(stored[1]))
+            except RegistryError as exc:
+                raise ServiceError(409, "registry_damaged", str(exc)) from None
+        return Response(cache[key][name], media_type="image/png",
+                        headers={"Cache-Control": "private, max-age=60"})  # fmt: skip
 
     @app.post("/v1/challenges", status_code=201, tags=["attest"])
     async def challenge(body: ChallengeIn, principal: Attest, request: Request) -> ChallengeOut:

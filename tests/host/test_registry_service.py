@@ -9,7 +9,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.host.attestation import Verifier
-from ropuf.host.registry import EnrollmentRecord, Registry, RegistryError, StoredToken
+from ropuf.host.registry import (
+    SCHEMA_VERSION,
+    EnrollmentRecord,
+    Registry,
+    RegistryError,
+    StoredToken,
+)
 from ropuf.spec.attestation import attestation_mac
 
 MASTER = bytes(range(32))
@@ -184,7 +190,7 @@ def test_concurrent_first_opens_migrate_once(registry_target):
         thread.start()
     for thread in threads:
         thread.join()
-    assert versions == [5] * 4
+    assert versions == [SCHEMA_VERSION] * 4
     with Registry(registry_target, MASTER) as reg:
         owner = Ed25519PrivateKey.generate()
         enrol(reg, "d1", owner)
