@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ropuf.spec.errors import RopufError
 
 from .closing import Closing
+from .registry_cache import DEFAULT_CACHE_SIZE, VerifiedCache
 from .registry_db import (
     Database,
     database_errors,
@@ -404,6 +405,9 @@ class Registry(Closing):
         database; upgraded to :data:`SCHEMA_VERSION` if older (one migration path for both).
     master_key : bytes
         32-byte verifier master key (see :func:`load_master_key`).
+    cache_size : int
+        Devices whose verified record and decrypted key this connection keeps in memory
+        (:mod:`.registry_cache`; 0: check the signature and decrypt on every read).
 
     Raises
     ------
@@ -411,12 +415,19 @@ class Registry(Closing):
         The file is not a ropuf registry, or its schema is newer than this version knows.
     """
 
-    def __init__(self, path: str | os.PathLike[str], master_key: bytes):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        master_key: bytes,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ):
         if len(master_key) != _KEY_BYTES:
             raise RegistryError(f"the master key must be {_KEY_BYTES} bytes")
         #: The file, or the URL without its password (for messages).
         self.path: Path | str = safe_label(path) if is_postgres_url(path) else Path(path)
         self._aead = AESGCM(master_key)
+        self._verified = VerifiedCache(cache_size)
         try:
             self._db = open_database(path)
             self._migrate()
@@ -584,7 +595,16 @@ class Registry(Closing):
         ).fetchone()
         if row is None:
             raise RegistryError(f"device {device_id!r} is not enrolled in {self.path}")
-        record_text, signature, enrolled_at, key_blob = row
+        return self._checked(device_id, tuple(row))
+
+    def _checked(self, device_id: str, columns: tuple) -> tuple[EnrollmentRecord, bytes]:
+        """The verified record and key of the row *columns* (record, signature, enrolled_at,
+        key blob) of *device_id*: from the cache if it holds exactly this row, else every
+        check of :meth:`record`, and then cached."""
+        cached = self._verified.get(device_id, columns)
+        if cached is not None:
+            return cached
+        record_text, signature, enrolled_at, key_blob = columns
         record = self._verify(record_text, signature, device_id)
         if enrolled_at != record.enrolled_at:
             raise RegistryError(
@@ -609,7 +629,40 @@ class Registry(Closing):
                 f"cannot decrypt the key of {device_id!r}: wrong master key, or the registry "
                 "was tampered with"
             ) from None
+        self._verified.put(device_id, columns, (record, key))
         return record, key
+
+    def verified_devices(
+        self, device_ids: Iterable[str]
+    ) -> dict[str, tuple[DeviceState, EnrollmentRecord, bytes] | RegistryError]:
+        """For each enrolled id of *device_ids*, in one query: its state (owner, revocation;
+        no last attestation), verified record and attestation key, or the RegistryError its
+        row raises (see :meth:`record`). Ids that are not enrolled are left out."""
+        found: dict = {}
+        unique = list(dict.fromkeys(device_ids))
+        for chunk in _chunks(unique):
+            among, params = self._db.in_list("device_id", chunk)
+            rows = self._db.execute(
+                "SELECT device_id, record, signature, enrolled_at, key_blob, owner, revoked_at"
+                f" FROM devices WHERE {among}",
+                params,
+            ).fetchall()
+            for device_id, *columns, owner, revoked_at in rows:
+                state = DeviceState(owner, revoked_at, None)
+                try:
+                    found[device_id] = (state, *self._checked(device_id, tuple(columns)))
+                except RegistryError as exc:
+                    found[device_id] = exc
+        return found
+
+    def device_owners(self, device_ids: Iterable[str]) -> dict[str, str | None]:
+        """The owner of each enrolled id of *device_ids* (one query a thousand ids)."""
+        owners: dict[str, str | None] = {}
+        for chunk in _chunks(list(dict.fromkeys(device_ids))):
+            among, params = self._db.in_list("device_id", chunk)
+            rows = self._db.execute(f"SELECT device_id, owner FROM devices WHERE {among}", params)
+            owners.update((device_id, owner) for device_id, owner in rows)
+        return owners
 
     def record(self, device_id: str) -> EnrollmentRecord:
         """The verified enrollment record of *device_id*.
@@ -671,19 +724,49 @@ class Registry(Closing):
         number of concurrent spends of one nonce, on any connection, exactly one changes the
         row, so exactly one sees it pending.
         """
+        return self.spend_challenges([nonce], now)[0]
+
+    def spend_challenges(self, nonces: list[bytes], now: float) -> list[Challenge | None]:
+        """:meth:`spend_challenge` for each of *nonces*, in one ``UPDATE ... WHERE spent_at IS
+        NULL AND nonce IN (...) RETURNING`` a thousand nonces (and one ``SELECT`` of those it
+        did not change), in one transaction (the caller's, or one of its own).
+
+        Returns, in the order of *nonces*, None (never issued, or pruned) or the Challenge as
+        it was: ``spent_at`` None only for the one occurrence that spent it (a nonce twice in
+        *nonces* is a replay the second time).
+        """
+        unique = list(dict.fromkeys(nonces))
+        won: dict[bytes, Challenge] = {}
+        seen: dict[bytes, Challenge] = {}
         with self._transaction():
-            won = self._db.execute(
-                "UPDATE challenges SET spent_at = ? WHERE nonce = ? AND spent_at IS NULL",
-                (now, nonce),
-            ).rowcount
-            row = self._db.execute(
-                "SELECT device_id, issued_at, expires_at, spent_at FROM challenges WHERE nonce = ?",
-                (nonce,),
-            ).fetchone()
-        if row is None:
-            return None
-        device_id, issued_at, expires_at, spent_at = row
-        return Challenge(device_id, issued_at, expires_at, None if won == 1 else spent_at)
+            for chunk in _chunks(unique):
+                among, params = self._db.in_list("nonce", chunk)
+                rows = self._db.execute(
+                    "UPDATE challenges SET spent_at = ? WHERE spent_at IS NULL"
+                    f" AND {among} RETURNING nonce, device_id, issued_at, expires_at",
+                    (now, *params),
+                ).fetchall()
+                for nonce, device_id, issued_at, expires_at in rows:
+                    won[bytes(nonce)] = Challenge(device_id, issued_at, expires_at, None)
+                rest = [nonce for nonce in chunk if nonce not in won]
+                if rest:
+                    among, params = self._db.in_list("nonce", rest)
+                    rows = self._db.execute(
+                        "SELECT nonce, device_id, issued_at, expires_at, spent_at"
+                        f" FROM challenges WHERE {among}",
+                        params,
+                    ).fetchall()
+                    for nonce, device_id, issued_at, expires_at, spent_at in rows:
+                        seen[bytes(nonce)] = Challenge(device_id, issued_at, expires_at, spent_at)
+        results: list[Challenge | None] = []
+        for nonce in nonces:
+            if nonce in won:
+                first = won.pop(nonce)
+                results.append(first)
+                seen[nonce] = Challenge(first.device_id, first.issued_at, first.expires_at, now)
+            else:
+                results.append(seen.get(nonce))
+        return results
 
     def prune_challenges(self, now: float) -> int:
         """Delete the challenges that expired before *now*, spent or not; returns how many.
@@ -702,6 +785,16 @@ class Registry(Closing):
             self._db.execute(
                 "INSERT INTO attestations (device_id, at, ok, reason) VALUES (?, ?, ?, ?)",
                 (device_id, at, int(ok), reason),
+            )
+
+    def log_attestations(self, verdicts: list[tuple[str, float, bool, str]]) -> None:
+        """Append many ``(device_id, at, ok, reason)`` verdicts in one statement (committed,
+        or with the transaction it is part of)."""
+        with self._transaction():
+            self._db.insert_many(
+                "attestations",
+                {"device_id": "text", "at": "double precision", "ok": "integer", "reason": "text"},
+                [(device_id, at, int(ok), reason) for device_id, at, ok, reason in verdicts],
             )
 
     def device_state(self, device_id: str) -> DeviceState | None:
@@ -1078,6 +1171,15 @@ class Registry(Closing):
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
+
+
+#: Most values in one ``IN (...)`` list (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+_IN_LIST = 1000
+
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), _IN_LIST):
+        yield values[start : start + _IN_LIST]
 
 
 def _check_owner(owner: str) -> None:

@@ -13,6 +13,7 @@ appears in a message.
 import os
 import re
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +29,9 @@ __all__ = [
 
 #: URL schemes that name a PostgreSQL database instead of an SQLite file.
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+#: Seconds an SQLite connection waits for another one's write lock before "locked".
+_SQLITE_BUSY = 30.0
 
 #: Key of the advisory lock that serialises migrations of one PostgreSQL database.
 _MIGRATION_LOCK = 0x726F707566  # "ropuf"
@@ -104,7 +108,38 @@ class Database:
         """Run one statement per row of *rows*; the number of rows changed."""
         if self.dialect == "sqlite":
             return max(self.connection.executemany(sql, rows).rowcount, 0)
-        return sum(max(self.execute(sql, row).rowcount, 0) for row in rows)
+        if not rows:
+            return 0
+        # psycopg sends the rows in one pipeline (no round trip per row); rowcount is their sum.
+        with self.connection.cursor() as cursor:
+            cursor.executemany(self._sql(sql), rows)
+            return max(cursor.rowcount, 0)
+
+    def in_list(self, column: str, values: list) -> tuple[str, list]:
+        """A condition "*column* is one of *values*" and its parameters: ``column IN (?, ...)``
+        on SQLite, ``column = ANY(?)`` with one array on PostgreSQL (one statement text
+        whatever the count, so the server and psycopg parse it once)."""
+        if self.dialect == "sqlite":
+            return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+        return f"{column} = ANY(?)", [list(values)]
+
+    def insert_many(self, table: str, columns: dict[str, str], rows: list[tuple]) -> None:
+        """Insert *rows* into *table* in one statement: *columns* maps each column to its
+        PostgreSQL type (``text``, ``double precision``, ...), in the rows' order. SQLite runs
+        one prepared INSERT over the rows; PostgreSQL one ``INSERT ... SELECT FROM unnest``
+        of one array per column."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.dialect == "sqlite":
+            marks = ", ".join("?" * len(columns))
+            self.connection.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
+        arrays = ", ".join(f"?::{kind}[]" for kind in columns.values())
+        self.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})",
+            [list(values) for values in zip(*rows, strict=True)],
+        )
 
     @property
     def in_transaction(self) -> bool:
@@ -158,10 +193,21 @@ def open_database(target: str | os.PathLike[str]) -> Database:
 
         connection = psycopg.connect(str(target), autocommit=True)
         return Database(connection, "postgresql", safe_label(target))
-    connection = sqlite3.connect(Path(target), isolation_level=None)
+    connection = sqlite3.connect(Path(target), isolation_level=None, timeout=_SQLITE_BUSY)
     connection.execute("PRAGMA foreign_keys = ON")
     # Write-ahead log: a commit is one append and one fsync (synchronous=FULL keeps every
-    # committed nonce across a power loss, so no replay window opens).
-    connection.execute("PRAGMA journal_mode = WAL")
+    # committed nonce across a power loss, so no replay window opens). Switching a new file
+    # to WAL needs it to itself, and SQLite answers "locked" at once, without waiting, while
+    # another process opens or migrates it: try again until the busy time-out.
+    deadline = time.monotonic() + _SQLITE_BUSY
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                connection.close()
+                raise
+            time.sleep(0.02)
     connection.execute("PRAGMA synchronous = FULL")
     return Database(connection, "sqlite", str(target))

@@ -118,8 +118,8 @@ Manage = Annotated[Principal, Depends(_require(SCOPE_MANAGE))]
 def _owned(registry: Registry, principal: Principal, device_id: str) -> None:
     """Refuse (404) a device that is not enrolled or not the principal's owner's: the same
     answer for both, so a token learns nothing about other owners' devices."""
-    state = registry.device_state(device_id)
-    if state is None or state.owner != principal.owner:
+    owner = registry.device_owners([device_id]).get(device_id)
+    if owner is None or owner != principal.owner:
         raise ServiceError(
             404,
             "not_found",
@@ -358,20 +358,25 @@ def create_app(
         An answer for a device that is not the token owner's is refused in its place."""
         registry: Registry = request.app.state.registry
         verifier: Verifier = request.app.state.verifier
-        results = []
+        items = body.attestations
+        reason = "device not enrolled under this token's owner"
+        results: list[AttestationOut | None] = [None] * len(items)
         with registry.transaction():
-            for item in body.attestations:
-                state = registry.device_state(item.device_id)
-                if state is None or state.owner != principal.owner:
-                    reason = "device not enrolled under this token's owner"
-                    results.append(
-                        AttestationOut(device_id=item.device_id, ok=False, reason=reason)
+            owners = registry.device_owners(item.device_id for item in items)
+            mine = []
+            for index, item in enumerate(items):
+                if owners.get(item.device_id) == principal.owner:
+                    mine.append(index)
+                else:
+                    results[index] = AttestationOut(
+                        device_id=item.device_id, ok=False, reason=reason
                     )
-                    continue
-                result = verifier.verify(
-                    item.device_id, bytes.fromhex(item.nonce), bytes.fromhex(item.mac)
-                )
-                results.append(_out(result))
+            verdicts = verifier.verify_many(
+                (items[i].device_id, bytes.fromhex(items[i].nonce), bytes.fromhex(items[i].mac))
+                for i in mine
+            )
+            for index, verdict in zip(mine, verdicts, strict=True):
+                results[index] = _out(verdict)
         return BatchOut(results=results)
 
     @app.get("/v1/devices", tags=["manage"])

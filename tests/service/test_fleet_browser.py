@@ -64,6 +64,8 @@ def cell(driver, device_id: str, name: str) -> str:
 
 def test_fleet_page_in_a_browser(keys, server, browser, capsys):  # noqa: F811
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     enroll(keys, 7, "die-7")
     enroll(keys, 8, "die-8")
@@ -72,11 +74,14 @@ def test_fleet_page_in_a_browser(keys, server, browser, capsys):  # noqa: F811
     browser.get(server + "/")
     assert browser.title == "ropuf fleet: sign in"
     browser.find_element(By.ID, "token").send_keys("ropuf_00000000_wrong")
-    browser.find_element(By.ID, "sign-in").click()
-    assert "unknown or revoked token" in browser.find_element(By.ID, "message").text
+    browser.find_element(By.ID, "sign-in").click()  # the form's post is awaited, not assumed
+    message = WebDriverWait(browser, 20).until(
+        expected_conditions.presence_of_element_located((By.ID, "message"))
+    )
+    assert "unknown or revoked token" in message.text
     browser.find_element(By.ID, "token").send_keys(owner_token)
     browser.find_element(By.ID, "sign-in").click()
-    assert browser.title == "ropuf fleet"
+    WebDriverWait(browser, 20).until(expected_conditions.title_is("ropuf fleet"))
     assert cell(browser, "die-7", "verdict") == "-" and cell(browser, "die-8", "failures") == "0"
 
     gateway = ["attest", "--server", server, "--token", app_token]
