@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from ropuf.host.registry import RegistryError
 
@@ -211,7 +212,9 @@ def fleet_page(
         if rows
         else "<p>No devices enrolled under this owner.</p>"
     )
-    more = f'<p><a href="/?after={html.escape(next_after)}">next page</a></p>' if next_after else ""
+    more = ""
+    if next_after:
+        more = f'<p><a href="/?after={html.escape(quote(next_after))}">next page</a></p>'
     if characterised_at is None:
         plots = (
             "<p>No fleet characterisation stored: <code>ropuf fleet --registry ... "

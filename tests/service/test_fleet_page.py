@@ -133,6 +133,17 @@ def test_characterisation_plots(fleet):
     assert get(fleet, "/fleet/secret.png", "alice").status_code == 404
 
 
+def test_pages_of_devices(fleet, monkeypatch):
+    from ropuf.host.service import app
+
+    monkeypatch.setattr(app, "PAGE_DEVICES", 1)
+    first = get(fleet, "/", "alice").text
+    assert 'data-device="a1"' in first and 'data-device="a2"' not in first
+    assert '<a href="/?after=a1">next page</a>' in first
+    second = get(fleet, "/?after=a1", "alice").text
+    assert 'data-device="a2"' in second and "next page" not in second
+
+
 def test_a_malformed_characterisation_is_refused():
     with pytest.raises(RegistryError, match="malformed"):
         check_summary({**SUMMARY, "inter_hd": []})
