@@ -6,7 +6,6 @@ other's impostor fails, and the page shows both verdicts and the fleet plots.
 ``make test`` installs chromium when it is missing (``scripts/ensure-browser``); without it this
 test skips with the command to run, and fails in CI (``CI=true``)."""
 
-import os
 import shutil
 
 import httpx
@@ -34,7 +33,7 @@ def keys(tmp_path):
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     """A headless chromium: no sandbox (root in CI), no background traffic."""
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         missing = "Debian's chromium and chromium-driver (scripts/ensure-browser installs them)"
@@ -44,7 +43,7 @@ def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    os.environ.setdefault("SE_OFFLINE", "true")  # selenium never looks for a driver online
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium never looks for a driver online
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-background-networking",
