@@ -352,15 +352,15 @@ def create_app(
             verifier.verify(body.device_id, bytes.fromhex(body.nonce), bytes.fromhex(body.mac))
         )
 
-    @app.post("/v1/attestations/batch", tags=["attest"])
-    async def attestation_batch(body: BatchIn, principal: Attest, request: Request) -> BatchOut:
+    @app.post("/v1/attestations/batch", tags=["attest"], response_model=BatchOut)
+    async def attestation_batch(body: BatchIn, principal: Attest, request: Request) -> JSONResponse:
         """Verdicts on many answers, in order, every spent nonce and verdict in one commit.
         An answer for a device that is not the token owner's is refused in its place."""
         registry: Registry = request.app.state.registry
         verifier: Verifier = request.app.state.verifier
         items = body.attestations
         reason = "device not enrolled under this token's owner"
-        results: list[AttestationOut | None] = [None] * len(items)
+        results: list[dict | None] = [None] * len(items)
         with registry.transaction():
             owners = registry.device_owners(item.device_id for item in items)
             mine = []
@@ -368,16 +368,18 @@ def create_app(
                 if owners.get(item.device_id) == principal.owner:
                     mine.append(index)
                 else:
-                    results[index] = AttestationOut(
-                        device_id=item.device_id, ok=False, reason=reason
-                    )
+                    results[index] = {"device_id": item.device_id, "ok": False, "reason": reason}
             verdicts = verifier.verify_many(
                 (items[i].device_id, bytes.fromhex(items[i].nonce), bytes.fromhex(items[i].mac))
                 for i in mine
             )
             for index, verdict in zip(mine, verdicts, strict=True):
-                results[index] = _out(verdict)
-        return BatchOut(results=results)
+                results[index] = {
+                    "device_id": verdict.device_id, "ok": verdict.ok, "reason": verdict.reason,
+                }  # fmt: skip
+        # The answer as JSON at once: a BatchOut of a thousand models, validated again by
+        # FastAPI, took as long as the verdicts (the schema still names BatchOut).
+        return JSONResponse({"results": results})
 
     @app.get("/v1/devices", tags=["manage"])
     async def devices(
