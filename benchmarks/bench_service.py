@@ -22,9 +22,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +37,7 @@ from ropuf.host.attestation import Verifier
 from ropuf.host.registry import EnrollmentRecord, Registry
 from ropuf.host.service.tokens import create_token
 from ropuf.spec.attestation import attestation_mac
+from tests.drivers.serve_process import ServeProcess
 
 DEVICES = 100
 BATCH = 1000
@@ -92,40 +90,7 @@ def batch_rate(target: str, master: bytes, devices: dict, batches: int) -> float
     return batches * BATCH / elapsed
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """``ropuf serve`` on a free 127.0.0.1 port in a child process."""
-
-    def __init__(self, target: str, key_file: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ropuf.cli.main", "serve", "--registry", target,
-             "--master-key", str(key_file), "--port", str(self.port), "--log-level", "warning"],
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(self.url + "/openapi.json", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("ropuf serve did not start")
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
-
-
-def http_batch_rate(server: Server, token: str, devices: dict, batches: int) -> float:
+def http_batch_rate(server: ServeProcess, token: str, devices: dict, batches: int) -> float:
     """Verifications per second through POST /v1/attestations/batch (challenges issued first,
     over the API)."""
     headers = {"Authorization": f"Bearer {token}"}
@@ -147,7 +112,7 @@ def http_batch_rate(server: Server, token: str, devices: dict, batches: int) -> 
     return batches * BATCH / elapsed
 
 
-async def latencies(server: Server, token: str, devices: dict, clients: int, total: int):
+async def latencies(server: ServeProcess, token: str, devices: dict, clients: int, total: int):
     """Seconds per POST /v1/attestations with *clients* concurrent clients, *total* in all."""
     headers = {"Authorization": f"Bearer {token}"}
     ids = list(devices)
@@ -231,7 +196,8 @@ def main() -> None:
         rate_row("Verifier.verify_many", rates)
         http = {}
         for name, target in targets.items():
-            server = Server(target, key_file)
+            server = ServeProcess(["--registry", target, "--master-key", str(key_file)])
+            server.wait_ready()
             try:
                 http[name] = http_batch_rate(server, populated[name][1], populated[name][0],
                                              max(1, batches // 3))  # fmt: skip
@@ -242,7 +208,8 @@ def main() -> None:
         print(f"single attestation latency, POST /v1/attestations ({requests} requests each)")
         print(f"  {'clients':>8}{'backend':>12}{'p50 ms':>10}{'p99 ms':>10}{'rounds/s':>10}")
         for name, target in targets.items():
-            server = Server(target, key_file)
+            server = ServeProcess(["--registry", target, "--master-key", str(key_file)])
+            server.wait_ready()
             try:
                 for clients in CONCURRENCY:
                     start = time.perf_counter()

@@ -3,11 +3,6 @@ a real uvicorn server on 127.0.0.1 in a child process, dies enrolled on the fast
 and attested through it, and the Verilator board of ``ropuf sim serve`` through the gateway."""
 
 import json
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -15,6 +10,7 @@ import pytest
 from ropuf.cli.main import main
 from ropuf.host.registry import Registry, load_master_key
 from ropuf.sim.board import Condition, SimulatedBoard
+from tests.drivers.serve_process import ServeProcess, free_port
 
 
 @pytest.fixture
@@ -39,41 +35,15 @@ def token(keys, kind: str, capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(keys):
-    """``ropuf serve`` in a child process on a free port, until the test ends."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ropuf.cli.main", "serve", *keys["registry"], "--port", str(port),
-         "--log-level", "warning"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/openapi.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"ropuf serve did not start: {process.stdout.read().decode()}")
-        time.sleep(0.1)
-    yield url
-    process.send_signal(signal.SIGINT)
+    """``ropuf serve`` in a child process on a free port, until the test ends; its URL."""
+    serve = ServeProcess(keys["registry"])
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    process.stdout.close()
+        serve.wait_ready()
+        yield serve.url
+    finally:
+        serve.stop()
 
 
 def test_token_commands(keys, capsys):

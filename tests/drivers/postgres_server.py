@@ -12,12 +12,13 @@ import importlib.util
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from .serve_process import free_port
 
 __all__ = ["MISSING", "find_bin_dir", "postgres_server"]
 
@@ -71,12 +72,6 @@ def _copy_wheel_install(bin_dir: Path, into: Path) -> Path:
     return into / relative / bin_dir.name
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def postgres_server(bin_dir: Path) -> Iterator[str]:
     """A running server; yields the URL of its ``postgres`` database (user ``ropuf``)."""
@@ -91,7 +86,7 @@ def postgres_server(bin_dir: Path) -> Iterator[str]:
             os.chown(path, as_user, as_group)
         if not _enterable_by_all(bin_dir.resolve()):
             bin_dir = _copy_wheel_install(bin_dir.resolve(), folder / "pg")
-    port = _free_port()
+    port = free_port()
 
     def run(*args: str) -> None:
         subprocess.run(

@@ -6,9 +6,6 @@ database is consistent (each accepted nonce spent, each accepted verdict logged)
 
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -19,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ropuf.host.registry import EnrollmentRecord, Registry
 from ropuf.host.service.tokens import create_token
 from ropuf.spec.attestation import attestation_mac
-from tests.cli.test_serve import free_port
+from tests.drivers.serve_process import ServeProcess
 
 SERVERS = 4
 CLIENTS = 16
@@ -32,42 +29,6 @@ KEYS = {device_id: secrets.token_bytes(32) for device_id in DEVICES + ONCE}
 
 def helper(device_id: str) -> bytes:
     return f"helper data of {device_id}".encode()
-
-
-class Serve:
-    """One ``ropuf serve`` child process on a port of its own."""
-
-    def __init__(self, url: str, key_file: str, port: int | None = None):
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ropuf.cli.main", "serve", "--registry", url,
-             "--master-key", key_file, "--port", str(self.port), "--log-level", "warning"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(self.url + "/openapi.json", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.kill()
-                pytest.fail(f"ropuf serve did not start: {self.process.stderr.read().decode()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stderr.close()
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +53,13 @@ def fleet(postgres_server_url, tmp_path_factory):
             )
             registry.enroll(record, KEYS[device_id], owner)
         token = create_token(registry, public.hex(), "application")[1]
-    servers = [Serve(url, str(key_file)) for _ in range(SERVERS)]
+    servers = [ServeProcess(["--registry", url, "--master-key", str(key_file)])
+               for _ in range(SERVERS)]  # fmt: skip
     try:
         for server in servers:
             server.wait_ready()
-        yield {"url": url, "key_file": str(key_file), "servers": servers, "token": token}
+        yield {"servers": servers, "token": token, "url": url,
+               "registry": ["--registry", url, "--master-key", str(key_file)]}  # fmt: skip
     finally:
         for server in servers:
             server.stop()
@@ -205,8 +168,7 @@ def test_sigkill_during_load_loses_no_accepted_nonce(fleet):
             time.sleep(0.05)
 
     wait_for(40)  # the load is running on all four
-    victim.process.send_signal(signal.SIGKILL)
-    victim.process.wait()
+    victim.kill()
     before = accepted_count()
     wait_for(before + 40)  # and goes on over the three others
     stop.set()
@@ -216,8 +178,8 @@ def test_sigkill_during_load_loses_no_accepted_nonce(fleet):
     assert before >= 40 and accepted_count() >= before + 40, "the load stalled"
     # an answer in flight when it died, and one on its dead kept-alive connection, a client
     assert max(lost.values()) <= 2, lost
-    victim.process.stderr.close()
-    restarted = Serve(fleet["url"], fleet["key_file"], victim.port)
+    victim.stop()  # only its output file: it is dead
+    restarted = ServeProcess(fleet["registry"], victim.port)
     servers[1] = restarted
     restarted.wait_ready()
 
