@@ -735,7 +735,8 @@ class Registry(Closing):
         it was: ``spent_at`` None only for the one occurrence that spent it (a nonce twice in
         *nonces* is a replay the second time).
         """
-        unique = list(dict.fromkeys(nonces))
+        # Sorted: concurrent batches lock the rows they share in one order (no deadlock).
+        unique = sorted(set(nonces))
         won: dict[bytes, Challenge] = {}
         seen: dict[bytes, Challenge] = {}
         with self._transaction():

@@ -118,3 +118,42 @@ def test_the_cache_is_bounded():
     assert off.get("a", ("a",)) is None
     with pytest.raises(ValueError, match="whole number"):
         VerifiedCache(-1)
+
+
+def test_overlapping_batches_at_once_spend_each_nonce_once(registry_target):
+    """Four connections verify batches of one set of nonces at once, each in its own order:
+    every nonce is accepted exactly once, and no batch fails (no deadlock on PostgreSQL)."""
+    import random
+    import threading
+
+    owner = Ed25519PrivateKey.generate()
+    with Registry(registry_target, MASTER) as registry:
+        enrol(registry, "d1", owner)
+        verifier = Verifier(registry)
+        nonces = [verifier.issue_nonce("d1") for _ in range(400)]
+    answers = [("d1", nonce, mac("d1", nonce)) for nonce in nonces]
+    start = threading.Barrier(4)
+    accepted, failures = [], []
+
+    def batches(seed: int) -> None:
+        mine = answers[:]
+        random.Random(seed).shuffle(mine)
+        try:
+            with Registry(registry_target, MASTER) as registry:
+                if registry._db.dialect == "sqlite":
+                    registry._db.execute("PRAGMA busy_timeout = 20000")
+                start.wait()
+                for first in range(0, len(mine), 100):
+                    chunk = mine[first : first + 100]
+                    results = Verifier(registry).verify_many(chunk)
+                    accepted.extend(a[1] for a, r in zip(chunk, results, strict=True) if r.ok)
+        except Exception as exc:  # reported below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=batches, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(accepted) == sorted(nonces)  # each once, none lost
