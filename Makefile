@@ -1,7 +1,7 @@
 # ropuf: one entry point for set-up, the main job and the tests.
 #   make demo    set up .venv if needed, then run the end-to-end demo
-#   make test    set up .venv if needed, check the import layers, then run the default test tier
-#                (unit, simulation, builds)
+#   make test    set up .venv if needed (and Debian's chromium for the browser test), check the
+#                import layers, then run the default test tier (unit, simulation, builds)
 #   make mutation  show that deliberate bugs in the security checks fail the tests
 # Set-up is done once: .venv/.installed is redone only when pyproject.toml changes.
 
@@ -12,7 +12,7 @@ PYTEST  := $(PY) -m pytest
 # Conversion to Verilog always uses Amaranth's bundled Yosys, even when YOSYS is set for boards.
 export AMARANTH_USE_YOSYS := builtin
 
-.PHONY: setup demo test test-build test-slow test-icarus test-all mutation lint bench clean distclean
+.PHONY: setup browser demo test test-build test-slow test-icarus test-all mutation lint bench clean distclean
 
 setup: $(STAMP)
 
@@ -26,7 +26,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/ropuf demo
 
-test: $(STAMP)
+# Debian's chromium for the fleet page's browser test: installed when missing (as root with
+# apt-get), a no-op when present, so it needs no stamp; scripts/ensure-browser says the rest.
+browser:
+	@scripts/ensure-browser
+
+test: $(STAMP) browser
 	$(VENV)/bin/lint-imports
 	$(PYTEST)
 

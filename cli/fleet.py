@@ -203,6 +203,32 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     return figures
 
 
+def _store_characterisation(fleet, args: argparse.Namespace) -> str:
+    """Store the fleet's characterisation in ``--registry`` for the fleet page of
+    ``--owner-key``'s owner; returns that owner (public key, hex)."""
+    # Imported on use, not at the top: start-up time of the command line.
+    import time
+
+    from ropuf.host.owner_key import load_owner_key
+    from ropuf.host.service.fleet_page import characterisation_summary
+
+    from .keys import open_registry
+
+    owner = load_owner_key(args.owner_key).public_key().public_bytes_raw().hex()
+    summary = characterisation_summary(
+        fleet.inter_hd,
+        [
+            (c.label, c.intra_hd, c.success if c.attempts else 0.0, c.key_bit_error)
+            for c in fleet.corners
+        ],
+        CHOSEN.t / CHOSEN.n,
+        title=f"{fleet.dies} simulated dies (ropuf fleet), enrolled at 25 C",
+    )
+    with open_registry(args) as registry:
+        registry.add_characterisation(owner, time.time(), summary)
+    return owner
+
+
 def cmd_fleet(args: argparse.Namespace) -> dict:
     """``ropuf fleet``: :func:`ropuf.sim.fleet.run_fleet`, its table and plots."""
     # Imported on use, not at the top: start-up time of the command line.
@@ -226,6 +252,8 @@ def cmd_fleet(args: argparse.Namespace) -> dict:
     figures = fleet.summary()
     if args.plots:
         figures["plots"] = _fleet_plots(fleet, Path(args.plots))
+    if args.registry:
+        figures["stored_for_owner"] = _store_characterisation(fleet, args)
     if not args.json:
         print_fleet(fleet)
         for name, path in figures.get("plots", {}).items():

@@ -169,7 +169,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     account = report.account
     figures = {
         "device_id": report.device_id,
-        "registry": str(args.registry),
+        "registry": str(registry.path),
         "conditions": list(report.conditions),
         "reads_per_condition": report.reads,
         "ros": report.ros,
@@ -186,7 +186,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
         "seconds": round(report.seconds, 2),
     }
     if not args.json:
-        print(f"ropuf enroll: {report.device_id} enrolled in {args.registry}")
+        print(f"ropuf enroll: {report.device_id} enrolled in {figures['registry']}")
         for label in report.conditions:
             print(f"  read at              : {label} ({report.reads} reads of every RO)")
         print(f"  response bias        : {account.bias:.1%} ones among the response bits")
@@ -212,7 +212,9 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
 
 def cmd_attest(args: argparse.Namespace) -> dict:
     """``ropuf attest``: :meth:`Verifier.attest_enrolled
-    <ropuf.host.attestation.Verifier.attest_enrolled>`; a failure is a negative verdict."""
+    <ropuf.host.attestation.Verifier.attest_enrolled>`, or with ``--server`` the service's
+    verdict (:func:`ropuf.host.service.gateway.attest_through`); a failure is a negative
+    verdict."""
     # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.attestation import Verifier
 
@@ -220,8 +222,18 @@ def cmd_attest(args: argparse.Namespace) -> dict:
     if len(points) > 1:
         raise InputError("attest takes one --at condition")
     (source,) = _sources(args, points)
-    with open_registry(args) as registry, source.open() as client:
-        result = Verifier(registry).attest_enrolled(args.device_id, client)
+    if args.server:
+        # Imported on use, not at the top: start-up time of the command line.
+        from ropuf.host.service.gateway import attest_through, service_client, token_from_env
+
+        with (
+            service_client(args.server, token_from_env(args.token)) as http,
+            source.open() as client,
+        ):
+            result = attest_through(http, args.device_id, client)
+    else:
+        with open_registry(args) as registry, source.open() as client:
+            result = Verifier(registry).attest_enrolled(args.device_id, client)
     figures = {
         "device_id": args.device_id,
         "device": source.label,
@@ -232,10 +244,13 @@ def cmd_attest(args: argparse.Namespace) -> dict:
         raise CommandFailedError(
             f"FAILED {args.device_id} at {source.label}: {result.reason}", figures
         )
+    if args.server:
+        figures["server"] = args.server
     if not args.json:
+        verdict = f" (verdict of {args.server})" if args.server else ""
         print(
             f"ATTESTED {args.device_id} at {source.label}: it reconstructed its enrolled key "
-            "and answered a fresh nonce"
+            f"and answered a fresh nonce{verdict}"
         )
     return figures
 

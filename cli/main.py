@@ -21,6 +21,7 @@ from .keys import (
     cmd_enroll,
     open_registry,
 )
+from .service import add_serve_command, add_token_commands
 from .thresholds import add_thresholds_command
 
 __all__ = ["main"]
@@ -156,6 +157,7 @@ def _cmd_lock(args: argparse.Namespace) -> dict:
 
 def _cmd_registry_list(args: argparse.Namespace) -> dict:
     with open_registry(args) as registry:
+        label = str(registry.path)  # a PostgreSQL URL without its password
         devices = []
         for device_id in registry.devices():
             record = registry.record(device_id)  # verifies the owner signature
@@ -168,9 +170,7 @@ def _cmd_registry_list(args: argparse.Namespace) -> dict:
                 }
             )
     if not args.json:
-        print(
-            f"{args.registry}: {len(devices)} device(s), every record's signature and key verified"
-        )
+        print(f"{label}: {len(devices)} device(s), every record's signature and key verified")
         for device in devices:
             print(
                 f"  {device['device_id']:<24} enrolled {device['enrolled_at']}  "
@@ -195,9 +195,10 @@ def _cmd_registry_import(args: argparse.Namespace) -> dict:
     except OSError as exc:
         raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
     with open_registry(args) as registry:
+        label = str(registry.path)  # a PostgreSQL URL without its password
         added = registry.import_json(text)
     if not args.json:
-        print(f"imported {len(added)} device(s) into {args.registry}: {', '.join(added)}")
+        print(f"imported {len(added)} device(s) into {label}: {', '.join(added)}")
     return {"imported": added}
 
 
@@ -234,7 +235,9 @@ def _json_option(parser: argparse.ArgumentParser) -> None:
 
 def _registry_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--registry", default="ropuf-registry.db", help="SQLite file (default ropuf-registry.db)"
+        "--registry",
+        default="ropuf-registry.db",
+        help="SQLite file, or postgresql://USER@HOST:PORT/DB (default ropuf-registry.db)",
     )
     parser.add_argument(
         "--master-key", help="file with the verifier master key (default: $ROPUF_MASTER_KEY)"
@@ -373,10 +376,18 @@ def _parser() -> argparse.ArgumentParser:
         help="attest an enrolled device: reconstruct its key and answer a fresh nonce",
         description="Load the device's helper data from its (signature-checked) registry "
         "record, LOAD_HELPER, RECONSTRUCT, and check its MAC over a fresh nonce against the "
-        "registered key. Prints ATTESTED, or FAILED with the reason and exits 1.",
+        "registered key. With --server, a gateway: the challenge and helper data come from "
+        "the verifier service ('ropuf serve') and the verdict is the service's; no registry "
+        "here. Prints ATTESTED, or FAILED with the reason and exits 1.",
     )
     add_target_options(attest, noise_seed=None)
     attest.add_argument("--device-id", required=True, help="the enrolled device's name")
+    attest.add_argument(
+        "--server",
+        metavar="URL",
+        help="attest through the verifier service at URL (http://HOST:PORT of 'ropuf serve')",
+    )
+    attest.add_argument("--token", help="with --server: the service token (default: $ROPUF_TOKEN)")
     _registry_options(attest)
 
     fleet = _subcommand(
@@ -407,6 +418,19 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument(
         "--no-plots", dest="plots", action="store_const", const=None, help="write no plots"
     )
+    fleet.add_argument(
+        "--registry",
+        default=None,
+        help="also store the characterisation (uniqueness, reliability per corner) in this "
+        "registry for the fleet page of 'ropuf serve' (SQLite file or postgresql://...)",
+    )
+    fleet.add_argument(
+        "--master-key", help="with --registry: the verifier master key file ($ROPUF_MASTER_KEY)"
+    )
+    fleet.add_argument(
+        "--owner-key",
+        help="with --registry: the owner whose fleet page shows it ($ROPUF_OWNER_KEY)",
+    )
     add_progress_option(fleet)
     fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
 
@@ -434,6 +458,8 @@ def _parser() -> argparse.ArgumentParser:
         registry, "new-owner-key", _cmd_registry_new_owner_key, new_file, _json_option,
         help="write a fresh Ed25519 owner key file (signs enrollment records)",
     )  # fmt: skip
+    add_token_commands(registry, _registry_options)
+    add_serve_command(commands, _registry_options)
 
     analyze = _subcommand(
         commands,

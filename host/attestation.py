@@ -4,6 +4,9 @@ A verifier issues each nonce (:meth:`Verifier.issue_nonce`), recorded in the reg
 pending with an expiry; :meth:`Verifier.verify` accepts only an issued, unexpired, unused
 nonce, and spends it before the MAC is checked, whatever the outcome. Issued and spent nonces
 live in the registry file, so every verifier on that file (and after a restart) sees them.
+Each verdict goes into the registry's attestation log in the same commit as the spent nonce;
+:meth:`Verifier.verify_many` judges a batch in one commit. A revoked device gets no nonce and
+passes no attestation.
 """
 
 import hmac
@@ -11,14 +14,14 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES, attestation_mac
 from ropuf.spec.errors import RopufError
 
-from .registry import Registry, RegistryError
+from .registry import Challenge, Registry, RegistryError
 
 __all__ = ["DEFAULT_NONCE_LIFETIME", "AttestationResult", "Attester", "KeyDevice", "Verifier"]
 
@@ -108,8 +111,12 @@ class Verifier:
         Raises
         ------
         RegistryError
-            *device_id* is not enrolled.
+            *device_id* is not enrolled, or is revoked.
         """
+        if device_id is not None:
+            state = self.registry.device_state(device_id)
+            if state is not None and state.revoked_at is not None:
+                raise RegistryError(f"device {device_id!r} is revoked: it gets no nonce")
         nonce = secrets.token_bytes(NONCE_BYTES)
         now = self._clock()
         self.registry.add_challenge(nonce, device_id, now, now + self.nonce_lifetime)
@@ -119,11 +126,10 @@ class Verifier:
         """The same as :meth:`issue_nonce`."""
         return self.issue_nonce(device_id)
 
-    def _spend(self, device_id: str, nonce: bytes) -> str | None:
-        """Spend *nonce* (whatever follows); None if it was issued, unexpired and unused for
-        *device_id*, otherwise the reason it is refused."""
-        now = self._clock()
-        challenge = self.registry.spend_challenge(nonce, now)
+    @staticmethod
+    def _refusal(device_id: str, challenge: Challenge | None, now: float) -> str | None:
+        """None if *challenge*, just spent at *now*, was issued, unexpired and unused for
+        *device_id*; otherwise the reason the answer is refused."""
         if challenge is None:
             return "unknown nonce: this verifier never issued it; ask for a challenge first"
         if challenge.spent_at is not None:
@@ -137,24 +143,61 @@ class Verifier:
             )
         return None
 
-    def verify(self, device_id: str, nonce: bytes, mac: bytes) -> AttestationResult:
-        """Check *mac* for *nonce*; only a nonce this registry issued, unexpired and unused,
-        counts, and it is spent before the MAC is checked, so it never counts twice."""
-        if len(nonce) != NONCE_BYTES:
-            return AttestationResult(device_id, False, f"nonce must be {NONCE_BYTES} bytes")
-        refusal = self._spend(device_id, nonce)
+    def _verdict(self, device_id: str, refusal: str | None, loaded, nonce: bytes, mac: bytes):
+        """The verdict on an answer whose nonce was spent (*refusal*: why it is refused, or
+        None); *loaded* is the device's entry of
+        :meth:`~ropuf.host.registry.Registry.verified_devices` (None: not enrolled)."""
         if refusal is not None:
             return AttestationResult(device_id, False, refusal)
-        try:
-            record = self.registry.record(device_id)
-            key = self.registry.attestation_key(device_id)
-        except RegistryError as exc:
-            return AttestationResult(device_id, False, str(exc))
+        if loaded is None:
+            reason = f"device {device_id!r} is not enrolled in {self.registry.path}"
+            return AttestationResult(device_id, False, reason)
+        if isinstance(loaded, RegistryError):
+            return AttestationResult(device_id, False, str(loaded))
+        state, record, key = loaded
+        if state.revoked_at is not None:
+            return AttestationResult(device_id, False, "revoked device: it no longer attests")
         expected = attestation_mac(key, record.helper_data, nonce)
         if not _mac_matches(mac, expected):
             logger.info("attestation of %s failed: MAC mismatch", device_id)
             return AttestationResult(device_id, False, "MAC mismatch: not the enrolled device")
         return AttestationResult(device_id, True, "ok")
+
+    def verify(self, device_id: str, nonce: bytes, mac: bytes) -> AttestationResult:
+        """Check *mac* for *nonce*; only a nonce this registry issued, unexpired and unused,
+        counts, and it is spent before the MAC is checked, so it never counts twice. The
+        verdict is logged in the registry in the same commit as the spend."""
+        return self.verify_many([(device_id, nonce, mac)])[0]
+
+    def verify_many(self, answers: Iterable[tuple[str, bytes, bytes]]) -> list[AttestationResult]:
+        """:meth:`verify` each ``(device_id, nonce, mac)`` of *answers*, in order, with every
+        spend and verdict in one commit (none of them if the commit fails).
+
+        The batch path: every nonce is spent by one statement (a nonce offered twice counts
+        once, the second offer is a replay), the devices are read in one query (their
+        verified records and keys from the registry's in-memory cache), the verdicts are
+        logged by one statement."""
+        answers = list(answers)
+        results: list[AttestationResult] = [None] * len(answers)  # type: ignore[list-item]
+        with self.registry.transaction():
+            now = self._clock()
+            judged = []
+            for index, (device_id, nonce, _mac) in enumerate(answers):
+                if len(nonce) == NONCE_BYTES:
+                    judged.append(index)
+                else:
+                    reason = f"nonce must be {NONCE_BYTES} bytes"
+                    results[index] = AttestationResult(device_id, False, reason)
+            challenges = self.registry.spend_challenges([answers[i][1] for i in judged], now)
+            devices = self.registry.verified_devices(answers[i][0] for i in judged)
+            for index, challenge in zip(judged, challenges, strict=True):
+                device_id, nonce, mac = answers[index]
+                refusal = self._refusal(device_id, challenge, now)
+                results[index] = self._verdict(
+                    device_id, refusal, devices.get(device_id), nonce, mac
+                )
+            self.registry.log_attestations([(r.device_id, now, r.ok, r.reason) for r in results])
+        return results
 
     def attest(self, device_id: str, device: Attester) -> AttestationResult:
         """Challenge *device* with a nonce issued for *device_id* and verify its answer."""

@@ -11,7 +11,12 @@ record's, so a row renamed or changed in SQL is a :class:`RegistryError`, never 
 attesting under another name.
 
 Nonces a verifier issues are kept in table ``challenges`` (schema version 4), pending until
-spent, with an expiry; see :class:`ropuf.host.attestation.Verifier`.
+spent, with an expiry; see :class:`ropuf.host.attestation.Verifier`. A spend is one atomic
+``UPDATE ... WHERE spent_at IS NULL``, so a nonce is accepted once however many connections
+offer it; expired rows are pruned. Schema version 5 adds what the verifier service
+(:mod:`ropuf.host.service`) keeps: each device's owner (an Ed25519 public key, hex) and
+revocation, the attestation log (every verdict, committed with the nonce it spent) and the
+access tokens (their SHA-256 only); its statements are plain SQL that PostgreSQL accepts too.
 
 A device may also have one-time challenge-response pairs of its arbiter PUF (table ``crps``,
 schema version 3; see :mod:`ropuf.host.crp_auth`): each response encrypted like the key and
@@ -28,7 +33,6 @@ import hashlib
 import json
 import os
 import secrets
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,15 +47,26 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ropuf.spec.errors import RopufError
 
 from .closing import Closing
+from .registry_cache import DEFAULT_CACHE_SIZE, VerifiedCache
+from .registry_db import (
+    Database,
+    database_errors,
+    is_postgres_url,
+    open_database,
+    safe_label,
+)
 
 __all__ = [
     "MASTER_KEY_ENV",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Attestation",
     "Challenge",
+    "DeviceState",
     "EnrollmentRecord",
     "Registry",
     "RegistryError",
+    "StoredToken",
     "generate_master_key",
     "load_master_key",
 ]
@@ -92,12 +107,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX crps_unused ON crps (device_id, used_at)",
     ),
     (
-        # Rows of a version-1 registry had no enrolled_at: take it from their signed record
-        # (rows are checked against their record when loaded, so it must equal that).
-        (
-            "UPDATE devices SET enrolled_at = json_extract(record, '$.enrolled_at')"
-            " WHERE enrolled_at IS NULL AND json_valid(record)"
-        ),
+        # Rows of a version-1 registry had no enrolled_at: _fill_enrolled_at takes it from
+        # their signed record (rows are checked against their record when loaded, so it must
+        # equal that), in Python, not with SQLite's JSON functions.
         # Nonces issued by a verifier: pending until spent (spent_at), valid until expires_at
         # (seconds since the epoch); device_id NULL: issued for any one device.
         (
@@ -109,8 +121,60 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             " spent_at REAL)"
         ),
     ),
+    (
+        # From here on each statement is plain SQL that SQLite and PostgreSQL both accept (no
+        # BLOB, no json functions, no AUTOINCREMENT), for the one migration path of both.
+        # Table nonces (version 2) was never read: the verifier's nonces are in challenges.
+        "DROP TABLE nonces",
+        # The owner a device answers to in the service (hex of an Ed25519 public key): the
+        # signed record's own owner key at enrollment, another after a transfer.
+        "ALTER TABLE devices ADD COLUMN owner TEXT",
+        # Seconds since the epoch; a revoked device gets no nonce and fails every attestation.
+        "ALTER TABLE devices ADD COLUMN revoked_at DOUBLE PRECISION",
+        "CREATE INDEX devices_owner ON devices (owner, device_id)",
+        # Expired challenges are pruned (prune_challenges): a nonce no longer in the table is
+        # unknown, which is refused as surely as a spent one.
+        "CREATE INDEX challenges_expiry ON challenges (expires_at)",
+        # Service access tokens: only their SHA-256 is stored; token_id names one for people.
+        (
+            "CREATE TABLE tokens ("
+            " token_hash TEXT PRIMARY KEY,"
+            " token_id TEXT NOT NULL UNIQUE,"
+            " owner TEXT NOT NULL,"
+            " scopes TEXT NOT NULL,"
+            " label TEXT NOT NULL,"
+            " created_at DOUBLE PRECISION NOT NULL,"
+            " revoked_at DOUBLE PRECISION)"
+        ),
+        # Every verdict of the verifier, committed with the nonce it spent.
+        (
+            "CREATE TABLE attestations ("
+            " device_id TEXT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " ok INTEGER NOT NULL,"
+            " reason TEXT NOT NULL)"
+        ),
+        "CREATE INDEX attestations_device ON attestations (device_id, at)",
+    ),
+    (
+        # A fleet characterisation an owner stored (the fleet page's plots): public figures,
+        # JSON (host/service/fleet_page.py reads it), the newest per owner shown.
+        (
+            "CREATE TABLE characterisations ("
+            " owner TEXT NOT NULL,"
+            " at DOUBLE PRECISION NOT NULL,"
+            " summary TEXT NOT NULL)"
+        ),
+        "CREATE INDEX characterisations_owner ON characterisations (owner, at)",
+        # The fleet page counts each device's failures of the last day.
+        "CREATE INDEX attestations_at ON attestations (at)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: The first schema versions whose devices have an enrolled_at and an owner column, filled in
+#: from the records on an upgrade.
+_ENROLLED_AT_VERSION = 4
+_OWNER_VERSION = 5
 
 _KEY_BYTES = 32
 _NONCE_BYTES = 12
@@ -270,15 +334,80 @@ class Challenge:
     spent_at: float | None
 
 
+@dataclass(frozen=True)
+class Attestation:
+    """One verdict of the attestation log (table ``attestations``).
+
+    Attributes
+    ----------
+    at : float
+        Seconds since the epoch.
+    ok : bool
+    reason : str
+    """
+
+    at: float
+    ok: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """What the service keeps about an enrolled device beside its signed record.
+
+    Attributes
+    ----------
+    owner : str
+        The owner's Ed25519 public key, hex (the record's own, or another after a transfer).
+    revoked_at : float or None
+        When it was revoked (seconds since the epoch), or None.
+    last_attestation : Attestation or None
+        Its latest verdict, or None if it was never attested.
+    """
+
+    owner: str
+    revoked_at: float | None
+    last_attestation: Attestation | None
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A service access token as stored: never the token itself, only its hash.
+
+    Attributes
+    ----------
+    token_id : str
+        A short public name of the token (for listing and revoking).
+    owner : str
+        The owner's public key, hex, whose devices the token reaches.
+    scopes : tuple of str
+        What it may do (``manage``, ``attest``).
+    label : str
+    created_at : float
+    revoked_at : float or None
+    """
+
+    token_id: str
+    owner: str
+    scopes: tuple[str, ...]
+    label: str
+    created_at: float
+    revoked_at: float | None
+
+
 class Registry(Closing):
-    """An SQLite registry of enrolled devices.
+    """A registry of enrolled devices in an SQLite file or a PostgreSQL database.
 
     Parameters
     ----------
-    path : path-like
-        The database file (created if missing; upgraded to :data:`SCHEMA_VERSION` if older).
+    path : path-like or str
+        The SQLite file (created if missing), or a ``postgresql://`` URL of an existing
+        database; upgraded to :data:`SCHEMA_VERSION` if older (one migration path for both).
     master_key : bytes
         32-byte verifier master key (see :func:`load_master_key`).
+    cache_size : int
+        Devices whose verified record and decrypted key this connection keeps in memory
+        (:mod:`.registry_cache`; 0: check the signature and decrypt on every read).
 
     Raises
     ------
@@ -286,20 +415,23 @@ class Registry(Closing):
         The file is not a ropuf registry, or its schema is newer than this version knows.
     """
 
-    def __init__(self, path: str | os.PathLike[str], master_key: bytes):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        master_key: bytes,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+    ):
         if len(master_key) != _KEY_BYTES:
             raise RegistryError(f"the master key must be {_KEY_BYTES} bytes")
-        self.path = Path(path)
+        #: The file, or the URL without its password (for messages).
+        self.path: Path | str = safe_label(path) if is_postgres_url(path) else Path(path)
         self._aead = AESGCM(master_key)
+        self._verified = VerifiedCache(cache_size)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA foreign_keys = ON")
-            # Write-ahead log: a commit is one append and one fsync (synchronous=FULL keeps
-            # every committed nonce across a power loss, so no replay window opens).
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = FULL")
+            self._db = open_database(path)
             self._migrate()
-        except sqlite3.DatabaseError as exc:
+        except database_errors(path) as exc:
             raise RegistryError(f"{self.path} is not a usable registry: {exc}") from None
 
     def close(self) -> None:
@@ -312,7 +444,7 @@ class Registry(Closing):
         return int(row[0]) if row else 0
 
     def _migrate(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.begin_migration()
         try:
             version = self.schema_version()
             if version > SCHEMA_VERSION:
@@ -323,13 +455,48 @@ class Registry(Closing):
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     self._db.execute(statement)
+            if version < _ENROLLED_AT_VERSION:
+                self._fill_enrolled_at()
+            if version < _OWNER_VERSION:
+                self._fill_owners()
             self._db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
             )
-            self._db.execute("COMMIT")
+            self._db.commit()
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.rollback()
             raise
+
+    def _fill_enrolled_at(self) -> None:
+        """Set each device's enrolled_at column from its record's JSON (upgrading to version
+        4); a record that is not a JSON object with a string enrolled_at keeps none."""
+        rows = self._db.execute("SELECT device_id, record FROM devices WHERE enrolled_at IS NULL")
+        for device_id, record_text in rows.fetchall():
+            try:
+                enrolled_at = json.loads(record_text)["enrolled_at"]
+            except (ValueError, TypeError, KeyError):
+                continue
+            if isinstance(enrolled_at, str):
+                self._db.execute(
+                    "UPDATE devices SET enrolled_at = ? WHERE device_id = ?",
+                    (enrolled_at, device_id),
+                )
+
+    def _fill_owners(self) -> None:
+        """Set each device's owner column from its record (upgrading to version 5). A record
+        that does not parse keeps no owner: loading it reports the damage."""
+        rows = self._db.execute("SELECT device_id, record FROM devices WHERE owner IS NULL")
+        for device_id, record_text in rows.fetchall():
+            try:
+                record = EnrollmentRecord.from_canonical(str(record_text).encode())
+            except RegistryError:
+                continue
+            self._db.execute(
+                "UPDATE devices SET owner = ? WHERE device_id = ?",
+                (record.owner_public_key.hex(), device_id),
+            )
 
     def enroll(
         self, record: EnrollmentRecord, attestation_key: bytes, owner: Ed25519PrivateKey
@@ -353,17 +520,19 @@ class Registry(Closing):
         try:
             with self._transaction():
                 self._db.execute(
-                    "INSERT INTO devices (device_id, record, signature, key_blob, enrolled_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO devices"
+                    " (device_id, record, signature, key_blob, enrolled_at, owner)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         record.device_id,
                         record.canonical().decode(),
                         signature,
                         key_blob,
                         record.enrolled_at,
+                        record.owner_public_key.hex(),
                     ),
                 )
-        except sqlite3.IntegrityError:
+        except self._db.integrity_errors:
             raise RegistryError(
                 f"device {record.device_id!r} is already enrolled in {self.path}"
             ) from None
@@ -426,7 +595,16 @@ class Registry(Closing):
         ).fetchone()
         if row is None:
             raise RegistryError(f"device {device_id!r} is not enrolled in {self.path}")
-        record_text, signature, enrolled_at, key_blob = row
+        return self._checked(device_id, tuple(row))
+
+    def _checked(self, device_id: str, columns: tuple) -> tuple[EnrollmentRecord, bytes]:
+        """The verified record and key of the row *columns* (record, signature, enrolled_at,
+        key blob) of *device_id*: from the cache if it holds exactly this row, else every
+        check of :meth:`record`, and then cached."""
+        cached = self._verified.get(device_id, columns)
+        if cached is not None:
+            return cached
+        record_text, signature, enrolled_at, key_blob = columns
         record = self._verify(record_text, signature, device_id)
         if enrolled_at != record.enrolled_at:
             raise RegistryError(
@@ -451,7 +629,40 @@ class Registry(Closing):
                 f"cannot decrypt the key of {device_id!r}: wrong master key, or the registry "
                 "was tampered with"
             ) from None
+        self._verified.put(device_id, columns, (record, key))
         return record, key
+
+    def verified_devices(
+        self, device_ids: Iterable[str]
+    ) -> dict[str, tuple[DeviceState, EnrollmentRecord, bytes] | RegistryError]:
+        """For each enrolled id of *device_ids*, in one query: its state (owner, revocation;
+        no last attestation), verified record and attestation key, or the RegistryError its
+        row raises (see :meth:`record`). Ids that are not enrolled are left out."""
+        found: dict = {}
+        unique = list(dict.fromkeys(device_ids))
+        for chunk in _chunks(unique):
+            among, params = self._db.in_list("device_id", chunk)
+            rows = self._db.execute(
+                "SELECT device_id, record, signature, enrolled_at, key_blob, owner, revoked_at"
+                f" FROM devices WHERE {among}",
+                params,
+            ).fetchall()
+            for device_id, *columns, owner, revoked_at in rows:
+                state = DeviceState(owner, revoked_at, None)
+                try:
+                    found[device_id] = (state, *self._checked(device_id, tuple(columns)))
+                except RegistryError as exc:
+                    found[device_id] = exc
+        return found
+
+    def device_owners(self, device_ids: Iterable[str]) -> dict[str, str | None]:
+        """The owner of each enrolled id of *device_ids* (one query a thousand ids)."""
+        owners: dict[str, str | None] = {}
+        for chunk in _chunks(list(dict.fromkeys(device_ids))):
+            among, params = self._db.in_list("device_id", chunk)
+            rows = self._db.execute(f"SELECT device_id, owner FROM devices WHERE {among}", params)
+            owners.update((device_id, owner) for device_id, owner in rows)
+        return owners
 
     def record(self, device_id: str) -> EnrollmentRecord:
         """The verified enrollment record of *device_id*.
@@ -482,17 +693,6 @@ class Registry(Closing):
         """Enrolled device ids, sorted."""
         return [row[0] for row in self._db.execute("SELECT device_id FROM devices ORDER BY 1")]
 
-    def use_nonce(self, device_id: str, nonce: bytes) -> bool:
-        """Record that *nonce* was used for *device_id*; False if it had been used before."""
-        try:
-            with self._transaction():
-                self._db.execute(
-                    "INSERT INTO nonces (device_id, nonce) VALUES (?, ?)", (device_id, nonce)
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
-
     def add_challenge(
         self, nonce: bytes, device_id: str | None, issued_at: float, expires_at: float
     ) -> None:
@@ -512,23 +712,239 @@ class Registry(Closing):
                     " VALUES (?, ?, ?, ?)",
                     (nonce, device_id, issued_at, expires_at),
                 )
-        except sqlite3.IntegrityError:
+        except self._db.integrity_errors:
             raise RegistryError("this nonce was issued before: issue a fresh one") from None
 
     def spend_challenge(self, nonce: bytes, now: float) -> Challenge | None:
         """Mark the issued *nonce* spent at *now* (committed) and return it as it was before.
 
-        None if it was never issued; a :class:`Challenge` with ``spent_at`` set if it had been
-        spent already (it stays spent). The caller judges device and expiry.
+        None if it was never issued (or was pruned after it expired); a :class:`Challenge`
+        with ``spent_at`` set if it had been spent already (it stays spent). The caller judges
+        device and expiry. The spend is one ``UPDATE ... WHERE spent_at IS NULL``: of any
+        number of concurrent spends of one nonce, on any connection, exactly one changes the
+        row, so exactly one sees it pending.
+        """
+        return self.spend_challenges([nonce], now)[0]
+
+    def spend_challenges(self, nonces: list[bytes], now: float) -> list[Challenge | None]:
+        """:meth:`spend_challenge` for each of *nonces*, in one ``UPDATE ... WHERE spent_at IS
+        NULL AND nonce IN (...) RETURNING`` a thousand nonces (and one ``SELECT`` of those it
+        did not change), in one transaction (the caller's, or one of its own).
+
+        Returns, in the order of *nonces*, None (never issued, or pruned) or the Challenge as
+        it was: ``spent_at`` None only for the one occurrence that spent it (a nonce twice in
+        *nonces* is a replay the second time).
+        """
+        # Sorted: concurrent batches lock the rows they share in one order (no deadlock).
+        unique = sorted(set(nonces))
+        won: dict[bytes, Challenge] = {}
+        seen: dict[bytes, Challenge] = {}
+        with self._transaction():
+            for chunk in _chunks(unique):
+                among, params = self._db.in_list("nonce", chunk)
+                rows = self._db.execute(
+                    "UPDATE challenges SET spent_at = ? WHERE spent_at IS NULL"
+                    f" AND {among} RETURNING nonce, device_id, issued_at, expires_at",
+                    (now, *params),
+                ).fetchall()
+                for nonce, device_id, issued_at, expires_at in rows:
+                    won[bytes(nonce)] = Challenge(device_id, issued_at, expires_at, None)
+                rest = [nonce for nonce in chunk if nonce not in won]
+                if rest:
+                    among, params = self._db.in_list("nonce", rest)
+                    rows = self._db.execute(
+                        "SELECT nonce, device_id, issued_at, expires_at, spent_at"
+                        f" FROM challenges WHERE {among}",
+                        params,
+                    ).fetchall()
+                    for nonce, device_id, issued_at, expires_at, spent_at in rows:
+                        seen[bytes(nonce)] = Challenge(device_id, issued_at, expires_at, spent_at)
+        results: list[Challenge | None] = []
+        for nonce in nonces:
+            if nonce in won:
+                first = won.pop(nonce)
+                results.append(first)
+                seen[nonce] = Challenge(first.device_id, first.issued_at, first.expires_at, now)
+            else:
+                results.append(seen.get(nonce))
+        return results
+
+    def prune_challenges(self, now: float) -> int:
+        """Delete the challenges that expired before *now*, spent or not; returns how many.
+
+        A pruned nonce is unknown to :meth:`spend_challenge`, which a verifier refuses as it
+        refuses a spent one, so pruning never opens a replay.
         """
         with self._transaction():
-            row = self._db.execute(
-                "SELECT device_id, issued_at, expires_at, spent_at FROM challenges WHERE nonce = ?",
-                (nonce,),
-            ).fetchone()
-            if row is not None and row[3] is None:
-                self._db.execute("UPDATE challenges SET spent_at = ? WHERE nonce = ?", (now, nonce))
-        return None if row is None else Challenge(*row)
+            cursor = self._db.execute("DELETE FROM challenges WHERE expires_at < ?", (now,))
+        return max(cursor.rowcount, 0)
+
+    def log_attestation(self, device_id: str, at: float, ok: bool, reason: str) -> None:
+        """Append one verdict to the attestation log (committed, or with the transaction it
+        is part of, see :meth:`transaction`)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO attestations (device_id, at, ok, reason) VALUES (?, ?, ?, ?)",
+                (device_id, at, int(ok), reason),
+            )
+
+    def log_attestations(self, verdicts: list[tuple[str, float, bool, str]]) -> None:
+        """Append many ``(device_id, at, ok, reason)`` verdicts in one statement (committed,
+        or with the transaction it is part of)."""
+        with self._transaction():
+            self._db.insert_many(
+                "attestations",
+                {"device_id": "text", "at": "double precision", "ok": "integer", "reason": "text"},
+                [(device_id, at, int(ok), reason) for device_id, at, ok, reason in verdicts],
+            )
+
+    def device_state(self, device_id: str) -> DeviceState | None:
+        """Owner, revocation and latest verdict of *device_id*; None if it is not enrolled.
+        (The record itself is checked by :meth:`record`.)"""
+        row = self._db.execute(
+            "SELECT owner, revoked_at FROM devices WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        last = self._db.execute(
+            "SELECT at, ok, reason FROM attestations WHERE device_id = ? ORDER BY at DESC LIMIT 1",
+            (device_id,),
+        ).fetchone()
+        attestation = None if last is None else Attestation(last[0], bool(last[1]), last[2])
+        return DeviceState(row[0], row[1], attestation)
+
+    def failures_since(self, owner: str, since: float) -> dict[str, int]:
+        """Failed verdicts at or after *since*, by device id, of the devices *owner* holds
+        (devices without one are left out)."""
+        rows = self._db.execute(
+            "SELECT a.device_id, COUNT(*) FROM attestations a"
+            " JOIN devices d ON d.device_id = a.device_id"
+            " WHERE d.owner = ? AND a.ok = 0 AND a.at >= ? GROUP BY a.device_id",
+            (owner, since),
+        )
+        return {device_id: int(count) for device_id, count in rows}
+
+    def add_characterisation(self, owner: str, at: float, summary: dict) -> None:
+        """Store a fleet characterisation of *owner* (public figures, a JSON object) made at
+        *at*; :meth:`characterisation` returns the newest."""
+        _check_owner(owner)
+        if not isinstance(summary, dict):
+            raise RegistryError("a characterisation is a JSON object")
+        with self._transaction():
+            self._db.execute(
+                "INSERT INTO characterisations (owner, at, summary) VALUES (?, ?, ?)",
+                (owner, at, json.dumps(summary, sort_keys=True)),
+            )
+
+    def characterisation(self, owner: str) -> tuple[float, dict] | None:
+        """The newest characterisation *owner* stored, as (time, summary); None if none."""
+        row = self._db.execute(
+            "SELECT at, summary FROM characterisations WHERE owner = ? ORDER BY at DESC LIMIT 1",
+            (owner,),
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
+
+    def owned_devices(self, owner: str, after: str = "", limit: int = 100) -> list[str]:
+        """Up to *limit* device ids of *owner* (public key, hex) after *after*, sorted: one page
+        (pass the last id of a page as *after* for the next)."""
+        rows = self._db.execute(
+            "SELECT device_id FROM devices WHERE owner = ? AND device_id > ?"
+            " ORDER BY device_id LIMIT ?",
+            (owner, after, limit),
+        )
+        return [row[0] for row in rows]
+
+    def revoke(self, device_id: str, now: float) -> None:
+        """Revoke *device_id* at *now*: no nonce is issued for it and no attestation passes.
+
+        Raises
+        ------
+        RegistryError
+            It is not enrolled, or was revoked before.
+        """
+        self._require_device(device_id, "revoking it")
+        with self._transaction():
+            changed = self._db.execute(
+                "UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL",
+                (now, device_id),
+            ).rowcount
+        if changed != 1:
+            raise RegistryError(f"device {device_id!r} was revoked before")
+
+    def transfer(self, device_id: str, owner: str) -> None:
+        """Make *owner* (an Ed25519 public key, 64 hex digits) the owner of *device_id*.
+
+        The signed record keeps the enrolling owner's key; the service answers to *owner*.
+
+        Raises
+        ------
+        RegistryError
+            It is not enrolled, or *owner* is not 64 hex digits.
+        """
+        _check_owner(owner)
+        self._require_device(device_id, "transferring it")
+        with self._transaction():
+            self._db.execute(
+                "UPDATE devices SET owner = ? WHERE device_id = ?", (owner.lower(), device_id)
+            )
+
+    def add_token(self, token_hash: str, token: StoredToken) -> None:
+        """Store a service token by its hash (see :mod:`ropuf.host.service.tokens`).
+
+        Raises
+        ------
+        RegistryError
+            A token with this hash or id exists (draw another).
+        """
+        _check_owner(token.owner)
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO tokens (token_hash, token_id, owner, scopes, label, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        token_hash,
+                        token.token_id,
+                        token.owner,
+                        " ".join(token.scopes),
+                        token.label,
+                        token.created_at,
+                    ),
+                )
+        except self._db.integrity_errors:
+            raise RegistryError(f"token {token.token_id!r} exists: draw another") from None
+
+    _TOKEN_COLUMNS = "token_id, owner, scopes, label, created_at, revoked_at"
+
+    def token(self, token_hash: str) -> StoredToken | None:
+        """The stored token of *token_hash*, revoked or not; None if there is none."""
+        row = self._db.execute(
+            f"SELECT {self._TOKEN_COLUMNS} FROM tokens WHERE token_hash = ?", (token_hash,)
+        ).fetchone()
+        return None if row is None else _stored_token(row)
+
+    def tokens(self) -> list[StoredToken]:
+        """Every stored token (never the token itself), oldest first."""
+        rows = self._db.execute(f"SELECT {self._TOKEN_COLUMNS} FROM tokens ORDER BY created_at")
+        return [_stored_token(row) for row in rows]
+
+    def revoke_token(self, token_id: str, now: float) -> None:
+        """Revoke the token named *token_id* at *now*.
+
+        Raises
+        ------
+        RegistryError
+            No such token, or it was revoked before.
+        """
+        with self._transaction():
+            changed = self._db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE token_id = ? AND revoked_at IS NULL",
+                (now, token_id),
+            ).rowcount
+        if changed != 1:
+            raise RegistryError(
+                f"no token {token_id!r} that is not revoked: see 'ropuf registry token list'"
+            )
 
     def _crp_context(self, device_id: str, challenge: bytes) -> bytes:
         return _CRP_LABEL + device_id.encode() + b"\x00" + challenge
@@ -564,11 +980,11 @@ class Registry(Closing):
             )
             rows.append((device_id, challenge, nonce + sealed))
         with self._transaction():
-            cursor = self._db.executemany(
-                "INSERT OR IGNORE INTO crps (device_id, challenge, response) VALUES (?, ?, ?)",
+            return self._db.executemany(
+                "INSERT INTO crps (device_id, challenge, response) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 rows,
             )
-        return max(cursor.rowcount, 0)
 
     def take_crps(self, device_id: str, count: int) -> list[tuple[bytes, int]]:
         """Take *count* unused CRPs of *device_id*, oldest first, and mark them used.
@@ -587,8 +1003,8 @@ class Registry(Closing):
         self._require_device(device_id, "taking CRPs")
         with self._transaction():
             rows = self._db.execute(
-                "SELECT rowid, challenge, response FROM crps"
-                " WHERE device_id = ? AND used_at IS NULL ORDER BY rowid LIMIT ?",
+                "SELECT challenge, response FROM crps WHERE device_id = ? AND used_at IS NULL"
+                f" ORDER BY {self._db.row_order} LIMIT ?",
                 (device_id, count),
             ).fetchall()
             if len(rows) < count:
@@ -596,12 +1012,19 @@ class Registry(Closing):
                     f"device {device_id!r} has {len(rows)} unused CRPs, {count} needed: "
                     "enrol more CRPs"
                 )
-            self._db.executemany(
-                "UPDATE crps SET used_at = CURRENT_TIMESTAMP WHERE rowid = ?",
-                [(rowid,) for rowid, _, _ in rows],
+            # Marked only while still unused: a verifier on another connection that took one
+            # of them first makes this take fail whole, never hands out a CRP twice.
+            marked = self._db.executemany(
+                "UPDATE crps SET used_at = CURRENT_TIMESTAMP"
+                " WHERE device_id = ? AND challenge = ? AND used_at IS NULL",
+                [(device_id, challenge) for challenge, _ in rows],
             )
+            if marked != count:
+                raise RegistryError(
+                    f"another verifier took CRPs of {device_id!r} at the same time: try again"
+                )
         taken = []
-        for _, challenge, blob in rows:
+        for challenge, blob in rows:
             try:
                 plain = self._aead.decrypt(
                     blob[:_NONCE_BYTES],
@@ -649,11 +1072,12 @@ class Registry(Closing):
             )
         return json.dumps({"ropuf_registry": SCHEMA_VERSION, "devices": entries}, indent=2)
 
-    def import_json(self, text: str) -> list[str]:
+    def import_json(self, text: str, owner: str | None = None) -> list[str]:
         """Add the devices of an export (one transaction); returns their ids.
 
         Every record must pass its owner signature and its key must decrypt under this
-        registry's master key; nothing is added otherwise.
+        registry's master key, and with *owner* (a public key, hex) given every record must be
+        that owner's; nothing is added otherwise.
         """
         try:
             document = json.loads(text)
@@ -669,6 +1093,12 @@ class Registry(Closing):
             for index, entry in enumerate(entries):
                 record_text, signature, key_blob = self._export_entry(index, entry)
                 record = self._verify(record_text, signature)
+                if owner is not None and record.owner_public_key.hex() != owner:
+                    raise RegistryError(
+                        f"the record of {record.device_id!r} is signed by owner "
+                        f"{record.owner_public_key.hex()[:16]}..., not by {owner[:16]}...: "
+                        "import only your own devices"
+                    )
                 if record.device_id != entry["device_id"]:
                     raise RegistryError(
                         f"device {index} of the export is named {entry['device_id']!r} but holds "
@@ -689,11 +1119,19 @@ class Registry(Closing):
                     ) from None
                 try:
                     self._db.execute(
-                        "INSERT INTO devices (device_id, record, signature, key_blob, enrolled_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (record.device_id, record_text, signature, key_blob, record.enrolled_at),
+                        "INSERT INTO devices"
+                        " (device_id, record, signature, key_blob, enrolled_at, owner)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            record.device_id,
+                            record_text,
+                            signature,
+                            key_blob,
+                            record.enrolled_at,
+                            record.owner_public_key.hex(),
+                        ),
                     )
-                except sqlite3.IntegrityError:
+                except self._db.integrity_errors:
                     raise RegistryError(
                         f"device {record.device_id!r} is already enrolled"
                     ) from None
@@ -727,18 +1165,58 @@ class Registry(Closing):
                 ) from None
         return record_text, binary[0], binary[1]
 
-    def _transaction(self):
+    def transaction(self) -> "_Transaction":
+        """A ``with`` block in which every change of this registry is one transaction, one
+        commit at its end (a rollback on an exception): a batch of spends and verdicts."""
+        return self._transaction()
+
+    def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+#: Most values in one ``IN (...)`` list (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+_IN_LIST = 1000
 
-    def __init__(self, db: sqlite3.Connection):
+
+def _chunks(values: list) -> Iterable[list]:
+    for start in range(0, len(values), _IN_LIST):
+        yield values[start : start + _IN_LIST]
+
+
+def _check_owner(owner: str) -> None:
+    try:
+        valid = isinstance(owner, str) and len(owner) == 64 and len(bytes.fromhex(owner)) == 32
+    except ValueError:
+        valid = False
+    if not valid:
+        raise RegistryError(
+            f"an owner is an Ed25519 public key as 64 hex digits, not {owner!r} "
+            "('ropuf registry new-owner-key' prints one)"
+        )
+
+
+def _stored_token(row: tuple) -> StoredToken:
+    token_id, owner, scopes, label, created_at, revoked_at = row
+    return StoredToken(token_id, owner, tuple(scopes.split()), label, created_at, revoked_at)
+
+
+class _Transaction:
+    """``BEGIN`` (``IMMEDIATE`` on SQLite) ... ``COMMIT``, or ``ROLLBACK`` on any exception;
+    inside another transaction of the connection it is part of that one (no commit of its
+    own)."""
+
+    def __init__(self, db: Database):
         self._db = db
+        self._outer = False
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._outer = not self._db.in_transaction
+        if self._outer:
+            self._db.begin()
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self._outer:
+            if exc_type:
+                self._db.rollback()
+            else:
+                self._db.commit()

@@ -110,3 +110,43 @@ def sim_design_offsets(monkeypatch) -> tuple[int, ...]:
     config = with_simulated_offsets(board.SIM_BOARDS[board.DEFAULT_BOARD])
     monkeypatch.setitem(board.SIM_BOARDS, board.DEFAULT_BOARD, config)
     return config.offsets
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """A PostgreSQL server for the session (tests/drivers/postgres_server.py): the URL of its
+    ``postgres`` database. Without the server binaries the tests that need it skip with a
+    warning; in CI (``CI=true``) they fail, so that the PostgreSQL registry is always tested
+    there."""
+    from tests.drivers.postgres_server import MISSING, find_bin_dir, postgres_server
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        if in_ci():
+            pytest.fail(f"{MISSING} (CI=true: the PostgreSQL tests must run in CI)", pytrace=False)
+        pytest.skip(MISSING)
+    with postgres_server(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL server."""
+    import secrets
+
+    import psycopg
+
+    name = f"ropuf_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield postgres_server_url.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(postgres_server_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_target(request, tmp_path) -> str:
+    """Where a registry lives, once for each backend: an SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "registry.db")
+    return request.getfixturevalue("postgres_url")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ropuf.cli.main import main
+from ropuf.host.owner_key import load_owner_key
 from ropuf.host.registry import Registry, load_master_key
 
 
@@ -60,6 +61,10 @@ def attest(keys, die, device_id, *extra):
         ["registry", "list"],
         ["registry", "new-owner-key"],
         ["sim", "serve"],
+        ["serve"],
+        ["registry", "token", "create"],
+        ["registry", "token", "list"],
+        ["registry", "token", "revoke"],
     ],
 )
 def test_every_command_has_help(command, capsys):
@@ -155,9 +160,25 @@ def test_fleet(tmp_path, capsys):
     }  # fmt: skip
     for path in figures["plots"].values():
         assert Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert main([*args, "--no-plots"]) == 0
+    # The characterisation stored for the fleet page of the owner (ropuf serve's "/").
+    master, owner, db = tmp_path / "master.key", tmp_path / "owner.pem", tmp_path / "fleet.db"
+    assert main(["registry", "new-master-key", str(master)]) == 0
+    assert main(["registry", "new-owner-key", str(owner)]) == 0
+    capsys.readouterr()
+    store = ["--registry", str(db), "--master-key", str(master), "--owner-key", str(owner)]
+    assert main([*args, "--no-plots", *store]) == 0
     out = capsys.readouterr().out
     assert "85 C, 1.26 V" in out and "uniqueness" in out and "plot" not in out
+    public = load_owner_key(owner).public_key().public_bytes_raw().hex()
+    with Registry(db, load_master_key(master)) as registry:
+        _, summary = registry.characterisation(public)
+    assert (
+        len(summary["corners"]) == len(corners) and summary["corners"][3]["label"] == "85 C, 1.14 V"
+    )
+    assert len(summary["inter_hd"]) == 3 and all(
+        len(c["intra_hd"]) == 3 for c in summary["corners"]
+    )
+    assert 0.3 < sum(summary["inter_hd"]) / 3 < 0.6 and summary["corners"][0]["success"] == 1
     assert main(["fleet", "--dies", "1"]) == 1
     assert "a fleet needs at least 2 dies, not 1" in capsys.readouterr().err
 

@@ -96,14 +96,6 @@ def test_duplicate_and_wrong_owner(tmp_path, owner):
             reg.record("dev-x")
 
 
-def test_nonces_are_accepted_once(tmp_path, owner):
-    with Registry(tmp_path / "r.db", MASTER) as reg:
-        reg.enroll(make_record("dev-a", owner), bytes(32), owner)
-        assert reg.use_nonce("dev-a", b"n" * 32)
-        assert not reg.use_nonce("dev-a", b"n" * 32)
-        assert reg.use_nonce("dev-a", b"m" * 32)
-
-
 def test_migrates_a_version_1_registry(tmp_path, owner):
     path = tmp_path / "old.db"
     record = make_record("dev-old", owner)
@@ -125,7 +117,10 @@ def test_migrates_a_version_1_registry(tmp_path, owner):
     with Registry(path, MASTER) as reg:
         assert reg.schema_version() == registry.SCHEMA_VERSION  # every migration ran
         assert reg.attestation_key("dev-old") == bytes([7]) * 32
-        assert reg.use_nonce("dev-old", bytes(32))
+        # Version 5 filled in the owner from the signed record; table nonces is gone.
+        assert reg.device_state("dev-old").owner == owner.public_key().public_bytes_raw().hex()
+        tables = {row[0] for row in reg._db.execute("SELECT name FROM sqlite_master")}
+        assert "nonces" not in tables and {"tokens", "attestations"} <= tables
 
 
 def test_refuses_a_newer_schema(tmp_path):
@@ -238,13 +233,15 @@ def test_migrates_a_version_2_registry(tmp_path):
     assert "crps" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     with Registry(old, MASTER) as reg:
-        assert reg.schema_version() == registry.SCHEMA_VERSION == 4
+        assert reg.schema_version() == registry.SCHEMA_VERSION == 6
         assert reg.devices() == ["dev-old"] and reg.attestation_key("dev-old") == bytes(32)
-        assert not reg.use_nonce("dev-old", b"n" * 32)  # the old nonce is still spent
+        # Table nonces is dropped; a nonce it held was never issued into challenges, so a
+        # verifier refuses it as unknown (still not accepted).
+        assert reg.spend_challenge(b"n" * 32, time.time()) is None
         assert reg.add_crps("dev-old", [(b"c" * 8, 1)]) == 1
         assert reg.take_crps("dev-old", 1) == [(b"c" * 8, 1)]
     with Registry(old, MASTER) as reg:  # reopening runs no migration twice
-        assert reg.schema_version() == 4 and reg.crp_counts("dev-old") == (0, 1)
+        assert reg.schema_version() == 6 and reg.crp_counts("dev-old") == (0, 1)
 
 
 CRASHER = textwrap.dedent(

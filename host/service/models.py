@@ -1,0 +1,111 @@
+"""The JSON bodies of the service's requests and answers (pydantic models; they make the
+OpenAPI schema at ``/openapi.json``). Binary values travel as lower-case hex."""
+
+from pydantic import BaseModel, Field
+
+from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES
+
+__all__ = [
+    "MAX_BATCH",
+    "AttestationIn",
+    "AttestationOut",
+    "BatchIn",
+    "BatchOut",
+    "ChallengeIn",
+    "ChallengeOut",
+    "DeviceOut",
+    "DevicePage",
+    "ErrorOut",
+    "ImportOut",
+    "LastAttestation",
+    "TransferIn",
+]
+
+#: Most answers in one batch request.
+MAX_BATCH = 1000
+
+DeviceId = Field(min_length=1, max_length=128, description="the device's name in the registry")
+_NONCE_HEX = Field(
+    pattern=f"^[0-9a-fA-F]{{{2 * NONCE_BYTES}}}$",
+    description=f"the challenge's nonce: {NONCE_BYTES} bytes as hex",
+)
+# Any hex up to twice the MAC's length: a MAC of the wrong length is a verdict (mismatch).
+_MAC_HEX = Field(
+    pattern=f"^([0-9a-fA-F]{{2}}){{0,{2 * MAC_BYTES}}}$",
+    description=f"the device's HMAC-SHA256 over the attestation message: {MAC_BYTES} bytes, hex",
+)
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: an HTTP status and this body."""
+
+    error: str = Field(description="a short code: unauthorized, forbidden, not_found, ...")
+    message: str = Field(description="what went wrong and what to do")
+
+
+class ChallengeIn(BaseModel):
+    device_id: str = DeviceId
+
+
+class ChallengeOut(BaseModel):
+    device_id: str
+    nonce: str = Field(description="fresh random nonce, hex; single use")
+    expires_at: float = Field(description="seconds since the epoch; refused after it")
+    lifetime: float = Field(description="seconds the nonce is valid from its issue")
+    helper_data: str = Field(
+        description="the device's helper data (public), hex: what a gateway loads into the "
+        "device before it reconstructs its key and answers"
+    )
+
+
+class AttestationIn(BaseModel):
+    device_id: str = DeviceId
+    nonce: str = _NONCE_HEX
+    mac: str = _MAC_HEX
+
+
+class AttestationOut(BaseModel):
+    device_id: str
+    ok: bool = Field(description="true only when the MAC matched for a fresh nonce")
+    reason: str = Field(description='"ok", or why not')
+
+
+class BatchIn(BaseModel):
+    attestations: list[AttestationIn] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class BatchOut(BaseModel):
+    results: list[AttestationOut]
+
+
+class LastAttestation(BaseModel):
+    at: float
+    ok: bool
+    reason: str
+
+
+class DeviceOut(BaseModel):
+    device_id: str
+    owner: str = Field(description="the owner's Ed25519 public key, hex")
+    enrolled_by: str = Field(description="the owner key that signed the enrollment record, hex")
+    enrolled_at: str
+    status: str = Field(description='"active" or "revoked"')
+    revoked_at: float | None
+    puf: dict
+    helper_bytes: int
+    last_attestation: LastAttestation | None
+
+
+class DevicePage(BaseModel):
+    devices: list[DeviceOut]
+    next: str | None = Field(description="pass as ?after= for the next page; null at the end")
+
+
+class ImportOut(BaseModel):
+    imported: list[str]
+
+
+class TransferIn(BaseModel):
+    owner: str = Field(
+        pattern="^[0-9a-fA-F]{64}$", description="the new owner's Ed25519 public key, hex"
+    )
