@@ -12,7 +12,7 @@ from ropuf.sim.board import Condition, _design, device_model
 
 #: INFO's build id of every configuration that exists (records and reports name these).
 BUILD_IDS = {
-    ("sim", "enrollment"): "0d80dfb12dcf674c",
+    ("sim", "enrollment"): "0c2b417cb36a285c",  # the identity joined it
     ("sim-icebreaker", "enrollment"): "32b2b118468679dd",
     ("icebreaker", "enrollment"): "f4e8bf8d0ea32706",
     ("icebreaker", "deployment"): "814fdc27bab534e8",
