@@ -53,7 +53,7 @@ class DeviceError(RopufError):
     _MESSAGES: ClassVar[dict[int, str]] = {
         Status.UNKNOWN_COMMAND: "the device does not know this command (a deployment build "
         "has no raw readout; a build without the key path has no LOAD_HELPER, RECONSTRUCT "
-        "or ATTEST)",
+        "or ATTEST; one without the identity no IDENTITY or SIGN)",
         Status.BAD_PAYLOAD: "the device rejected the request's payload",
         Status.LOCKED: "the device is locked: raw readout is off until its FPGA is "
         "reconfigured (reload the enrollment bitstream)",
