@@ -168,7 +168,10 @@ class KeyEngine(wiring.Component):
             sign_domain = Signal(8)
 
         status = Signal(8)
-        out_length = Signal(range(identity.PUBLIC_KEY_BYTES + 1))  # answer payload bytes
+        mac_out = Signal()  # the answer carries the MAC (ATTEST)
+        # IDENTITY's or SIGN's answer bytes (0 on FAULT); only with the identity, so a build
+        # without it keeps its logic.
+        answer_length = Signal(range(identity.PUBLIC_KEY_BYTES + 1)) if self.identity else 0
         done = Signal()
         key_ready = Signal()
 
@@ -186,7 +189,7 @@ class KeyEngine(wiring.Component):
 
         m.d.comb += [
             h.status.eq(status),
-            h.out_length.eq(out_length),
+            h.out_length.eq(Mux(mac_out, attestation.MAC_BYTES, answer_length)),
             h.done.eq(done),
             self.key_ready.eq(key_ready),
         ]
@@ -222,7 +225,9 @@ class KeyEngine(wiring.Component):
                 # Refusals leave the rest of a payload here: take and drop it.
                 m.d.comb += h.payload.ready.eq(1)
                 with m.If(h.start):
-                    m.d.sync += [done.eq(0), out_length.eq(0), index.eq(0)]
+                    m.d.sync += [done.eq(0), mac_out.eq(0), index.eq(0)]
+                    if self.identity:
+                        m.d.sync += answer_length.eq(0)
                     with m.If(h.code == Command.LOAD_HELPER):
                         with m.If(h.length < 2):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
@@ -235,7 +240,7 @@ class KeyEngine(wiring.Component):
                             m.d.comb += check.clear.eq(1)
                             m.d.sync += key_ready.eq(0)
                             m.next = "VALIDATE_READ"
-                    with m.Elif(h.code == Command.ATTEST):
+                    with m.Elif(h.code == Command.ATTEST) if self.identity else m.Else():
                         with m.If(h.length != attestation.NONCE_BYTES):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Elif(~key_ready):
@@ -414,7 +419,7 @@ class KeyEngine(wiring.Component):
                     with m.If(h.code == Command.ATTEST):
                         m.d.sync += [
                             status.eq(Status.OK),
-                            out_length.eq(attestation.MAC_BYTES),
+                            mac_out.eq(1),
                             done.eq(1),
                         ]
                         m.next = "MAC"
@@ -494,7 +499,7 @@ class KeyEngine(wiring.Component):
                             )
                             m.d.sync += [
                                 status.eq(Mux(seq.fault, Status.FAULT, Status.OK)),
-                                out_length.eq(Mux(seq.fault, 0, length)),
+                                answer_length.eq(Mux(seq.fault, 0, length)),
                                 done.eq(1),
                             ]
                             with m.If(seq.fault):
@@ -516,7 +521,7 @@ class KeyEngine(wiring.Component):
                         ]
                         with m.If(h.response.ready):
                             m.d.sync += [answer_phase.eq(0), index.eq(index + 1)]
-                            with m.If(index == out_length - 1):
+                            with m.If(index == answer_length - 1):
                                 m.next = "IDLE"
 
             with m.State("MAC"):
