@@ -141,7 +141,7 @@ class RunnerProbe(wiring.Component):
         out = Signal()
         m.d.comb += [
             dut.start.eq(lfsr[0] & lfsr[7]),
-            dut.attest.eq(lfsr[3]),
+            dut.entry.eq(lfsr[3]),
             dut.read_data.eq(lfsr[20:28]),
             dut.secret.valid.eq(lfsr[9]),
             dut.secret.payload.byte.eq(lfsr[12:20]),

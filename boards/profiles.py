@@ -107,6 +107,8 @@ class BoardProfile:
         The key code of the key path; ``None``: no key path on this board.
     compact_key_path : bool
         Build the key path on the compact SHA-256 core and BCH decoder (the iCE40UP5K's).
+    identity : bool
+        The public-key identity (IDENTITY, SIGN: the P-256 engine) beside the key path.
     offsets : tuple of int, optional
         The design offset of each RO (:attr:`~ropuf.spec.device_config.DeviceConfig.offsets`)
         from a characterisation of this board's design (``ropuf thresholds``; ``ropuf build
@@ -129,6 +131,7 @@ class BoardProfile:
     arbiter_stages: int = 64
     code: CodeParams | None = None
     compact_key_path: bool = False
+    identity: bool = False
     offsets: tuple[int, ...] | None = None
     variant: str = "enrollment"
 
@@ -194,6 +197,7 @@ class BoardProfile:
             code=self.code,
             arbiter=arbiter,
             compact_key_path=self.compact_key_path,
+            identity=self.identity,
             offsets=self.offsets,
         )
 
@@ -252,7 +256,7 @@ ICEBREAKER = BoardProfile(
 
 ULX3S_85F = BoardProfile(
     name="ulx3s-85f",
-    summary="ULX3S with ECP5-85F (LFE5U-85F-6BG381), 25 MHz, 832 ROs, key path",
+    summary="ULX3S with ECP5-85F (LFE5U-85F-6BG381), 25 MHz, 832 ROs, key path, identity",
     platform="amaranth_boards.ulx3s:ULX3S_85F_Platform",
     family="ecp5",
     n_ro=CHOSEN.ros,
@@ -263,22 +267,25 @@ ULX3S_85F = BoardProfile(
     arbiter_chains=4,
     arbiter_stages=64,
     code=CHOSEN,
+    identity=True,
 )
 
-#: The 85F's design on the 45F: the same rings, key path and arbiter; X38..77, Y23..48, right of
-#: the arbiter chains.
+#: The 85F's design on the 45F: the same rings, key path, identity and arbiter; X38..77,
+#: Y23..48, right of the arbiter chains.
 ULX3S_45F = replace(
     ULX3S_85F,
     name="ulx3s-45f",
-    summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 832 ROs, key path",
+    summary="ULX3S with ECP5-45F (LFE5U-45F-6BG381), 25 MHz, 832 ROs, key path, identity",
     platform="amaranth_boards.ulx3s:ULX3S_45F_Platform",
     placement=_ecp5_rings(x0=38, y0=23, skip_y=_ECP5_45F_NON_LOGIC_ROWS),
     logic_rows=(2, 69),
 )
 
-#: The 85F's design on the 25F: X16..55, Y8..33, above the arbiter chains.
+#: The 85F's design on the 25F without the identity (not built for it yet): X16..55, Y8..33,
+#: above the arbiter chains.
 ULX3S_25F = replace(
     ULX3S_85F,
+    identity=False,
     name="ulx3s-25f",
     summary="ULX3S with ECP5-25F (LFE5U-25F-6BG381), 25 MHz, 832 ROs, key path",
     platform="amaranth_boards.ulx3s:ULX3S_25F_Platform",

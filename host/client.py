@@ -10,6 +10,12 @@ from ropuf.spec import commands, framing
 from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES
 from ropuf.spec.commands import Command, Status
 from ropuf.spec.errors import RopufError
+from ropuf.spec.identity import (
+    SIGNATURE_BYTES,
+    SignDomain,
+    decode_public_key,
+    encode_sign_request,
+)
 
 from .closing import Closing
 from .transport import SerialTransport, Transport
@@ -20,6 +26,7 @@ __all__ = [
     "DeviceClient",
     "DeviceError",
     "DeviceLockedError",
+    "FaultError",
     "KeyCheckFailedError",
     "NoKeyError",
     "ProtocolError",
@@ -46,7 +53,7 @@ class DeviceError(RopufError):
     _MESSAGES: ClassVar[dict[int, str]] = {
         Status.UNKNOWN_COMMAND: "the device does not know this command (a deployment build "
         "has no raw readout; a build without the key path has no LOAD_HELPER, RECONSTRUCT "
-        "or ATTEST)",
+        "or ATTEST; one without the identity no IDENTITY or SIGN)",
         Status.BAD_PAYLOAD: "the device rejected the request's payload",
         Status.LOCKED: "the device is locked: raw readout is off until its FPGA is "
         "reconfigured (reload the enrollment bitstream)",
@@ -55,6 +62,9 @@ class DeviceError(RopufError):
         "device or was manipulated",
         Status.BAD_HELPER: "the device rejected the helper data as malformed for its build "
         "(length, CRC, version or code parameters)",
+        Status.FAULT: "the device's P-256 engine failed its self-check and answered nothing "
+        "(a glitch, or a nonce out of range: about 1 in 2^32); send the request again, and "
+        "treat a fault that repeats as tampering",
     }
 
     def __init__(self, status: int, command: str):
@@ -85,12 +95,17 @@ class BadHelperError(DeviceError):
     """The helper data is malformed for this build (length, CRC, version, parameters)."""
 
 
+class FaultError(DeviceError):
+    """IDENTITY or SIGN: the P-256 engine's self-check failed; nothing was answered."""
+
+
 _ERRORS: dict[int, type[DeviceError]] = {
     Status.UNKNOWN_COMMAND: UnknownCommandError,
     Status.LOCKED: DeviceLockedError,
     Status.NO_KEY: NoKeyError,
     Status.KEY_CHECK_FAILED: KeyCheckFailedError,
     Status.BAD_HELPER: BadHelperError,
+    Status.FAULT: FaultError,
 }
 
 
@@ -348,3 +363,51 @@ class DeviceClient(Closing):
         if len(mac) != MAC_BYTES:
             raise ProtocolError(f"ATTEST answered {len(mac)} bytes, not a {MAC_BYTES}-byte MAC")
         return mac
+
+    def identity(self, *, timeout: float | None = None) -> bytes:
+        """The device's identity public key: the uncompressed P-256 point ``0x04 || x || y``
+        (65 bytes, :mod:`ropuf.spec.identity`; load it with ``cryptography``'s
+        ``EllipticCurvePublicKey.from_encoded_point``). The device computes it (about 57 ms
+        at 25 MHz): *timeout* may raise the client's wait.
+
+        Raises
+        ------
+        UnknownCommandError
+            The build has no identity.
+        NoKeyError
+            No successful :meth:`reconstruct` since the last configuration or LOAD_HELPER.
+        FaultError
+            The device's self-check failed; ask again.
+        ProtocolError
+            The answer is not a point on P-256.
+        """
+        answer = self.request(Command.IDENTITY, timeout=timeout)
+        try:
+            decode_public_key(answer)
+        except ValueError as exc:
+            raise ProtocolError(f"IDENTITY answered no public key: {exc}") from None
+        return answer
+
+    def sign(self, domain: SignDomain, value: bytes, *, timeout: float | None = None) -> bytes:
+        """The device's ECDSA P-256 signature ``r || s`` (64 bytes) in *domain*: of the
+        digest *value* (GENERIC) or of :func:`ropuf.spec.identity.attestation_digest` of its
+        loaded helper data and the nonce *value* (ATTESTATION). RFC 6979 nonces: equal requests
+        give equal signatures. *timeout* may raise the client's wait (about 61 ms at 25 MHz).
+
+        Raises
+        ------
+        ValueError
+            *value* is not 32 bytes, or *domain* is not a
+            :class:`~ropuf.spec.identity.SignDomain`.
+        UnknownCommandError, NoKeyError, FaultError
+            As :meth:`identity`.
+        ProtocolError
+            The answer is not 64 bytes.
+        """
+        payload = encode_sign_request(domain, value)
+        signature = self.request(Command.SIGN, payload, timeout=timeout)
+        if len(signature) != SIGNATURE_BYTES:
+            raise ProtocolError(
+                f"SIGN answered {len(signature)} bytes, not a {SIGNATURE_BYTES}-byte signature"
+            )
+        return signature

@@ -48,8 +48,9 @@ SIM_DIVISOR = 8
 #: The simulated ECP5 board's build: 1,536 ROs (the chosen key construction uses the first
 #: 832), a gate window of 1,024 cycles at 12 MHz (counts near
 #: 17,000, noise of a few counts), the key engine with :data:`~ropuf.spec.code_params.CHOSEN`,
-#: and a 4-XOR 64-stage arbiter PUF (COUNTS allowed until LOCK, as in any enrollment build);
-#: the design offsets a characterisation of the silicon model gives (sim/design_thresholds.py).
+#: a 4-XOR 64-stage arbiter PUF (COUNTS allowed until LOCK, as in any enrollment build) and the
+#: public-key identity (IDENTITY, SIGN; :mod:`ropuf.spec.identity`); the design offsets a
+#: characterisation of the silicon model gives (sim/design_thresholds.py).
 SIM_DEVICE = with_simulated_offsets(
     DeviceConfig(
         variant="enrollment",
@@ -61,6 +62,7 @@ SIM_DEVICE = with_simulated_offsets(
         clock_hz=12_000_000,
         code=CHOSEN,
         arbiter=ArbiterConfig(n_stages=64, k=4, allow_counts=True),
+        identity=True,
     )
 )
 #: The simulated iCEBreaker's build: the iCEBreaker profile's 384 ROs, key construction

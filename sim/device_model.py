@@ -12,7 +12,7 @@ import numpy as np
 
 from ropuf.host.fuzzy import corrected_batch, decode_soft
 from ropuf.host.kdf import derive_keys, pack_secret
-from ropuf.spec import commands, ro_behavioural
+from ropuf.spec import commands, identity, ro_behavioural
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
 from ropuf.spec.commands import Command, Mode, Status
 from ropuf.spec.device_config import DeviceConfig
@@ -62,6 +62,7 @@ class DeviceModel:
         self.locked = False
         self.helper = bytearray(params.helper_length)
         self._attestation_key: bytes | None = None
+        self._identity_key: int | None = None  # d, with params.identity
         self.config = MeasureConfig(
             params.n_ro, params.gate_cycles, params.count_width, params.soft_width
         )
@@ -97,10 +98,12 @@ class DeviceModel:
             return Status.BAD_PAYLOAD, b""
         self.helper[offset : offset + len(chunk)] = chunk
         self._attestation_key = None
+        self._identity_key = None
         return Status.OK, b""
 
     def _reconstruct(self) -> int:
         self._attestation_key = None
+        self._identity_key = None
         record = bytes(self.helper)
         try:
             helper = HelperData.from_bytes(record)
@@ -116,6 +119,8 @@ class DeviceModel:
         if failed[0] or not hmac.compare_digest(keys.kcv, helper.kcv):
             return Status.KEY_CHECK_FAILED
         self._attestation_key = keys.attestation
+        if self.params.identity:
+            self._identity_key = identity.identity_scalar(keys.master)
         return Status.OK
 
     def _attest(self, nonce: bytes) -> tuple[int, bytes]:
@@ -124,6 +129,26 @@ class DeviceModel:
         if self._attestation_key is None:
             return Status.NO_KEY, b""
         return Status.OK, attestation_mac(self._attestation_key, bytes(self.helper), nonce)
+
+    def _identity(self, payload: bytes) -> tuple[int, bytes]:
+        if payload:
+            return Status.BAD_PAYLOAD, b""
+        if self._identity_key is None:
+            return Status.NO_KEY, b""
+        return Status.OK, identity.encode_public_key(identity.public_key(self._identity_key))
+
+    def _sign(self, payload: bytes) -> tuple[int, bytes]:
+        if len(payload) != identity.SIGN_PAYLOAD_BYTES:
+            return Status.BAD_PAYLOAD, b""
+        if self._identity_key is None:
+            return Status.NO_KEY, b""
+        try:
+            domain, value = identity.decode_sign_request(payload)
+        except ValueError:
+            return Status.BAD_PAYLOAD, b""
+        h = identity.sign_request_digest(domain, value, bytes(self.helper))
+        signature = identity.sign(self._identity_key, h)
+        return (Status.FAULT, b"") if signature is None else (Status.OK, signature)
 
     def handle(self, code: int, payload: bytes) -> tuple[int, bytes]:
         """The (status, payload) answer to one CRC-checked request."""
@@ -159,4 +184,8 @@ class DeviceModel:
                 return self._reconstruct(), b""
             if code == Command.ATTEST:
                 return self._attest(payload)
+            if code == Command.IDENTITY and self.params.identity:
+                return self._identity(payload)
+            if code == Command.SIGN and self.params.identity:
+                return self._sign(payload)
         return Status.UNKNOWN_COMMAND, b""

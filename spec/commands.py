@@ -45,6 +45,12 @@ class Command(enum.IntEnum):
     ATTEST = 0x05  #: 32-byte nonce; answers the 32-byte MAC (NO_KEY before a reconstruction)
     ARBITER = 0x06  #: challenges for the arbiter PUF
     LOCK = 0x07  #: no payload; READ_RO refused until reconfiguration
+    #: no payload; the identity public key, 65 bytes (:mod:`ropuf.spec.identity`); NO_KEY
+    #: before a reconstruction; builds with ``identity`` only
+    IDENTITY = 0x08
+    #: domain u8 + 32 bytes; the signature r || s, 64 bytes (:mod:`ropuf.spec.identity`);
+    #: NO_KEY before a reconstruction, FAULT if the engine's self-check failed
+    SIGN = 0x09
 
 
 class Mode(enum.IntEnum):

@@ -71,12 +71,17 @@ class DeviceConfig:
         :class:`ropuf.gateware.key.engine.KeyEngine`): same answers, more cycles, about half
         the area. Needs a *code*. Part of the build id only when set, so the builds without it
         keep theirs.
+    identity : bool
+        The public-key identity (:mod:`ropuf.spec.identity`): IDENTITY and SIGN on the P-256
+        engine beside the key path. Needs a *code*. Part of the build id only when set, as
+        *compact_key_path*; INFO has no feature field, so a host learns it from the build id
+        (or from IDENTITY answering UNKNOWN_COMMAND).
 
     Raises
     ------
     ValueError
         An unknown variant, counts wider than READ_RO carries, offsets of the wrong count or
-        range, or a compact key path without a key path.
+        range, or a compact key path or an identity without a key path.
     """
 
     variant: str
@@ -90,6 +95,7 @@ class DeviceConfig:
     arbiter: ArbiterConfig | None = None
     offsets: tuple[int, ...] | None = None
     compact_key_path: bool = False
+    identity: bool = False
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
@@ -110,6 +116,10 @@ class DeviceConfig:
             )
         if self.compact_key_path and self.code is None:
             raise ValueError("A compact key path needs a key path: give the code")
+        if self.identity and self.code is None:
+            raise ValueError(
+                "An identity needs a key path (its key is the master key's): give the code"
+            )
 
     @cached_property
     def count_width(self) -> int:
@@ -144,6 +154,8 @@ class DeviceConfig:
         config = (self.variant, *figures, *features)
         if self.compact_key_path:
             config += ("compact key path",)
+        if self.identity:
+            config += ("identity",)
         return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]
 
     @cached_property

@@ -19,13 +19,17 @@ Derived keys (HKDF-Expand, RFC 5869, with PRK = K_master, info = label, one bloc
     T(label) = HMAC-SHA256(K_master, label || 0x01)
     KCV            = T(KCV_LABEL)[:8]        (stored in the helper data)
     attestation key = T(ATTEST_LABEL)        (32 bytes, never leaves the device)
+
+The identity key reads 40 bytes of HKDF-Expand with IDENTITY_LABEL (two blocks; see
+:mod:`ropuf.spec.identity`).
 """
 
-__all__ = ["ATTEST_LABEL", "KCV_LABEL", "MASTER_LABEL", "master_input"]
+__all__ = ["ATTEST_LABEL", "IDENTITY_LABEL", "KCV_LABEL", "MASTER_LABEL", "master_input"]
 
 MASTER_LABEL = b"ropuf master v1"
 KCV_LABEL = b"ropuf kcv"
 ATTEST_LABEL = b"ropuf attest"
+IDENTITY_LABEL = b"ropuf identity"
 
 
 def master_input(helper_body_hash: bytes, secret: bytes) -> bytes:

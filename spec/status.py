@@ -52,12 +52,16 @@ class Status(enum.IntEnum):
     BAD_PAYLOAD = 0x11
     #: The command needs the enrollment mode, and the device is locked.
     LOCKED = 0x12
-    #: ATTEST before a successful RECONSTRUCT.
+    #: ATTEST, IDENTITY or SIGN before a successful RECONSTRUCT.
     NO_KEY = 0x13
     #: The reconstructed key does not match the helper data's check.
     KEY_CHECK_FAILED = 0x14
     #: The helper data is malformed (length, CRC, version, parameters).
     BAD_HELPER = 0x15
+    #: IDENTITY or SIGN: the P-256 engine's check of its own result failed (a fault), or
+    #: RFC 6979's first nonce was out of range (probability about 2^-32); nothing is answered.
+    #: Send the request again; a fault that repeats means the device is being tampered with.
+    FAULT = 0x16
 
     @property
     def is_framing(self) -> bool:

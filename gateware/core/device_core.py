@@ -64,7 +64,9 @@ class DeviceCore(wiring.Component):
         self.config = config
         handlers = {}
         if code is not None:
-            handlers["key"] = KeyEngine.COMMANDS
+            handlers["key"] = KeyEngine.COMMANDS + (
+                KeyEngine.IDENTITY_COMMANDS if config.identity else ()
+            )
         if arbiter is not None:
             handlers["arbiter"] = ArbiterHandler.COMMANDS
         self.processor = CommandProcessor(config, handlers=handlers)
@@ -78,6 +80,7 @@ class DeviceCore(wiring.Component):
                 soft_width=config.soft_width,
                 offsets=config.offsets,
                 compact=config.compact_key_path,
+                identity=config.identity,
             )
         )
         self.array = ROArray(

@@ -16,6 +16,8 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   result is reduced.
 * ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
 * ``SUB dst, a, b``: ``dst = a - b``, then the fix pass.
+* ``ADDK dst, a, b``: ADD modulo ``n - 1`` (whatever ``mod`` says; even, so no MUL): the
+  reduction of a private key's extra bits (FIPS 186-5 A.2.1), a bit at a time.
 * fix pass (an address cycle and 8): ``dst += m`` if the result was negative, else
   ``dst += 0``: the same cycles either way.
 * ``SEL dst, a, b``: ``dst = b`` if the bit register is 1, else ``a`` (8 cycles, every word
@@ -30,10 +32,10 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   the curve, a signature's equation); every word is read either way.
 * ``STOP``: back to idle.
 
-Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD and
-SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds it in a
-ROM (20-bit words), the register file's initial contents (the constants) in the memory's init;
-an opcode the engine does not know stops it.
+Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD,
+ADDK and SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds
+it in a ROM (20-bit words), the register file's initial contents (the constants) in the
+memory's init; an opcode the engine does not know stops it.
 """
 
 from dataclasses import dataclass
@@ -47,9 +49,11 @@ from ropuf.spec.p256 import N, P
 
 __all__ = [
     "ADD",
+    "ADDK",
     "BIT",
     "CHK",
     "CLRF",
+    "KEY_MODULUS",
     "LOOP",
     "MODULI",
     "MUL",
@@ -75,10 +79,10 @@ WORDS = 8
 #: Registers in the register file (5-bit register numbers).
 REGISTERS = 32
 
-STOP, MUL, ADD, SUB, SEL, BIT, LOOP, SETC, CHK, CLRF = range(10)
+STOP, MUL, ADD, SUB, SEL, BIT, LOOP, SETC, CHK, CLRF, ADDK = range(11)
 OPCODES = {
     "stop": STOP, "mul": MUL, "add": ADD, "sub": SUB, "sel": SEL,
-    "bit": BIT, "loop": LOOP, "setc": SETC, "chk": CHK, "clrf": CLRF,
+    "bit": BIT, "loop": LOOP, "setc": SETC, "chk": CHK, "clrf": CLRF, "addk": ADDK,
 }  # fmt: skip
 
 _MASK = 2**WORD_BITS - 1
@@ -96,6 +100,8 @@ def montgomery_inverse_word(modulus: int) -> int:
 
 #: The two moduli, selected by an instruction's ``mod`` bit: 0 is p, 1 is n.
 MODULI = (P, N)
+#: ADDK's modulus.
+KEY_MODULUS = N - 1
 
 
 @dataclass(frozen=True)
@@ -141,6 +147,7 @@ def op_cycles(op: int) -> int:
         STOP: 3,
         MUL: _MUL_CYCLES,
         ADD: 3 + WORDS + 1 + WORDS,
+        ADDK: 3 + WORDS + 1 + WORDS,
         SUB: 3 + WORDS + 1 + WORDS,
         SEL: 3 + WORDS,
         BIT: 3 + 1,
@@ -256,13 +263,16 @@ class P256ALU(wiring.Component):
         rom_port = rom.read_port()
 
         # The moduli, a word at a time, and their Montgomery factors.
-        modulus_words = Array(Const(w, WORD_BITS) for mod in MODULI for w in _words(mod))
+        # Index: the mod bit, then ADDK's (n - 1, whatever the mod bit).
+        moduli = (*MODULI, KEY_MODULUS, KEY_MODULUS)
+        modulus_words = Array(Const(w, WORD_BITS) for mod in moduli for w in _words(mod))
         factors = Array(Const(montgomery_inverse_word(mod), WORD_BITS) for mod in MODULI)
 
         pc = Signal(_PC_BITS)
         op = Signal(4)
         nonzero = Signal()  # CHK's OR of the words read
         mod = Signal()
+        key_mod = Signal()  # ADDK: modulo n - 1
         dst = Signal(_REG_BITS)
         reg_a = Signal(_REG_BITS)
         reg_b = Signal(_REG_BITS)
@@ -281,7 +291,7 @@ class P256ALU(wiring.Component):
         acc = Signal(range(-4, 4))  # the add passes' signed carry
         negative = Signal()
 
-        modulus_word = modulus_words[Cat(j[:3], mod)]
+        modulus_word = modulus_words[Cat(j[:3], mod, key_mod)]
         j_next = (j + 1)[:3]
         addr_a = Signal(8)
         addr_b = Signal(8)
@@ -334,6 +344,7 @@ class P256ALU(wiring.Component):
                 m.d.sync += [
                     op.eq(word[0:4]),
                     mod.eq(word[4]),
+                    key_mod.eq(word[0:4] == ADDK),
                     dst.eq(word[5:10]),
                     reg_a.eq(word[10:15]),
                     reg_b.eq(word[15:20]),
@@ -353,7 +364,7 @@ class P256ALU(wiring.Component):
                     with m.Case(MUL):
                         m.d.sync += [w.eq(0) for w in (*t, t_top, t_bit)]
                         m.next = "MUL_B"
-                    with m.Case(ADD, SUB, SEL):
+                    with m.Case(ADD, SUB, SEL, ADDK):
                         m.next = "PASS"
                     with m.Case(BIT):
                         m.d.comb += addr_a.eq(Cat(count[5:8], reg_a))
@@ -465,7 +476,7 @@ class P256ALU(wiring.Component):
                 y = port_b.data
                 total = Signal(range(-(2**34), 2**34))
                 with m.Switch(op):
-                    with m.Case(ADD):
+                    with m.Case(ADD, ADDK):
                         m.d.comb += total.eq(x + y - modulus_word + acc)
                     with m.Case(SUB):
                         m.d.comb += total.eq(x - y + acc)
@@ -516,13 +527,13 @@ def run_model(program, registers, entry: int = 0, fault: bool = False):
         ins = program[pc]
         total += op_cycles(ins.op)
         pc += 1
-        modulus = MODULI[ins.mod]
+        modulus = KEY_MODULUS if ins.op == ADDK else MODULI[ins.mod]
         x, y = registers[ins.a], registers[ins.b]
         if ins.op == STOP:
             return total, fault
         if ins.op == MUL:
             registers[ins.dst] = x * y * r_inverse[ins.mod] % modulus
-        elif ins.op == ADD:
+        elif ins.op in (ADD, ADDK):
             registers[ins.dst] = (x + y) % modulus
         elif ins.op == SUB:
             registers[ins.dst] = (x - y) % modulus

@@ -21,13 +21,20 @@ instruction a step), so the gateware runs exactly the field operations the refer
 * :data:`CLEAR` (entry ``ENTRIES["clear"]``): every register but the constants set to 0 (K, D,
   H, the results and every intermediate value), for the caller to run once it has read the
   results. It leaves the fault flag as it is.
+* The identity's three (:mod:`ropuf.spec.identity`): :data:`DERIVE` (entry ``"derive"``):
+  ``D = (c mod (n - 1)) + 1`` for the 320-bit ``c`` loaded as H (its top 64 bits) and K (its
+  low 256), Horner's rule a bit at a time modulo n - 1 (ADDK: double, add the bit as SEL of
+  ``acc`` and ``acc + 1``) over all 512 bits, FIPS 186-5 A.2.1; :data:`REDUCE` (``"reduce"``):
+  ``H = H mod n`` (RFC 6979's bits2octets, and z); :data:`NONCE_CHECK` (``"nonce_check"``,
+  after SCALAR_MULT): sets ``fault`` if K is not below n (RFC 6979's range check; K = 0
+  already fails SCALAR_MULT). DERIVE and REDUCE start with CLRF, so their result reads.
 
-A failed check sets the engine's ``fault`` until the next SCALAR_MULT, and while it is set the
-read port shows 0: a point off the curve (a fault in the ladder or the inversion), a zero r or
-s, or a signature that does not satisfy its equation (a fault in the inversion modulo n or in
-s) never leaves. The caller reads ``fault`` after each routine (ECDSA's answer to r = 0 or
-s = 0 is another nonce). The read port shows only :data:`READABLE` (QX and QY, which hold r
-and s after SIGNATURE): the secrets loaded and everything computed from them stay inside.
+A failed check sets the engine's ``fault`` until the next SCALAR_MULT (or DERIVE, REDUCE), and while
+it is set the read port shows 0: a point off the curve (a fault in the ladder or the inversion), a
+zero r or s, or a signature that does not satisfy its equation (a fault in the inversion modulo n or
+in s) never leaves. The caller reads ``fault`` after each routine (ECDSA's answer to r = 0 or s = 0
+is another nonce). The read port shows only :data:`READABLE` (QX and QY, which hold r and s after
+SIGNATURE): the secrets loaded and everything computed from them stay inside.
 
 Each runs the same instructions whatever the data: the cycle counts are
 :data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES` and :data:`CLEAR_CYCLES`.
@@ -35,6 +42,7 @@ Each runs the same instructions whatever the data: the cycle counts are
 
 from ropuf.gateware.crypto.p256_alu import (
     ADD,
+    ADDK,
     BIT,
     CHK,
     CLRF,
@@ -56,11 +64,16 @@ from ropuf.spec.p256 import DOUBLE, GX, GY, MIXED_ADD, B, N, P
 __all__ = [
     "CLEAR",
     "CLEAR_CYCLES",
+    "DERIVE",
+    "DERIVE_CYCLES",
     "ENTRIES",
     "INIT",
     "INVERSION_CYCLES",
+    "NONCE_CHECK",
     "PROGRAM",
     "READABLE",
+    "READABLE_IDENTITY",
+    "REDUCE",
     "REGISTER",
     "SCALAR_MULT",
     "SCALAR_MULT_CYCLES",
@@ -107,7 +120,7 @@ _CONSTANTS = {
 #: The register file's initial contents (the constants; every other register 0).
 INIT = [_CONSTANTS.get(name, 0) for name in REGISTER]
 
-_OPS = {"mul": MUL, "add": ADD, "sub": SUB}
+_OPS = {"mul": MUL, "add": ADD, "sub": SUB, "addk": ADDK}
 
 
 def _ins(op, dst="ZERO", a="ZERO", b="ZERO", *, mod=0, target=0):
@@ -223,26 +236,88 @@ def _clear():
     ]
 
 
-SCALAR_MULT = _scalar_mult(0)
-SIGNATURE = _signature(len(SCALAR_MULT))
-CLEAR = _clear()
+def _horner(register, start):
+    """ACC = (ACC * 2^256 + register) mod (n - 1), a bit at a time from the top; the loop
+    starts at instruction ``start``."""
+    return [
+        _ins(SETC),
+        _ins(BIT, a=register),
+        _ins(ADDK, "ACC", "ACC", "ACC"),
+        _ins(ADDK, "TMP", "ACC", "ONE"),
+        _ins(SEL, "ACC", "ACC", "TMP"),
+        _ins(LOOP, target=start + 1),
+    ]
 
-#: The engine's ROM: the three routines, and where each starts.
-PROGRAM = SCALAR_MULT + SIGNATURE + CLEAR
-ENTRIES = {
-    "scalar_mult": 0,
-    "signature": len(SCALAR_MULT),
-    "clear": len(SCALAR_MULT) + len(SIGNATURE),
-}
+
+def _derive(entry):
+    code = [_ins(CLRF), _ins(SEL, "ACC", "ZERO", "ZERO")]
+    code += _horner("H", entry + len(code))
+    code += _horner("K", entry + len(code))
+    return [*code, _ins(ADD, "D", "ACC", "ONE", mod=1), _ins(STOP)]
+
+
+def _reduce():
+    return [_ins(CLRF), _ins(ADD, "H", "H", "ZERO", mod=1), _ins(STOP)]
+
+
+def _nonce_check():
+    # K mod n (K < 2^256 < 2n) minus K is 0 if K < n, -n + p otherwise.
+    return [
+        _ins(ADD, "t0", "K", "ZERO", mod=1),
+        _ins(SUB, "t0", "t0", "K"),
+        _ins(CHK, a="t0"),
+        _ins(STOP),
+    ]
+
+
+def _assemble(*routines):
+    """The ROM of *routines* (``(name, builder)``, each builder called with its entry), and
+    the entries."""
+    program, entries = [], {}
+    for name, build in routines:
+        entries[name] = len(program)
+        program += build(len(program))
+    return program, entries
+
+
+PROGRAM, ENTRIES = _assemble(
+    ("scalar_mult", _scalar_mult),
+    ("signature", _signature),
+    ("clear", lambda entry: _clear()),
+    ("derive", _derive),
+    ("reduce", lambda entry: _reduce()),
+    ("nonce_check", lambda entry: _nonce_check()),
+)
+
+
+def _routine(name):
+    """Routine *name*'s instructions, its entry to its STOP."""
+    end = ENTRIES[name]
+    while PROGRAM[end].op != STOP:
+        end += 1
+    return PROGRAM[ENTRIES[name] : end + 1]
+
+
+SCALAR_MULT = _routine("scalar_mult")
+SIGNATURE = _routine("signature")
+CLEAR = _routine("clear")
+DERIVE = _routine("derive")
+REDUCE = _routine("reduce")
+NONCE_CHECK = _routine("nonce_check")
 
 #: The registers the engine's read port shows (``P256ALU(PROGRAM, INIT, readable=READABLE)``):
 #: the results. K, D, H and every intermediate value read as 0.
 READABLE = (REGISTER["QX"], REGISTER["QY"])
+#: What the key engine's identity sequencer reads (:mod:`ropuf.gateware.key.identity`): the
+#: results, DERIVE's d and REDUCE's h mod n, which it stores in its own memory (where the
+#: attestation key lives too) for RFC 6979; K and every intermediate value still read as 0.
+READABLE_IDENTITY = (REGISTER["QX"], REGISTER["QY"], REGISTER["D"], REGISTER["H"])
 
 #: Clock cycles of each routine, from its start to its STOP, whatever the data.
 SCALAR_MULT_CYCLES = cycles(PROGRAM, ENTRIES["scalar_mult"])
 SIGNATURE_CYCLES = cycles(PROGRAM, ENTRIES["signature"])
 CLEAR_CYCLES = cycles(PROGRAM, ENTRIES["clear"])
+DERIVE_CYCLES = cycles(PROGRAM, ENTRIES["derive"])
 
 #: Clock cycles of one inversion by Fermat inside a routine (SETC and the 256-step loop).
 INVERSION_CYCLES = cycles([*_power("RZ", "EXP_P", 0, mod=0), _ins(STOP)]) - op_cycles(STOP)

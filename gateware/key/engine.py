@@ -1,4 +1,4 @@
-"""The key engine: LOAD_HELPER, RECONSTRUCT and ATTEST on the fabric.
+"""The key engine: LOAD_HELPER, RECONSTRUCT and ATTEST on the fabric (and IDENTITY, SIGN).
 
 It serves three commands for the command processor (:mod:`ropuf.gateware.core.handler`) with one
 byte memory, one SHA-256 core, the BCH decoder and the RO array, and keeps every secret inside:
@@ -23,6 +23,13 @@ RECONSTRUCT runs in three phases:
 
 ATTEST writes the nonce into its slot and runs the program's attestation part.
 
+With the identity (``identity=True``; :mod:`.identity`, :mod:`ropuf.spec.identity`),
+RECONSTRUCT's derivation also expands the identity key's 40 bytes, which the identity
+sequencer reduces to d on the P-256 engine and keeps in the IDKEY slot (cleared when the key
+check fails); IDENTITY computes ``d G`` and SIGN an RFC 6979 signature, each answered from the
+memory once the sequencer has cleared every secret (or FAULT, with no payload, when the P-256
+engine's self-check failed).
+
 The runner keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
 decoder's message a byte at a time where they are held (``digest_shift``; ``message_shift`` and
 the decoder's ``o_result.payload.byte``: the compact decoder keeps the message in block RAM),
@@ -40,12 +47,13 @@ from amaranth.lib.wiring import In, Out
 
 from ropuf.gateware.core.handler import HandlerSignature
 from ropuf.gateware.ro.array import PairLayout, ResultLayout, saturated
-from ropuf.spec import attestation
+from ropuf.spec import attestation, identity
 from ropuf.spec.code_params import CodeParams
 from ropuf.spec.commands import Command, Status
 
 from .decoder import BCHDecoder
 from .decoder_compact import CompactBCHDecoder
+from .identity import SEQUENCES, IdentitySequencer
 from .program_runner import ProgramRunner
 from .record import MemoryMap, RecordCheck
 from .sha_program import compile_program
@@ -70,11 +78,15 @@ class KeyEngine(wiring.Component):
     compact : bool
         Build on the compact SHA-256 core and BCH decoder (the iCE40UP5K's) instead of the fast
         ones. The answers are the same; the cycle counts differ, and stay constant.
+    identity : bool
+        Serve IDENTITY and SIGN too (:data:`IDENTITY_COMMANDS`): the identity sequencer and
+        the P-256 engine.
 
     Attributes
     ----------
     h : In(HandlerSignature())
-        The command processor's port for LOAD_HELPER, RECONSTRUCT, ATTEST.
+        The command processor's port for LOAD_HELPER, RECONSTRUCT, ATTEST (and IDENTITY,
+        SIGN).
     key_ready : Out(1)
         A reconstructed key is held (INFO reports it).
     ro_pairs : Out(stream.Signature(PairLayout))
@@ -92,10 +104,12 @@ class KeyEngine(wiring.Component):
     """
 
     COMMANDS = (Command.LOAD_HELPER, Command.RECONSTRUCT, Command.ATTEST)
+    #: What a build with the identity serves besides :data:`COMMANDS`.
+    IDENTITY_COMMANDS = (Command.IDENTITY, Command.SIGN)
 
     def __init__(
         self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int,
-        compact: bool = False, offsets=None,
+        compact: bool = False, offsets=None, identity: bool = False,
     ):  # fmt: skip
         if not isinstance(code, CodeParams):
             raise TypeError(f"code must be a CodeParams, not {code!r}")
@@ -108,7 +122,8 @@ class KeyEngine(wiring.Component):
             )
         if code.message_bytes > 32:
             raise ValueError(f"A {code.k}-bit secret does not fit a 32-byte slot")
-        self.map = MemoryMap(code, n_ro)
+        self.identity = bool(identity)
+        self.map = MemoryMap(code, n_ro, identity=self.identity)
         self.program = compile_program(self.map)
         if self.program.depth > 1024:
             raise ValueError(f"A {self.map.record}-byte record does not fit the 1 KiB memory")
@@ -147,9 +162,16 @@ class KeyEngine(wiring.Component):
         m.submodules.hmac = runner = ProgramRunner(program, compact=self.compact)
         wiring.connect(m, decoder.o_result, runner.secret)
         m.d.comb += [decoder.message_shift.eq(runner.secret_shift), runner.read_data.eq(rd.data)]
+        if self.identity:
+            m.submodules.identity = seq = IdentitySequencer(mm, program)
+            m.d.comb += [seq.read_data.eq(rd.data), seq.sha_done.eq(runner.done)]
+            sign_domain = Signal(8)
 
         status = Signal(8)
-        mac_out = Signal()  # the answer carries the MAC (ATTEST); else no payload
+        mac_out = Signal()  # the answer carries the MAC (ATTEST)
+        # IDENTITY's or SIGN's answer bytes (0 on FAULT); only with the identity, so a build
+        # without it keeps its logic.
+        answer_length = Signal(range(identity.PUBLIC_KEY_BYTES + 1)) if self.identity else 0
         done = Signal()
         key_ready = Signal()
 
@@ -167,7 +189,7 @@ class KeyEngine(wiring.Component):
 
         m.d.comb += [
             h.status.eq(status),
-            h.out_length.eq(Mux(mac_out, attestation.MAC_BYTES, 0)),
+            h.out_length.eq(Mux(mac_out, attestation.MAC_BYTES, answer_length)),
             h.done.eq(done),
             self.key_ready.eq(key_ready),
         ]
@@ -204,6 +226,8 @@ class KeyEngine(wiring.Component):
                 m.d.comb += h.payload.ready.eq(1)
                 with m.If(h.start):
                     m.d.sync += [done.eq(0), mac_out.eq(0), index.eq(0)]
+                    if self.identity:
+                        m.d.sync += answer_length.eq(0)
                     with m.If(h.code == Command.LOAD_HELPER):
                         with m.If(h.length < 2):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
@@ -216,13 +240,32 @@ class KeyEngine(wiring.Component):
                             m.d.comb += check.clear.eq(1)
                             m.d.sync += key_ready.eq(0)
                             m.next = "VALIDATE_READ"
-                    with m.Else():  # ATTEST
+                    with m.Elif(h.code == Command.ATTEST) if self.identity else m.Else():
                         with m.If(h.length != attestation.NONCE_BYTES):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
                         with m.Elif(~key_ready):
                             m.d.sync += answer(Status.NO_KEY)
                         with m.Else():
                             m.next = "NONCE"
+                    if self.identity:
+                        with m.Elif(h.code == Command.IDENTITY):
+                            with m.If(h.length != 0):
+                                m.d.sync += answer(Status.BAD_PAYLOAD)
+                            with m.Elif(~key_ready):
+                                m.d.sync += answer(Status.NO_KEY)
+                            with m.Else():
+                                m.d.comb += [
+                                    seq.start.eq(1),
+                                    seq.entry.eq(SEQUENCES.index("identity")),
+                                ]
+                                m.next = "IDENTITY"
+                        with m.Elif(h.code == Command.SIGN):
+                            with m.If(h.length != identity.SIGN_PAYLOAD_BYTES):
+                                m.d.sync += answer(Status.BAD_PAYLOAD)
+                            with m.Elif(~key_ready):
+                                m.d.sync += answer(Status.NO_KEY)
+                            with m.Else():
+                                m.next = "SIGN_DOMAIN"
 
             # LOAD_HELPER: offset (2 bytes, little-endian), then data written from there.
             with m.State("LOAD_OFFSET"):
@@ -343,7 +386,10 @@ class KeyEngine(wiring.Component):
             # ATTEST: the nonce into its slot, then the program from its entry.
             with m.State("NONCE"):
                 with m.If(index == attestation.NONCE_BYTES):
-                    m.d.comb += [runner.start.eq(1), runner.attest.eq(1)]
+                    m.d.comb += [
+                        runner.start.eq(1),
+                        runner.entry.eq(program.entry_number("attest")),
+                    ]
                     m.d.sync += index.eq(0)
                     m.next = "RUN"
                 with m.Else():
@@ -364,17 +410,119 @@ class KeyEngine(wiring.Component):
                     wr.data.eq(runner.write_data),
                     wr.en.eq(runner.write_en),
                 ]
+                reconstructed = [
+                    key_ready.eq(runner.ok),
+                    status.eq(Mux(runner.ok, Status.OK, Status.KEY_CHECK_FAILED)),
+                    done.eq(1),
+                ]
                 with m.If(runner.done):
                     with m.If(h.code == Command.ATTEST):
-                        m.d.sync += [status.eq(Status.OK), mac_out.eq(1), done.eq(1)]
-                        m.next = "MAC"
-                    with m.Else():
                         m.d.sync += [
-                            key_ready.eq(runner.ok),
-                            status.eq(Mux(runner.ok, Status.OK, Status.KEY_CHECK_FAILED)),
+                            status.eq(Status.OK),
+                            mac_out.eq(1),
                             done.eq(1),
                         ]
-                        m.next = "IDLE"
+                        m.next = "MAC"
+                    with m.Else():
+                        if self.identity:
+                            # The identity key from the expansion the derivation left (always,
+                            # so RECONSTRUCT's cycles do not depend on the key check).
+                            m.d.comb += [
+                                seq.start.eq(1),
+                                seq.entry.eq(SEQUENCES.index("derive")),
+                            ]
+                            m.next = "IDENTITY"
+                        else:
+                            m.d.sync += reconstructed
+                            m.next = "IDLE"
+
+            if self.identity:
+                # SIGN: the domain byte, then the value into NONCE (attestation) or H1.
+                with m.State("SIGN_DOMAIN"):
+                    m.d.comb += h.payload.ready.eq(1)
+                    with m.If(h.payload.valid):
+                        m.d.sync += [sign_domain.eq(h.payload.payload), index.eq(0)]
+                        valid = (h.payload.payload == identity.SignDomain.ATTESTATION) | (
+                            h.payload.payload == identity.SignDomain.GENERIC
+                        )
+                        with m.If(valid):
+                            m.next = "SIGN_VALUE"
+                        with m.Else():  # IDLE drops the rest of the payload
+                            m.d.sync += answer(Status.BAD_PAYLOAD)
+                            m.next = "IDLE"
+                with m.State("SIGN_VALUE"):
+                    attest = sign_domain == identity.SignDomain.ATTESTATION
+                    with m.If(index == identity.DIGEST_BYTES):
+                        entry = Mux(attest, SEQUENCES.index("sign_attest"), SEQUENCES.index("sign"))
+                        m.d.comb += [seq.start.eq(1), seq.entry.eq(entry)]
+                        m.d.sync += index.eq(0)
+                        m.next = "IDENTITY"
+                    with m.Else():
+                        base = Mux(attest, mm.slot("NONCE"), mm.slot("H1"))
+                        m.d.comb += [
+                            h.payload.ready.eq(1),
+                            wr.addr.eq(base + index),
+                            wr.data.eq(h.payload.payload),
+                            wr.en.eq(h.payload.valid),
+                        ]
+                        with m.If(h.payload.valid):
+                            m.d.sync += index.eq(index + 1)
+
+                # The sequencer runs; the program runner has the memory while it says so.
+                with m.State("IDENTITY"):
+                    with m.If(seq.sha_busy):
+                        m.d.comb += [
+                            runner.start.eq(seq.sha_start),
+                            runner.entry.eq(seq.sha_entry),
+                            rd.addr.eq(runner.read_addr),
+                            wr.addr.eq(runner.write_addr),
+                            wr.data.eq(runner.write_data),
+                            wr.en.eq(runner.write_en),
+                        ]
+                    with m.Else():
+                        m.d.comb += [
+                            rd.addr.eq(seq.read_addr),
+                            wr.addr.eq(seq.write_addr),
+                            wr.data.eq(seq.write_data),
+                            wr.en.eq(seq.write_en),
+                        ]
+                    with m.If(seq.done):
+                        m.d.sync += index.eq(0)
+                        with m.If(h.code == Command.RECONSTRUCT):
+                            m.d.sync += reconstructed
+                            m.next = "IDLE"
+                        with m.Else():
+                            length = Mux(
+                                h.code == Command.IDENTITY,
+                                identity.PUBLIC_KEY_BYTES,
+                                identity.SIGNATURE_BYTES,
+                            )
+                            m.d.sync += [
+                                status.eq(Mux(seq.fault, Status.FAULT, Status.OK)),
+                                answer_length.eq(Mux(seq.fault, 0, length)),
+                                done.eq(1),
+                            ]
+                            with m.If(seq.fault):
+                                m.next = "IDLE"
+                            with m.Else():
+                                m.next = "ANSWER"
+
+                # The answer from V and KD (x, y or r, s); IDENTITY's starts with 0x04.
+                with m.State("ANSWER"):
+                    prefix = h.code == Command.IDENTITY
+                    answer_phase = Signal()
+                    m.d.comb += rd.addr.eq(mm.slot("V") + index - prefix)
+                    with m.If(answer_phase == 0):
+                        m.d.sync += answer_phase.eq(1)
+                    with m.Else():
+                        m.d.comb += [
+                            h.response.valid.eq(1),
+                            h.response.payload.eq(Mux(prefix & (index == 0), 0x04, rd.data)),
+                        ]
+                        with m.If(h.response.ready):
+                            m.d.sync += [answer_phase.eq(0), index.eq(index + 1)]
+                            with m.If(index == answer_length - 1):
+                                m.next = "IDLE"
 
             with m.State("MAC"):
                 m.d.comb += [

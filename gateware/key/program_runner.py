@@ -16,7 +16,7 @@ block is what the iCE40UP5K spends on SHA-256 with HMAC (the ``SHA-256`` row of 
 report): benchmarks/bench_key_engine.py prints its cells.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Array, Const, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -31,7 +31,8 @@ __all__ = ["ProgramRunner"]
 
 
 class ProgramRunner(wiring.Component):
-    """Run the derivation (from operation 0) or the attestation program (from its entry).
+    """Run one of the program's entries: the derivation, the attestation program or (with the
+    identity) one of the identity's.
 
     Parameters
     ----------
@@ -43,9 +44,9 @@ class ProgramRunner(wiring.Component):
     Attributes
     ----------
     start : In(1)
-        Start the program (a cycle's pulse while idle): the attestation program when ``attest``
-        is high in that cycle, else the derivation.
-    attest : In(1)
+        Start the program (a cycle's pulse while idle) from the entry ``entry`` names in that
+        cycle (:meth:`~ropuf.gateware.key.sha_program.Program.entry_number`; 0: the derivation).
+    entry : In(range(len(program.entries)))
     done : Out(1)
         High for the cycle the program reaches STOP. After the attestation program, the MAC
         follows on ``o_mac``.
@@ -76,7 +77,7 @@ class ProgramRunner(wiring.Component):
         super().__init__(
             {
                 "start": In(1),
-                "attest": In(1),
+                "entry": In(range(len(program.entries))),
                 "done": Out(1),
                 "ok": Out(1),
                 "read_addr": Out(11),
@@ -100,6 +101,7 @@ class ProgramRunner(wiring.Component):
         else:
             m.submodules.sha = sha = SHA256()
 
+        entries = Array(Const(address, range(len(ops))) for address in program.entries.values())
         m.submodules.ops = op_rom = memory.Memory(
             shape=OpLayout,
             depth=len(ops),
@@ -136,7 +138,7 @@ class ProgramRunner(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [
-                        pc.eq(Mux(self.attest, program.attest_entry, 0)),
+                        pc.eq(entries[self.entry]),
                         phase.eq(0),
                         index.eq(0),
                         fetched.eq(0),

@@ -10,7 +10,12 @@ Memory (8 bits wide)::
         MASTER  the master key
         TMP     inner HMAC digests
         AKEY    the attestation key
-        NONCE   the verifier's nonce
+        NONCE   the verifier's nonce (and SIGN's attestation nonce)
+    with the identity (:mod:`.identity`), four more:
+        IDKEY   the identity private key d, big-endian
+        H1      the digest SIGN signs, then that digest modulo n (RFC 6979's bits2octets)
+        V, KD   RFC 6979's V and K; at RECONSTRUCT, d's 40 bytes of expansion (V and the
+                first 8 bytes of KD); after IDENTITY or SIGN the answer (V, KD: x, y or r, s)
     then the constants the SHA-256 program hashes (:mod:`.sha_program`), from ``depth``
 
 The record's field offsets are :class:`ropuf.spec.helper_data.RecordLayout`'s, the definition the
@@ -32,10 +37,11 @@ from amaranth.lib.wiring import In, Out
 from ropuf.gateware.crypto.crc32 import SerialCRC32
 from ropuf.spec.helper_data import CRC_BYTES, HelperData, RecordLayout
 
-__all__ = ["SLOTS", "MemoryMap", "RecordCheck"]
+__all__ = ["IDENTITY_SLOTS", "SLOTS", "MemoryMap", "RecordCheck"]
 
-#: Slot names, in memory order.
-SLOTS = ("HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE")
+#: Slot names, in memory order; the last :data:`IDENTITY_SLOTS` only with the identity.
+SLOTS = ("HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE", "IDKEY", "H1", "V", "KD")
+IDENTITY_SLOTS = 4
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class MemoryMap(RecordLayout):
     record's fields (:class:`~ropuf.spec.helper_data.RecordLayout`), then the slots."""
 
     n_ro: int
+    #: The identity's slots too (:mod:`.identity`).
+    identity: bool = False
 
     @property
     def record(self) -> int:
@@ -55,7 +63,8 @@ class MemoryMap(RecordLayout):
 
     @property
     def depth(self) -> int:
-        return self.slot(SLOTS[-1]) + 32
+        slots = SLOTS if self.identity else SLOTS[:-IDENTITY_SLOTS]
+        return self.slot(slots[-1]) + 32
 
     def header(self) -> bytes:
         """The first bytes every valid record of this build starts with."""

@@ -12,6 +12,18 @@ follows :mod:`ropuf.spec.kdf_labels` and :mod:`ropuf.spec.attestation` exactly (
     HREC   = SHA(record)
     ATTEST: MAC = HMAC(AKEY, "ropuf attest v1" 0x00 || HREC || NONCE)
 
+With the identity (:mod:`ropuf.spec.identity`; the engine's :mod:`.identity` sequencer starts
+the entries and moves values to and from the P-256 engine), the derivation also writes d's
+40 bytes of expansion, and four more entries run::
+
+    V || KD[:8] = HMAC(MASTER, "ropuf identity" 0x01) || HMAC(MASTER, T1 || "ropuf identity" 0x02)
+    identity_finish: clear V, KD; clear IDKEY if the key check failed
+    sign_attest: H1 = SHA("ropuf sign v1" 0^3 || HREC || NONCE)
+    drbg (RFC 6979 3.2 b-h, one candidate): KD = HMAC(0^32, 1^32 || 0x00 || IDKEY || H1),
+        V = HMAC(KD, 1^32), KD = HMAC(KD, V || 0x01 || IDKEY || H1), V = HMAC(KD, V),
+        V = HMAC(KD, V) (k's candidate); KD and TMP cleared
+    wipe: clear V (once the sequencer has loaded k)
+
 The key is kept only when the decoder succeeded and the key-check value matches; otherwise the
 attestation-key slot is cleared (in the same cycles). SECRET, MASTER and TMP are cleared at the
 end either way.
@@ -22,7 +34,7 @@ from enum import IntEnum
 
 from amaranth.lib import data
 
-from ropuf.spec import attestation, kdf_labels
+from ropuf.spec import attestation, identity, kdf_labels
 from ropuf.spec.helper_data import KCV_BYTES
 
 from .record import MemoryMap
@@ -37,6 +49,14 @@ _CONSTANTS = {
     "kcv": kdf_labels.KCV_LABEL + b"\x01",
     "akey": kdf_labels.ATTEST_LABEL + b"\x01",
     "attest": attestation.ATTEST_LABEL,
+}
+# The identity's (:mod:`ropuf.spec.identity`).
+_IDENTITY_CONSTANTS = {
+    "id1": kdf_labels.IDENTITY_LABEL + b"\x01",
+    "id2": kdf_labels.IDENTITY_LABEL + b"\x02",
+    "sign": identity.SIGN_ATTEST_LABEL,
+    "ones": b"\x01" * 32,  # RFC 6979's first V; its first byte is the 0x01 separator
+    "zeros": bytes(32),  # RFC 6979's first K; its first byte is the 0x00 separator
 }
 
 
@@ -61,14 +81,24 @@ OpLayout = data.StructLayout({"op": 4, "addr": 11, "length": 11, "opad": 1, "las
 
 @dataclass(frozen=True)
 class Program:
-    """The derivation program (from 0) and the attestation program (from ``attest_entry``) in
-    one list of operations, and the constants they hash (``rom``), which the engine's memory
-    holds from ``rom_base`` (the program hashes them with MEM operations)."""
+    """The derivation program (from 0), the attestation program (the last, from
+    ``entries["attest"]``) and the identity's (with the identity) in one list of operations,
+    and the constants they hash (``rom``), which the engine's memory holds from ``rom_base``
+    (the program hashes them with MEM operations)."""
 
     ops: list[dict]
-    attest_entry: int
+    entries: dict[str, int]
     rom: bytes
     rom_base: int
+
+    @property
+    def attest_entry(self) -> int:
+        """Where the attestation program starts."""
+        return self.entries["attest"]
+
+    def entry_number(self, name: str) -> int:
+        """The number the runner's ``entry`` input takes for entry *name*."""
+        return list(self.entries).index(name)
 
     @property
     def depth(self) -> int:
@@ -77,10 +107,12 @@ class Program:
 
 
 def compile_program(layout: MemoryMap) -> Program:
-    """The derivation program from 0 and the attestation program from its entry."""
+    """The derivation program from 0, the identity's entries if ``layout.identity``, and the
+    attestation program (the last)."""
     rom = b""
     where = {}
-    for name, value in _CONSTANTS.items():
+    constants = {**_CONSTANTS, **(_IDENTITY_CONSTANTS if layout.identity else {})}
+    for name, value in constants.items():
         where[name] = (len(rom), len(value))
         rom += value
     s = layout.slot
@@ -100,14 +132,23 @@ def compile_program(layout: MemoryMap) -> Program:
             )
         ops.append({"op": Op.DIGEST})
 
-    def const(name):
-        offset, length = where[name]
-        return (Op.MEM, layout.depth + offset, length)
+    def const(name, length=None):
+        offset, full = where[name]
+        return (Op.MEM, layout.depth + offset, full if length is None else length)
 
-    def hmac(key_slot, *segments):
-        msg((Op.KEYPAD, s(key_slot), 64, 0), *segments)
+    def hmac(key_slot, *segments, key=None):
+        key = s(key_slot) if key is None else key
+        msg((Op.KEYPAD, key, 64, 0), *segments)
         ops.append({"op": Op.WRITE, "addr": s("TMP"), "length": 32})
-        msg((Op.KEYPAD, s(key_slot), 64, 1), (Op.MEM, s("TMP"), 32))
+        msg((Op.KEYPAD, key, 64, 1), (Op.MEM, s("TMP"), 32))
+
+    def write(slot, length=32):
+        ops.append({"op": Op.WRITE, "addr": s(slot), "length": length})
+
+    def zero(slot):
+        ops.append({"op": Op.ZERO, "addr": s(slot), "length": 32})
+
+    entries = {"derive": 0}
 
     ops.append({"op": Op.SECRET})
     ops.append({"op": Op.WRITE, "addr": s("SECRET"), "length": secret_bytes})
@@ -119,6 +160,11 @@ def compile_program(layout: MemoryMap) -> Program:
     ops.append({"op": Op.CHECK, "addr": layout.kcv, "length": KCV_BYTES})
     hmac("MASTER", const("akey"))
     ops.append({"op": Op.WRITE, "addr": s("AKEY"), "length": 32})
+    if layout.identity:  # d's 40 bytes: T1 in V, T2's first 8 bytes in KD
+        hmac("MASTER", const("id1"))
+        write("V")
+        hmac("MASTER", (Op.MEM, s("V"), 32), const("id2"))
+        write("KD", 8)
     msg((Op.MEM, 0, layout.record))
     ops.append({"op": Op.WRITE, "addr": s("HREC"), "length": 32})
     for name in ("SECRET", "MASTER", "TMP"):
@@ -126,8 +172,40 @@ def compile_program(layout: MemoryMap) -> Program:
     ops.append({"op": Op.ZERO_IF_BAD, "addr": s("AKEY"), "length": 32})
     ops.append({"op": Op.STOP})
 
-    attest_entry = len(ops)
+    if layout.identity:
+        entries["identity_finish"] = len(ops)
+        zero("V")
+        zero("KD")
+        ops.append({"op": Op.ZERO_IF_BAD, "addr": s("IDKEY"), "length": 32})
+        ops.append({"op": Op.STOP})
+
+        entries["sign_attest"] = len(ops)
+        msg(const("sign"), (Op.MEM, s("HREC"), 32), (Op.MEM, s("NONCE"), 32))
+        write("H1")
+        ops.append({"op": Op.STOP})
+
+        entries["drbg"] = len(ops)
+        x_h1 = ((Op.MEM, s("IDKEY"), 32), (Op.MEM, s("H1"), 32))
+        zeros = layout.depth + where["zeros"][0]
+        hmac(None, const("ones"), const("zeros", 1), *x_h1, key=zeros)
+        write("KD")
+        hmac("KD", const("ones"))
+        write("V")
+        hmac("KD", (Op.MEM, s("V"), 32), const("ones", 1), *x_h1)
+        write("KD")
+        for _ in range(2):
+            hmac("KD", (Op.MEM, s("V"), 32))
+            write("V")
+        zero("KD")
+        zero("TMP")
+        ops.append({"op": Op.STOP})
+
+        entries["wipe"] = len(ops)
+        zero("V")
+        ops.append({"op": Op.STOP})
+
+    entries["attest"] = len(ops)
     hmac("AKEY", const("attest"), (Op.MEM, s("HREC"), 32), (Op.MEM, s("NONCE"), 32))
     ops.append({"op": Op.ZERO, "addr": s("TMP"), "length": 32})
     ops.append({"op": Op.STOP})
-    return Program(ops, attest_entry, rom, layout.depth)
+    return Program(ops, entries, rom, layout.depth)

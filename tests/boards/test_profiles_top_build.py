@@ -98,6 +98,8 @@ def test_ulx3s_boards_carry_the_chosen_code_on_its_rings(profile):
     small = profile.name == "ulx3s-12f"
     assert profile.compact_key_path == small
     assert profile.arbiter_chains == (0 if small else 4)
+    # The identity (the P-256 engine) on the 85F and 45F only.
+    assert profile.identity == (profile.name in ("ulx3s-85f", "ulx3s-45f"))
 
 
 @pytest.mark.parametrize("profile", ECP5_PROFILES, ids=lambda p: p.name)
@@ -208,7 +210,12 @@ def test_board_top_puts_the_rings_where_the_profile_says():
     # the profile's BELs, which the family's default placement would not give.
     region = ECP5RingRegion(x0=30, y0=21, columns=4, skip_y=(22,))
     profile = dataclasses.replace(
-        PROFILES["ulx3s-85f"], n_ro=8, placement=region, code=None, arbiter_chains=0
+        PROFILES["ulx3s-85f"],
+        n_ro=8,
+        placement=region,
+        code=None,
+        arbiter_chains=0,
+        identity=False,
     )
     top = board_top(profile, "deployment")
     assert isinstance(top, BoardTop)

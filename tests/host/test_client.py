@@ -408,3 +408,51 @@ def test_a_line_that_never_falls_silent_ends_at_the_timeout():
         client.info()
     assert time.monotonic() - start < 2.0
     assert line.reads > 1
+
+
+def test_identity_and_sign_over_the_fast_device():
+    """IDENTITY and SIGN through the client: the key is the one the host derives from the
+    enrollment's master key, the signatures RFC 6979's, verified with cryptography; the errors
+    are typed."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
+
+    from ropuf.host.client import FaultError
+    from ropuf.spec import identity
+    from ropuf.spec.identity import SignDomain
+
+    enrollment = enrolled_helper()
+    record = enrollment.helper.to_bytes()
+    client = client_for()
+    with pytest.raises(NoKeyError, match="IDENTITY: the device has no key"):
+        client.identity()
+    client.load_helper(record)
+    client.reconstruct()
+    d = identity.identity_scalar(enrollment.keys.master)
+    public = client.identity()
+    assert public == identity.encode_public_key(identity.public_key(d))
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public)
+    nonce, digest = bytes(range(32)), bytes(range(32, 64))
+    for domain, value, h in (
+        (SignDomain.GENERIC, digest, digest),
+        (SignDomain.ATTESTATION, nonce, identity.attestation_digest(record, nonce)),
+    ):
+        signature = client.sign(domain, value)
+        assert signature == identity.sign(d, h) == client.sign(domain, value)
+        r, s = int.from_bytes(signature[:32]), int.from_bytes(signature[32:])
+        key.verify(encode_dss_signature(r, s), h, ec.ECDSA(Prehashed(hashes.SHA256())))
+    with pytest.raises(ValueError, match="32-byte value, not 31"):
+        client.sign(SignDomain.GENERIC, bytes(31))
+    with pytest.raises(ValueError, match="is not a valid SignDomain"):
+        client.sign(7, digest)
+    with pytest.raises(DeviceError, match="BAD_PAYLOAD"):
+        client.request(0x09, b"\x07" + digest)
+    # A fault: the device answers nothing, the client names it.
+    client.transport.model._sign = lambda payload: (Status.FAULT, b"")
+    with pytest.raises(FaultError, match=r"self-check.*status 0x16 FAULT"):
+        client.sign(SignDomain.GENERIC, digest)
+    # A build without the identity does not know the commands.
+    icebreaker = DeviceClient(FastDevice(device_model(Condition(board="icebreaker"))))
+    with pytest.raises(UnknownCommandError):
+        icebreaker.identity()

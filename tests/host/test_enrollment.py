@@ -144,7 +144,7 @@ def test_conditions_are_pooled_and_the_first_is_verified(registry, owner):
 
 
 def test_read_counts_give_both_counts_and_the_device_soft_values():
-    params = replace(SIM_DEVICE, soft_width=6, code=None)
+    params = replace(SIM_DEVICE, soft_width=6, code=None, identity=False)
     condition = Condition(die_seed=8, noise_seed=4)
     counts = read_counts(fast_client(condition, params), 200, 2)
     soft = pair_soft(counts, [(2 * i, 2 * i + 1) for i in range(100)], 6)
@@ -185,7 +185,9 @@ def test_refuses_a_deployment_build_with_the_reason(registry, owner):
 
 
 def test_refuses_unfit_builds(registry, owner):
-    small = fast_client(params=replace(SIM_DEVICE, n_ro=768, code=None, offsets=None))
+    small = fast_client(
+        params=replace(SIM_DEVICE, n_ro=768, code=None, offsets=None, identity=False)
+    )
     with pytest.raises(EnrollmentError, match=r"has no key path \(its INFO names no key const"):
         enroll_device("a", [ClientSource(small)], registry, owner, reads=2)
     with pytest.raises(
@@ -237,7 +239,7 @@ def test_a_failed_verification_registers_nothing(registry, owner):
     client = DeviceClient(Misbehaving(model, mac=bytes(32)), timeout=0.1)
     with pytest.raises(EnrollmentError, match="does not match the derived attestation key"):
         enroll_device("die-3", [ClientSource(client)], registry, owner, reads=2)
-    keyless = fast_client(params=replace(SIM_DEVICE, code=None))
+    keyless = fast_client(params=replace(SIM_DEVICE, code=None, identity=False))
     with pytest.raises(EnrollmentError, match="has no key path"):
         enroll_device("die-3", [ClientSource(keyless)], registry, owner, reads=2)
     assert registry.devices() == []

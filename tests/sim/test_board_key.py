@@ -1,18 +1,25 @@
 """The key path of the simulated board (Verilator, through the UART bit stream): a helper record
-made on the host reconstructs on the fabric, attests with the host-derived key, and answers
+made on the host reconstructs on the fabric, attests with the host-derived key, reports the
+identity the host derives and signs with it (RFC 6979, verified with cryptography), and answers
 as the fast model device does; another die fails the key check."""
+
+import hashlib
 
 import numpy as np
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
 from ropuf.host.client import DeviceClient
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.ro_measure import measure_pairs
-from ropuf.spec import arbiter_command, commands
+from ropuf.spec import arbiter_command, commands, identity
 from ropuf.spec.attestation import attestation_mac
 from ropuf.spec.commands import Command, Status
+from ropuf.spec.identity import SignDomain
 from tests.drivers.board_session import send_all
 
 CODE = SIM_DEVICE.code
@@ -40,7 +47,8 @@ def enrolled(die_seed: int, reads: int = 12):
 
 
 def session(client, record: bytes, nonce: bytes) -> list:
-    """LOAD_HELPER, RECONSTRUCT, INFO, ATTEST: (status, payload) of each."""
+    """LOAD_HELPER, RECONSTRUCT, INFO, ATTEST, IDENTITY, SIGN (attestation): (status, payload)
+    of each."""
     return send_all(
         client,
         [
@@ -48,8 +56,17 @@ def session(client, record: bytes, nonce: bytes) -> list:
             (Command.RECONSTRUCT, b""),
             (Command.INFO, b""),
             (Command.ATTEST, nonce),
+            (Command.IDENTITY, b""),
+            (Command.SIGN, identity.encode_sign_request(SignDomain.ATTESTATION, nonce)),
         ],
     )
+
+
+def verify(public: bytes, h: bytes, signature: bytes) -> None:
+    """*signature* (r || s) of the digest *h* verifies under *public* with cryptography."""
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public)
+    r, s = int.from_bytes(signature[:32]), int.from_bytes(signature[32:])
+    key.verify(encode_dss_signature(r, s), h, ec.ECDSA(Prehashed(hashes.SHA256())))
 
 
 @pytest.mark.sim
@@ -60,14 +77,28 @@ def test_reconstruct_and_attest_on_the_simulated_board():
     fast = FastDevice(device_model(Condition(die_seed=DIE)))
     with DeviceClient(fast) as client:
         expected = session(client, record, nonce)
+    digest = hashlib.sha256(b"a generic message").digest()
     with SimulatedBoard(Condition(die_seed=DIE)) as board:
         with DeviceClient.open(board.url, timeout=60) as client:
             got = session(client, record, nonce)
+            # The client's methods (`ropuf sim serve` in Verilator answers them).
+            public = client.identity()
+            generic = client.sign(SignDomain.GENERIC, digest)
     assert got == expected
-    *_, (reconstruct, _), (_, info), (attest, mac) = got
+    *_, (reconstruct, _), (_, info), (attest, mac), (ident, point), (sign, signature) = got
     assert reconstruct == Status.OK and commands.Info.decode(info).key_ready
     assert attest == Status.OK
     assert mac == attestation_mac(enrollment.keys.attestation, record, nonce)
+    # The identity: the key the host derives from the enrollment's master key, RFC 6979
+    # signatures that cryptography verifies.
+    d = identity.identity_scalar(enrollment.keys.master)
+    assert (ident, point) == (Status.OK, identity.encode_public_key(identity.public_key(d)))
+    assert public == point
+    h = identity.attestation_digest(record, nonce)
+    assert (sign, signature) == (Status.OK, identity.sign(d, h))
+    verify(public, h, signature)
+    assert generic == identity.sign(d, digest)
+    verify(public, digest, generic)
 
 
 @pytest.mark.sim
@@ -76,10 +107,10 @@ def test_another_die_fails_the_key_check():
     with SimulatedBoard(Condition(die_seed=DIE + 1)) as board:
         with DeviceClient.open(board.url, timeout=60) as client:
             got = session(client, record, bytes(32))
-    *_, (reconstruct, _), (_, info), (attest, _) = got
+    *_, (reconstruct, _), (_, info), (attest, _), (ident, _), (sign, _) = got
     assert reconstruct == Status.KEY_CHECK_FAILED
     assert not commands.Info.decode(info).key_ready
-    assert attest == Status.NO_KEY
+    assert attest == ident == sign == Status.NO_KEY
 
 
 @pytest.mark.sim

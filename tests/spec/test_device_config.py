@@ -12,14 +12,14 @@ from ropuf.sim.board import Condition, _design, device_model
 
 #: INFO's build id of every configuration that exists (records and reports name these).
 BUILD_IDS = {
-    ("sim", "enrollment"): "0d80dfb12dcf674c",
+    ("sim", "enrollment"): "0c2b417cb36a285c",  # the identity joined it
     ("sim-icebreaker", "enrollment"): "32b2b118468679dd",
     ("icebreaker", "enrollment"): "f4e8bf8d0ea32706",
     ("icebreaker", "deployment"): "814fdc27bab534e8",
-    ("ulx3s-85f", "enrollment"): "cd09f0238b587b54",
-    ("ulx3s-85f", "deployment"): "50729416fa51370b",
-    ("ulx3s-45f", "enrollment"): "cd09f0238b587b54",
-    ("ulx3s-45f", "deployment"): "50729416fa51370b",
+    ("ulx3s-85f", "enrollment"): "e4da2ff8dedd3b8b",  # the identity joined these four
+    ("ulx3s-85f", "deployment"): "1c2133c139bb7357",
+    ("ulx3s-45f", "enrollment"): "e4da2ff8dedd3b8b",
+    ("ulx3s-45f", "deployment"): "1c2133c139bb7357",
     ("ulx3s-25f", "enrollment"): "cd09f0238b587b54",
     ("ulx3s-25f", "deployment"): "50729416fa51370b",
     ("ulx3s-12f", "enrollment"): "781567aeac0eafe8",
@@ -49,3 +49,11 @@ def test_a_compact_key_path_has_its_own_build_id_and_needs_a_code():
     assert replace(compact, compact_key_path=False).build_id != compact.build_id
     with pytest.raises(ValueError, match="compact key path needs a key path"):
         replace(compact, code=None, compact_key_path=True)
+
+
+def test_an_identity_has_its_own_build_id_and_needs_a_code():
+    config = PROFILES["ulx3s-85f"].config("deployment")
+    assert config.identity and not PROFILES["icebreaker"].config("deployment").identity
+    assert replace(config, identity=False).build_id.hex() == BUILD_IDS["ulx3s-25f", "deployment"]
+    with pytest.raises(ValueError, match="identity needs a key path"):
+        replace(config, code=None)

@@ -12,9 +12,11 @@ from amaranth.sim import Simulator
 
 from ropuf.gateware.crypto.p256_alu import (
     ADD,
+    ADDK,
     BIT,
     CHK,
     CLRF,
+    KEY_MODULUS,
     LOOP,
     MODULI,
     MUL,
@@ -145,7 +147,7 @@ def test_instructions_are_checked():
     with pytest.raises(ValueError, match="register"):
         Instruction(MUL, dst=32)
     with pytest.raises(ValueError, match="opcode"):
-        Instruction(10)
+        Instruction(11)
     with pytest.raises(ValueError, match="instructions"):
         P256ALU([])
 
@@ -181,3 +183,17 @@ def test_clrf_clears_the_flag():
     flag = []
     run(program, {0: 1}, read=[], flag=flag)
     assert flag == [0]
+
+
+def test_addk_adds_modulo_n_minus_1():
+    # ADDK ignores the mod bit: n - 1 either way, and the fix pass adds n - 1 back.
+    m = KEY_MODULUS
+    pairs = [(0, 0), (m - 1, 1), (m - 1, m - 1), (m // 2, m // 2 + 1), (5, 7)]
+    for mod in (0, 1):
+        program = [Instruction(ADDK, dst=10 + k, a=k, b=k + 5, mod=mod) for k in range(5)]
+        program.append(Instruction(STOP))
+        registers = {k: a for k, (a, _) in enumerate(pairs)}
+        registers.update({k + 5: b for k, (_, b) in enumerate(pairs)})
+        out, busy = run(program, registers, read=range(10, 15))
+        assert [out[10 + k] for k in range(5)] == [(a + b) % m for a, b in pairs]
+        assert busy == cycles(program)

@@ -16,6 +16,7 @@ from ropuf.gateware.crypto import p256_alu
 from ropuf.gateware.crypto.p256_alu import ADD, MUL, REGISTERS, SUB, Instruction, run_model
 from ropuf.gateware.crypto.p256_program import (
     CLEAR_CYCLES,
+    DERIVE_CYCLES,
     ENTRIES,
     INIT,
     PROGRAM,
@@ -171,3 +172,34 @@ def test_clear_zeroes_everything_but_the_constants():
     run_model(PROGRAM, registers, ENTRIES["signature"])
     assert run_model(PROGRAM, registers, ENTRIES["clear"]) == (CLEAR_CYCLES, False)
     assert registers == fresh_registers()
+
+
+@pytest.mark.parametrize(
+    "c", [0, 1, N - 2, N - 1, N, 2 * N - 2, 2**320 - 1, 0x1234 << 300], ids=hex
+)
+def test_derive_is_fips_a21(c):
+    # D = (c mod (n - 1)) + 1 from c's top 64 bits in H and its low 256 in K.
+    registers = fresh_registers(H=c >> 256, K=c % 2**256)
+    assert run_model(PROGRAM, registers, ENTRIES["derive"], True) == (DERIVE_CYCLES, False)
+    assert registers[REGISTER["D"]] == c % (N - 1) + 1
+
+
+@pytest.mark.parametrize("h", [0, 1, N - 1, N, N + 1, 2**256 - 1], ids=hex)
+def test_reduce_takes_the_digest_modulo_n(h):
+    registers = fresh_registers(H=h)
+    assert run_model(PROGRAM, registers, ENTRIES["reduce"], True)[1] is False
+    assert registers[REGISTER["H"]] == h % N
+
+
+@pytest.mark.parametrize(
+    ("k", "fault"), [(1, False), (N - 1, False), (N, True), (N + 5, True), (2**256 - 1, True)]
+)
+def test_nonce_check_refuses_a_nonce_not_below_n(k, fault):
+    registers = fresh_registers(K=k)
+    assert run_model(PROGRAM, registers, ENTRIES["nonce_check"])[1] is fault
+    # The flag stays set through the signature that follows (r, s are not read).
+    registers = fresh_registers(K=k % N or 1, D=RFC6979_KEY, H=7)
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    registers[REGISTER["K"]] = k
+    _, flag = run_model(PROGRAM, registers, ENTRIES["nonce_check"])
+    assert run_model(PROGRAM, registers, ENTRIES["signature"], flag)[1] is fault

@@ -1,0 +1,131 @@
+"""The key engine's identity in Verilator: IDENTITY and SIGN on a small key path (the code of
+test_engine.py) against the reference (:mod:`ropuf.spec.identity`, itself checked against
+``cryptography`` and RFC 6979) and the device model, every signature verified with
+``cryptography``, and the constant-time test: RECONSTRUCT (success or failure), IDENTITY and
+SIGN each take one cycle count whatever the key, the digest or the nonce."""
+
+import hashlib
+import json
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
+
+from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.key.record import MemoryMap
+from ropuf.gateware.ro.array import ResultLayout
+from ropuf.sim import harness
+from ropuf.sim.device_model import DeviceModel
+from ropuf.sim.testbenches.handler import JOB_ENV, write_job
+from ropuf.spec import commands, identity
+from ropuf.spec.commands import Command, Status
+from ropuf.spec.device_config import DeviceConfig
+from ropuf.spec.identity import SignDomain
+
+from .test_engine import CODE, GATE, N_RO, NOISE, OFFSETS, enrol, make, with_crc
+
+TESTBENCH = "ropuf.sim.testbenches.handler"
+DIGESTS = (hashlib.sha256(b"sample").digest(), hashlib.sha256(b"test").digest())
+NONCES = (bytes(range(32)), b"\xff" * 32)
+
+
+def session(record: bytes, digest: bytes, nonce: bytes) -> list[tuple[int, bytes]]:
+    """The record, RECONSTRUCT, IDENTITY, SIGN (generic, attestation), the refusals."""
+    return [
+        *((Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)),
+        (Command.RECONSTRUCT, b""),
+        (Command.IDENTITY, b""),
+        (Command.SIGN, identity.encode_sign_request(SignDomain.GENERIC, digest)),
+        (Command.SIGN, identity.encode_sign_request(SignDomain.ATTESTATION, nonce)),
+        (Command.SIGN, b"\x07" + digest),  # no such domain
+        (Command.SIGN, b"\x02" + digest[:31]),  # short
+        (Command.IDENTITY, b"\x00"),  # IDENTITY takes no payload
+    ]
+
+
+def verify(public: bytes, h: bytes, signature: bytes) -> None:
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), public)
+    r, s = int.from_bytes(signature[:32]), int.from_bytes(signature[32:])
+    key.verify(encode_dss_signature(r, s), h, ec.ECDSA(Prehashed(hashes.SHA256())))
+
+
+@pytest.mark.sim
+def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
+    _, _, rates = make()
+    first, first_keys, _ = enrol(rates, message_seed=1)
+    second, second_keys, _ = enrol(rates, message_seed=2)  # another secret: another d
+    wrong_kcv = with_crc(first[: MemoryMap(CODE, N_RO).kcv] + bytes(8))
+    n_load = len(commands.encode_load_helper(first))
+    reconstruct, ident, generic, attest = n_load, n_load + 1, n_load + 2, n_load + 3
+    before = [  # no key yet
+        (Command.IDENTITY, b""),
+        (Command.SIGN, identity.encode_sign_request(SignDomain.GENERIC, DIGESTS[0])),
+    ]
+    sessions = [
+        session(first, DIGESTS[0], NONCES[0]),
+        session(second, DIGESTS[1], NONCES[1]),
+        session(wrong_kcv, *DIGESTS)[: ident + 1],
+    ]
+    requests = before + [request for s in sessions for request in s]
+
+    result = tmp_path / "answers.json"
+    soft = ResultLayout(16, 16)["soft"]
+    write_job(
+        tmp_path / "job.json", requests, rates=rates, shift=12,
+        soft_offset=soft.offset, soft_width=soft.shape.width,
+    )  # fmt: skip
+    engine = KeyEngine(
+        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True
+    )
+    build = harness.build(engine, "key_engine_identity")
+    harness.run(
+        build, TESTBENCH, env={JOB_ENV: str(tmp_path / "job.json"), "ROPUF_RESULT": str(result)}
+    )
+    answers = [(status, bytes.fromhex(data), cycles) for status, data, cycles in json.loads(
+        result.read_text()
+    )]  # fmt: skip
+    assert len(answers) == len(requests)
+    assert [status for status, _, _ in answers[:2]] == [Status.NO_KEY] * 2
+    runs, at = [], len(before)
+    for s in sessions:
+        runs.append(answers[at : at + len(s)])
+        at += len(s)
+
+    # The reference's answers (the key the host derives from the enrollment's master key),
+    # every signature verified with cryptography.
+    for record, keys, run, digest, nonce in zip(
+        (first, second), (first_keys, second_keys), runs, DIGESTS, NONCES, strict=False
+    ):
+        statuses = [status for status, _, _ in run]
+        assert statuses == [Status.OK] * (n_load + 4) + [Status.BAD_PAYLOAD] * 3
+        d = identity.identity_scalar(keys.master)
+        public = identity.encode_public_key(identity.public_key(d))
+        assert run[ident][1] == public
+        for h, (_, signature, _) in (
+            (digest, run[generic]),
+            (identity.attestation_digest(record, nonce), run[attest]),
+        ):
+            assert signature == identity.sign(d, h)
+            verify(public, h, signature)
+    assert runs[0][ident][1] != runs[1][ident][1]
+    assert [status for status, _, _ in runs[2][reconstruct:]] == [
+        Status.KEY_CHECK_FAILED, Status.NO_KEY
+    ]  # fmt: skip
+    # Bit-exact with the device model (the same requests, the same small build).
+    params = DeviceConfig(
+        variant="enrollment", n_ro=N_RO, gate_cycles=GATE, code=CODE, offsets=OFFSETS,
+        identity=True,
+    )  # fmt: skip
+    model = DeviceModel(params, rates, **NOISE)
+    model_answers = [model.handle(code, payload) for code, payload in requests]
+    assert [(status, payload) for status, payload, _ in answers] == model_answers
+
+    # Constant time: one count per command whatever the key, digest, nonce or outcome.
+    def cycles(index, *which):
+        return {runs[w][index][2] for w in which}
+
+    assert len(cycles(reconstruct, 0, 1, 2)) == 1
+    assert len(cycles(ident, 0, 1)) == 1
+    assert len(cycles(generic, 0, 1)) == 1
+    assert len(cycles(attest, 0, 1)) == 1
