@@ -43,8 +43,11 @@ def test_next_client_is_answered_after_a_client_left_mid_reconstruct(caplog):
             assert info.n_ro == SIM_DEVICE.n_ro
             stale = [r.getMessage() for r in caplog.records if "stale" in r.getMessage()]
             # What reached the second client of the first's answers, it dropped by its sequence
-            # number: RECONSTRUCT's at least (the last one owed), never one behind.
-            assert stale[-1] == "dropping a stale answer (seq 60, waiting for [100])"
+            # number: RECONSTRUCT's at least (the last one owed), never one behind. On a loaded
+            # machine the second client may have asked again (101, ...) before it came.
+            assert re.fullmatch(
+                r"dropping a stale answer \(seq 60, waiting for \[100(, 10\d)*\]\)", stale[-1]
+            ), stale[-1]
             assert all(
                 re.fullmatch(r"dropping a stale answer \(seq (5\d|60), .*", m) for m in stale
             )
