@@ -11,6 +11,7 @@ verifier holds no secret: certificates, helper data and a revocation list, from 
 :class:`MemoryChallenges`).
 """
 
+import contextlib
 import math
 import secrets
 import time
@@ -157,10 +158,22 @@ class SignatureVerifier:
     def verify(self, device_id: str, nonce: bytes, signature: bytes) -> AttestationResult:
         """The verdict on *signature* (``r || s``) of *nonce* by *device_id*: the nonce is spent
         first (whatever follows), then the certificate, revocation and signature are checked;
-        a refusal's reason names what failed (``revoked: ...``, ``other-ca: ...``)."""
+        a refusal's reason names what failed (``revoked: ...``, ``other-ca: ...``). With a
+        registry as the challenge book the verdict goes into its attestation log, in the
+        commit that spends the nonce."""
+        registry = self.challenges if isinstance(self.challenges, Registry) else None
+        with contextlib.nullcontext() if registry is None else registry.transaction():
+            now = self._clock()
+            result = self._judge(device_id, nonce, signature, now)
+            if registry is not None:
+                registry.log_attestation(device_id, now, result.ok, result.reason)
+        return result
+
+    def _judge(
+        self, device_id: str, nonce: bytes, signature: bytes, now: float
+    ) -> AttestationResult:
         if len(nonce) != NONCE_BYTES:
             return AttestationResult(device_id, False, f"nonce must be {NONCE_BYTES} bytes")
-        now = self._clock()
         refusal = nonce_refusal(device_id, self.challenges.spend_challenge(nonce, now), now)
         if refusal is not None:
             return AttestationResult(device_id, False, refusal)

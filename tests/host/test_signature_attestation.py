@@ -98,6 +98,7 @@ def attest(verifier, die=DIE):
 def test_registry_verifier_attests_and_refuses_an_impostor(registry):
     verifier = SignatureVerifier(OWNER_A.certificate, RegistryEvidence(registry), registry)
     assert attest(verifier).ok
+    assert registry.device_state("die-7").last_attestation.ok
     impostor = attest(verifier, die=8)
     assert not impostor.ok and "KEY_CHECK_FAILED" in impostor.reason
 
@@ -177,6 +178,8 @@ def test_a_revoked_device_is_refused(registry, tmp_path):
     verifier = SignatureVerifier(OWNER_A.certificate, RegistryEvidence(registry), registry)
     result = attest(verifier)
     assert not result.ok and result.reason.startswith("revoked"), result.reason
+    logged = registry.device_state("die-7").last_attestation
+    assert not logged.ok and logged.reason == result.reason
     folder = tmp_path / "after"
     export_certificates(registry, folder)
     listed = json.loads((folder / "revoked.json").read_text())
