@@ -147,3 +147,11 @@ def test_transfer_to_a_new_owner(fleet, capsys, monkeypatch):
     assert main(["registry", "export", "--certs", "out", *fleet]) == 0
     revoked = json.loads(Path("out/revoked.json").read_text())
     assert revoked["serials"] == [figures["revoked_serial"]]
+
+
+def test_export_takes_a_file_or_a_folder(fleet, capsys):
+    assert main(["registry", "export", *fleet]) == 1
+    assert main(["registry", "export", "x.json", "--certs", "out", *fleet]) == 1
+    assert capsys.readouterr().err.count("give a JSON file to write, or --certs DIR") == 2
+    assert main(["transfer", "--sim-die", "7", "--device-id", "die-7", *fleet]) == 1
+    assert "give the new owner's CA" in capsys.readouterr().err

@@ -236,3 +236,23 @@ def test_the_memory_book_spends_a_nonce_once():
     assert book.spend_challenge(b"n" * 32, 1.6).spent_at == 1.5
     with pytest.raises(IdentityError):
         book.add_challenge(b"n" * 32, "d", 1.0, 2.0)
+
+
+def test_export_refuses_what_cannot_be_a_file_and_a_damaged_list(registry, export):
+    (export / "revoked.json").write_text("[1, 2]")
+    with pytest.raises(IdentityError, match="is not a revocation list"):
+        CertificateDirectory(export).revocations()
+    with pytest.raises(IdentityError, match="no certificate for device 'die-9'"):
+        CertificateDirectory(export).evidence("die-9")
+    for name in ("../die-7", ".hidden", "owner-ca-x", "revoked"):
+        with pytest.raises(IdentityError, match="cannot name a file"):
+            CertificateDirectory(export).evidence(name)
+
+
+def test_a_certificate_for_a_device_not_enrolled_is_refused(registry):
+    stored = registry.certificate("die-7")
+    with pytest.raises(RegistryError, match="'die-9' is not enrolled"):
+        registry.add_certificate("die-9", stored.certificate, stored.ca, 1.0)
+    with pytest.raises(RegistryError, match="already has certificate serial"):
+        registry.add_certificate("die-7", stored.certificate, stored.ca, 1.0)
+    assert [entry.revoked_at for entry in registry.certificates("die-7")] == [None]
