@@ -1058,7 +1058,8 @@ class Registry(CertificateStore, Closing):
             )
 
     def export_json(self) -> str:
-        """Every device's signed record and encrypted key as JSON (no plaintext key)."""
+        """Every device's signed record, encrypted key and certificates (with their owner CAs
+        and times) as JSON (no plaintext key)."""
         rows = self._db.execute(
             "SELECT device_id, record, signature, key_blob FROM devices ORDER BY device_id"
         )
@@ -1071,6 +1072,7 @@ class Registry(CertificateStore, Closing):
                     "record": json.loads(record_text),
                     "signature": base64.b64encode(signature).decode(),
                     "key_blob": base64.b64encode(key_blob).decode(),
+                    "certificates": self._export_certificates(device_id),
                 }
             )
         return json.dumps({"ropuf_registry": SCHEMA_VERSION, "devices": entries}, indent=2)
@@ -1080,7 +1082,9 @@ class Registry(CertificateStore, Closing):
 
         Every record must pass its owner signature and its key must decrypt under this
         registry's master key, and with *owner* (a public key, hex) given every record must be
-        that owner's; nothing is added otherwise.
+        that owner's; each certificate must name its device and verify under the owner CA it
+        carries (an export without ``certificates``, of schema 6, has none); nothing is added
+        otherwise.
         """
         try:
             document = json.loads(text)
@@ -1138,6 +1142,7 @@ class Registry(CertificateStore, Closing):
                     raise RegistryError(
                         f"device {record.device_id!r} is already enrolled"
                     ) from None
+                self._import_certificates(record.device_id, entry.get("certificates", []))
                 added.append(record.device_id)
         return added
 

@@ -14,10 +14,13 @@ SQLite and PostgreSQL both accept:
 and writes them; no secret is kept here (the owner CA's key stays in its file).
 """
 
+import base64
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from .identity import Revocations, fingerprint
 from .registry_errors import RegistryError
@@ -65,16 +68,8 @@ class CertificateStore:
         device's live certificate; a live one it had is revoked at *now* in the same
         transaction (a transfer: the previous owner's certificate no longer holds)."""
         self._require_device(device_id, "certifying it")
-        ca_print = fingerprint(ca).hex()
         with self._transaction():
-            known = self._db.execute(
-                "SELECT 1 FROM owner_cas WHERE fingerprint = ?", (ca_print,)
-            ).fetchone()
-            if known is None:
-                self._db.execute(
-                    "INSERT INTO owner_cas (fingerprint, certificate) VALUES (?, ?)",
-                    (ca_print, ca.public_bytes(serialization.Encoding.PEM).decode()),
-                )
+            ca_print = self._store_owner_ca(ca)
             self._db.execute(
                 "UPDATE certificates SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL",
                 (now, device_id),
@@ -124,6 +119,71 @@ class CertificateStore:
         for (der,) in rows.fetchall():
             revocations = revocations.revoke(x509.load_der_x509_certificate(bytes.fromhex(der)))
         return revocations
+
+    def _export_certificates(self, device_id: str) -> list[dict]:
+        """*device_id*'s certificates for the JSON export (public: DER, owner CA, times)."""
+        return [
+            {
+                "der": base64.b64encode(
+                    entry.certificate.public_bytes(serialization.Encoding.DER)
+                ).decode(),
+                "owner_ca": entry.ca.public_bytes(serialization.Encoding.PEM).decode(),
+                "issued_at": entry.issued_at,
+                "revoked_at": entry.revoked_at,
+            }
+            for entry in self.certificates(device_id)
+        ]
+
+    def _import_certificates(self, device_id: str, entries: object) -> None:
+        """Store the exported certificates of *device_id* as they were (inside the import's
+        transaction), each checked: the device's subject, signed by the owner CA it names."""
+        if not isinstance(entries, list):
+            raise RegistryError(f"the certificates of {device_id!r} in the export are not a list")
+        for entry in entries:
+            try:
+                certificate = x509.load_der_x509_certificate(base64.b64decode(entry["der"]))
+                ca = x509.load_pem_x509_certificate(str(entry["owner_ca"]).encode())
+                issued_at = float(entry["issued_at"])
+                revoked_at = None if entry["revoked_at"] is None else float(entry["revoked_at"])
+                names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+                certificate.verify_directly_issued_by(ca)
+            except (ValueError, TypeError, KeyError, InvalidSignature):
+                raise RegistryError(
+                    f"a certificate of {device_id!r} in the export is malformed or does not "
+                    "verify under the owner CA it names: the export was changed"
+                ) from None
+            if [name.value for name in names] != [device_id]:
+                raise RegistryError(
+                    f"a certificate in the export of {device_id!r} names another device: the "
+                    "export was changed"
+                )
+            ca_print = self._store_owner_ca(ca)
+            self._db.execute(
+                "INSERT INTO certificates"
+                " (device_id, serial, ca_fingerprint, der, issued_at, revoked_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    device_id,
+                    f"{certificate.serial_number:x}",
+                    ca_print,
+                    certificate.public_bytes(serialization.Encoding.DER).hex(),
+                    issued_at,
+                    revoked_at,
+                ),
+            )
+
+    def _store_owner_ca(self, ca: x509.Certificate) -> str:
+        """Add *ca* to ``owner_cas`` unless it is there; its fingerprint (hex)."""
+        ca_print = fingerprint(ca).hex()
+        known = self._db.execute(
+            "SELECT 1 FROM owner_cas WHERE fingerprint = ?", (ca_print,)
+        ).fetchone()
+        if known is None:
+            self._db.execute(
+                "INSERT INTO owner_cas (fingerprint, certificate) VALUES (?, ?)",
+                (ca_print, ca.public_bytes(serialization.Encoding.PEM).decode()),
+            )
+        return ca_print
 
     def _revoke_certificates(self, device_id: str, now: float) -> int:
         """Mark *device_id*'s live certificate revoked at *now* (inside the caller's

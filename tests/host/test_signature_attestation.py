@@ -3,6 +3,7 @@ with an owner CA on the fast model device (IDENTITY, a request the device signs,
 certificate in the registry), a verifier from the registry and one from a certificate export
 holding no secret, each refusal with its reason, revocation and transfer."""
 
+import base64
 import json
 import time
 
@@ -256,3 +257,24 @@ def test_a_certificate_for_a_device_not_enrolled_is_refused(registry):
     with pytest.raises(RegistryError, match="already has certificate serial"):
         registry.add_certificate("die-7", stored.certificate, stored.ca, 1.0)
     assert [entry.revoked_at for entry in registry.certificates("die-7")] == [None]
+
+
+def test_the_json_export_carries_the_certificates(registry, tmp_path):
+    with source().open() as client:
+        transfer_device(registry, "die-7", client, OWNER_B)
+    text = registry.export_json()
+    with Registry(tmp_path / "copy.db", b"\x11" * 32) as copy:
+        assert copy.import_json(text) == ["die-7"]
+        assert copy.certificates("die-7") == registry.certificates("die-7")
+        assert copy.certificate_revocations() == registry.certificate_revocations()
+        verifier = SignatureVerifier(OWNER_B.certificate, RegistryEvidence(copy), copy)
+        assert attest(verifier).ok
+    document = json.loads(text)
+    entry = document["devices"][0]["certificates"][1]
+    der = bytearray(base64.b64decode(entry["der"]))
+    der[-10] ^= 1  # inside the signature
+    entry["der"] = base64.b64encode(bytes(der)).decode()
+    with Registry(tmp_path / "other.db", b"\x11" * 32) as other:
+        with pytest.raises(RegistryError, match="does not verify under the owner CA"):
+            other.import_json(json.dumps(document))
+        assert other.devices() == []
