@@ -19,6 +19,7 @@ __all__ = [
     "cmd_attest",
     "cmd_enroll",
     "open_registry",
+    "target_source",
 ]
 
 
@@ -123,6 +124,15 @@ def _sources(args: argparse.Namespace, points: list[tuple[float, float | None]])
     return simulated_sources(args.sim_die, points, model=args.model, noise_seed=noise_seed)
 
 
+def target_source(args: argparse.Namespace):
+    """The one source of a command that reaches the device at one condition (``--at`` once)."""
+    points = _points(args.at or ["25"])
+    if len(points) > 1:
+        raise InputError(f"{args.command} takes one --at condition")
+    (source,) = _sources(args, points)
+    return source
+
+
 def _simulated_board_offsets(source) -> tuple[int, ...] | None:
     """The design offsets of a simulated board's build when *source* is one (``ropuf sim
     serve``: its INFO build id is a simulated board's), else None. A real board's build holds
@@ -144,7 +154,10 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     from ropuf.host.enrollment import enroll_device
     from ropuf.host.owner_key import load_owner_key
 
+    from .identity import load_owner_ca_of
+
     owner = load_owner_key(args.owner_key)
+    owner_ca = load_owner_ca_of(args)  # a bad CA file or passphrase fails before any reading
     sources = _sources(args, _points(args.at or ["25"]))
     thresholds = args.thresholds
     if thresholds is None and args.sim_die is not None:
@@ -165,6 +178,7 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
             lock=args.lock,
             progress=ProgressBar(f"enrolling {args.device_id}", args.progress),
             max_key_failure=args.max_key_failure,
+            owner_ca=owner_ca,
         )
     account = report.account
     figures = {
@@ -184,6 +198,10 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
         "verified_on_device": True,
         "locked": report.locked,
         "seconds": round(report.seconds, 2),
+        "identity": report.identity,
+        "certificate_serial": None
+        if report.certificate is None
+        else f"{report.certificate.serial_number:x}",
     }
     if not args.json:
         print(f"ropuf enroll: {report.device_id} enrolled in {figures['registry']}")
@@ -204,6 +222,16 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
             f"of {report.ros} ROs)"
         )
         print("  verified on device   : RECONSTRUCT OK, ATTEST matched the registered key")
+        if report.certificate is not None:
+            print(
+                f"  certificate          : serial {figures['certificate_serial']} from owner CA "
+                f"{owner_ca.name!r} (device key from IDENTITY, request signed by the device)"
+            )
+        elif report.identity is False:
+            print(
+                "  certificate          : none, the build has no identity (IDENTITY unknown); "
+                "attest it with --method hmac"
+            )
         if report.locked:
             print("  locked               : raw readout off until the FPGA is reconfigured")
         print(f"  time                 : {report.seconds:.1f} s")
@@ -218,10 +246,14 @@ def cmd_attest(args: argparse.Namespace) -> dict:
     # Imported on use, not at the top: start-up time of the command line.
     from ropuf.host.attestation import Verifier
 
-    points = _points(args.at or ["25"])
-    if len(points) > 1:
-        raise InputError("attest takes one --at condition")
-    (source,) = _sources(args, points)
+    from .identity import signature_verifier
+
+    signature = args.method == "signature"
+    if args.server and signature:
+        raise InputError("--server attests by HMAC (the service's verdict): drop --method")
+    if args.certs is not None and not signature:
+        raise InputError("--certs is the evidence of --method signature: add --method signature")
+    source = target_source(args)
     if args.server:
         # Imported on use, not at the top: start-up time of the command line.
         from ropuf.host.service.gateway import attest_through, service_client, token_from_env
@@ -231,14 +263,20 @@ def cmd_attest(args: argparse.Namespace) -> dict:
             source.open() as client,
         ):
             result = attest_through(http, args.device_id, client)
+    elif signature and args.certs is not None:
+        verifier = signature_verifier(args, None)  # no registry, no master key
+        with source.open() as client:
+            result = verifier.attest_enrolled(args.device_id, client)
     else:
         with open_registry(args) as registry, source.open() as client:
-            result = Verifier(registry).attest_enrolled(args.device_id, client)
+            verifier = signature_verifier(args, registry) if signature else Verifier(registry)
+            result = verifier.attest_enrolled(args.device_id, client)
     figures = {
         "device_id": args.device_id,
         "device": source.label,
         "ok": result.ok,
         "reason": result.reason,
+        "method": args.method,
     }
     if not result.ok:
         raise CommandFailedError(
@@ -248,9 +286,14 @@ def cmd_attest(args: argparse.Namespace) -> dict:
         figures["server"] = args.server
     if not args.json:
         verdict = f" (verdict of {args.server})" if args.server else ""
+        how = (
+            "signed a fresh nonce under its owner-certified key"
+            if signature
+            else "answered a fresh nonce"
+        )
         print(
             f"ATTESTED {args.device_id} at {source.label}: it reconstructed its enrolled key "
-            f"and answered a fresh nonce{verdict}"
+            f"and {how}{verdict}"
         )
     return figures
 

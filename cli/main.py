@@ -12,6 +12,7 @@ from ropuf.spec.errors import InputError, RopufError
 
 from .build import add_build_command
 from .fleet import cmd_demo, cmd_fleet
+from .identity import add_owner_ca_options, cmd_new_owner_ca, cmd_revoke, cmd_transfer, export_certs
 from .keys import (
     CommandFailedError,
     ProgressBar,
@@ -180,6 +181,11 @@ def _cmd_registry_list(args: argparse.Namespace) -> dict:
 
 
 def _cmd_registry_export(args: argparse.Namespace) -> dict:
+    if (args.file is None) == (args.certs is None):
+        raise InputError("give a JSON file to write, or --certs DIR (one of them)")
+    if args.certs is not None:
+        with open_registry(args) as registry:
+            return export_certs(registry, args.certs, args.json)
     with open_registry(args) as registry:
         text = registry.export_json()
     Path(args.file).write_text(text)
@@ -366,6 +372,10 @@ def _parser() -> argparse.ArgumentParser:
         "subtracts them to remove bit-aliasing; they must be the build's own, or the "
         "verification on the device fails. Simulated dies use their build's own",
     )
+    add_owner_ca_options(
+        enroll,
+        "certifies the device's identity (a build without one is enrolled without a certificate)",
+    )
     add_progress_option(enroll)
     _registry_options(enroll)
 
@@ -388,7 +398,41 @@ def _parser() -> argparse.ArgumentParser:
         help="attest through the verifier service at URL (http://HOST:PORT of 'ropuf serve')",
     )
     attest.add_argument("--token", help="with --server: the service token (default: $ROPUF_TOKEN)")
+    attest.add_argument(
+        "--method",
+        choices=("hmac", "signature"),
+        default="hmac",
+        help="hmac (default): the device's MAC under its registered key (the verifier holds "
+        "the keys); signature: the device signs the nonce, checked against its certificate "
+        "from the owner CA of --owner-ca-cert (the verifier holds no secret)",
+    )
+    attest.add_argument(
+        "--owner-ca-cert",
+        metavar="FILE",
+        help="with --method signature: the owner CA certificate the verifier trusts",
+    )
+    attest.add_argument(
+        "--certs",
+        metavar="DIR",
+        help="with --method signature: the evidence of 'ropuf registry export --certs DIR' "
+        "instead of a registry (no master key; nonces kept in this process)",
+    )
     _registry_options(attest)
+
+    transfer = _subcommand(
+        commands,
+        "transfer",
+        cmd_transfer,
+        help="certify an enrolled device under a new owner's CA; revoke its old certificate",
+        description="Load the device's helper data, RECONSTRUCT, read its public key "
+        "(IDENTITY), have it sign a fresh certificate request, issue the new owner CA's "
+        "certificate for the same key and store it; the previous certificate is revoked in "
+        "the same transaction.",
+    )
+    add_target_options(transfer, noise_seed=None)
+    transfer.add_argument("--device-id", required=True, help="the enrolled device's name")
+    add_owner_ca_options(transfer, "certifies the device from now on (the new owner's)")
+    _registry_options(transfer)
 
     fleet = _subcommand(
         commands,
@@ -435,17 +479,27 @@ def _parser() -> argparse.ArgumentParser:
     fleet.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     registry = commands.add_parser(
-        "registry", help="the device registry: list, export, import, new master or owner key"
+        "registry",
+        help="the device registry: list, export, import, revoke, new master or owner key or "
+        "owner CA",
     ).add_subparsers(dest="registry_command", required=True, metavar="REGISTRY_COMMAND")
     new_file = _file_argument("where to write it (must not exist)")
     _subcommand(
         registry, "list", _cmd_registry_list, _registry_options,
         help="enrolled devices (signatures and keys verified)",
     )  # fmt: skip
-    _subcommand(
-        registry, "export", _cmd_registry_export, _file_argument("JSON file to write"),
-        _registry_options, help="write every record to a JSON file",
+    export = _subcommand(
+        registry, "export", _cmd_registry_export, _registry_options,
+        help="write every record to a JSON file, or the certificates to a folder (--certs)",
     )  # fmt: skip
+    export.add_argument("file", nargs="?", help="JSON file to write")
+    export.add_argument(
+        "--certs",
+        metavar="DIR",
+        help="write each device's PEM chain (its certificate, then the owner CA's), helper "
+        "data, the owner CAs and revoked.json into DIR instead: what a verifier holding no "
+        "secret needs ('ropuf attest --method signature --certs DIR')",
+    )
     _subcommand(
         registry, "import", _cmd_registry_import, _file_argument("JSON file to read"),
         _registry_options, help="add the records of a JSON export",
@@ -458,6 +512,22 @@ def _parser() -> argparse.ArgumentParser:
         registry, "new-owner-key", _cmd_registry_new_owner_key, new_file, _json_option,
         help="write a fresh Ed25519 owner key file (signs enrollment records)",
     )  # fmt: skip
+    new_ca = _subcommand(
+        registry, "new-owner-ca", cmd_new_owner_ca, _json_option,
+        help="write a fresh owner CA: its key (mode 600) and self-signed certificate",
+        description="Make an owner CA (ECDSA P-256, X.509 CA certificate) that certifies "
+        "devices' identities at enrollment. The key file is encrypted with the passphrase in "
+        "$ROPUF_CA_PASSPHRASE when it is set, else plain (mode 600). Neither file is "
+        "overwritten.",
+    )  # fmt: skip
+    new_ca.add_argument("key", help="the key file to write (must not exist)")
+    new_ca.add_argument("cert", help="the certificate file to write (must not exist)")
+    new_ca.add_argument("--name", required=True, help="the owner's name (certificate subject)")
+    revoke = _subcommand(
+        registry, "revoke", cmd_revoke, _registry_options,
+        help="revoke a device and its certificate: it attests no more",
+    )  # fmt: skip
+    revoke.add_argument("--device-id", required=True, help="the device to revoke")
     add_token_commands(registry, _registry_options)
     add_serve_command(commands, _registry_options)
 

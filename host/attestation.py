@@ -23,7 +23,14 @@ from ropuf.spec.errors import RopufError
 
 from .registry import Challenge, Registry, RegistryError
 
-__all__ = ["DEFAULT_NONCE_LIFETIME", "AttestationResult", "Attester", "KeyDevice", "Verifier"]
+__all__ = [
+    "DEFAULT_NONCE_LIFETIME",
+    "AttestationResult",
+    "Attester",
+    "KeyDevice",
+    "Verifier",
+    "nonce_refusal",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +41,24 @@ DEFAULT_NONCE_LIFETIME = 300.0
 def _mac_matches(mac: bytes, expected: bytes) -> bool:
     """Whether *mac* is *expected*: every byte and the length, in constant time."""
     return len(mac) == MAC_BYTES and hmac.compare_digest(mac, expected)
+
+
+def nonce_refusal(device_id: str, challenge: Challenge | None, now: float) -> str | None:
+    """None if *challenge*, just spent at *now*, was issued, unexpired and unused for
+    *device_id*; otherwise the reason the answer is refused (every verifier's nonce rule: the
+    HMAC one here and the signature one, :mod:`.signature_attestation`)."""
+    if challenge is None:
+        return "unknown nonce: this verifier never issued it; ask for a challenge first"
+    if challenge.spent_at is not None:
+        return "replayed nonce: it was used before"
+    if challenge.device_id is not None and challenge.device_id != device_id:
+        return f"nonce issued for {challenge.device_id!r}, not for this device"
+    if now > challenge.expires_at:
+        return (
+            f"expired nonce: issued {now - challenge.issued_at:.0f} s ago, valid for "
+            f"{challenge.expires_at - challenge.issued_at:.0f} s; ask for a new challenge"
+        )
+    return None
 
 
 class Attester(Protocol):
@@ -126,23 +151,6 @@ class Verifier:
         """The same as :meth:`issue_nonce`."""
         return self.issue_nonce(device_id)
 
-    @staticmethod
-    def _refusal(device_id: str, challenge: Challenge | None, now: float) -> str | None:
-        """None if *challenge*, just spent at *now*, was issued, unexpired and unused for
-        *device_id*; otherwise the reason the answer is refused."""
-        if challenge is None:
-            return "unknown nonce: this verifier never issued it; ask for a challenge first"
-        if challenge.spent_at is not None:
-            return "replayed nonce: it was used before"
-        if challenge.device_id is not None and challenge.device_id != device_id:
-            return f"nonce issued for {challenge.device_id!r}, not for this device"
-        if now > challenge.expires_at:
-            return (
-                f"expired nonce: issued {now - challenge.issued_at:.0f} s ago, valid for "
-                f"{challenge.expires_at - challenge.issued_at:.0f} s; ask for a new challenge"
-            )
-        return None
-
     def _verdict(self, device_id: str, refusal: str | None, loaded, nonce: bytes, mac: bytes):
         """The verdict on an answer whose nonce was spent (*refusal*: why it is refused, or
         None); *loaded* is the device's entry of
@@ -192,7 +200,7 @@ class Verifier:
             devices = self.registry.verified_devices(answers[i][0] for i in judged)
             for index, challenge in zip(judged, challenges, strict=True):
                 device_id, nonce, mac = answers[index]
-                refusal = self._refusal(device_id, challenge, now)
+                refusal = nonce_refusal(device_id, challenge, now)
                 results[index] = self._verdict(
                     device_id, refusal, devices.get(device_id), nonce, mac
                 )

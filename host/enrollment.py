@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.spec.attestation import NONCE_BYTES, attestation_mac
@@ -53,6 +54,8 @@ from .client import (
     UnknownCommandError,
 )
 from .design_offsets import as_build_offsets, load_offsets
+from .device_identity import certify_device
+from .identity import OwnerCA
 from .keygen import EnrollmentError, EntropyAccount, enrol
 from .keygen_analysis import measured_key_failure
 from .registry import EnrollmentRecord, Registry, RegistryError
@@ -147,6 +150,11 @@ class EnrollmentReport:
     predicted_key_failure : float
         The device's predicted key failure per reconstruction at the worst condition read
         (:func:`ropuf.host.keygen_analysis.measured_key_failure`).
+    certificate : x509.Certificate or None
+        The device certificate the owner CA issued and the registry keeps; None when no owner
+        CA was given or the build has no identity (:attr:`identity` says which).
+    identity : bool or None
+        Whether the device answered IDENTITY; None when no owner CA was given (not asked).
     """
 
     device_id: str
@@ -160,6 +168,8 @@ class EnrollmentReport:
     locked: bool
     seconds: float
     predicted_key_failure: float = 0.0
+    certificate: x509.Certificate | None = None
+    identity: bool | None = None
 
 
 def check_enrollable(info: Info, params: CodeParams, where: str) -> None:
@@ -302,6 +312,7 @@ def enroll_device(
     lock: bool = False,
     progress: Progress | None = None,
     max_key_failure: float = MAX_KEY_FAILURE,
+    owner_ca: OwnerCA | None = None,
 ) -> EnrollmentReport:
     """Enrol the device reached through *sources* as *device_id* (see the module docstring).
 
@@ -338,6 +349,11 @@ def enroll_device(
     max_key_failure : float
         Largest accepted predicted key failure per reconstruction, at the worst condition read
         (default :data:`MAX_KEY_FAILURE`, 1e-9); 1 accepts any device.
+    owner_ca : OwnerCA, optional
+        Certify the device's identity (:func:`ropuf.host.device_identity.certify_device`:
+        IDENTITY, a request the device signs, the certificate with INFO's build id) after the
+        verification, and store the certificate with the record in one transaction. A build
+        without the identity is enrolled without a certificate (the report says so).
 
     Returns
     -------
@@ -432,6 +448,15 @@ def enroll_device(
         _verify_on_device(
             client, record_bytes, enrollment.keys.attestation, primary.label, offsets is not None
         )
+        certificate = None
+        if owner_ca is not None:
+            certificate = certify_device(client, device_id, owner_ca, info.build_id)
+            if certificate is None:
+                logger.warning(
+                    "the build has no identity (IDENTITY: UNKNOWN_COMMAND): %s is enrolled "
+                    "without a certificate; attest it with HMAC",
+                    device_id,
+                )
         step()
         labels = tuple(source.label for source in sources)
         puf = puf_facts(info, params, labels, reads)
@@ -442,7 +467,10 @@ def enroll_device(
             helper_data=record_bytes,
             owner_public_key=owner.public_key().public_bytes_raw(),
         )
-        registry.enroll(record, enrollment.keys.attestation, owner)
+        with registry.transaction():
+            registry.enroll(record, enrollment.keys.attestation, owner)
+            if certificate is not None:
+                registry.add_certificate(device_id, certificate, owner_ca.certificate, time.time())
         logger.info("registered %s in %s", device_id, registry.path)
         if lock:
             client.lock()
@@ -458,6 +486,8 @@ def enroll_device(
         locked=lock,
         seconds=time.monotonic() - started,
         predicted_key_failure=float(predicted[worst]),
+        certificate=certificate,
+        identity=None if owner_ca is None else certificate is not None,
     )
 
 

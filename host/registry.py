@@ -17,6 +17,8 @@ offer it; expired rows are pruned. Schema version 5 adds what the verifier servi
 (:mod:`ropuf.host.service`) keeps: each device's owner (an Ed25519 public key, hex) and
 revocation, the attestation log (every verdict, committed with the nonce it spent) and the
 access tokens (their SHA-256 only); its statements are plain SQL that PostgreSQL accepts too.
+Schema version 7 adds the owner-issued device certificates and their owner CAs
+(:mod:`.registry_certs`); revoking a device revokes its certificate.
 
 A device may also have one-time challenge-response pairs of its arbiter PUF (table ``crps``,
 schema version 3; see :mod:`ropuf.host.crp_auth`): each response encrypted like the key and
@@ -44,10 +46,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ropuf.spec.errors import RopufError
-
 from .closing import Closing
 from .registry_cache import DEFAULT_CACHE_SIZE, VerifiedCache
+from .registry_certs import CERTIFICATE_MIGRATION, CertificateStore, StoredCertificate
 from .registry_db import (
     Database,
     database_errors,
@@ -55,6 +56,7 @@ from .registry_db import (
     open_database,
     safe_label,
 )
+from .registry_errors import RegistryError
 
 __all__ = [
     "MASTER_KEY_ENV",
@@ -66,6 +68,7 @@ __all__ = [
     "EnrollmentRecord",
     "Registry",
     "RegistryError",
+    "StoredCertificate",
     "StoredToken",
     "generate_master_key",
     "load_master_key",
@@ -169,6 +172,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # The fleet page counts each device's failures of the last day.
         "CREATE INDEX attestations_at ON attestations (at)",
     ),
+    # Owner CAs and device certificates (host/registry_certs.py).
+    CERTIFICATE_MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 #: The first schema versions whose devices have an enrolled_at and an owner column, filled in
@@ -191,10 +196,6 @@ _RECORD_FIELDS = {
 }
 #: Associated-data prefix of an encrypted CRP response (then device id, 0x00, challenge).
 _CRP_LABEL = b"ropuf crp v1\x00"
-
-
-class RegistryError(RopufError):
-    """The registry cannot do what was asked; the message says why and what to do."""
 
 
 def generate_master_key() -> str:
@@ -395,7 +396,7 @@ class StoredToken:
     revoked_at: float | None
 
 
-class Registry(Closing):
+class Registry(CertificateStore, Closing):
     """A registry of enrolled devices in an SQLite file or a PostgreSQL database.
 
     Parameters
@@ -855,7 +856,8 @@ class Registry(Closing):
         return [row[0] for row in rows]
 
     def revoke(self, device_id: str, now: float) -> None:
-        """Revoke *device_id* at *now*: no nonce is issued for it and no attestation passes.
+        """Revoke *device_id* at *now*: no nonce is issued for it and no attestation passes;
+        its live certificate is marked revoked too (signature attestations refuse it).
 
         Raises
         ------
@@ -868,6 +870,7 @@ class Registry(Closing):
                 "UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL",
                 (now, device_id),
             ).rowcount
+            self._revoke_certificates(device_id, now)
         if changed != 1:
             raise RegistryError(f"device {device_id!r} was revoked before")
 
@@ -1055,7 +1058,8 @@ class Registry(Closing):
             )
 
     def export_json(self) -> str:
-        """Every device's signed record and encrypted key as JSON (no plaintext key)."""
+        """Every device's signed record, encrypted key and certificates (with their owner CAs
+        and times) as JSON (no plaintext key)."""
         rows = self._db.execute(
             "SELECT device_id, record, signature, key_blob FROM devices ORDER BY device_id"
         )
@@ -1068,6 +1072,7 @@ class Registry(Closing):
                     "record": json.loads(record_text),
                     "signature": base64.b64encode(signature).decode(),
                     "key_blob": base64.b64encode(key_blob).decode(),
+                    "certificates": self._export_certificates(device_id),
                 }
             )
         return json.dumps({"ropuf_registry": SCHEMA_VERSION, "devices": entries}, indent=2)
@@ -1077,7 +1082,9 @@ class Registry(Closing):
 
         Every record must pass its owner signature and its key must decrypt under this
         registry's master key, and with *owner* (a public key, hex) given every record must be
-        that owner's; nothing is added otherwise.
+        that owner's; each certificate must name its device and verify under the owner CA it
+        carries (an export without ``certificates``, of schema 6, has none); nothing is added
+        otherwise.
         """
         try:
             document = json.loads(text)
@@ -1135,6 +1142,7 @@ class Registry(Closing):
                     raise RegistryError(
                         f"device {record.device_id!r} is already enrolled"
                     ) from None
+                self._import_certificates(record.device_id, entry.get("certificates", []))
                 added.append(record.device_id)
         return added
 

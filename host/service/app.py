@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from cryptography.hazmat.primitives import serialization
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -26,6 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ropuf.host.attestation import DEFAULT_NONCE_LIFETIME, AttestationResult, Verifier
+from ropuf.host.identity import fingerprint
 from ropuf.host.registry import Registry, RegistryError
 
 from .fleet_page import PLOTS, FleetRow, check_summary, fleet_page, login_page, render_plot
@@ -34,6 +36,7 @@ from .models import (
     AttestationOut,
     BatchIn,
     BatchOut,
+    CertificateOut,
     ChallengeIn,
     ChallengeOut,
     DeviceOut,
@@ -145,6 +148,23 @@ def _device(registry: Registry, device_id: str) -> DeviceOut:
         puf=record.puf,
         helper_bytes=len(record.helper_data),
         last_attestation=None if last is None else LastAttestation(**vars(last)),
+        certificate=_certificate(registry, device_id),
+    )
+
+
+def _certificate(registry: Registry, device_id: str) -> CertificateOut | None:
+    """The service's view of the device's certificate (:meth:`Registry.certificate`)."""
+    stored = registry.certificate(device_id)
+    if stored is None:
+        return None
+    return CertificateOut(
+        serial=f"{stored.certificate.serial_number:x}",
+        owner_ca=fingerprint(stored.ca).hex(),
+        owner_ca_name=stored.ca.subject.rfc4514_string(),
+        issued_at=stored.issued_at,
+        revoked_at=stored.revoked_at,
+        not_after=stored.certificate.not_valid_after_utc.isoformat(),
+        pem=stored.certificate.public_bytes(serialization.Encoding.PEM).decode(),
     )
 
 

@@ -84,6 +84,18 @@ class LastAttestation(BaseModel):
     reason: str
 
 
+class CertificateOut(BaseModel):
+    """A device's owner-issued certificate as the registry keeps it (public)."""
+
+    serial: str = Field(description="the certificate's serial number, hex")
+    owner_ca: str = Field(description="SHA-256 fingerprint of the issuing owner CA, hex")
+    owner_ca_name: str = Field(description="the owner CA's subject")
+    issued_at: float = Field(description="seconds since the epoch")
+    revoked_at: float | None = Field(description="seconds since the epoch; null: not revoked")
+    not_after: str = Field(description="end of validity, ISO 8601")
+    pem: str = Field(description="the certificate, PEM")
+
+
 class DeviceOut(BaseModel):
     device_id: str
     owner: str = Field(description="the owner's Ed25519 public key, hex")
@@ -94,6 +106,11 @@ class DeviceOut(BaseModel):
     puf: dict
     helper_bytes: int
     last_attestation: LastAttestation | None
+    certificate: CertificateOut | None = Field(
+        default=None,
+        description="the live certificate, else the latest (revoked); null: none (a build "
+        "without the identity, or enrolled without an owner CA)",
+    )
 
 
 class DevicePage(BaseModel):

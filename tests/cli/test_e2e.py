@@ -27,8 +27,10 @@ def enrolled(tmp_path_factory):
     """A simulated board (die 31), enrolled through ``ropuf enroll --port socket://...``."""
     tmp = tmp_path_factory.mktemp("e2e")
     master, owner = tmp / "master.key", tmp / "owner.pem"
+    ca_key, ca_cert = tmp / "ca.key", tmp / "ca.pem"
     assert main(["registry", "new-master-key", str(master)]) == 0
     assert main(["registry", "new-owner-key", str(owner)]) == 0
+    assert main(["registry", "new-owner-ca", str(ca_key), str(ca_cert), "--name", "e2e"]) == 0
     registry = ["--registry", str(tmp / "r.db"), "--master-key", str(master)]
     with SimulatedBoard(Condition(die_seed=31, noise_seed=5)) as board:
         code = main(
@@ -42,10 +44,15 @@ def enrolled(tmp_path_factory):
                 "3",
                 "--owner-key",
                 str(owner),
+                "--owner-ca-key",
+                str(ca_key),
+                "--owner-ca-cert",
+                str(ca_cert),
                 *registry,
             ]
         )
         yield {
+            "ca_cert": ca_cert,
             "code": code,
             "url": board.url,
             "registry": registry,
@@ -71,6 +78,25 @@ def test_enroll_then_attest(enrolled, capsys):
     with Registry(enrolled["db"], load_master_key(enrolled["master"])) as registry:
         record = registry.record(DEVICE)
     assert record.puf["enrollment"] == {"conditions": [enrolled["url"]], "reads_per_condition": 3}
+
+
+def test_signature_attestation_with_only_certificates(enrolled, capsys):
+    """The board's identity: enrolment certified it (IDENTITY, SIGN of the request on the
+    Verilator device); a verifier holding the export alone attests it by signature."""
+    certs = enrolled["tmp"] / "certs"
+    assert main(["registry", "export", "--certs", str(certs), *enrolled["registry"]]) == 0
+    capsys.readouterr()
+    code = main(
+        [
+            "attest", "--port", enrolled["url"], "--device-id", DEVICE, "--method", "signature",
+            "--owner-ca-cert", str(enrolled["ca_cert"]), "--certs", str(certs),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    assert capsys.readouterr().out.strip() == (
+        f"ATTESTED {DEVICE} at {enrolled['url']}: it reconstructed its enrolled key and "
+        "signed a fresh nonce under its owner-certified key"
+    )
 
 
 def test_another_die_fails_with_this_record(enrolled, capsys):

@@ -233,15 +233,17 @@ def test_migrates_a_version_2_registry(tmp_path):
     assert "crps" not in {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
     db.close()
     with Registry(old, MASTER) as reg:
-        assert reg.schema_version() == registry.SCHEMA_VERSION == 6
+        assert reg.schema_version() == registry.SCHEMA_VERSION == 7
         assert reg.devices() == ["dev-old"] and reg.attestation_key("dev-old") == bytes(32)
+        # Version 7: the certificates table, empty for a device enrolled before it.
+        assert reg.certificate("dev-old") is None and reg.certificates() == []
         # Table nonces is dropped; a nonce it held was never issued into challenges, so a
         # verifier refuses it as unknown (still not accepted).
         assert reg.spend_challenge(b"n" * 32, time.time()) is None
         assert reg.add_crps("dev-old", [(b"c" * 8, 1)]) == 1
         assert reg.take_crps("dev-old", 1) == [(b"c" * 8, 1)]
     with Registry(old, MASTER) as reg:  # reopening runs no migration twice
-        assert reg.schema_version() == 6 and reg.crp_counts("dev-old") == (0, 1)
+        assert reg.schema_version() == 7 and reg.crp_counts("dev-old") == (0, 1)
 
 
 CRASHER = textwrap.dedent(

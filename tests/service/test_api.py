@@ -6,9 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 from fastapi.testclient import TestClient
 
+from ropuf.host.identity import (
+    build_device_request,
+    create_owner_ca,
+    fingerprint,
+    issue_device_certificate,
+)
 from ropuf.host.registry import EnrollmentRecord, Registry
 from ropuf.host.service.app import create_app
 from ropuf.host.service.tokens import create_token, hash_token
@@ -222,6 +232,35 @@ def test_revoke(service):
                                 "refused")  # fmt: skip
     refused(post(service, "/v1/devices/a2/revoke", {}, "alice"), 409, "conflict")
     refused(post(service, "/v1/devices/a2/revoke", {}, "alice_app"), 403, "forbidden")
+
+
+def test_a_device_certificate_in_the_service_and_its_revocation(service):
+    """The owner's view shows the device's certificate; revoking the device revokes it."""
+    ca = create_owner_ca("alice's CA")
+    key = ec.generate_private_key(ec.SECP256R1())
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+
+    def sign(digest: bytes) -> tuple[int, int]:
+        return decode_dss_signature(key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256()))))
+
+    certificate = issue_device_certificate(ca, build_device_request("a3", point, sign), b"\x01" * 8)
+    with Registry(service["path"], MASTER) as reg:
+        reg.add_certificate("a3", certificate, ca.certificate, 5.0)
+    client = service["client"]
+    assert (
+        client.get("/v1/devices/a1", headers=auth(service, "alice")).json()["certificate"] is None
+    )
+    shown = client.get("/v1/devices/a3", headers=auth(service, "alice")).json()["certificate"]
+    assert shown["serial"] == f"{certificate.serial_number:x}"
+    assert shown["owner_ca"] == fingerprint(ca.certificate).hex() and shown["revoked_at"] is None
+    assert shown["issued_at"] == 5.0 and shown["owner_ca_name"] == "CN=alice's CA"
+    assert x509.load_pem_x509_certificate(shown["pem"].encode()) == certificate
+    revoked = post(service, "/v1/devices/a3/revoke", {}, "alice").json()
+    assert revoked["certificate"]["revoked_at"] == service["clock"].now
+    with Registry(service["path"], MASTER) as reg:
+        assert reg.certificate_revocations().is_revoked(certificate)
 
 
 def test_transfer(service):
