@@ -249,8 +249,11 @@ def cmd_attest(args: argparse.Namespace) -> dict:
     from .identity import signature_verifier
 
     signature = args.method == "signature"
-    if args.server and signature:
-        raise InputError("--server attests by HMAC (the service's verdict): drop --method")
+    if args.server and (args.owner_ca_cert is not None or args.certs is not None):
+        raise InputError(
+            "with --server the service checks the signature against the owner CAs it trusts: "
+            "drop --owner-ca-cert and --certs"
+        )
     if args.certs is not None and not signature:
         raise InputError("--certs is the evidence of --method signature: add --method signature")
     source = target_source(args)
@@ -262,7 +265,7 @@ def cmd_attest(args: argparse.Namespace) -> dict:
             service_client(args.server, token_from_env(args.token)) as http,
             source.open() as client,
         ):
-            result = attest_through(http, args.device_id, client)
+            result = attest_through(http, args.device_id, client, method=args.method)
     elif signature and args.certs is not None:
         verifier = signature_verifier(args, None)  # no registry, no master key
         with source.open() as client:

@@ -5,17 +5,37 @@ service) and ``registry token`` (its access tokens). Thin: parse, call
 import argparse
 import time
 
+from ropuf.spec.errors import InputError
+
 __all__ = ["add_serve_command", "add_token_commands"]
+
+
+def _trusted_cas(paths: list[str]) -> list:
+    """The owner CA certificates of ``serve --owner-ca-cert``, each checked as an owner CA."""
+    # Imported on use, not at the top: start-up time of the command line.
+    from ropuf.host.identity import CertificateVerifier, IdentityError, read_certificate_file
+
+    trusted = []
+    for path in paths:
+        try:
+            ca = read_certificate_file(path)
+            CertificateVerifier(ca)  # the owner CA profile: a CA that signs certificates
+        except IdentityError as exc:
+            raise InputError(f"--owner-ca-cert {path}: {exc}") from None
+        trusted.append(ca)
+    return trusted
 
 
 def _cmd_serve(args: argparse.Namespace) -> dict:
     # Imported on use, not at the top: start-up time of the command line.
     import uvicorn
 
+    from ropuf.host.identity import fingerprint
     from ropuf.host.registry import Registry, load_master_key
     from ropuf.host.service.app import create_app
 
     key = load_master_key(args.master_key)
+    trusted = _trusted_cas(args.owner_ca_cert)
     with Registry(args.registry, key) as registry:  # refuses a bad file or key before serving
         count = len(registry.devices())
         label = str(registry.path)  # a PostgreSQL URL without its password
@@ -24,7 +44,13 @@ def _cmd_serve(args: argparse.Namespace) -> dict:
         f"(API at /v1, schema at /openapi.json; Ctrl-C stops)",
         flush=True,
     )
-    app = create_app(args.registry, key, nonce_lifetime=args.nonce_lifetime)
+    for ca in trusted:
+        print(
+            f"  trusts owner CA {ca.subject.rfc4514_string()} "
+            f"(SHA-256 {fingerprint(ca).hex()[:16]}...) for signature attestation",
+            flush=True,
+        )
+    app = create_app(args.registry, key, nonce_lifetime=args.nonce_lifetime, trusted_cas=trusted)
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return {}
 
@@ -101,6 +127,15 @@ def add_serve_command(commands, registry_options) -> None:
         default=300.0,
         metavar="SECONDS",
         help="seconds a challenge stays valid (default 300)",
+    )
+    serve.add_argument(
+        "--owner-ca-cert",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an owner CA certificate (PEM or DER) whose devices may attest by signature; "
+        "repeatable. Only these are trusted, never the registry's own copies (default: none, "
+        "MACs only)",
     )
     serve.add_argument(
         "--log-level",

@@ -13,12 +13,13 @@ process; several processes share one database.
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -46,6 +47,7 @@ from .models import (
     LastAttestation,
     TransferIn,
 )
+from .signatures import Signatures
 from .tokens import SCOPE_ATTEST, SCOPE_MANAGE, Principal, authenticate
 
 __all__ = ["PAGE_COOKIE", "PRUNE_INTERVAL", "ServiceError", "create_app"]
@@ -203,6 +205,7 @@ def create_app(
     *,
     nonce_lifetime: float = DEFAULT_NONCE_LIFETIME,
     clock: Callable[[], float] = time.time,
+    trusted_cas: Iterable[x509.Certificate] = (),
 ) -> FastAPI:
     """The service over the registry at *registry_path*, opened with *master_key* when the
     application starts (in the thread that serves it) and closed when it stops.
@@ -218,13 +221,20 @@ def create_app(
         Seconds an issued challenge stays valid.
     clock : callable
         Seconds since the epoch.
+    trusted_cas : iterable of x509.Certificate
+        The owner CA certificates whose devices may attest by signature (from the
+        configuration, never from the registry: :mod:`.signatures`); none: MACs only.
     """
+    trusted_cas = list(trusted_cas)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with Registry(registry_path, master_key) as registry:
             app.state.registry = registry
             app.state.verifier = Verifier(registry, nonce_lifetime=nonce_lifetime, clock=clock)
+            app.state.signatures = Signatures(
+                registry, trusted_cas, nonce_lifetime=nonce_lifetime, clock=clock
+            )
             app.state.pruned_at = float("-inf")
             app.state.plots = {}
             yield
@@ -358,42 +368,66 @@ def create_app(
             expires_at=now + lifetime,
             lifetime=lifetime,
             helper_data=helper.hex(),
+            methods=state.signatures.methods(body.device_id),
         )
 
     @app.post("/v1/attestations", tags=["attest"])
     async def attestation(
         body: AttestationIn, principal: Attest, request: Request
     ) -> AttestationOut:
-        """The verdict on a device's answer to a challenge (its nonce spent whatever it is)."""
+        """The verdict on a device's answer to a challenge, a MAC or a signature (its nonce
+        spent whatever it is)."""
         registry: Registry = request.app.state.registry
         _owned(registry, principal, body.device_id)
-        verifier: Verifier = request.app.state.verifier
-        return _out(
-            verifier.verify(body.device_id, bytes.fromhex(body.nonce), bytes.fromhex(body.mac))
-        )
+        nonce = bytes.fromhex(body.nonce)
+        if body.signature is None:
+            verifier: Verifier = request.app.state.verifier
+            return _out(verifier.verify(body.device_id, nonce, bytes.fromhex(body.mac)))
+        signatures: Signatures = request.app.state.signatures
+        try:
+            return _out(signatures.verify(body.device_id, nonce, bytes.fromhex(body.signature)))
+        except RegistryError as exc:  # no trusted owner CA: a configuration, not a verdict
+            raise ServiceError(409, "refused", str(exc)) from None
 
     @app.post("/v1/attestations/batch", tags=["attest"], response_model=BatchOut)
     async def attestation_batch(body: BatchIn, principal: Attest, request: Request) -> JSONResponse:
-        """Verdicts on many answers, in order, every spent nonce and verdict in one commit.
-        An answer for a device that is not the token owner's is refused in its place."""
+        """Verdicts on many answers (MACs, signatures or both), in order, every spent nonce
+        and verdict in one commit. An answer for a device that is not the token owner's is
+        refused in its place."""
         registry: Registry = request.app.state.registry
         verifier: Verifier = request.app.state.verifier
+        signatures: Signatures = request.app.state.signatures
         items = body.attestations
         reason = "device not enrolled under this token's owner"
         results: list[dict | None] = [None] * len(items)
         with registry.transaction():
             owners = registry.device_owners(item.device_id for item in items)
-            mine = []
+            mine, signed = [], []
             for index, item in enumerate(items):
-                if owners.get(item.device_id) == principal.owner:
+                if owners.get(item.device_id) != principal.owner:
+                    results[index] = {"device_id": item.device_id, "ok": False, "reason": reason}
+                elif item.signature is None:
                     mine.append(index)
                 else:
-                    results[index] = {"device_id": item.device_id, "ok": False, "reason": reason}
+                    signed.append(index)
             verdicts = verifier.verify_many(
                 (items[i].device_id, bytes.fromhex(items[i].nonce), bytes.fromhex(items[i].mac))
                 for i in mine
             )
             for index, verdict in zip(mine, verdicts, strict=True):
+                results[index] = {
+                    "device_id": verdict.device_id, "ok": verdict.ok, "reason": verdict.reason,
+                }  # fmt: skip
+            # After the MACs, in the same transaction: a nonce also answered by a MAC above
+            # is a replay here.
+            for index in signed:
+                item = items[index]
+                try:
+                    verdict = signatures.verify(
+                        item.device_id, bytes.fromhex(item.nonce), bytes.fromhex(item.signature)
+                    )
+                except RegistryError as exc:  # no trusted owner CA: the nonce stays unspent
+                    verdict = AttestationResult(item.device_id, False, str(exc))
                 results[index] = {
                     "device_id": verdict.device_id, "ok": verdict.ok, "reason": verdict.reason,
                 }  # fmt: skip

@@ -3,16 +3,21 @@
 
 The gateway holds the serial port (or a simulated device), the service holds the registry:
 the gateway asks the service for a challenge, which carries the device's public helper data,
-has the device load it, reconstruct its key and MAC the nonce, and posts the answer; the
-verdict is the service's. The gateway sees no key.
+has the device load it, reconstruct its key and MAC the nonce (or, with the signature method,
+sign it in the attestation domain: the service checks the device's certificate), and posts the
+answer; the verdict is the service's. The gateway sees no key.
 """
 
 import os
 
 import httpx
 
-from ropuf.host.attestation import AttestationResult, KeyDevice
+from ropuf.host.attestation import AttestationResult
+from ropuf.host.signature_attestation import SignatureDevice
 from ropuf.spec.errors import RopufError
+from ropuf.spec.identity import SignDomain
+
+from .signatures import METHOD_HMAC, METHOD_SIGNATURE
 
 __all__ = ["TOKEN_ENV", "GatewayError", "attest_through", "service_client", "token_from_env"]
 
@@ -70,25 +75,42 @@ def _post(http: httpx.Client, path: str, body: dict) -> dict:
     raise GatewayError(f"the service refused {path} (HTTP {response.status_code}) {detail}")
 
 
-def attest_through(http: httpx.Client, device_id: str, device: KeyDevice) -> AttestationResult:
-    """Attest the local *device* as *device_id* through the service behind *http*.
+def attest_through(
+    http: httpx.Client, device_id: str, device: SignatureDevice, *, method: str = METHOD_HMAC
+) -> AttestationResult:
+    """Attest the local *device* as *device_id* through the service behind *http*, by
+    *method*: ``hmac`` (the device MACs the nonce) or ``signature`` (it signs the nonce in the
+    attestation domain; the service checks its certificate).
 
     A device or link fault is a failed result (its challenge then expires unused).
 
     Raises
     ------
     GatewayError
-        The service is unreachable or refused a request (unknown device, bad token, ...).
+        The service is unreachable or refused a request (unknown device, bad token, ...), or
+        its challenge says the device cannot answer by *method*.
     """
+    if method not in (METHOD_HMAC, METHOD_SIGNATURE):
+        raise GatewayError(f"the method is {METHOD_HMAC} or {METHOD_SIGNATURE}, not {method!r}")
     challenge = _post(http, "/v1/challenges", {"device_id": device_id})
+    methods = challenge.get("methods", [METHOD_HMAC])
+    if method not in methods:
+        raise GatewayError(
+            f"the service cannot check a {method} of {device_id!r} (it offers "
+            f"{', '.join(methods)}): the device has no live certificate from an owner CA the "
+            "service trusts ('ropuf serve --owner-ca-cert'); attest with --method hmac"
+        )
     nonce = bytes.fromhex(challenge["nonce"])
     try:
         device.load_helper(bytes.fromhex(challenge["helper_data"]))
         device.reconstruct()
-        mac = device.attest(nonce)
+        if method == METHOD_SIGNATURE:
+            answer = {"signature": device.sign(SignDomain.ATTESTATION, nonce).hex()}
+        else:
+            answer = {"mac": device.attest(nonce).hex()}
     except (RopufError, OSError) as exc:  # device and link errors; a bug keeps its traceback
         return AttestationResult(device_id, False, f"device error: {exc}")
     verdict = _post(
-        http, "/v1/attestations", {"device_id": device_id, "nonce": nonce.hex(), "mac": mac.hex()}
+        http, "/v1/attestations", {"device_id": device_id, "nonce": nonce.hex(), **answer}
     )
     return AttestationResult(verdict["device_id"], verdict["ok"], verdict["reason"])

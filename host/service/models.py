@@ -1,9 +1,12 @@
 """The JSON bodies of the service's requests and answers (pydantic models; they make the
 OpenAPI schema at ``/openapi.json``). Binary values travel as lower-case hex."""
 
-from pydantic import BaseModel, Field
+from typing import Self
+
+from pydantic import BaseModel, Field, model_validator
 
 from ropuf.spec.attestation import MAC_BYTES, NONCE_BYTES
+from ropuf.spec.identity import SIGNATURE_BYTES
 
 __all__ = [
     "MAX_BATCH",
@@ -31,8 +34,15 @@ _NONCE_HEX = Field(
 )
 # Any hex up to twice the MAC's length: a MAC of the wrong length is a verdict (mismatch).
 _MAC_HEX = Field(
+    default=None,
     pattern=f"^([0-9a-fA-F]{{2}}){{0,{2 * MAC_BYTES}}}$",
     description=f"the device's HMAC-SHA256 over the attestation message: {MAC_BYTES} bytes, hex",
+)
+_SIGNATURE_HEX = Field(
+    default=None,
+    pattern=f"^[0-9a-fA-F]{{{2 * SIGNATURE_BYTES}}}$",
+    description=f"the device's ECDSA P-256 signature r || s in the attestation domain: "
+    f"{SIGNATURE_BYTES} bytes, hex (checked against its certificate)",
 )
 
 
@@ -52,6 +62,10 @@ class ChallengeOut(BaseModel):
     nonce: str = Field(description="fresh random nonce, hex; single use")
     expires_at: float = Field(description="seconds since the epoch; refused after it")
     lifetime: float = Field(description="seconds the nonce is valid from its issue")
+    methods: list[str] = Field(
+        description='how the device may answer: "hmac" (a mac), and "signature" when it has a '
+        "live certificate from an owner CA this service trusts"
+    )
     helper_data: str = Field(
         description="the device's helper data (public), hex: what a gateway loads into the "
         "device before it reconstructs its key and answers"
@@ -59,14 +73,29 @@ class ChallengeOut(BaseModel):
 
 
 class AttestationIn(BaseModel):
+    """A device's answer: exactly one of ``mac`` and ``signature``."""
+
     device_id: str = DeviceId
     nonce: str = _NONCE_HEX
-    mac: str = _MAC_HEX
+    mac: str | None = _MAC_HEX
+    signature: str | None = _SIGNATURE_HEX
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> Self:
+        if (self.mac is None) == (self.signature is None):
+            raise ValueError(
+                "give exactly one of mac (HMAC attestation) and signature (signature "
+                "attestation), not " + ("both" if self.mac is not None else "neither")
+            )
+        return self
 
 
 class AttestationOut(BaseModel):
     device_id: str
-    ok: bool = Field(description="true only when the MAC matched for a fresh nonce")
+    ok: bool = Field(
+        description="true only when the MAC or signature held for a fresh nonce (and, for a "
+        "signature, the device's certificate chain to a trusted owner CA, unrevoked)"
+    )
     reason: str = Field(description='"ok", or why not')
 
 
