@@ -115,6 +115,43 @@ def test_gateway_attests_through_a_served_registry(keys, server, capsys, monkeyp
     assert key.hex() not in line + err
 
 
+@pytest.mark.parametrize("registry_target", ["sqlite"], indirect=True)
+def test_gateway_attests_by_signature(keys, tmp_path, capsys, monkeypatch):
+    """``ropuf serve --owner-ca-cert`` checks the signature the local device makes through
+    ``attest --server --method signature``; a device with no certificate is told to use HMAC."""
+    monkeypatch.delenv("ROPUF_CA_PASSPHRASE", raising=False)
+    ca_key, ca_cert = str(tmp_path / "ca.key"), str(tmp_path / "ca.pem")
+    assert main(["registry", "new-owner-ca", ca_key, ca_cert, "--name", "Acme fleet"]) == 0
+    assert main(["enroll", "--sim-die", "7", "--device-id", "die-7", "--reads", "3",
+                 "--owner-key", str(keys["owner"]), "--owner-ca-key", ca_key,
+                 "--owner-ca-cert", ca_cert, *keys["registry"]]) == 0  # fmt: skip
+    enroll(keys, 8, "die-8")
+    app_token = token(keys, "application", capsys)["token"]
+    serve = ServeProcess([*keys["registry"], "--owner-ca-cert", ca_cert])
+    try:
+        serve.wait_ready()
+        gateway = ["attest", "--server", serve.url, "--token", app_token, "--method", "signature"]
+        assert main([*gateway, "--sim-die", "7", "--device-id", "die-7", "--json"]) == 0
+        figures = json.loads(capsys.readouterr().out)
+        assert figures["ok"] is True and figures["method"] == "signature"
+        assert main([*gateway, "--sim-die", "8", "--device-id", "die-8"]) == 1
+        err = capsys.readouterr().err
+        assert "the service cannot check a signature of 'die-8' (it offers hmac)" in err
+        assert main([*gateway, "--sim-die", "7", "--device-id", "die-7",
+                     "--owner-ca-cert", ca_cert]) == 1  # fmt: skip
+        assert "drop --owner-ca-cert and --certs" in capsys.readouterr().err
+        with httpx.Client(base_url=serve.url,
+                          headers={"Authorization": f"Bearer {app_token}"}) as api:  # fmt: skip
+            issued = api.post("/v1/challenges", json={"device_id": "die-7"}).json()
+            assert issued["methods"] == ["hmac", "signature"]
+            # A signature that is not die 7's (64 bytes of r and s out of range) is a verdict.
+            bad = {"device_id": "die-7", "nonce": issued["nonce"], "signature": "00" * 64}
+            answer = api.post("/v1/attestations", json=bad).json()
+            assert answer["ok"] is False and answer["reason"].startswith("bad-signature")
+    finally:
+        serve.stop()
+
+
 def test_gateway_errors_are_one_line(keys, capsys, monkeypatch):
     monkeypatch.delenv("ROPUF_TOKEN", raising=False)
     base = ["attest", "--sim-die", "7", "--device-id", "die-7"]
