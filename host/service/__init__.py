@@ -3,6 +3,8 @@ and gateways.
 
 - :mod:`.tokens`: access tokens (random, shown once, stored as SHA-256) and their scopes.
 - :mod:`.models`: the JSON bodies of requests and answers.
+- :mod:`.signatures`: signature attestation: the owner CAs the service trusts (from its
+  configuration) and the verdict on a device's signature.
 - :mod:`.app`: the FastAPI application (:func:`create_app`), run by ``ropuf serve``.
 - :mod:`.gateway`: the client side, ``ropuf attest --server``: a challenge from the service,
   the local device's answer, the verdict.

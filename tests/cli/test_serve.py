@@ -2,10 +2,14 @@
 a real uvicorn server on 127.0.0.1 in a child process, dies enrolled on the fast model device
 and attested through it, and the Verilator board of ``ropuf sim serve`` through the gateway."""
 
+import datetime
 import json
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from ropuf.cli.main import main
 from ropuf.host.registry import Registry, load_master_key
@@ -70,6 +74,25 @@ def test_serve_refuses_a_missing_master_key(keys, capsys, monkeypatch):
     monkeypatch.delenv("ROPUF_MASTER_KEY", raising=False)
     assert main(["serve", "--registry", str(keys["db"])]) == 1
     assert capsys.readouterr().err.startswith("ropuf serve: error: no master key")
+
+
+def test_serve_refuses_a_bad_owner_ca_certificate(keys, tmp_path, capsys):
+    """Checked before the service listens: a missing file, and a certificate that is no CA."""
+    assert main(["serve", *keys["registry"], "--owner-ca-cert", str(tmp_path / "none.pem")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"ropuf serve: error: --owner-ca-cert {tmp_path / 'none.pem'}: cannot")
+    leaf = tmp_path / "leaf.pem"
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "not a CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    leaf.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    assert main(["serve", *keys["registry"], "--owner-ca-cert", str(leaf)]) == 1
+    assert "the owner CA's certificate is not a CA certificate" in capsys.readouterr().err
 
 
 def test_serve_refuses_an_unreachable_database(tmp_path, capsys):
