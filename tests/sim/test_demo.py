@@ -1,0 +1,53 @@
+"""The demo's key-path part with its signature part (``ropuf demo`` 3/5 and 4/5) on one
+simulated ECP5 board: the die enrolled with an owner CA, attested by HMAC and by signature from
+a secret-free certificate export, its signature refused with another nonce, and an impostor die
+refused by both verifiers. Outcomes only; the figures are the demo's to print.
+
+About 75 s on a loaded 2-core machine (two board starts, enrolment, IDENTITY and SIGN twice,
+four RECONSTRUCTs), so in the slow tier; the default tier attests a Verilator board by
+signature from an export in cli/test_e2e.py."""
+
+import pytest
+
+from ropuf.sim.demo import KEY_PATH_DIE, key_path
+
+pytestmark = [pytest.mark.sim, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def result():
+    """One ECP5 die (3 reads) and no iCEBreaker: the smallest key path with part 3."""
+    return key_path(board_dies=1, reads=3, icebreaker_dies=0)
+
+
+def test_the_die_is_attested_by_hmac_and_by_signature(result):
+    (die,) = result.board_dies
+    assert (die.device_id, die.board) == (f"die-{KEY_PATH_DIE}", "ulx3s")
+    assert die.attested and die.reason == "ok" and die.replay_refused
+    signed = result.signature
+    assert signed is not None and signed.device_id == die.device_id
+    assert signed.attested and signed.reason == "ok"
+    assert signed.owner_ca == "ropuf demo owner" and signed.certificate_serial > 0
+    assert signed.sign_s > 0 and signed.verify_ms > 0
+    assert result.ok and signed.ok
+
+
+def test_the_verifier_loads_only_public_files(result):
+    signed = result.signature
+    stem = signed.device_id
+    names = set(signed.export_files)
+    assert {f"{stem}.pem", f"{stem}.helper", "revoked.json"} < names
+    (ca_file,) = names - {f"{stem}.pem", f"{stem}.helper", "revoked.json"}
+    assert ca_file.startswith("owner-ca-") and ca_file.endswith(".pem")
+    assert signed.export_secret_free
+
+
+def test_a_moved_signature_and_an_impostor_are_refused_with_the_reason(result):
+    signed = result.signature
+    assert signed.other_nonce_refused
+    assert signed.other_nonce_reason.startswith("bad-signature")
+    impostor = KEY_PATH_DIE + 1
+    assert (result.impostor_die_seed, result.impostor_record) == (impostor, signed.device_id)
+    assert not result.impostor_attested and "KEY_CHECK_FAILED" in result.impostor_reason
+    assert signed.impostor_die_seed == impostor
+    assert not signed.impostor_attested and "KEY_CHECK_FAILED" in signed.impostor_reason
