@@ -169,6 +169,12 @@ def cmd_demo(args: argparse.Namespace) -> dict:
             f"  die {signed.impostor_die_seed} as {signed.device_id:<13}: {verdict}: "
             f"{signed.impostor_reason}"
         )
+        if signed.foreign_device_id is not None:
+            verdict = "refused" if signed.foreign_refused else "ACCEPTED (a bug!)"
+            say(
+                f"  {signed.foreign_device_id}'s signature (its own key) for a nonce issued to "
+                f"{signed.device_id}: {verdict}: {signed.foreign_reason}"
+            )
     if not keys.ok:
         raise SimulationError(
             "the key path misbehaved on the Verilator boards: see the lines above"
@@ -242,6 +248,11 @@ def cmd_demo(args: argparse.Namespace) -> dict:
                 "die_seed": signed.impostor_die_seed,
                 "attested": signed.impostor_attested,
                 "reason": signed.impostor_reason,
+            },
+            "foreign_signature": {
+                "device_id": signed.foreign_device_id,
+                "refused": signed.foreign_refused,
+                "reason": signed.foreign_reason,
             },
         },
         "fleet": fleet.summary(),

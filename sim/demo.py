@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -141,6 +142,12 @@ class SignatureResult:
     impostor_attested : bool
         Whether the signature verifier accepted it (it must not).
     impostor_reason : str
+    foreign_device_id : str or None
+        Another enrolled die (of part 2) that signed, with its own key, a nonce the verifier
+        issued for this die; None when part 2 had no second ECP5 die.
+    foreign_refused : bool
+        Its signature was refused.
+    foreign_reason : str
     """
 
     device_id: str
@@ -157,15 +164,20 @@ class SignatureResult:
     impostor_die_seed: int = 0
     impostor_attested: bool = True
     impostor_reason: str = "not tried"
+    foreign_device_id: str | None = None
+    foreign_refused: bool = False
+    foreign_reason: str = "not tried"
 
     @property
     def ok(self) -> bool:
-        """Attested from a secret-free export, the moved signature and the impostor refused."""
+        """Attested from a secret-free export; the moved signature, the impostor and (if
+        tried) another die's signature refused."""
         return (
             self.attested
             and self.export_secret_free
             and self.other_nonce_refused
             and not self.impostor_attested
+            and (self.foreign_device_id is None or self.foreign_refused)
         )
 
 
@@ -264,11 +276,12 @@ def _board_die(
     reads: int,
     board: str = "ulx3s",
     owner_ca: OwnerCA | None = None,
-    certs: Path | None = None,
-) -> tuple[BoardDie, SignatureResult | None]:
+    then: Callable[[Registry, str, DeviceClient], object] | None = None,
+) -> tuple[BoardDie, object]:
     """Part 2 for one die: its own board, enrolled like a real board (the key construction
-    its INFO names), then attested; with *owner_ca*, also certified, and part 3 on the same
-    board with the certificates exported into *certs*."""
+    its INFO names; with *owner_ca*, certified too), then attested; then
+    ``then(registry, device_id, client)`` on the same board (part 3), whose value is returned
+    with the die's (None without *then*)."""
     device_id = f"die-{seed}" if board == "ulx3s" else f"{board}-{seed}"
     condition = Condition(die_seed=seed, noise_seed=seed + 10, board=board)
     with (
@@ -297,11 +310,7 @@ def _board_die(
             mac = client.attest(nonce)
             first = verifier.verify(device_id, nonce, mac)
             replay = verifier.verify(device_id, nonce, mac)
-            signature = None
-            if owner_ca is not None and certs is not None:
-                signature = _signature_attest(
-                    registry, master_key, device_id, client, owner_ca, certs
-                )
+            after = None if then is None else then(registry, device_id, client)
     die = BoardDie(
         device_id=device_id,
         die_seed=seed,
@@ -312,7 +321,7 @@ def _board_die(
         reason=result.reason,
         replay_refused=first.ok and not replay.ok and "replayed" in replay.reason,
     )
-    return die, signature
+    return die, after
 
 
 class _TimedSigner:
@@ -352,13 +361,26 @@ def _signature_verifier(owner_ca: OwnerCA, certs: Path) -> SignatureVerifier:
     return SignatureVerifier(owner_ca.certificate, CertificateDirectory(certs), MemoryChallenges())
 
 
-def _signature_attest(
+def _sign_for(
+    verifier: SignatureVerifier,
+    target: str,
     registry: Registry,
-    master_key: bytes,
     device_id: str,
     client: DeviceClient,
+) -> tuple[bytes, bytes]:
+    """An impostor's answer: the die behind *client* (holding its own key) signs a nonce
+    *verifier* issued for *target*; the nonce and the signature."""
+    nonce = verifier.issue_nonce(target)
+    return nonce, client.sign(SignDomain.ATTESTATION, nonce)
+
+
+def _signature_attest(
+    master_key: bytes,
     owner_ca: OwnerCA,
     certs: Path,
+    registry: Registry,
+    device_id: str,
+    client: DeviceClient,
 ) -> SignatureResult:
     """Part 3 on the die's board: export, attest by signature, then the signature moved to a
     fresh nonce."""
@@ -416,21 +438,49 @@ def key_path(
     with tempfile.TemporaryDirectory(prefix="ropuf-demo-") as tmp:
         path = Path(tmp) / "registry.db"
         certs = Path(tmp) / "certs"
+        certs.mkdir()  # filled by the first die's thread (part 3), read by the others
         Registry(path, master_key).close()  # created once, before the threads share it
+        first = f"die-{seeds[0]}"
+        jobs: list[tuple[int, str, OwnerCA | None, Callable | None]] = []
+        foreign = None
+        if owner_ca is not None:
+            # The first ECP5 die is certified by the owner CA, part 3 on its board; the
+            # second signs a nonce issued for the first (checked once the export exists).
+            foreign = _signature_verifier(owner_ca, certs)
+            jobs.append(
+                (
+                    seeds[0],
+                    "ulx3s",
+                    owner_ca,
+                    partial(_signature_attest, master_key, owner_ca, certs),
+                )
+            )
+            jobs += [
+                (seed, "ulx3s", None, partial(_sign_for, foreign, first)) for seed in seeds[1:2]
+            ]
+        jobs += [(seed, "ulx3s", None, None) for seed in seeds[len(jobs) :]]
+        jobs += [(impostor + 1 + i, "icebreaker", None, None) for i in range(icebreaker_dies)]
         with ThreadPoolExecutor(max_workers=2) as pool:  # at most two boards at once
-            # The first ECP5 die is certified by the owner CA (part 3 on its board).
-            jobs = [(seed, "ulx3s", owner_ca if i == 0 else None) for i, seed in enumerate(seeds)]
-            jobs += [(impostor + 1 + i, "icebreaker", None) for i in range(icebreaker_dies)]
             done = list(
                 pool.map(
                     lambda job: _board_die(
-                        job[0], path, master_key, owner, reads, job[1], job[2], certs
+                        job[0], path, master_key, owner, reads, job[1], job[2], job[3]
                     ),
                     jobs,
                 )
             )
         dies = [die for die, _ in done]
         signed = done[0][1]
+        if foreign is not None and len(done) > 1 and done[1][1] is not None:
+            nonce, foreign_signature = done[1][1]
+            moved = foreign.verify(first, nonce, foreign_signature)
+            signed = replace(
+                signed,
+                foreign_device_id=dies[1].device_id,
+                foreign_refused=not moved.ok
+                and moved.reason.startswith(Reason.BAD_SIGNATURE.value),
+                foreign_reason=moved.reason,
+            )
         with (
             Registry(path, master_key) as registry,
             SimulatedBoard(Condition(die_seed=impostor, noise_seed=3)) as board,
