@@ -15,8 +15,9 @@ enrolled and attested through the host code, and a simulated fleet on the fast m
    (:func:`ropuf.host.certificate_export.export_certificates`: no master key, no device key),
    and a :class:`~ropuf.host.signature_attestation.SignatureVerifier` that loads only that
    folder and the owner CA's certificate attests the die by signature on its own board (no
-   second board start); its signature, shown with a fresh nonce, is refused; the impostor die
-   of part 2, given the first die's record, is refused too.
+   second board start); its signature, shown with a fresh nonce, is refused; so is the second
+   ECP5 die's signature (its own key) of a nonce issued for the first, and the impostor die of
+   part 2, given the first die's record.
 4. **Fleet.** :func:`ropuf.sim.fleet.run_fleet` on the fast model device: enrol at 25 C, key
    reconstruction and attestation at the rated corners, PUF figures.
 """
