@@ -166,7 +166,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
         say(f"  its signature, new nonce : {moved}: {signed.other_nonce_reason}")
         verdict = "ATTESTED (a bug!)" if signed.impostor_attested else "FAILED"
         say(
-            f"  die {signed.impostor_die_seed} as {signed.device_id:<13}: {verdict}: "
+            f"  die {signed.impostor_die_seed} with the record of {signed.device_id}: {verdict}: "
             f"{signed.impostor_reason}"
         )
         if signed.foreign_device_id is not None:
