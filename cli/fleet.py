@@ -100,14 +100,14 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     from ropuf.sim.uart_demo import run_uart_demo
 
     say = (lambda *a, **k: None) if args.json else print
-    say("ropuf demo 1/4: UART loopback in Verilator (cocotb drives rx, reads tx)", flush=True)
+    say("ropuf demo 1/5: UART loopback in Verilator (cocotb drives rx, reads tx)", flush=True)
     uart = run_uart_demo(n_bytes=args.bytes, divisor=args.divisor, seed=args.seed)
     say(f"  bytes echoed and checked : {uart.n_bytes} (divisor {uart.divisor})")
     say(f"  throughput               : {uart.bytes_per_second:,.0f} bytes/s")
     say(f"  simulation speed         : {uart.cycles_per_second:,.0f} cycles/s")
 
     say(
-        "ropuf demo 2/4: the device in Verilator on a TCP port, read by the host client",
+        "ropuf demo 2/5: the device in Verilator on a TCP port, read by the host client",
         flush=True,
     )
     link = link_check()
@@ -122,7 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
         raise SimulationError("the Verilator device and the fast model disagreed: a bug")
 
     say(
-        f"ropuf demo 3/4: {args.board_dies} ECP5 dies and one iCEBreaker die enrolled like "
+        f"ropuf demo 3/5: {args.board_dies} ECP5 dies and one iCEBreaker die enrolled like "
         f"real boards on Verilator boards ({args.board_reads} reads each, two boards at a "
         "time), attested by the verifier; then another die shows the first die's record",
         flush=True,
@@ -141,13 +141,47 @@ def cmd_demo(args: argparse.Namespace) -> dict:
         f"{verdict}: {keys.impostor_reason}"
     )
     say(f"  key-path part            : {keys.seconds:.0f} s")
+    signed = keys.signature
+    if signed is not None:
+        say(
+            f"ropuf demo 4/5: {signed.device_id} enrolled with an owner CA, attested by signature "
+            "by a verifier holding only the certificate export (no master key, no device key)",
+            flush=True,
+        )
+        verdict = "ATTESTED" if signed.attested else f"FAILED: {signed.reason}"
+        say(
+            f"  certificate              : serial {signed.certificate_serial:x}, owner CA "
+            f"{signed.owner_ca!r}"
+        )
+        say(
+            f"  verifier's folder        : {', '.join(signed.export_files)} "
+            f"({'no secret' if signed.export_secret_free else 'HOLDS A SECRET (a bug!)'})"
+        )
+        say(f"  {signed.device_id:<13} by signature: {verdict}")
+        say(
+            f"  SIGN on the board        : {signed.sign_s:.1f} s wall time; verification "
+            f"(chain, revocation, ECDSA) {signed.verify_ms:.1f} ms"
+        )
+        moved = "refused" if signed.other_nonce_refused else "ACCEPTED (a bug!)"
+        say(f"  its signature, new nonce : {moved}: {signed.other_nonce_reason}")
+        verdict = "ATTESTED (a bug!)" if signed.impostor_attested else "FAILED"
+        say(
+            f"  die {signed.impostor_die_seed} with the record of {signed.device_id}: {verdict}: "
+            f"{signed.impostor_reason}"
+        )
+        if signed.foreign_device_id is not None:
+            verdict = "refused" if signed.foreign_refused else "ACCEPTED (a bug!)"
+            say(
+                f"  {signed.foreign_device_id}'s signature (its own key) for a nonce issued to "
+                f"{signed.device_id}: {verdict}: {signed.foreign_reason}"
+            )
     if not keys.ok:
         raise SimulationError(
             "the key path misbehaved on the Verilator boards: see the lines above"
         )
 
     say(
-        f"ropuf demo 4/4: a fleet of {args.dies} dies on the fast model device, enrolled at "
+        f"ropuf demo 5/5: a fleet of {args.dies} dies on the fast model device, enrolled at "
         "25 C, attested at 5 corners",
         flush=True,
     )
@@ -195,6 +229,31 @@ def cmd_demo(args: argparse.Namespace) -> dict:
                 "reason": keys.impostor_reason,
             },
             "seconds": round(keys.seconds, 1),
+        },
+        "signature": None
+        if signed is None
+        else {
+            "device_id": signed.device_id,
+            "owner_ca": signed.owner_ca,
+            "certificate_serial": f"{signed.certificate_serial:x}",
+            "export_files": signed.export_files,
+            "export_secret_free": signed.export_secret_free,
+            "attested": signed.attested,
+            "reason": signed.reason,
+            "sign_s": round(signed.sign_s, 2),
+            "verify_ms": round(signed.verify_ms, 2),
+            "other_nonce_refused": signed.other_nonce_refused,
+            "other_nonce_reason": signed.other_nonce_reason,
+            "impostor": {
+                "die_seed": signed.impostor_die_seed,
+                "attested": signed.impostor_attested,
+                "reason": signed.impostor_reason,
+            },
+            "foreign_signature": {
+                "device_id": signed.foreign_device_id,
+                "refused": signed.foreign_refused,
+                "reason": signed.foreign_reason,
+            },
         },
         "fleet": fleet.summary(),
     }
