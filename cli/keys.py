@@ -6,6 +6,7 @@ Thin, like the rest of the command line: parse, call :mod:`ropuf.host.enrollment
 """
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -238,6 +239,26 @@ def cmd_enroll(args: argparse.Namespace) -> dict:
     return figures
 
 
+#: The owner CA certificate ``ropuf attest`` trusts when ``--owner-ca-cert`` is not given.
+OWNER_CA_CERT_ENV = "ROPUF_OWNER_CA_CERT"
+
+
+def _default_method(args: argparse.Namespace, registry) -> str:
+    """``attest`` without ``--method``: signature when it can be checked here (a trusted owner
+    CA certificate is configured and the registry holds a live certificate for the device),
+    else hmac; the choice is said on standard error."""
+    stored = registry.certificate(args.device_id)
+    if args.owner_ca_cert is not None and stored is not None and stored.revoked_at is None:
+        return "signature"
+    why = (
+        "no trusted owner CA certificate (--owner-ca-cert or $" + OWNER_CA_CERT_ENV + ")"
+        if args.owner_ca_cert is None
+        else "the registry holds no live certificate for it"
+    )
+    print(f"attesting {args.device_id} by HMAC: {why}", file=sys.stderr)
+    return "hmac"
+
+
 def cmd_attest(args: argparse.Namespace) -> dict:
     """``ropuf attest``: :meth:`Verifier.attest_enrolled
     <ropuf.host.attestation.Verifier.attest_enrolled>`, or with ``--server`` the service's
@@ -248,14 +269,15 @@ def cmd_attest(args: argparse.Namespace) -> dict:
 
     from .identity import signature_verifier
 
-    signature = args.method == "signature"
     if args.server and (args.owner_ca_cert is not None or args.certs is not None):
         raise InputError(
             "with --server the service checks the signature against the owner CAs it trusts: "
             "drop --owner-ca-cert and --certs"
         )
-    if args.certs is not None and not signature:
-        raise InputError("--certs is the evidence of --method signature: add --method signature")
+    if args.certs is not None and args.method == "hmac":
+        raise InputError("--certs is the evidence of signature attestation: drop --method hmac")
+    if args.owner_ca_cert is None and not args.server:
+        args.owner_ca_cert = os.environ.get(OWNER_CA_CERT_ENV) or None
     source = target_source(args)
     if args.server:
         # Imported on use, not at the top: start-up time of the command line.
@@ -265,21 +287,30 @@ def cmd_attest(args: argparse.Namespace) -> dict:
             service_client(args.server, token_from_env(args.token)) as http,
             source.open() as client,
         ):
+            # No --method: signature if the service offers it for this device (its challenge
+            # says so), else hmac.
             result = attest_through(http, args.device_id, client, method=args.method)
-    elif signature and args.certs is not None:
+        method = result.method
+    elif args.certs is not None:
+        method = "signature"
         verifier = signature_verifier(args, None)  # no registry, no master key
         with source.open() as client:
             result = verifier.attest_enrolled(args.device_id, client)
     else:
         with open_registry(args) as registry, source.open() as client:
-            verifier = signature_verifier(args, registry) if signature else Verifier(registry)
+            method = args.method or _default_method(args, registry)
+            if method == "signature":
+                verifier = signature_verifier(args, registry)
+            else:
+                verifier = Verifier(registry)
             result = verifier.attest_enrolled(args.device_id, client)
+    signature = method == "signature"
     figures = {
         "device_id": args.device_id,
         "device": source.label,
         "ok": result.ok,
         "reason": result.reason,
-        "method": args.method,
+        "method": method,
     }
     if not result.ok:
         raise CommandFailedError(

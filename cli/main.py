@@ -401,15 +401,18 @@ def _parser() -> argparse.ArgumentParser:
     attest.add_argument(
         "--method",
         choices=("hmac", "signature"),
-        default="hmac",
-        help="hmac (default): the device's MAC under its registered key (the verifier holds "
-        "the keys); signature: the device signs the nonce, checked against its certificate "
-        "from the owner CA of --owner-ca-cert (the verifier holds no secret)",
+        default=None,
+        help="signature: the device signs the nonce, checked against its certificate from the "
+        "owner CA of --owner-ca-cert (the verifier holds no secret); hmac: the device's MAC "
+        "under its registered key (the verifier holds the keys). Default: signature when it "
+        "can be checked (a trusted owner CA certificate and a certificate for the device; "
+        "with --server, when the service offers it), else hmac",
     )
     attest.add_argument(
         "--owner-ca-cert",
         metavar="FILE",
-        help="with --method signature: the owner CA certificate the verifier trusts",
+        help="for signature attestation: the owner CA certificate the verifier trusts "
+        "(default: $ROPUF_OWNER_CA_CERT)",
     )
     attest.add_argument(
         "--certs",

@@ -86,11 +86,15 @@ class AttestationResult:
         True only when the MAC matched for a fresh nonce.
     reason : str
         ``"ok"``, or why not (unknown device, replayed nonce, MAC mismatch, device error).
+    method : str or None
+        How the device answered (``"hmac"``, ``"signature"``) where the verdict's maker chose
+        it (the gateway, :func:`ropuf.host.service.gateway.attest_through`); else None.
     """
 
     device_id: str
     ok: bool
     reason: str
+    method: str | None = None
 
 
 class Verifier:

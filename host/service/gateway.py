@@ -76,11 +76,12 @@ def _post(http: httpx.Client, path: str, body: dict) -> dict:
 
 
 def attest_through(
-    http: httpx.Client, device_id: str, device: SignatureDevice, *, method: str = METHOD_HMAC
+    http: httpx.Client, device_id: str, device: SignatureDevice, *, method: str | None = None
 ) -> AttestationResult:
     """Attest the local *device* as *device_id* through the service behind *http*, by
     *method*: ``hmac`` (the device MACs the nonce) or ``signature`` (it signs the nonce in the
-    attestation domain; the service checks its certificate).
+    attestation domain; the service checks its certificate); None: signature when the
+    service's challenge offers it for the device, else hmac. The result names the method.
 
     A device or link fault is a failed result (its challenge then expires unused).
 
@@ -90,10 +91,12 @@ def attest_through(
         The service is unreachable or refused a request (unknown device, bad token, ...), or
         its challenge says the device cannot answer by *method*.
     """
-    if method not in (METHOD_HMAC, METHOD_SIGNATURE):
+    if method not in (None, METHOD_HMAC, METHOD_SIGNATURE):
         raise GatewayError(f"the method is {METHOD_HMAC} or {METHOD_SIGNATURE}, not {method!r}")
     challenge = _post(http, "/v1/challenges", {"device_id": device_id})
     methods = challenge.get("methods", [METHOD_HMAC])
+    if method is None:
+        method = METHOD_SIGNATURE if METHOD_SIGNATURE in methods else METHOD_HMAC
     if method not in methods:
         raise GatewayError(
             f"the service cannot check a {method} of {device_id!r} (it offers "
@@ -109,8 +112,8 @@ def attest_through(
         else:
             answer = {"mac": device.attest(nonce).hex()}
     except (RopufError, OSError) as exc:  # device and link errors; a bug keeps its traceback
-        return AttestationResult(device_id, False, f"device error: {exc}")
+        return AttestationResult(device_id, False, f"device error: {exc}", method)
     verdict = _post(
         http, "/v1/attestations", {"device_id": device_id, "nonce": nonce.hex(), **answer}
     )
-    return AttestationResult(verdict["device_id"], verdict["ok"], verdict["reason"])
+    return AttestationResult(verdict["device_id"], verdict["ok"], verdict["reason"], method)

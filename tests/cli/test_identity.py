@@ -91,8 +91,36 @@ def test_signature_attestation_from_the_registry_and_from_an_export(fleet, capsy
     assert "ROPUF_MASTER_KEY" not in os.environ
     assert attest("--method", "signature", "--owner-ca-cert", "ca.pem", "--certs", "out") == 0
     assert json.loads(capsys.readouterr().out)["ok"]
-    assert attest("--certs", "out") == 1
-    assert "add --method signature" in capsys.readouterr().err
+    assert attest("--certs", "out") == 1  # signature by default, but no trust anchor
+    assert "needs --owner-ca-cert" in capsys.readouterr().err
+    assert attest("--method", "hmac", "--certs", "out") == 1
+    assert "drop --method hmac" in capsys.readouterr().err
+
+
+def test_signature_is_the_default_where_it_can_be_checked(fleet, monkeypatch, capsys):
+    monkeypatch.delenv("ROPUF_OWNER_CA_CERT", raising=False)
+    capsys.readouterr()
+    # No trust anchor: HMAC, and the command says why.
+    assert attest(*fleet) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["method"] == "hmac"
+    assert "by HMAC: no trusted owner CA certificate" in err
+    # A trust anchor and the device's live certificate: signature, from the option or the
+    # environment.
+    assert attest(*fleet, "--owner-ca-cert", "ca.pem") == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "signature"
+    monkeypatch.setenv("ROPUF_OWNER_CA_CERT", "ca.pem")
+    assert attest(*fleet) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "signature"
+    # A device without a certificate: HMAC.
+    registry = fleet
+    assert main(["enroll", "--sim-die", "8", "--device-id", "die-8", "--reads", "3",
+                 "--owner-key", "owner.pem", *registry]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["attest", "--sim-die", "8", "--device-id", "die-8", "--json", *registry]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["method"] == "hmac"
+    assert "no live certificate" in err
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl binary")

@@ -160,6 +160,12 @@ def test_gateway_attests_by_signature(keys, tmp_path, capsys, monkeypatch):
         assert main([*gateway, "--sim-die", "8", "--device-id", "die-8"]) == 1
         err = capsys.readouterr().err
         assert "the service cannot check a signature of 'die-8' (it offers hmac)" in err
+        # Without --method: what the service offers for the device, signature first.
+        default = ["attest", "--server", serve.url, "--token", app_token, "--json"]
+        assert main([*default, "--sim-die", "7", "--device-id", "die-7"]) == 0
+        assert json.loads(capsys.readouterr().out)["method"] == "signature"
+        assert main([*default, "--sim-die", "8", "--device-id", "die-8"]) == 0
+        assert json.loads(capsys.readouterr().out)["method"] == "hmac"
         assert main([*gateway, "--sim-die", "7", "--device-id", "die-7",
                      "--owner-ca-cert", ca_cert]) == 1  # fmt: skip
         assert "drop --owner-ca-cert and --certs" in capsys.readouterr().err
