@@ -54,9 +54,10 @@ from .registry_db import (
     database_errors,
     is_postgres_url,
     open_database,
+    redacted,
     safe_label,
 )
-from .registry_errors import RegistryError
+from .registry_errors import DuplicateDeviceError, RegistryError
 
 __all__ = [
     "MASTER_KEY_ENV",
@@ -65,6 +66,7 @@ __all__ = [
     "Attestation",
     "Challenge",
     "DeviceState",
+    "DuplicateDeviceError",
     "EnrollmentRecord",
     "Registry",
     "RegistryError",
@@ -433,7 +435,8 @@ class Registry(CertificateStore, Closing):
             self._db = open_database(path)
             self._migrate()
         except database_errors(path) as exc:
-            raise RegistryError(f"{self.path} is not a usable registry: {exc}") from None
+            reason = redacted(str(exc), path)
+            raise RegistryError(f"{self.path} is not a usable registry: {reason}") from None
 
     def close(self) -> None:
         self._db.close()
@@ -1061,10 +1064,11 @@ class Registry(CertificateStore, Closing):
         """Every device's signed record, encrypted key and certificates (with their owner CAs
         and times) as JSON (no plaintext key)."""
         rows = self._db.execute(
-            "SELECT device_id, record, signature, key_blob FROM devices ORDER BY device_id"
+            "SELECT device_id, record, signature, key_blob, owner, revoked_at FROM devices"
+            " ORDER BY device_id"
         )
         entries = []
-        for device_id, record_text, signature, key_blob in rows:
+        for device_id, record_text, signature, key_blob, owner, revoked_at in rows:
             self._load(device_id)
             entries.append(
                 {
@@ -1072,6 +1076,8 @@ class Registry(CertificateStore, Closing):
                     "record": json.loads(record_text),
                     "signature": base64.b64encode(signature).decode(),
                     "key_blob": base64.b64encode(key_blob).decode(),
+                    "owner": owner,
+                    "revoked_at": revoked_at,
                     "certificates": self._export_certificates(device_id),
                 }
             )
@@ -1124,22 +1130,35 @@ class Registry(CertificateStore, Closing):
                     raise RegistryError(
                         f"the key of {record.device_id!r} does not decrypt under this master key"
                     ) from None
+                # A revoked device stays revoked where it is imported (the export says since
+                # when); the managing owner (a transfer's) comes along on an administrator's
+                # import, while an owner's import (*owner* given) keeps the records' signer.
+                revoked_at = entry.get("revoked_at")
+                managing = entry.get("owner") if owner is None else None
+                if not (revoked_at is None or isinstance(revoked_at, int | float)) or not (
+                    managing is None or (isinstance(managing, str) and len(managing) == 64)
+                ):
+                    raise RegistryError(
+                        f"the state of {record.device_id!r} in the export is malformed: the "
+                        "export was changed"
+                    )
                 try:
                     self._db.execute(
                         "INSERT INTO devices"
-                        " (device_id, record, signature, key_blob, enrolled_at, owner)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        " (device_id, record, signature, key_blob, enrolled_at, owner, revoked_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (
                             record.device_id,
                             record_text,
                             signature,
                             key_blob,
                             record.enrolled_at,
-                            record.owner_public_key.hex(),
+                            managing or record.owner_public_key.hex(),
+                            revoked_at,
                         ),
                     )
                 except self._db.integrity_errors:
-                    raise RegistryError(
+                    raise DuplicateDeviceError(
                         f"device {record.device_id!r} is already enrolled"
                     ) from None
                 self._import_certificates(record.device_id, entry.get("certificates", []))

@@ -15,6 +15,7 @@ and writes them; no secret is kept here (the owner CA's key stays in its file).
 """
 
 import base64
+import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -113,12 +114,14 @@ class CertificateStore:
         return (live or stored or [None])[-1]
 
     def certificate_revocations(self) -> Revocations:
-        """The revocation list of every revoked certificate in the registry."""
+        """The revocation list of every revoked certificate in the registry, by fingerprint
+        (SHA-256 of the DER) only: a serial number is unique only under one owner CA, and a
+        certificate of another CA with a revoked serial (an import can bring one) must not
+        revoke this one's."""
         rows = self._db.execute("SELECT der FROM certificates WHERE revoked_at IS NOT NULL")
-        revocations = Revocations()
-        for (der,) in rows.fetchall():
-            revocations = revocations.revoke(x509.load_der_x509_certificate(bytes.fromhex(der)))
-        return revocations
+        return Revocations(
+            fingerprints=frozenset(hashlib.sha256(bytes.fromhex(der)).digest() for (der,) in rows)
+        )
 
     def _export_certificates(self, device_id: str) -> list[dict]:
         """*device_id*'s certificates for the JSON export (public: DER, owner CA, times)."""
@@ -158,19 +161,25 @@ class CertificateStore:
                     "export was changed"
                 )
             ca_print = self._store_owner_ca(ca)
-            self._db.execute(
-                "INSERT INTO certificates"
-                " (device_id, serial, ca_fingerprint, der, issued_at, revoked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    device_id,
-                    f"{certificate.serial_number:x}",
-                    ca_print,
-                    certificate.public_bytes(serialization.Encoding.DER).hex(),
-                    issued_at,
-                    revoked_at,
-                ),
-            )
+            try:
+                self._db.execute(
+                    "INSERT INTO certificates"
+                    " (device_id, serial, ca_fingerprint, der, issued_at, revoked_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        device_id,
+                        f"{certificate.serial_number:x}",
+                        ca_print,
+                        certificate.public_bytes(serialization.Encoding.DER).hex(),
+                        issued_at,
+                        revoked_at,
+                    ),
+                )
+            except self._db.integrity_errors:
+                raise RegistryError(
+                    f"the export holds two live certificates of {device_id!r}, or a serial "
+                    "number its owner CA issued twice: the export was changed"
+                ) from None
 
     def _store_owner_ca(self, ca: x509.Certificate) -> str:
         """Add *ca* to ``owner_cas`` unless it is there; its fingerprint (hex)."""

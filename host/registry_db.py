@@ -16,7 +16,7 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 __all__ = [
     "POSTGRES_SCHEMES",
@@ -24,6 +24,7 @@ __all__ = [
     "database_errors",
     "is_postgres_url",
     "open_database",
+    "redacted",
     "safe_label",
 ]
 
@@ -52,6 +53,17 @@ def safe_label(target: str | os.PathLike[str]) -> str:
     netloc = parts.netloc.rsplit("@", 1)
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+def redacted(message: str, target: str | os.PathLike[str]) -> str:
+    """*message* (a driver's error about *target*) without *target*'s password, raw or
+    percent-decoded: libpq may echo parts of the URL it could not use."""
+    if not is_postgres_url(target):
+        return message
+    raw = urlsplit(str(target)).password or ""
+    for secret in sorted({raw, unquote(raw)} - {""}, key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
 
 
 class Database:

@@ -3,8 +3,12 @@ its own module so that the registry's parts raise it without importing the regis
 
 from ropuf.spec.errors import RopufError
 
-__all__ = ["RegistryError"]
+__all__ = ["DuplicateDeviceError", "RegistryError"]
 
 
 class RegistryError(RopufError):
     """The registry cannot do what was asked; the message says why and what to do."""
+
+
+class DuplicateDeviceError(RegistryError):
+    """A device id that is enrolled already (device ids are one name space per registry)."""

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ropuf.host.attestation import DEFAULT_NONCE_LIFETIME, AttestationResult, Verifier
 from ropuf.host.identity import fingerprint
-from ropuf.host.registry import Registry, RegistryError
+from ropuf.host.registry import DuplicateDeviceError, Registry, RegistryError
 
 from .fleet_page import PLOTS, FleetRow, check_summary, fleet_page, login_page, render_plot
 from .models import (
@@ -466,13 +466,10 @@ def create_app(
         """Add enrollment records (signed by this owner, keys under this master key); all or
         none."""
         registry: Registry = request.app.state.registry
-        entries = document.get("devices")
-        for entry in entries if isinstance(entries, list) else []:
-            name = entry.get("device_id") if isinstance(entry, dict) else None
-            if isinstance(name, str) and registry.device_state(name) is not None:
-                raise ServiceError(409, "conflict", f"device {name!r} is already enrolled")
         try:
             added = registry.import_json(json.dumps(document), owner=principal.owner)
+        except DuplicateDeviceError as exc:
+            raise ServiceError(409, "conflict", f"nothing imported: {exc}") from None
         except RegistryError as exc:
             raise ServiceError(400, "bad_import", f"nothing imported: {exc}") from None
         return ImportOut(imported=added)

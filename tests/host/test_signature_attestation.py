@@ -184,7 +184,8 @@ def test_a_revoked_device_is_refused(registry, tmp_path):
     folder = tmp_path / "after"
     export_certificates(registry, folder)
     listed = json.loads((folder / "revoked.json").read_text())
-    assert listed["serials"] == [f"{stored.certificate.serial_number:x}"]
+    # By fingerprint only: a serial is unique under one owner CA, not in the registry.
+    assert listed == {"serials": [], "fingerprints": [fingerprint(stored.certificate).hex()]}
     offline = SignatureVerifier(
         OWNER_A.certificate, CertificateDirectory(folder), MemoryChallenges()
     )
@@ -278,3 +279,35 @@ def test_the_json_export_carries_the_certificates(registry, tmp_path):
         with pytest.raises(RegistryError, match="does not verify under the owner CA"):
             other.import_json(json.dumps(document))
         assert other.devices() == []
+
+
+def test_a_revoked_serial_of_another_owner_ca_revokes_nothing(registry):
+    # An import can bring another CA's revoked certificate with this one's serial number: the
+    # registry's revocation list names certificates by fingerprint, so it revokes only itself.
+    live = registry.certificate("die-7").certificate
+    revocations = registry.certificate_revocations()
+    assert revocations.serials == frozenset() and not revocations.is_revoked(live)
+    registry.revoke("die-7", time.time())
+    revocations = registry.certificate_revocations()
+    assert revocations.serials == frozenset() and revocations.is_revoked(live)
+
+
+def test_the_json_export_keeps_a_device_revoked(registry, tmp_path):
+    registry.revoke("die-7", 1234.5)
+    text = registry.export_json()
+    with Registry(tmp_path / "copy.db", b"\x11" * 32) as copy:
+        assert copy.import_json(text) == ["die-7"]
+        assert copy.device_state("die-7").revoked_at == 1234.5
+        verifier = SignatureVerifier(OWNER_A.certificate, RegistryEvidence(copy), copy)
+        result = attest(verifier)
+        assert not result.ok and result.reason.startswith("revoked"), result.reason
+
+
+def test_two_live_certificates_in_an_export_are_a_registry_error(registry, tmp_path):
+    document = json.loads(registry.export_json())
+    certificates = document["devices"][0]["certificates"]
+    certificates.append(dict(certificates[0]))  # the same certificate twice, both live
+    with Registry(tmp_path / "copy.db", b"\x11" * 32) as copy:
+        with pytest.raises(RegistryError, match="two live certificates"):
+            copy.import_json(json.dumps(document))
+        assert copy.devices() == []
