@@ -58,7 +58,8 @@ class Status(enum.IntEnum):
     KEY_CHECK_FAILED = 0x14
     #: The helper data is malformed (length, CRC, version, parameters).
     BAD_HELPER = 0x15
-    #: IDENTITY or SIGN: the P-256 engine's check of its own result failed (a fault), or
+    #: IDENTITY or SIGN: the P-256 engine's check of its own result failed (a fault; not every
+    #: fault is caught: docs/identity.md, "Fault checks"), or
     #: RFC 6979's first nonce was out of range (probability about 2^-32); nothing is answered.
     #: Send the request again; a fault that repeats means the device is being tampered with.
     FAULT = 0x16

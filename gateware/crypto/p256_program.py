@@ -32,9 +32,12 @@ instruction a step), so the gateware runs exactly the field operations the refer
 A failed check sets the engine's ``fault`` until the next SCALAR_MULT (or DERIVE, REDUCE), and while
 it is set the read port shows 0: a point off the curve (a fault in the ladder or the inversion), a
 zero r or s, or a signature that does not satisfy its equation (a fault in the inversion modulo n or
-in s) never leaves. The caller reads ``fault`` after each routine (ECDSA's answer to r = 0 or s = 0
-is another nonce). The read port shows only :data:`READABLE` (QX and QY, which hold r and s after
-SIGNATURE): the secrets loaded and everything computed from them stay inside.
+in s) does not leave. Not caught: a fault that keeps the point on the curve (a flipped ladder
+selection) or changes K, D or H as loaded; with RFC 6979's repeatable nonce one such fault can
+give away d (docs/identity.md, "Fault checks"). The caller reads ``fault`` after each routine
+(ECDSA's answer to r = 0 or s = 0 is another nonce). The read port shows only :data:`READABLE`
+(QX and QY, which hold r and s after SIGNATURE): the secrets loaded and everything computed from
+them stay inside.
 
 Each runs the same instructions whatever the data: the cycle counts are
 :data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES` and :data:`CLEAR_CYCLES`.
