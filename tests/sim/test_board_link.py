@@ -56,6 +56,8 @@ def test_next_client_is_answered_after_a_client_left_mid_reconstruct(caplog):
                 start = time.monotonic()
                 second.transport.send(framing.encode_frame(seq, Command.INFO))
                 answer = framing.decode_frame(second.transport.receive(10))
+                while 100 < answer.seq < 120:  # the second client's own repeat, answered late
+                    answer = framing.decode_frame(second.transport.receive(10))
                 assert answer.seq == seq and Info.decode(answer.payload) == info
                 assert time.monotonic() - start < 5
             assert info.key_ready  # the first client's RECONSTRUCT ran to its end
