@@ -23,6 +23,19 @@ from ropuf.gateware.key.decoder import BCHDecoder, decode_cycles
 from ropuf.spec.code_params import CHOSEN
 
 
+def stimulus(m: Module, platform) -> tuple[Signal, Signal]:
+    """A probe's scaffolding in *m*: a free-running 32-bit LFSR to drive a design's inputs, and
+    the register ``out`` (returned with it) on the board's first LED, onto which the probe folds
+    the design's outputs so that nothing is optimised away."""
+    lfsr = Signal(32, init=1)
+    m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[10] ^ lfsr[30] ^ lfsr[31]))
+    led = platform.request("led", 0, dir="-")
+    m.submodules.led = led_buffer = io.Buffer("o", led)
+    out = Signal()
+    m.d.comb += led_buffer.o.eq(out)
+    return lfsr, out
+
+
 class DecoderProbe(wiring.Component):
     """The decoder fed by an LFSR, its outputs folded onto one LED."""
 
@@ -33,11 +46,7 @@ class DecoderProbe(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.decoder = decoder = self.decoder
-        lfsr = Signal(32, init=1)
-        m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[10] ^ lfsr[30] ^ lfsr[31]))
-        led = platform.request("led", 0, dir="-")
-        m.submodules.led = led_buffer = io.Buffer("o", led)
-        out = Signal()
+        lfsr, out = stimulus(m, platform)
         result = decoder.o_result
         m.d.comb += [
             decoder.i_bits.valid.eq(lfsr[3]),
@@ -45,7 +54,6 @@ class DecoderProbe(wiring.Component):
             decoder.i_bits.payload.offset.eq(lfsr[20]),
             result.ready.eq(lfsr[5]),
             decoder.message_shift.eq(lfsr[6]),
-            led_buffer.o.eq(out),
         ]
         m.d.sync += out.eq(result.payload.byte.xor() ^ result.payload.failed ^ result.valid)
         return m

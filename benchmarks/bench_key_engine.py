@@ -42,8 +42,9 @@ from pathlib import Path
 
 import numpy as np
 from amaranth.back import verilog
-from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import io, wiring
+from amaranth.hdl import Cat, Module
+from amaranth.lib import wiring
+from bench_decoder_cost import stimulus
 
 from ropuf.boards import yowasp
 from ropuf.boards.build import NO_COLLISION_SCRIPT
@@ -89,11 +90,7 @@ class EngineProbe(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.engine = dut = self.engine
-        lfsr = Signal(32, init=1)
-        m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[10] ^ lfsr[30] ^ lfsr[31]))
-        led = platform.request("led", 0, dir="-")
-        m.submodules.led = led_buffer = io.Buffer("o", led)
-        out = Signal()
+        lfsr, out = stimulus(m, platform)
         h = dut.h
         m.d.comb += [
             h.start.eq(lfsr[0] & lfsr[7]),
@@ -107,7 +104,6 @@ class EngineProbe(wiring.Component):
             dut.ro_results.payload.soft.eq(lfsr[12:28]),
             dut.ro_results.payload.count_a.eq(lfsr[:16]),
             dut.ro_results.payload.count_b.eq(lfsr[16:]),
-            led_buffer.o.eq(out),
         ]
         m.d.sync += out.eq(
             h.status.xor()
@@ -134,11 +130,7 @@ class RunnerProbe(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.runner = dut = self.runner
-        lfsr = Signal(32, init=1)
-        m.d.sync += lfsr.eq(Cat(lfsr[1:], lfsr[0] ^ lfsr[10] ^ lfsr[30] ^ lfsr[31]))
-        led = platform.request("led", 0, dir="-")
-        m.submodules.led = led_buffer = io.Buffer("o", led)
-        out = Signal()
+        lfsr, out = stimulus(m, platform)
         m.d.comb += [
             dut.start.eq(lfsr[0] & lfsr[7]),
             dut.entry.eq(lfsr[3]),
@@ -147,7 +139,6 @@ class RunnerProbe(wiring.Component):
             dut.secret.payload.byte.eq(lfsr[12:20]),
             dut.secret.payload.failed.eq(lfsr[28]),
             dut.o_mac.ready.eq(lfsr[5]),
-            led_buffer.o.eq(out),
         ]
         m.d.sync += out.eq(
             dut.done
