@@ -91,11 +91,6 @@ class Program:
     rom: bytes
     rom_base: int
 
-    @property
-    def attest_entry(self) -> int:
-        """Where the attestation program starts."""
-        return self.entries["attest"]
-
     def entry_number(self, name: str) -> int:
         """The number the runner's ``entry`` input takes for entry *name*."""
         return list(self.entries).index(name)
