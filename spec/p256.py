@@ -13,6 +13,9 @@ written here as data, step by step, so the engine and this model cannot disagree
 * :func:`scalar_mult`: ``k * P`` most significant bit first by double-and-add-always: each of the
   256 steps doubles, adds ``P`` and keeps one of the two by the bit, so the sequence of field
   operations never depends on ``k``.
+* :func:`double_scalar_mult` and :func:`ecdsa_verify`: ``u1 G + u2 Q`` by Shamir's trick (one
+  doubling and one mixed addition of G, Q or G + Q per bit pair) and the signature check the
+  engine runs before a signature leaves it.
 * :func:`inverse`: Fermat, ``x ** (m - 2) mod m``, the way the engine inverts (square, multiply,
   keep one by the exponent's bit, 256 times).
 
@@ -35,7 +38,9 @@ __all__ = [
     "check_scalar",
     "complete_add",
     "double",
+    "double_scalar_mult",
     "ecdsa_sign",
+    "ecdsa_verify",
     "inverse",
     "mixed_add",
     "on_curve",
@@ -290,3 +295,34 @@ def ecdsa_sign(d, k, digest):
     r = x % N
     s = inverse(k, N) * (int.from_bytes(digest, "big") + r * d) % N
     return None if r == 0 or s == 0 else (r, s)
+
+
+def double_scalar_mult(u1, u2, q, gq):
+    """``u1 G + u2 Q`` (projective) as the engine's verification runs it (Shamir's trick):
+    ``q`` is Q and ``gq`` is G + Q, both affine; for each of the 256 bit pairs, most significant
+    first, double, add G, Q or G + Q (:data:`MIXED_ADD`) as the pair says, and keep the sum
+    unless both bits are 0. ``gq`` must not be infinity (Q = -G)."""
+    r = INFINITY
+    for i in reversed(range(SCALAR_BITS)):
+        b1, b2 = (u1 >> i) & 1, (u2 >> i) & 1
+        doubled = double(r)
+        addend = ((GX, GY), gq)[b2] if b1 else q
+        added = mixed_add(doubled, addend)
+        r = added if b1 or b2 else doubled
+    return r
+
+
+def ecdsa_verify(q, digest, r, s):
+    """Whether ``(r, s)`` is an ECDSA signature of the 32-byte *digest* under the public key
+    *q* (affine), as the engine checks it: r and s in [1, n), ``R = u1 G + u2 Q`` with
+    ``u1 = z s^-1``, ``u2 = r s^-1`` not infinity and ``X == r Z`` modulo p (x(R) = r; the
+    other x with x mod n = r, r + n, is refused: probability about 2^-128)."""
+    if not (1 <= r < N and 1 <= s < N) or not on_curve(*q):
+        return False
+    w = inverse(s, N)
+    z = int.from_bytes(digest, "big") % N
+    gq = affine(complete_add((GX, GY, 1), (*q, 1)))
+    if gq is None:
+        return False
+    x, _, zz = double_scalar_mult(z * w % N, r * w % N, q, gq)
+    return zz % P != 0 and (x - r * zz) % P == 0

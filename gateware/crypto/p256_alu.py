@@ -34,7 +34,7 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
 
 Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD,
 ADDK and SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds
-it in a ROM (20-bit words), the register file's initial contents (the constants) in the
+it in a ROM (23-bit words), the register file's initial contents (the constants) in the
 memory's init; an opcode the engine does not know stops it.
 """
 
@@ -76,8 +76,8 @@ __all__ = [
 #: Bits of a word, words of a register.
 WORD_BITS = 32
 WORDS = 8
-#: Registers in the register file (5-bit register numbers).
-REGISTERS = 32
+#: Registers in the register file (6-bit register numbers): 512 words, one block RAM each port.
+REGISTERS = 64
 
 STOP, MUL, ADD, SUB, SEL, BIT, LOOP, SETC, CHK, CLRF, ADDK = range(11)
 OPCODES = {
@@ -86,9 +86,9 @@ OPCODES = {
 }  # fmt: skip
 
 _MASK = 2**WORD_BITS - 1
-_REG_BITS = 5
+_REG_BITS = 6
 _PC_BITS = 10
-_INSTRUCTION_BITS = 20
+_INSTRUCTION_BITS = 4 + 1 + 3 * _REG_BITS
 #: The loop counter's start (SETC): one pass per bit of a 256-bit number.
 _COUNT_START = WORDS * WORD_BITS - 1
 
@@ -132,8 +132,8 @@ class Instruction:
         """The instruction word: op, mod, dst, a, b (LOOP: target in place of a and b)."""
         word = self.op | self.mod << 4 | self.dst << 5
         if self.op == LOOP:
-            return word | self.target << 10
-        return word | self.a << 10 | self.b << 15
+            return word | self.target << (5 + _REG_BITS)
+        return word | self.a << (5 + _REG_BITS) | self.b << (5 + 2 * _REG_BITS)
 
 
 #: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
@@ -190,7 +190,7 @@ class P256ALU(wiring.Component):
         The first instruction's address, read with ``start``.
     busy : Out(1)
         High from the cycle after ``start`` until the program's STOP.
-    addr : In(8)
+    addr : In(9)
         While idle, the register file's word address (register * 8 + word) read on
         ``rdata`` the next cycle and written with ``we``.
     wdata : In(32)
@@ -219,7 +219,7 @@ class P256ALU(wiring.Component):
     start: In(1)
     entry: In(_PC_BITS)
     busy: Out(1)
-    addr: In(8)
+    addr: In(3 + _REG_BITS)
     wdata: In(WORD_BITS)
     we: In(1)
     rdata: Out(WORD_BITS)
@@ -293,8 +293,8 @@ class P256ALU(wiring.Component):
 
         modulus_word = modulus_words[Cat(j[:3], mod, key_mod)]
         j_next = (j + 1)[:3]
-        addr_a = Signal(8)
-        addr_b = Signal(8)
+        addr_a = Signal(3 + _REG_BITS)
+        addr_b = Signal(3 + _REG_BITS)
         m.d.comb += [
             port_a.addr.eq(addr_a),
             port_b.addr.eq(addr_b),
@@ -320,7 +320,7 @@ class P256ALU(wiring.Component):
             m.d.comb += self.rdata.eq(port_a.data)
         else:
             shown = Signal()
-            register = self.addr[3:8]
+            register = self.addr[3:]
             m.d.sync += shown.eq(Cat(register == r for r in self.readable).any())
             m.d.comb += self.rdata.eq(Mux(shown & ~self.fault, port_a.data, 0))
 
@@ -345,10 +345,10 @@ class P256ALU(wiring.Component):
                     op.eq(word[0:4]),
                     mod.eq(word[4]),
                     key_mod.eq(word[0:4] == ADDK),
-                    dst.eq(word[5:10]),
-                    reg_a.eq(word[10:15]),
-                    reg_b.eq(word[15:20]),
-                    target.eq(word[10:20]),
+                    dst.eq(word[5 : 5 + _REG_BITS]),
+                    reg_a.eq(word[5 + _REG_BITS : 5 + 2 * _REG_BITS]),
+                    reg_b.eq(word[5 + 2 * _REG_BITS : 5 + 3 * _REG_BITS]),
+                    target.eq(word[5 + _REG_BITS : 5 + _REG_BITS + _PC_BITS]),
                     pc.eq(pc + 1),
                     j.eq(0),
                     i.eq(0),

@@ -98,6 +98,7 @@ REGISTER = {
             "RX", "RY", "RZ", "TX", "TY", "TZ", "UX", "UY", "UZ",
             "t0", "t1", "t2", "t3", "t4", "ACC", "TMP",
             "K", "D", "H", "QX", "QY",
+            "QPX", "QPY", "GQX", "GQY", "MQX", "MQY", "PX", "PY", "U1", "U2", "K2", "D2", "H2",
         )
     )
 }  # fmt: skip
@@ -172,21 +173,29 @@ def _scalar_mult(entry):
         _ins(MUL, "QX", "RX", "ACC"),  # x R
         _ins(SEL, "TX", "QX", "QX"),  # kept for SIGNATURE's check of r
         _ins(MUL, "QY", "RY", "ACC"),  # y R
-        # On the curve: y^2 - (x^3 - 3x + b) must be 0 (infinity, K = 0 mod n, fails too).
-        _ins(MUL, "t0", "QX", "QX"),
-        _ins(MUL, "t0", "t0", "QX"),
-        _ins(ADD, "t1", "QX", "QX"),
-        _ins(ADD, "t1", "t1", "QX"),
-        _ins(SUB, "t0", "t0", "t1"),
-        _ins(ADD, "t0", "t0", "B"),
-        _ins(MUL, "t1", "QY", "QY"),
-        _ins(SUB, "t0", "t0", "t1"),
-        _ins(CHK, a="t0"),
+        # On the curve (infinity, K = 0 mod n, fails too).
+        *_on_curve("QX", "QY"),
         _ins(MUL, "QX", "QX", "ONE"),
         _ins(MUL, "QY", "QY", "ONE"),
         _ins(STOP),
     ]
     return code
+
+
+def _on_curve(x, y):
+    """Sets ``fault`` unless ``y^2 - (x^3 - 3x + b)`` is 0 (x, y in Montgomery form modulo p);
+    uses t0 and t1."""
+    return [
+        _ins(MUL, "t0", x, x),
+        _ins(MUL, "t0", "t0", x),
+        _ins(ADD, "t1", x, x),
+        _ins(ADD, "t1", "t1", x),
+        _ins(SUB, "t0", "t0", "t1"),
+        _ins(ADD, "t0", "t0", "B"),
+        _ins(MUL, "t1", y, y),
+        _ins(SUB, "t0", "t0", "t1"),
+        _ins(CHK, a="t0"),
+    ]
 
 
 def _r_d_z(r, result):
@@ -232,8 +241,108 @@ def _signature(entry):
     return code
 
 
+def _public(entry):
+    """After SCALAR_MULT of d: Q = (QX, QY) kept in QPX, QPY (plain) and G + Q in GQX, GQY
+    (affine, Montgomery form), for IDENTITY and VERIFY."""
+    add = dict(
+        zip(
+            ("X1", "Y1", "Z1", "X2", "Y2", "X3", "Y3", "Z3"),
+            ("GX", "GY", "ONE_P", "MQX", "MQY", "UX", "UY", "UZ"),
+            strict=True,
+        )
+    )
+    code = [
+        _ins(SEL, "QPX", "QX", "QX"),
+        _ins(SEL, "QPY", "QY", "QY"),
+        _ins(MUL, "MQX", "QX", "R2_P"),
+        _ins(MUL, "MQY", "QY", "R2_P"),
+        *_formula(MIXED_ADD, add),
+        _ins(SEL, "ACC", "ONE_P", "ONE_P"),
+    ]
+    code += _power("UZ", "EXP_P", entry + len(code), mod=0)
+    return [*code, _ins(MUL, "GQX", "UX", "ACC"), _ins(MUL, "GQY", "UY", "ACC"), _ins(STOP)]
+
+
+def _identity():
+    """Q (kept by PUBLIC) into QX, QY, checked on the curve afresh."""
+    return [
+        _ins(CLRF),
+        _ins(SEL, "QX", "QPX", "QPX"),
+        _ins(SEL, "QY", "QPY", "QPY"),
+        _ins(MUL, "MQX", "QPX", "R2_P"),
+        _ins(MUL, "MQY", "QPY", "R2_P"),
+        *_on_curve("MQX", "MQY"),
+        _ins(STOP),
+    ]
+
+
+def _verify(entry):
+    """After SIGNATURE, with K2, D2, H2 loaded again: K, D, H equal to them; then (r, s) in
+    QX, QY verified against Q (PUBLIC's): ``u1 G + u2 Q`` by Shamir's trick, ``X == r Z`` and
+    ``Z != 0``. Every check sets ``fault``; nothing clears it."""
+    n = {"mod": 1}
+    code = []
+    for a, b in (("K", "K2"), ("D", "D2"), ("H", "H2")):
+        code += [_ins(SUB, "t0", a, b, **n), _ins(CHK, a="t0")]
+    code += [
+        _ins(MUL, "MQX", "QPX", "R2_P"),
+        _ins(MUL, "MQY", "QPY", "R2_P"),
+        _ins(MUL, "t3", "QY", "R2_N", **n),  # s R
+        _ins(MUL, "ACC", "R2_N", "ONE", **n),  # R mod n
+    ]
+    code += _power("t3", "EXP_N", entry + len(code), mod=1)  # w = s^-1 R
+    code += [
+        _ins(MUL, "t0", "H", "R2_N", **n),
+        _ins(MUL, "U1", "t0", "ACC", **n),
+        _ins(MUL, "U1", "U1", "ONE", **n),  # u1 = z w, plain
+        _ins(MUL, "t0", "QX", "R2_N", **n),
+        _ins(MUL, "U2", "t0", "ACC", **n),
+        _ins(MUL, "U2", "U2", "ONE", **n),  # u2 = r w, plain
+        _ins(SEL, "RX", "ZERO", "ZERO"),
+        _ins(SEL, "RY", "ONE_P", "ONE_P"),
+        _ins(SEL, "RZ", "ZERO", "ZERO"),
+        _ins(SETC),
+    ]
+    loop = entry + len(code)
+    r, t, u = ("RX", "RY", "RZ"), ("TX", "TY", "TZ"), ("UX", "UY", "UZ")
+    double = dict(zip(("X", "Y", "Z", "X3", "Y3", "Z3"), (*r, *t), strict=True))
+    add = dict(
+        zip(("X1", "Y1", "Z1", "X2", "Y2", "X3", "Y3", "Z3"), (*t, "PX", "PY", *u), strict=True)
+    )
+    code += [
+        *_formula(DOUBLE, double),
+        # P = G + Q or G (u1's bit 1, by u2's), Q (u1's bit 0).
+        _ins(BIT, a="U2"),
+        _ins(SEL, "PX", "GX", "GQX"),
+        _ins(SEL, "PY", "GY", "GQY"),
+        _ins(BIT, a="U1"),
+        _ins(SEL, "PX", "MQX", "PX"),
+        _ins(SEL, "PY", "MQY", "PY"),
+        *_formula(MIXED_ADD, add),
+        # R = U unless both bits are 0.
+        _ins(BIT, a="U2"),
+        *(_ins(SEL, rr, tt, uu) for rr, tt, uu in zip(r, t, u, strict=True)),
+        _ins(BIT, a="U1"),
+        *(_ins(SEL, rr, rr, uu) for rr, uu in zip(r, u, strict=True)),
+        _ins(LOOP, target=loop),
+        # x(R) = r: X = r Z modulo p (r < n < p), and R is not infinity.
+        _ins(MUL, "t0", "QX", "R2_P"),
+        _ins(MUL, "t0", "t0", "RZ"),
+        _ins(SUB, "t0", "RX", "t0"),
+        _ins(CHK, a="t0"),
+        _ins(CHK, a="RZ", mod=1),
+        _ins(STOP),
+    ]
+    return code
+
+
+#: Registers CLEAR leaves: the constants and the public key's (Q, G + Q), which PUBLIC sets at
+#: RECONSTRUCT and IDENTITY and VERIFY read.
+_KEPT = (*_CONSTANTS, "QPX", "QPY", "GQX", "GQY")
+
+
 def _clear():
-    constants = set(_CONSTANTS)
+    constants = set(_KEPT)
     return [_ins(SEL, name, "ZERO", "ZERO") for name in REGISTER if name not in constants] + [
         _ins(STOP)
     ]
@@ -290,6 +399,9 @@ PROGRAM, ENTRIES = _assemble(
     ("derive", _derive),
     ("reduce", lambda entry: _reduce()),
     ("nonce_check", lambda entry: _nonce_check()),
+    ("public", _public),
+    ("identity", lambda entry: _identity()),
+    ("verify", _verify),
 )
 
 
@@ -307,6 +419,9 @@ CLEAR = _routine("clear")
 DERIVE = _routine("derive")
 REDUCE = _routine("reduce")
 NONCE_CHECK = _routine("nonce_check")
+PUBLIC = _routine("public")
+IDENTITY = _routine("identity")
+VERIFY = _routine("verify")
 
 #: The registers the engine's read port shows (``P256ALU(PROGRAM, INIT, readable=READABLE)``):
 #: the results. K, D, H and every intermediate value read as 0.
@@ -321,6 +436,9 @@ SCALAR_MULT_CYCLES = cycles(PROGRAM, ENTRIES["scalar_mult"])
 SIGNATURE_CYCLES = cycles(PROGRAM, ENTRIES["signature"])
 CLEAR_CYCLES = cycles(PROGRAM, ENTRIES["clear"])
 DERIVE_CYCLES = cycles(PROGRAM, ENTRIES["derive"])
+PUBLIC_CYCLES = cycles(PROGRAM, ENTRIES["public"])
+IDENTITY_CYCLES = cycles(PROGRAM, ENTRIES["identity"])
+VERIFY_CYCLES = cycles(PROGRAM, ENTRIES["verify"])
 
 #: Clock cycles of one inversion by Fermat inside a routine (SETC and the 256-step loop).
 INVERSION_CYCLES = cycles([*_power("RZ", "EXP_P", 0, mod=0), _ins(STOP)]) - op_cycles(STOP)

@@ -8,14 +8,23 @@ engine's :class:`~.program_runner.ProgramRunner`). It follows :mod:`ropuf.spec.i
 
     derive (RECONSTRUCT, after the derivation):
         H, K = c[:8], c[8:40]  (c: V and the first 8 bytes of KD);  P-256 DERIVE;  IDKEY = d;
-        P-256 CLEAR;  SHA identity_finish (clears c; clears IDKEY if the key check failed)
+        P-256 CLEAR;  SHA identity_finish (clears c; clears IDKEY if the key check failed);
+        K = IDKEY;  P-256 SCALAR_MULT, PUBLIC (keeps Q and G + Q);  P-256 CLEAR
     identity:
-        K = IDKEY;  P-256 SCALAR_MULT;  fault?;  V, KD = x, y;  P-256 CLEAR
+        P-256 IDENTITY (Q, checked on the curve);  fault?;  V, KD = x, y;  P-256 CLEAR
     sign_attest:  SHA sign_attest (H1 = SHA(label || HREC || NONCE)), then sign
     sign:
         H = H1;  P-256 REDUCE;  H1 = h mod n;  D = IDKEY;  SHA drbg (V = RFC 6979's k);
-        K = V;  SHA wipe (clears V);  P-256 SCALAR_MULT, NONCE_CHECK, SIGNATURE;  fault?;
+        K = V;  SHA wipe (clears V);  P-256 SCALAR_MULT, NONCE_CHECK, SIGNATURE;
+        SHA drbg again;  K2 = V;  SHA wipe;  D2 = IDKEY;  H2 = H1;
+        P-256 VERIFY (K, D, H equal to K2, D2, H2; r, s verified against Q);  fault?;
         V, KD = r, s;  P-256 CLEAR
+
+The signature leaves only if it verifies against the public key RECONSTRUCT computed (and
+IDENTITY reports), and the nonce, key and digest it was made from equal the ones computed and
+loaded a second time: with RFC 6979's repeatable nonce, a signature made with one wrong value
+(a flipped ladder step, a changed k, d or z) would give d away beside a good one
+(docs/identity.md, "Fault checks").
 
 A value moves a byte every two cycles (big-endian in memory, 32-bit words least significant
 first in the register file); nothing branches: ``fault?`` only latches the P-256 engine's flag
@@ -63,7 +72,7 @@ class Step(IntEnum):
     STOP = 5
 
 
-StepLayout = data.StructLayout({"step": 3, "reg": 5, "addr": 11, "arg": 10})
+StepLayout = data.StructLayout({"step": 3, "reg": 6, "addr": 11, "arg": 10})
 
 
 def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict[str, int]]:
@@ -100,11 +109,15 @@ def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict
     store("D", "IDKEY")
     alu("clear")
     sha("identity_finish")
+
+    load("K", s("IDKEY"))
+    alu("scalar_mult")
+    alu("public")
+    alu("clear")
     steps.append({"step": Step.STOP})
 
     starts["identity"] = len(steps)
-    load("K", s("IDKEY"))
-    alu("scalar_mult")
+    alu("identity")
     answer()
 
     starts["sign_attest"] = len(steps)
@@ -120,6 +133,12 @@ def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict
     alu("scalar_mult")
     alu("nonce_check")
     alu("signature")
+    sha("drbg")  # everything SIGNATURE read, computed or loaded again for VERIFY
+    load("K2", s("V"))
+    sha("wipe")
+    load("D2", s("IDKEY"))
+    load("H2", s("H1"))
+    alu("verify")
     answer()
     assert tuple(starts) == SEQUENCES
     return steps, starts

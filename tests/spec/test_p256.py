@@ -95,3 +95,45 @@ def test_ecdsa_sign_matches_rfc6979_and_verifies():
         p256.ecdsa_sign(0, k, digest)
     with pytest.raises(ValueError, match="32 bytes"):
         p256.ecdsa_sign(d, k, digest[:31])
+
+
+def _cryptography_verifies(d, digest, r, s):
+    public = ec.derive_private_key(d, ec.SECP256R1()).public_key()
+    try:
+        public.verify(encode_dss_signature(r, s), digest, ec.ECDSA(Prehashed(hashes.SHA256())))
+    except Exception:  # InvalidSignature
+        return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ecdsa_verify_agrees_with_cryptography(seed):
+    rng = random.Random(seed)
+    d = rng.randrange(1, p256.N)
+    digest = rng.randbytes(32)
+    r, s = p256.ecdsa_sign(d, rng.randrange(1, p256.N), digest)
+    q = public_point(d)
+    other = rng.randrange(1, p256.N)
+    cases = [
+        (q, digest, r, s),  # good
+        (q, digest[::-1], r, s),  # another digest
+        (q, digest, r, (s + 1) % p256.N or 1),  # another s
+        (q, digest, (r + 1) % p256.N or 1, s),  # another r
+        (public_point(other), digest, r, s),  # another key
+    ]
+    for point, h, rr, ss in cases:
+        expected = _cryptography_verifies(d if point == q else other, h, rr, ss)
+        assert p256.ecdsa_verify(point, h, rr, ss) is expected
+    assert p256.ecdsa_verify(q, digest, r, s) is True
+    assert p256.ecdsa_verify(q, digest, 0, s) is False
+    assert p256.ecdsa_verify(q, digest, r, p256.N) is False
+
+
+def test_double_scalar_mult_matches_cryptography():
+    rng = random.Random(7)
+    big = rng.randrange(p256.N), rng.randrange(p256.N)
+    for u1, u2, d in [(1, 0, 5), (0, 1, 5), (3, 4, 1), (*big, 99), (*big, p256.N - 2)]:
+        q = public_point(d)
+        gq = p256.affine(p256.complete_add((p256.GX, p256.GY, 1), (*q, 1)))
+        expected = public_point((u1 + u2 * d) % p256.N)
+        assert p256.affine(p256.double_scalar_mult(u1, u2, q, gq)) == expected

@@ -21,6 +21,7 @@ from ropuf.gateware.crypto.p256_alu import (
     MODULI,
     MUL,
     P256ALU,
+    REGISTERS,
     SEL,
     SETC,
     STOP,
@@ -145,7 +146,7 @@ def test_loop_bits_and_select():
 
 def test_instructions_are_checked():
     with pytest.raises(ValueError, match="register"):
-        Instruction(MUL, dst=32)
+        Instruction(MUL, dst=REGISTERS)
     with pytest.raises(ValueError, match="opcode"):
         Instruction(11)
     with pytest.raises(ValueError, match="instructions"):
@@ -157,7 +158,7 @@ def test_only_readable_registers_reach_the_read_port():
     out, _ = run(program, {0: 5, 1: 7}, read=[0, 1, 2], readable=[2])
     assert out == {0: 0, 1: 0, 2: 12}
     with pytest.raises(ValueError, match="readable"):
-        P256ALU(program, readable=[32])
+        P256ALU(program, readable=[REGISTERS])
 
 
 @pytest.mark.parametrize(

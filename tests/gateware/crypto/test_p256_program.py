@@ -18,15 +18,18 @@ from ropuf.gateware.crypto.p256_program import (
     CLEAR_CYCLES,
     DERIVE_CYCLES,
     ENTRIES,
+    IDENTITY_CYCLES,
     INIT,
     PROGRAM,
+    PUBLIC_CYCLES,
     REGISTER,
     SCALAR_MULT_CYCLES,
     SIG_R,
     SIG_S,
     SIGNATURE_CYCLES,
+    VERIFY_CYCLES,
 )
-from ropuf.spec.p256 import N
+from ropuf.spec.p256 import N, P
 
 #: RFC 6979 A.2.5: the P-256 private key, and the nonce and signature of SHA-256("sample").
 RFC6979_KEY = 0xC9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721
@@ -166,12 +169,14 @@ def test_a_faulty_computation_sets_the_flag(name):
     assert after_mult == (index < SIG)
 
 
-def test_clear_zeroes_everything_but_the_constants():
-    registers = fresh_registers(K=RFC6979_SAMPLE["k"], D=RFC6979_KEY, H=5)
+def test_clear_zeroes_everything_but_the_constants_and_the_public_key():
+    registers = with_public(RFC6979_KEY)
+    kept = {name: registers[REGISTER[name]] for name in ("QPX", "QPY", "GQX", "GQY")}
+    registers[REGISTER["K"]], registers[REGISTER["D"]] = RFC6979_SAMPLE["k"], RFC6979_KEY
     run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
     run_model(PROGRAM, registers, ENTRIES["signature"])
     assert run_model(PROGRAM, registers, ENTRIES["clear"]) == (CLEAR_CYCLES, False)
-    assert registers == fresh_registers()
+    assert registers == fresh_registers(**kept)
 
 
 @pytest.mark.parametrize(
@@ -203,3 +208,125 @@ def test_nonce_check_refuses_a_nonce_not_below_n(k, fault):
     registers[REGISTER["K"]] = k
     _, flag = run_model(PROGRAM, registers, ENTRIES["nonce_check"])
     assert run_model(PROGRAM, registers, ENTRIES["signature"], flag)[1] is fault
+
+
+# ---- The public key (PUBLIC, IDENTITY) and the verification before release (VERIFY) ----
+
+_R = 2**256
+
+
+def with_public(d):
+    """Registers after RECONSTRUCT's d G and PUBLIC (then CLEAR): Q and G + Q kept."""
+    registers = fresh_registers(K=d)
+    assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"])[1] is False
+    assert run_model(PROGRAM, registers, ENTRIES["public"]) == (PUBLIC_CYCLES, False)
+    run_model(PROGRAM, registers, ENTRIES["clear"])
+    return registers
+
+
+def sign_verified(d, k, z, *, ladder_k=None, signature_inputs=None, again=None, between=None):
+    """SIGN's P-256 routines as the sequencer runs them (SCALAR_MULT, NONCE_CHECK, SIGNATURE,
+    then K2, D2, H2 loaded again and VERIFY), on registers holding d's public key. Faults:
+    *ladder_k* is the K the ladder reads (a flipped selection), *signature_inputs* the K, D, H
+    SIGNATURE and VERIFY's comparison read, *again* the K2, D2, H2 loaded again, *between* a
+    function that changes the registers before VERIFY. Returns (r, s, the flag after
+    SIGNATURE, the flag after VERIFY)."""
+    registers = with_public(d)
+    for name, value in zip("KDH", (ladder_k if ladder_k is not None else k, d, z), strict=True):
+        registers[REGISTER[name]] = value
+    _, fault = run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    for name, value in zip("KDH", signature_inputs or (k, d, z), strict=True):
+        registers[REGISTER[name]] = value
+    _, fault = run_model(PROGRAM, registers, ENTRIES["nonce_check"], fault)
+    _, fault = run_model(PROGRAM, registers, ENTRIES["signature"], fault)
+    for name, value in zip(("K2", "D2", "H2"), again or (k, d, z), strict=True):
+        registers[REGISTER[name]] = value
+    if between:
+        between(registers)
+    r, s = registers[SIG_R], registers[SIG_S]
+    cycles, verified = run_model(PROGRAM, registers, ENTRIES["verify"], fault)
+    assert cycles == VERIFY_CYCLES
+    assert (registers[SIG_R], registers[SIG_S]) == (r, s)
+    return r, s, fault, verified
+
+
+def test_public_keeps_q_and_g_plus_q():
+    registers = with_public(RFC6979_KEY)
+    qx, qy = public_point(RFC6979_KEY)
+    assert (registers[REGISTER["QPX"]], registers[REGISTER["QPY"]]) == (qx, qy)
+    # G + Q against cryptography: (d + 1) G.
+    gq = public_point(RFC6979_KEY + 1)
+    assert registers[REGISTER["GQX"]] == gq[0] * _R % P
+    assert registers[REGISTER["GQY"]] == gq[1] * _R % P
+
+
+def test_identity_reads_q_and_checks_it_on_the_curve():
+    registers = with_public(RFC6979_KEY)
+    assert run_model(PROGRAM, registers, ENTRIES["identity"]) == (IDENTITY_CYCLES, False)
+    assert (registers[REGISTER["QX"]], registers[REGISTER["QY"]]) == public_point(RFC6979_KEY)
+    registers[REGISTER["QPY"]] ^= 1 << 77  # a fault in the kept key since RECONSTRUCT
+    assert run_model(PROGRAM, registers, ENTRIES["identity"])[1] is True
+
+
+@pytest.mark.parametrize("vector", [*nist_siggen_p256_sha256()[:4], None], ids=str)
+def test_a_good_signature_passes_verification(vector):
+    if vector is None:
+        v = {"d": RFC6979_KEY, "digest": hashlib.sha256(b"sample").digest(), **RFC6979_SAMPLE}
+        v["R"], v["S"] = v["r"], v["s"]
+    else:
+        v = vector
+    z = int.from_bytes(v["digest"]) % N
+    r, s, after_signature, verified = sign_verified(v["d"], v["k"], z)
+    assert (r, s, after_signature, verified) == (v["R"], v["S"], False, False)
+
+
+def _flip(value, bit):
+    return value ^ (1 << bit)
+
+
+K, D, Z = RFC6979_SAMPLE["k"], RFC6979_KEY, int.from_bytes(hashlib.sha256(b"sample").digest())
+
+
+def test_a_flipped_ladder_step_passes_the_signature_checks_and_fails_verification():
+    # The review's fault: k' G from a flipped selection, s from the true k. SIGNATURE's own
+    # checks cannot see it; with RFC 6979 two such signatures of one digest give d.
+    *_, after_signature, verified = sign_verified(D, K, Z, ladder_k=_flip(K, 100))
+    assert after_signature is False
+    assert verified is True
+
+
+@pytest.mark.parametrize(
+    "name, inputs",
+    [
+        ("k", (_flip(K, 3), D, Z)),  # nonce changed where both computations read it
+        ("d", (K, _flip(D, 200), Z)),  # key changed as loaded
+        ("z", (K, D, _flip(Z, 0))),  # digest changed as loaded
+    ],
+)
+def test_a_changed_input_is_caught(name, inputs):
+    ladder_k = inputs[0]  # a K fault reaches the ladder too
+    *_, verified = sign_verified(D, K, Z, ladder_k=ladder_k, signature_inputs=inputs)
+    assert verified is True, f"a fault on {name} went unnoticed"
+
+
+def test_a_key_changed_before_both_loads_fails_verification_against_q():
+    # IDKEY changed in memory: D and D2 agree, the signature is one of d' (the nonce too is
+    # d''s); Q from RECONSTRUCT refuses it.
+    d_bad = _flip(D, 31)
+    *_, verified = sign_verified(D, K, Z, signature_inputs=(K, d_bad, Z), again=(K, d_bad, Z))
+    assert verified is True
+
+
+@pytest.mark.parametrize("register, bit", [("QX", 5), ("QY", 250), ("QPX", 9), ("GQY", 1)])
+def test_a_changed_result_or_public_key_fails_verification(register, bit):
+    def corrupt(registers):
+        registers[REGISTER[register]] ^= 1 << bit
+
+    *_, verified = sign_verified(D, K, Z, between=corrupt)
+    assert verified is True
+
+
+def test_verification_cycles_are_constant():
+    assert p256_alu.cycles(PROGRAM, ENTRIES["verify"]) == VERIFY_CYCLES
+    for d, k, z in ((1, 1, 0), (N - 2, N - 1, 2**256 - 1), (D, K, Z)):
+        sign_verified(d, k, z % N)  # asserts the cycles

@@ -18,12 +18,14 @@ from ropuf.gateware.crypto.p256_program import (
     ENTRIES,
     INIT,
     PROGRAM,
+    PUBLIC_CYCLES,
     READABLE,
     REGISTER,
     SCALAR_MULT_CYCLES,
     SIG_R,
     SIG_S,
     SIGNATURE_CYCLES,
+    VERIFY_CYCLES,
 )
 from ropuf.sim import harness
 from ropuf.sim.testbenches.p256 import CASES_ENV, write_cases
@@ -67,6 +69,27 @@ def signature_runs(d, k, digest, r, s):
     ]
 
 
+def verified_runs(d, k, digest, r, s, *, corrupt_s=False):
+    """RECONSTRUCT's d G and PUBLIC, then the signature and VERIFY with K2, D2, H2 loaded
+    again (as the identity sequencer runs them); *corrupt_s* changes s before VERIFY, which
+    must then set the flag and hide r, s."""
+    z = int.from_bytes(digest)
+    public = {**scalar_mult_run(d), "expect": {}}
+    keep = {"entry": ENTRIES["public"], "cycles": PUBLIC_CYCLES, "load": {}, "expect": {}}
+    mult, signature, _ = signature_runs(d, k, digest, r, s)
+    again = {REGISTER["K2"]: k, REGISTER["D2"]: d, REGISTER["H2"]: z}
+    if corrupt_s:
+        again[SIG_S] = s ^ (1 << 17)
+    verify = {
+        "entry": ENTRIES["verify"],
+        "cycles": VERIFY_CYCLES,
+        "load": again,
+        "expect": {SIG_R: 0, SIG_S: 0} if corrupt_s else {SIG_R: r, SIG_S: s},
+        "fault": int(corrupt_s),
+    }
+    return [public, keep, mult, signature, verify]
+
+
 @pytest.mark.sim
 def test_scalar_mult_and_signature_verilator(tmp_path):
     rng = random.Random(256)
@@ -92,6 +115,10 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     faulty[1] = {**faulty[1], "load": {**faulty[1]["load"], REGISTER["QX"]: x ^ 4}, "fault": 1}
     faulty[2] = {**faulty[2], "fault": 1}
     cases.append({"name": "x corrupted", "runs": faulty})
+    # Verification before release (VERIFY): the good signature passes, a changed s does not.
+    for corrupt in (False, True):
+        runs = verified_runs(d, k, other, *random_signature, corrupt_s=corrupt)
+        cases.append({"name": f"verified, s {'changed' if corrupt else 'good'}", "runs": runs})
     infinity = {**scalar_mult_run(1), "load": {REGISTER["K"]: 0}, "fault": 1}
     cases.append({"name": "k = 0", "runs": [{**infinity, "expect": {REGISTER["QX"]: 0}}]})
     write_cases(tmp_path / "cases.json", cases)
@@ -108,8 +135,12 @@ def test_scalar_mult_and_signature_verilator(tmp_path):
     # compared each with the routine's count).
     mults = [f["cycles"] for f in figures if f["run"] == 0]
     assert len(mults) == len(cases) and len(set(mults)) == 1
-    signatures = [f["cycles"] for f in figures if f["run"] == 1]
+    mults = [f["cycles"] for f in figures if f["run"] == 2 and "verified" in f["case"]]
+    assert mults == [SCALAR_MULT_CYCLES] * 2
+    signatures = [f["cycles"] for f in figures if f["run"] == 1 and "verified" not in f["case"]]
     assert len(signatures) == 4 and len(set(signatures)) == 1
+    verifications = [f["cycles"] for f in figures if f["run"] == 4]
+    assert verifications == [VERIFY_CYCLES] * 2
 
     # The signatures the engine computed verify with cryptography.
     for key, message, (r, s) in ((RFC6979_KEY, digest, sample), (d, other, random_signature)):

@@ -3,8 +3,12 @@
 IDENTITY and SIGN answer FAULT with no payload, and the engine serves the next command.
 
 The P-256 program is replaced for this test (in :mod:`ropuf.gateware.key.identity`'s
-namespace) by one whose SCALAR_MULT is a failing check (``CHK ONE``) and whose DERIVE and CLEAR
-stop at once, so the sequences run in a few thousand cycles; the rest is the engine's."""
+namespace) by one whose routines stop at once, but for a failing check (``CHK ONE``) in the
+routine under test, so the sequences run in a few thousand cycles; the rest is the engine's.
+IDENTITY's check is its own routine's; SIGN's are SCALAR_MULT's (the ladder) and VERIFY's (the
+verification before release)."""
+
+import pytest
 
 from ropuf.gateware.crypto.p256_alu import CHK, STOP, Instruction
 from ropuf.gateware.crypto.p256_program import ENTRIES, PROGRAM, REGISTER
@@ -18,13 +22,17 @@ from ropuf.spec.identity import SignDomain, encode_sign_request
 
 from .test_engine import CODE, N_RO, OFFSETS, enrol, make
 
+_QUICK = ("scalar_mult", "signature", "nonce_check", "derive", "clear", "public", "identity")
 
-def test_a_failed_check_answers_fault_and_nothing_else(monkeypatch):
+
+@pytest.mark.parametrize("failing", ["scalar_mult", "verify"])
+def test_a_failed_check_answers_fault_and_nothing_else(monkeypatch, failing):
     program = list(PROGRAM)
-    program[ENTRIES["scalar_mult"]] = Instruction(CHK, a=REGISTER["ONE"])  # ONE != 0: fault
-    program[ENTRIES["scalar_mult"] + 1] = Instruction(STOP)
-    program[ENTRIES["derive"]] = Instruction(STOP)
-    program[ENTRIES["clear"]] = Instruction(STOP)
+    for name in (*_QUICK, "verify"):
+        program[ENTRIES[name]] = Instruction(STOP)
+    for name in (failing, "identity"):
+        program[ENTRIES[name]] = Instruction(CHK, a=REGISTER["ONE"])  # ONE != 0: fault
+        program[ENTRIES[name] + 1] = Instruction(STOP)
     monkeypatch.setattr(sequencer, "PROGRAM", program)
     _, _, rates = make()
     record, keys, _ = enrol(rates)
