@@ -46,7 +46,11 @@ CLOCKS_MHZ = (25, 12)
 
 
 def engine(with_identity: bool) -> KeyEngine:
-    return KeyEngine(code=CHOSEN, n_ro=N_RO, count_width=16, soft_width=16, identity=with_identity)
+    # An enrollment build's engine (unlocked): it serves the generic domain measured here.
+    return KeyEngine(
+        code=CHOSEN, n_ro=N_RO, count_width=16, soft_width=16, identity=with_identity,
+        generic_sign=with_identity,
+    )  # fmt: skip
 
 
 def stand_in(seed: int):

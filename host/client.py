@@ -67,10 +67,20 @@ class DeviceError(RopufError):
         "treat a fault that repeats as tampering",
     }
 
+    #: Where a command gives a status another meaning: (command name, status) -> reason.
+    _COMMAND_MESSAGES: ClassVar[dict[tuple[str, int], str]] = {
+        ("SIGN", Status.LOCKED): "the device signs generic digests (certificate requests) only "
+        "in an enrollment build before LOCK; a locked or deployment build refuses them: sign "
+        "the certificate request with the device's enrollment build before LOCK (load the "
+        "enrollment bitstream, then enrol or transfer); attestation signatures still work",
+    }
+
     def __init__(self, status: int, command: str):
         self.status = status
         name = _status_name(status)
-        reason = self._MESSAGES.get(status, "the device reported an error")
+        reason = self._COMMAND_MESSAGES.get(
+            (command, status), self._MESSAGES.get(status, "the device reported an error")
+        )
         super().__init__(f"{command}: {reason} (status 0x{status:02x} {name})")
 
 
@@ -79,7 +89,8 @@ class UnknownCommandError(DeviceError):
 
 
 class DeviceLockedError(DeviceError):
-    """The device is locked (LOCK was sent): raw readout is off until it is reconfigured."""
+    """The device is locked (LOCK was sent): raw readout is off until it is reconfigured; or
+    SIGN's GENERIC domain on a locked enrollment build or a deployment build."""
 
 
 class NoKeyError(DeviceError):
@@ -399,6 +410,10 @@ class DeviceClient(Closing):
         ValueError
             *value* is not 32 bytes, or *domain* is not a
             :class:`~ropuf.spec.identity.SignDomain`.
+        DeviceLockedError
+            GENERIC on a locked enrollment build or a deployment build
+            (:func:`ropuf.spec.identity.generic_sign_allowed`): sign certificate requests with
+            the enrollment build before LOCK.
         UnknownCommandError, NoKeyError, FaultError
             As :meth:`identity`.
         ProtocolError

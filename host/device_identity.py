@@ -9,6 +9,12 @@ device signs, the owner CA's certificate, and the registry's record of it.
   request the device signs after reconstructing its key; the registry revokes the previous
   certificate in the transaction that stores the new one.
 
+The device signs the request in SIGN's GENERIC domain, which only an enrollment build before
+LOCK serves (:func:`ropuf.spec.identity.generic_sign_allowed`; docs/identity.md): enrollment
+certifies before it locks, and a transfer needs the device's enrollment build, unlocked
+(:func:`transfer_device` asks INFO first and refuses a locked or deployment build before any
+other request, with nothing stored).
+
 The device must hold its key (a successful RECONSTRUCT) first. IDENTITY and SIGN take tens of
 milliseconds on a board at 25 MHz and about 2 s of wall time each on the simulated board: the
 client's timeout (120 s for a ``socket://`` board) must allow that.
@@ -18,9 +24,10 @@ import time
 
 from cryptography import x509
 
-from ropuf.spec.identity import SIGNATURE_BYTES, SignDomain
+from ropuf.spec.commands import Status
+from ropuf.spec.identity import SIGNATURE_BYTES, SignDomain, generic_sign_allowed
 
-from .client import DeviceClient, UnknownCommandError
+from .client import DeviceClient, UnknownCommandError, device_error
 from .identity import (
     DeviceSigner,
     IdentityError,
@@ -80,6 +87,10 @@ def transfer_device(
     RegistryError
         The device is not enrolled, has no certificate, or its certificate was revoked (a
         revoked device is not transferred).
+    DeviceLockedError
+        The device runs a locked enrollment build or a deployment build, which sign no
+        request (INFO's mode, checked first; the device would answer SIGN with LOCKED): load
+        its enrollment bitstream and transfer before LOCK. Nothing is stored or revoked.
     RefusedError
         The device's key is not the certified one (KEY_MISMATCH).
     """
@@ -91,6 +102,9 @@ def transfer_device(
         )
     if stored.revoked_at is not None:
         raise RegistryError(f"device {device_id!r} is revoked: a revoked device is not transferred")
+    if not generic_sign_allowed(client.info().mode):
+        # What SIGN would answer, before the seconds of RECONSTRUCT and IDENTITY.
+        raise device_error(Status.LOCKED, "SIGN")
     client.load_helper(registry.record(device_id).helper_data)
     client.reconstruct()
     point = client.identity()

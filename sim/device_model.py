@@ -138,14 +138,18 @@ class DeviceModel:
         return Status.OK, identity.encode_public_key(identity.public_key(self._identity_key))
 
     def _sign(self, payload: bytes) -> tuple[int, bytes]:
-        if len(payload) != identity.SIGN_PAYLOAD_BYTES:
-            return Status.BAD_PAYLOAD, b""
-        if self._identity_key is None:
-            return Status.NO_KEY, b""
+        # The refusals in spec.identity's order: the payload, GENERIC where it is not served
+        # (answered before any work), the key.
         try:
             domain, value = identity.decode_sign_request(payload)
         except ValueError:
             return Status.BAD_PAYLOAD, b""
+        if domain == identity.SignDomain.GENERIC and not identity.generic_sign_allowed(
+            self.info().mode
+        ):
+            return Status.LOCKED, b""
+        if self._identity_key is None:
+            return Status.NO_KEY, b""
         h = identity.sign_request_digest(domain, value, bytes(self.helper))
         signature = identity.sign(self._identity_key, h)
         return (Status.FAULT, b"") if signature is None else (Status.OK, signature)

@@ -49,16 +49,21 @@ class Command(enum.IntEnum):
     #: before a reconstruction; builds with ``identity`` only
     IDENTITY = 0x08
     #: domain u8 + 32 bytes; the signature r || s, 64 bytes (:mod:`ropuf.spec.identity`);
-    #: NO_KEY before a reconstruction, FAULT if the engine's self-check failed
+    #: NO_KEY before a reconstruction, FAULT if the engine's self-check failed; LOCKED for the
+    #: GENERIC domain except on an unlocked enrollment build
     SIGN = 0x09
 
 
 class Mode(enum.IntEnum):
     """What the device allows, reported by INFO."""
 
-    ENROLLMENT = 0  #: an enrollment build, unlocked: raw readout allowed
-    LOCKED = 1  #: an enrollment build after LOCK: no raw readout until reconfiguration
-    DEPLOYMENT = 2  #: a deployment build: it has no raw-readout logic at all
+    #: an enrollment build, unlocked: raw readout (and GENERIC signing) allowed
+    ENROLLMENT = 0
+    #: an enrollment build after LOCK: no raw readout (nor GENERIC signing) until
+    #: reconfiguration
+    LOCKED = 1
+    #: a deployment build: it has no raw-readout logic at all, and signs no GENERIC digest
+    DEPLOYMENT = 2
 
 
 #: INFO payload: design version u16, mode u8, key ready u8, RO count u16, stages u8,

@@ -21,8 +21,17 @@ SIGN takes a domain byte (:class:`SignDomain`) and a 32-byte value, and signs th
   SHA-256(record) || nonce)`` (:func:`attestation_digest`), the record being the helper data
   the device reconstructed its key with: a signature binds the enrollment, as the HMAC
   attestation does.
-* ``GENERIC``: the value is the digest itself (``h = value``), for anything else the owner
-  signs with the identity (a PKCS#10 request's SHA-256, say).
+* ``GENERIC``: the value is the digest itself (``h = value``), for what the owner signs with
+  the identity: the PKCS#10 request of enrollment and transfer. Served only while
+  :func:`generic_sign_allowed` holds for the device's mode (an enrollment build before LOCK);
+  a locked enrollment build and every deployment build answer LOCKED at once, before any
+  work. Otherwise whoever can send SIGN could sign ``h = attestation_digest(record, nonce)``
+  for a record and nonce of their choosing and hold an ATTESTATION-domain signature; an
+  unlocked enrollment build gives no more than it gives already (its raw RO counts, the
+  secret's source).
+
+SIGN's refusals, in this order: BAD_PAYLOAD (length, then an unknown domain byte), LOCKED
+(GENERIC where it is not served), NO_KEY (no reconstructed key); then the signature or FAULT.
 
 The signature is ECDSA with ``z = h`` as a big-endian integer, ``k`` by RFC 6979 (HMAC-SHA256
 DRBG, section 3.2, qlen = hlen = 256): ``r || s``, 32 bytes each, big-endian
@@ -36,6 +45,7 @@ import hashlib
 import hmac
 
 from . import p256
+from .commands import Mode
 from .kdf_labels import IDENTITY_LABEL
 
 __all__ = [
@@ -51,6 +61,7 @@ __all__ = [
     "decode_sign_request",
     "encode_public_key",
     "encode_sign_request",
+    "generic_sign_allowed",
     "identity_scalar",
     "public_key",
     "rfc6979_nonce",
@@ -77,6 +88,13 @@ class SignDomain(enum.IntEnum):
 
     ATTESTATION = 0x01  #: a verifier's nonce: the device signs :func:`attestation_digest`
     GENERIC = 0x02  #: a digest the device signs as it is
+
+
+def generic_sign_allowed(mode: Mode) -> bool:
+    """Whether a device in *mode* (INFO's) signs in the GENERIC domain: an unlocked enrollment
+    build only (the rule of raw readout). The gateware, the device model and the host (which
+    refuses a transfer early) all take it from here."""
+    return Mode(mode) == Mode.ENROLLMENT
 
 
 def _hmac(key: bytes, message: bytes) -> bytes:

@@ -50,7 +50,8 @@ class Status(enum.IntEnum):
     UNKNOWN_COMMAND = 0x10
     #: The payload's length or contents do not fit the command.
     BAD_PAYLOAD = 0x11
-    #: The command needs the enrollment mode, and the device is locked.
+    #: The command needs the enrollment mode (an enrollment build before LOCK), and the
+    #: device is locked or a deployment build: READ_RO after LOCK, SIGN's GENERIC domain.
     LOCKED = 0x12
     #: ATTEST, IDENTITY or SIGN before a successful RECONSTRUCT.
     NO_KEY = 0x13

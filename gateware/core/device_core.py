@@ -14,6 +14,7 @@ from ropuf.gateware.arbiter.handler import ArbiterHandler
 from ropuf.gateware.key.engine import KeyEngine
 from ropuf.gateware.ro.array import ROArray
 from ropuf.gateware.ro.behavioural import SimLoadSignature
+from ropuf.spec import identity
 from ropuf.spec.device_config import DeviceConfig
 
 from .command_processor import CommandProcessor, frame_members
@@ -81,6 +82,8 @@ class DeviceCore(wiring.Component):
                 offsets=config.offsets,
                 compact=config.compact_key_path,
                 identity=config.identity,
+                # GENERIC while unlocked in an enrollment build; never in a deployment one.
+                generic_sign=identity.generic_sign_allowed(config.info.mode),
             )
         )
         self.array = ROArray(

@@ -28,7 +28,10 @@ RECONSTRUCT's derivation also expands the identity key's 40 bytes, which the ide
 sequencer reduces to d on the P-256 engine and keeps in the IDKEY slot (cleared when the key
 check fails); IDENTITY computes ``d G`` and SIGN an RFC 6979 signature, each answered from the
 memory once the sequencer has cleared every secret (or FAULT, with no payload, when the P-256
-engine's self-check failed).
+engine's self-check failed). SIGN's GENERIC domain is served only by an engine told so
+(``generic_sign``: an enrollment build's) while the command processor's ``locked`` is low;
+otherwise it answers LOCKED as soon as the domain byte arrives
+(:func:`ropuf.spec.identity.generic_sign_allowed`).
 
 The runner keeps no copy of a digest or of the secret: it reads the SHA-256 core's digest and the
 decoder's message a byte at a time where they are held (``digest_shift``; ``message_shift`` and
@@ -41,7 +44,7 @@ BCH(192, 136, t=7), 1,868 placed UP5K logic cells against 3,564, RECONSTRUCT 30,
 against 12,397 and ATTEST 4,936 against 969 (benchmarks/bench_key_engine.py).
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -81,6 +84,10 @@ class KeyEngine(wiring.Component):
     identity : bool
         Serve IDENTITY and SIGN too (:data:`IDENTITY_COMMANDS`): the identity sequencer and
         the P-256 engine.
+    generic_sign : bool
+        Sign in SIGN's GENERIC domain while ``h.locked`` is low (an enrollment build:
+        :func:`ropuf.spec.identity.generic_sign_allowed` of the build's mode); False (the
+        default, and a deployment build's): GENERIC always answers LOCKED.
 
     Attributes
     ----------
@@ -109,7 +116,7 @@ class KeyEngine(wiring.Component):
 
     def __init__(
         self, *, code: CodeParams, n_ro: int, count_width: int, soft_width: int,
-        compact: bool = False, offsets=None, identity: bool = False,
+        compact: bool = False, offsets=None, identity: bool = False, generic_sign: bool = False,
     ):  # fmt: skip
         if not isinstance(code, CodeParams):
             raise TypeError(f"code must be a CodeParams, not {code!r}")
@@ -123,6 +130,7 @@ class KeyEngine(wiring.Component):
         if code.message_bytes > 32:
             raise ValueError(f"A {code.k}-bit secret does not fit a 32-byte slot")
         self.identity = bool(identity)
+        self.generic_sign = bool(generic_sign)
         self.map = MemoryMap(code, n_ro, identity=self.identity)
         self.program = compile_program(self.map)
         if self.program.depth > 1024:
@@ -262,8 +270,6 @@ class KeyEngine(wiring.Component):
                         with m.Elif(h.code == Command.SIGN):
                             with m.If(h.length != identity.SIGN_PAYLOAD_BYTES):
                                 m.d.sync += answer(Status.BAD_PAYLOAD)
-                            with m.Elif(~key_ready):
-                                m.d.sync += answer(Status.NO_KEY)
                             with m.Else():
                                 m.next = "SIGN_DOMAIN"
 
@@ -437,19 +443,27 @@ class KeyEngine(wiring.Component):
                             m.next = "IDLE"
 
             if self.identity:
-                # SIGN: the domain byte, then the value into NONCE (attestation) or H1.
+                # SIGN: the domain byte (refusals in spec.identity's order: unknown domain,
+                # GENERIC where it is not served, no key), then the value into NONCE
+                # (attestation) or H1. IDLE drops the rest of a refused payload.
+                generic_allowed = ~h.locked if self.generic_sign else Const(0, 1)
                 with m.State("SIGN_DOMAIN"):
                     m.d.comb += h.payload.ready.eq(1)
                     with m.If(h.payload.valid):
                         m.d.sync += [sign_domain.eq(h.payload.payload), index.eq(0)]
-                        valid = (h.payload.payload == identity.SignDomain.ATTESTATION) | (
-                            h.payload.payload == identity.SignDomain.GENERIC
-                        )
-                        with m.If(valid):
-                            m.next = "SIGN_VALUE"
-                        with m.Else():  # IDLE drops the rest of the payload
+                        generic = h.payload.payload == identity.SignDomain.GENERIC
+                        valid = (h.payload.payload == identity.SignDomain.ATTESTATION) | generic
+                        with m.If(~valid):
                             m.d.sync += answer(Status.BAD_PAYLOAD)
                             m.next = "IDLE"
+                        with m.Elif(generic & ~generic_allowed):
+                            m.d.sync += answer(Status.LOCKED)
+                            m.next = "IDLE"
+                        with m.Elif(~key_ready):
+                            m.d.sync += answer(Status.NO_KEY)
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "SIGN_VALUE"
                 with m.State("SIGN_VALUE"):
                     attest = sign_domain == identity.SignDomain.ATTESTATION
                     with m.If(index == identity.DIGEST_BYTES):

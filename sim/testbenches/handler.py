@@ -8,6 +8,10 @@ The job comes from the JSON file ``ROPUF_HANDLER_JOB`` names (:func:`write_job`)
 ``(rates[a] - rates[b]) >> shift``, put at ``soft_offset`` of the result word). The answers,
 ``[status, payload (hex), cycles from start to done]`` each, go to the JSON file
 ``ROPUF_RESULT`` names. Nothing is printed: a payload may be a test's secret.
+
+A LOCK request (which the command processor serves, not a handler) is not sent: it raises
+the handler's ``locked`` input from then on, as the processor's LOCK does, and is answered
+``[0, "", 0]`` (OK, as the device model answers it).
 """
 
 import json
@@ -17,6 +21,8 @@ from pathlib import Path
 import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, FallingEdge
+
+from ropuf.spec.commands import Command, Status
 
 from .bounded import wait_high
 from .clock import start_clock
@@ -111,5 +117,9 @@ async def requests(dut):
     cocotb.start_soon(_ro_array(dut, job))
     answers = []
     for code, payload in job["requests"]:
-        answers.append(await _request(dut, code, bytes.fromhex(payload)))
+        if code == Command.LOCK:
+            dut.h__locked.value = 1
+            answers.append([int(Status.OK), "", 0])
+        else:
+            answers.append(await _request(dut, code, bytes.fromhex(payload)))
     Path(os.environ["ROPUF_RESULT"]).write_text(json.dumps(answers))

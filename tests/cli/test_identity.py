@@ -178,6 +178,49 @@ def test_transfer_to_a_new_owner(fleet, capsys, monkeypatch):
     assert revoked["serials"] == [] and len(revoked["fingerprints"]) == 1
 
 
+@pytest.mark.parametrize("build", ["locked", "deployment"])
+def test_transfer_needs_the_unlocked_enrollment_build(fleet, capsys, monkeypatch, build):
+    """On a locked enrollment build or a deployment build: one line naming the enrollment build
+    before LOCK, exit 1, nothing stored (the old owner's certificate stays live)."""
+    from dataclasses import replace
+
+    from ropuf.cli import keys
+    from ropuf.host.client import DeviceClient
+    from ropuf.sim.board import Condition, device_model
+    from ropuf.sim.fast_device import FastDevice
+
+    condition = Condition(die_seed=7)
+    config = condition.config
+    if build == "deployment":
+        config = replace(config, variant="deployment")
+    client = DeviceClient(FastDevice(device_model(condition, config)))
+    if build == "locked":
+        client.lock()
+
+    class Locked:
+        label = f"die 7 ({build})"
+
+        def open(self):
+            return client
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keys, "target_source", lambda args: Locked())
+        patch.delenv("ROPUF_CA_PASSPHRASE")
+        assert main(["registry", "new-owner-ca", "new.key", "new.pem", "--name", "New"]) == 0
+        capsys.readouterr()
+        code = main(
+            [
+                "transfer", "--sim-die", "7", "--device-id", "die-7", "--owner-ca-key",
+                "new.key", "--owner-ca-cert", "new.pem", *fleet,
+            ]
+        )  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "sign the certificate request with the device's enrollment build before LOCK" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert attest(*fleet, "--method", "signature", "--owner-ca-cert", "ca.pem") == 0
+
+
 def test_export_takes_a_file_or_a_folder(fleet, capsys):
     assert main(["registry", "export", *fleet]) == 1
     assert main(["registry", "export", "x.json", "--certs", "out", *fleet]) == 1

@@ -456,3 +456,39 @@ def test_identity_and_sign_over_the_fast_device():
     icebreaker = DeviceClient(FastDevice(device_model(Condition(board="icebreaker"))))
     with pytest.raises(UnknownCommandError):
         icebreaker.identity()
+
+
+def test_generic_sign_is_refused_after_lock_and_on_a_deployment_build():
+    """GENERIC is served by an unlocked enrollment build only; a locked one and a deployment
+    build answer LOCKED, whatever the key state, with a message saying what to do; ATTESTATION
+    is served by all three."""
+    from dataclasses import replace
+
+    from ropuf.spec import identity
+    from ropuf.spec.identity import SignDomain, generic_sign_allowed
+
+    assert [generic_sign_allowed(mode) for mode in Mode] == [True, False, False]
+    enrollment = enrolled_helper()
+    record = enrollment.helper.to_bytes()
+    d = identity.identity_scalar(enrollment.keys.master)
+    nonce, digest = bytes(range(32)), bytes(range(32, 64))
+    attestation = identity.sign(d, identity.attestation_digest(record, nonce))
+    todo = r"before LOCK.*status 0x12 LOCKED"
+    unlocked, locked = client_for(), client_for()
+    locked.lock()
+    deployment = replace(SIM_DEVICE, variant="deployment")
+    deployed = DeviceClient(FastDevice(device_model(Condition(die_seed=3), deployment)))
+    for client in (unlocked, locked, deployed):
+        if client is not unlocked:  # refused before the key is looked at
+            with pytest.raises(DeviceLockedError, match="SIGN: the device signs generic"):
+                client.sign(SignDomain.GENERIC, digest)
+        client.load_helper(record)
+        client.reconstruct()
+        assert client.sign(SignDomain.ATTESTATION, nonce) == attestation
+    assert unlocked.sign(SignDomain.GENERIC, digest) == identity.sign(d, digest)
+    for client in (locked, deployed):
+        with pytest.raises(DeviceLockedError, match=todo):
+            client.sign(SignDomain.GENERIC, digest)
+    # An unknown domain is a bad payload first, as before.
+    with pytest.raises(DeviceError, match="BAD_PAYLOAD"):
+        deployed.request(0x09, b"\x07" + digest)

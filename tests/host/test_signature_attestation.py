@@ -6,6 +6,7 @@ holding no secret, each refusal with its reason, revocation and transfer."""
 import base64
 import json
 import time
+from dataclasses import replace
 
 import pytest
 from cryptography import x509
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ropuf.host.certificate_export import CertificateDirectory, export_certificates
+from ropuf.host.client import DeviceClient, DeviceLockedError
 from ropuf.host.device_identity import transfer_device
 from ropuf.host.enrollment import enroll_device
 from ropuf.host.identity import (
@@ -29,9 +31,13 @@ from ropuf.host.signature_attestation import (
     RegistryEvidence,
     SignatureVerifier,
 )
-from ropuf.sim.board import Condition
+from ropuf.sim.board import Condition, device_model
+from ropuf.sim.fast_device import FastDevice
 from ropuf.sim.sources import FastModelSource
+from ropuf.spec.commands import Mode
 from ropuf.spec.identity import SignDomain
+
+from .test_enrollment import ClientSource
 
 DIE = 7
 OWNER_A = create_owner_ca("owner A")
@@ -221,6 +227,41 @@ def test_transfer_refuses_another_device_key(registry, tmp_path):
     with source().open() as client, pytest.raises(RegistryError, match="revoked"):
         transfer_device(registry, "die-7", client, OWNER_B)
     assert len(registry.certificates("die-7")) == 1
+
+
+def test_enrollment_certifies_before_it_locks(tmp_path):
+    """The request is signed (GENERIC) before LOCK, which ends generic signing."""
+    with Registry(tmp_path / "r.db", b"\x11" * 32) as registry, source().open() as client:
+        report = enroll_device(
+            "die-7", [ClientSource(client)], registry, Ed25519PrivateKey.generate(), reads=3,
+            thresholds=source().condition.config.offsets, owner_ca=OWNER_A, lock=True,
+        )  # fmt: skip
+        assert report.locked and report.identity is True
+        assert client.info().mode == Mode.LOCKED
+        assert registry.certificate("die-7").certificate == report.certificate
+
+
+@pytest.mark.parametrize("build", ["locked", "deployment"])
+def test_transfer_needs_the_unlocked_enrollment_build(registry, build):
+    """A locked enrollment build or a deployment build signs no request: the transfer fails
+    with what to do, nothing is stored and the old certificate stays live."""
+    before = registry.certificates("die-7")
+    if build == "locked":
+        client = source().open()
+        client.lock()
+    else:
+        deployment = replace(source().condition.config, variant="deployment")
+        client = DeviceClient(FastDevice(device_model(source().condition, deployment)))
+    with client:
+        with pytest.raises(DeviceLockedError, match="the device's enrollment build before LOCK"):
+            transfer_device(registry, "die-7", client, OWNER_B)
+        assert registry.certificates("die-7") == before
+        assert registry.certificate("die-7").revoked_at is None
+        # The device refuses as the host's early check says: GENERIC answers LOCKED.
+        client.load_helper(registry.record("die-7").helper_data)
+        client.reconstruct()
+        with pytest.raises(DeviceLockedError, match=r"SIGN: .*status 0x12 LOCKED"):
+            client.sign(SignDomain.GENERIC, bytes(32))
 
 
 def test_a_device_without_certificate_is_named(tmp_path, registry):

@@ -1,7 +1,8 @@
 """The key path of the simulated board (Verilator, through the UART bit stream): a helper record
 made on the host reconstructs on the fabric, attests with the host-derived key, reports the
 identity the host derives and signs with it (RFC 6979, verified with cryptography), and answers
-as the fast model device does; another die fails the key check."""
+as the fast model device does; another die fails the key check. SIGN's GENERIC domain is
+served before LOCK and refused (LOCKED) after it, ATTESTATION in both."""
 
 import hashlib
 
@@ -11,7 +12,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
-from ropuf.host.client import DeviceClient
+from ropuf.host.client import DeviceClient, DeviceLockedError
 from ropuf.host.keygen import enrol
 from ropuf.sim.board import SIM_DEVICE, Condition, SimulatedBoard, device_model
 from ropuf.sim.fast_device import FastDevice
@@ -84,6 +85,10 @@ def test_reconstruct_and_attest_on_the_simulated_board():
             # The client's methods (`ropuf sim serve` in Verilator answers them).
             public = client.identity()
             generic = client.sign(SignDomain.GENERIC, digest)
+            client.lock()
+            with pytest.raises(DeviceLockedError, match=r"before LOCK.*status 0x12 LOCKED"):
+                client.sign(SignDomain.GENERIC, digest)
+            locked = client.sign(SignDomain.ATTESTATION, nonce)
     assert got == expected
     *_, (reconstruct, _), (_, info), (attest, mac), (ident, point), (sign, signature) = got
     assert reconstruct == Status.OK and commands.Info.decode(info).key_ready
@@ -95,7 +100,7 @@ def test_reconstruct_and_attest_on_the_simulated_board():
     assert (ident, point) == (Status.OK, identity.encode_public_key(identity.public_key(d)))
     assert public == point
     h = identity.attestation_digest(record, nonce)
-    assert (sign, signature) == (Status.OK, identity.sign(d, h))
+    assert (sign, signature) == (Status.OK, identity.sign(d, h)) == (Status.OK, locked)
     verify(public, h, signature)
     assert generic == identity.sign(d, digest)
     verify(public, digest, generic)

@@ -108,3 +108,39 @@ def test_every_command_code_and_length_is_answered_like_the_model():
     got = run(dut, rates, requests)
     assert got == expected(model, requests)
     assert got[-1][1] == Status.OK and commands.Info.decode(got[-1][2]).n_ro == N_RO
+
+
+@pytest.mark.parametrize("variant", ["enrollment", "deployment"])
+def test_generic_sign_follows_the_variant_and_the_lock(variant):
+    """The core tells its key engine which builds sign GENERIC and when it is locked: an
+    enrollment build refuses GENERIC (LOCKED) after LOCK, a deployment build always, before
+    the key is looked at; ATTESTATION gets past the refusal (NO_KEY: there is no key here; the
+    signatures themselves are test_identity_verilator.py's). Like the model, request by
+    request."""
+    from ropuf.spec.identity import SignDomain, encode_sign_request
+
+    from ..key.test_engine import CODE, OFFSETS
+    from ..key.test_engine import N_RO as KEY_RO
+
+    params = DeviceConfig(
+        variant=variant, n_ro=KEY_RO, gate_cycles=GATE, code=CODE, offsets=OFFSETS, identity=True
+    )
+    dut = DeviceCore(params, simulation=True)
+    rates = [10 << 16] * KEY_RO
+    model = DeviceModel(params, rates, seed=99, noise_scale=20000, common_scale=9000)
+    generic = encode_sign_request(SignDomain.GENERIC, bytes(32))
+    attestation = encode_sign_request(SignDomain.ATTESTATION, bytes(32))
+    requests = [
+        (1, Command.SIGN, generic, 0),
+        (2, Command.SIGN, attestation, 0),
+        (3, Command.LOCK, b"", 0),
+        (4, Command.SIGN, generic, 0),
+        (5, Command.SIGN, attestation, 0),
+        (6, Command.SIGN, b"\x07" + bytes(32), 0),  # an unknown domain: a bad payload first
+    ]
+    got = run(dut, rates, requests)
+    assert got == expected(model, requests)
+    before = Status.NO_KEY if variant == "enrollment" else Status.LOCKED
+    assert [status for _, status, _ in got] == [
+        before, Status.NO_KEY, Status.OK, Status.LOCKED, Status.NO_KEY, Status.BAD_PAYLOAD
+    ]  # fmt: skip

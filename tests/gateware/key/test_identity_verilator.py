@@ -2,7 +2,9 @@
 test_engine.py) against the reference (:mod:`ropuf.spec.identity`, itself checked against
 ``cryptography`` and RFC 6979) and the device model, every signature verified with
 ``cryptography``, and the constant-time test: RECONSTRUCT (success or failure), IDENTITY and
-SIGN each take one cycle count whatever the key, the digest or the nonce."""
+SIGN each take one cycle count whatever the key, the digest or the nonce. SIGN's GENERIC domain:
+served by an enrollment build's engine before LOCK, refused LOCKED after it and by a deployment
+build's engine (ATTESTATION served by all three)."""
 
 import hashlib
 import json
@@ -67,7 +69,15 @@ def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
         session(second, DIGESTS[1], NONCES[1]),
         session(wrong_kcv, *DIGESTS)[: ident + 1],
     ]
-    requests = before + [request for s in sessions for request in s]
+    # After LOCK (the testbench raises the engine's `locked`, as the processor's LOCK does):
+    # GENERIC refused at once, ATTESTATION served.
+    locked = [
+        *session(first, DIGESTS[0], NONCES[0])[: ident + 1],
+        (Command.LOCK, b""),
+        (Command.SIGN, identity.encode_sign_request(SignDomain.GENERIC, DIGESTS[0])),
+        (Command.SIGN, identity.encode_sign_request(SignDomain.ATTESTATION, NONCES[0])),
+    ]
+    requests = before + [request for s in sessions for request in s] + locked
 
     result = tmp_path / "answers.json"
     soft = ResultLayout(16, 16)["soft"]
@@ -76,8 +86,9 @@ def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
         soft_offset=soft.offset, soft_width=soft.shape.width,
     )  # fmt: skip
     engine = KeyEngine(
-        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True
-    )
+        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True,
+        generic_sign=True,
+    )  # fmt: skip
     build = harness.build(engine, "key_engine_identity")
     harness.run(
         build, TESTBENCH, env={JOB_ENV: str(tmp_path / "job.json"), "ROPUF_RESULT": str(result)}
@@ -88,7 +99,7 @@ def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
     assert len(answers) == len(requests)
     assert [status for status, _, _ in answers[:2]] == [Status.NO_KEY] * 2
     runs, at = [], len(before)
-    for s in sessions:
+    for s in (*sessions, locked):
         runs.append(answers[at : at + len(s)])
         at += len(s)
 
@@ -112,6 +123,11 @@ def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
     assert [status for status, _, _ in runs[2][reconstruct:]] == [
         Status.KEY_CHECK_FAILED, Status.NO_KEY
     ]  # fmt: skip
+    # Locked: GENERIC refused before any work (a few cycles), ATTESTATION signed as before.
+    *_, (lock, _, _), (refused, payload, refused_cycles), attested = runs[3]
+    assert (lock, refused, payload) == (Status.OK, Status.LOCKED, b"")
+    assert refused_cycles < 2 * identity.SIGN_PAYLOAD_BYTES  # the payload, a byte a cycle
+    assert attested[:2] == runs[0][attest][:2]
     # Bit-exact with the device model (the same requests, the same small build).
     params = DeviceConfig(
         variant="enrollment", n_ro=N_RO, gate_cycles=GATE, code=CODE, offsets=OFFSETS,
@@ -129,3 +145,46 @@ def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
     assert len(cycles(ident, 0, 1)) == 1
     assert len(cycles(generic, 0, 1)) == 1
     assert len(cycles(attest, 0, 1)) == 1
+
+
+@pytest.mark.sim
+@pytest.mark.slow  # a second Verilator build of the engine with the identity (1-2 min cold)
+def test_a_deployment_engine_refuses_generic_and_signs_attestations(tmp_path):
+    _, _, rates = make()
+    record, keys, _ = enrol(rates, message_seed=1)
+    generic = (Command.SIGN, identity.encode_sign_request(SignDomain.GENERIC, DIGESTS[0]))
+    requests = [
+        generic,  # refused before the key is looked at
+        *((Command.LOAD_HELPER, chunk) for chunk in commands.encode_load_helper(record)),
+        (Command.RECONSTRUCT, b""),
+        (Command.IDENTITY, b""),
+        generic,
+        (Command.SIGN, identity.encode_sign_request(SignDomain.ATTESTATION, NONCES[0])),
+    ]
+    result = tmp_path / "answers.json"
+    soft = ResultLayout(16, 16)["soft"]
+    write_job(
+        tmp_path / "job.json", requests, rates=rates, shift=12,
+        soft_offset=soft.offset, soft_width=soft.shape.width,
+    )  # fmt: skip
+    engine = KeyEngine(
+        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True
+    )  # generic_sign=False: a deployment build's engine
+    build = harness.build(engine, "key_engine_identity_deployment")
+    harness.run(
+        build, TESTBENCH, env={JOB_ENV: str(tmp_path / "job.json"), "ROPUF_RESULT": str(result)}
+    )
+    answers = [(status, bytes.fromhex(data)) for status, data, _ in json.loads(result.read_text())]
+    params = DeviceConfig(
+        variant="deployment", n_ro=N_RO, gate_cycles=GATE, code=CODE, offsets=OFFSETS,
+        identity=True,
+    )  # fmt: skip
+    model = DeviceModel(params, rates, **NOISE)
+    assert answers == [model.handle(code, payload) for code, payload in requests]
+    *_, (ident, public), (refused, _), (attested, signature) = answers
+    assert answers[0] == (refused, b"") == (Status.LOCKED, b"")
+    d = identity.identity_scalar(keys.master)
+    assert (ident, public) == (Status.OK, identity.encode_public_key(identity.public_key(d)))
+    h = identity.attestation_digest(record, NONCES[0])
+    assert (attested, signature) == (Status.OK, identity.sign(d, h))
+    verify(public, h, signature)
