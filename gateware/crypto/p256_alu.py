@@ -1,4 +1,4 @@
-"""A microcoded modular ALU for P-256: one 32 x 32-bit multiplier, operands in block RAM.
+"""A microcoded modular ALU for P-256: two 32 x 32-bit multipliers, operands in block RAM.
 
 The engine runs a program of field operations (:mod:`ropuf.gateware.crypto.p256_program`
 writes them) on a register file of :data:`REGISTERS` 256-bit registers, each eight 32-bit words
@@ -7,13 +7,18 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
 (R = 2^256) for multiplication:
 
 * ``MUL dst, a, b``: ``dst = a * b * 2^-256 mod m``, word-serial CIOS Montgomery multiplication
-  (Koc, Acar, Kaliski 1996). For each of the 8 words ``b[i]``: a multiply pass ``t += a * b[i]``
-  (8 cycles), ``q = t[0] * m'`` (one cycle), a reduce pass ``t = (t + q * m) / 2^32`` (8 cycles)
-  and a carry cycle that also takes the next ``b[i]`` (one cycle loads ``b[0]``); ``t`` (9
-  words and a bit) is a shift register of flip-flops. Then ``dst = t - m`` is written (8
-  cycles) and the fix pass below adds ``m`` back if that was negative. The inputs need
-  ``a * b < m * 2^256`` (any two reduced values; a 256-bit number and a reduced one), the
-  result is reduced.
+  (Koc, Acar, Kaliski 1996) with the multiply and reduce passes merged: one multiplier forms
+  ``a[j] * b[i]``, the other ``q * m[j]``, and each column adds both to ``t``. A first cycle
+  takes ``b[0]`` and ``a[0] * m'``; then per word ``b[i]`` nine cycles: ``q = (t[0] + a[0] *
+  b[i]) * m' = t[0] * m' + (a[0] * m') * b[i] mod 2^32`` (both multipliers, one cycle; ``m' =
+  1`` for p, a full product for n), then the eight columns. The products are registered and
+  added a cycle later (``t[j] + a[j] b[i] + q m[j] + carry``, a 33-bit carry), so the last
+  column and the word above it spill into the next word's first two cycles and three cycles
+  end the last word. ``t`` (8 words and 2 bits) is a shift register of flip-flops; a borrow
+  chain compares ``t`` with ``m`` as its last words arrive, and ``dst = t - m``, or ``t`` if
+  that borrowed, is written (8 cycles, after the last read of ``a`` and ``b``, so ``dst`` may
+  be either). The inputs need ``a * b < m * 2^256`` (any two reduced values; a 256-bit number
+  and a reduced one), the result is reduced.
 * ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
 * ``SUB dst, a, b``: ``dst = a - b``, then the fix pass.
 * ``ADDK dst, a, b``: ADD modulo ``n - 1`` (whatever ``mod`` says; even, so no MUL): the
@@ -32,7 +37,7 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   the curve, a signature's equation); every word is read either way.
 * ``STOP``: back to idle.
 
-Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD,
+Each instruction is fetched, decoded and started in three cycles (MUL takes 87 in all, ADD,
 ADDK and SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds
 it in a ROM (20-bit words), the register file's initial contents (the constants) in the
 memory's init; an opcode the engine does not know stops it.
@@ -137,8 +142,9 @@ class Instruction:
 
 
 #: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
-#: passes (LOOP: taken or not, the same).
-_MUL_CYCLES = 3 + 1 + WORDS * (WORDS + 1 + WORDS + 1) + WORDS + 1 + WORDS
+#: passes (LOOP: taken or not, the same). MUL: b[0] and a[0] m', nine per word b[i], the tail
+#: (last column, top word, last compared word), the output pass.
+_MUL_CYCLES = 3 + 1 + WORDS * (1 + WORDS) + 3 + WORDS
 
 
 def op_cycles(op: int) -> int:
@@ -283,11 +289,12 @@ class P256ALU(wiring.Component):
         j = Signal(range(WORDS + 1))
         i = Signal(range(WORDS + 1))
         t = [Signal(WORD_BITS, name=f"t{k}") for k in range(WORDS)]
-        t_top = Signal(WORD_BITS)  # t[8]
-        t_bit = Signal()  # t[9]
-        carry = Signal(WORD_BITS)  # the multiplier's carry word
+        t_top = Signal(2)  # t[8]
         b_word = Signal(WORD_BITS)  # b[i]
         q = Signal(WORD_BITS)  # the reduction factor of this i
+        a0_factor = Signal(WORD_BITS)  # a[0] * m' mod 2^32
+        s = Signal(range(WORDS + 4))  # MUL's cycle within a word b[i] (9 to 11: the tail)
+        borrow = Signal()  # MUL's comparison of t with m, a word behind t's shift register
         acc = Signal(range(-4, 4))  # the add passes' signed carry
         negative = Signal()
 
@@ -304,15 +311,49 @@ class P256ALU(wiring.Component):
             port_w.addr.eq(Cat(j[:3], dst)),
         ]
 
-        # The one multiplier and its 64-bit accumulation: head of t + x * y + carry.
+        # The two multipliers, a * b[i] and q * m, their products registered, and the column's
+        # accumulation a cycle later: head of t + both products + the carry (33 bits).
         mul_x = Signal(WORD_BITS)
         mul_y = Signal(WORD_BITS)
+        mul_q_x = Signal(WORD_BITS)
+        mul_q_y = Signal(WORD_BITS)
         product = Signal(2 * WORD_BITS)
-        mac = Signal(2 * WORD_BITS)
-        m.d.comb += [product.eq(mul_x * mul_y), mac.eq(t[0] + product + carry)]
+        product_m = Signal(2 * WORD_BITS)
+        product_a = Signal(2 * WORD_BITS)  # registered
+        product_q = Signal(2 * WORD_BITS)  # registered
+        carry = Signal(WORD_BITS + 1)
+        column = Signal(2 * WORD_BITS + 2)
+        m.d.comb += [
+            product.eq(mul_x * mul_y),
+            product_m.eq(mul_q_x * mul_q_y),
+            column.eq(t[0] + product_a + product_q + carry),
+        ]
+        # m[s - 1] for the column multiplied at s; m[s - 4] for the comparison's word.
+        column_modulus = modulus_words[Cat((s - 1)[:3], mod, Const(0, 1))]
+        compared_modulus = modulus_words[Cat((s - 4)[:3], mod, Const(0, 1))]
+        compared = Signal(WORD_BITS + 1)
+        borrow_out = compared[WORD_BITS]
+        m.d.comb += compared.eq(t[WORDS - 1] - compared_modulus - borrow)
 
         def shift_in(word):
             return [*(t[k].eq(t[k + 1]) for k in range(WORDS - 1)), t[WORDS - 1].eq(word)]
+
+        def accumulate(top):
+            """One cycle of MUL's accumulation: a column (shift its low word in, keep the carry),
+            or when *top*, the word above the last column (t[8] + carry; the head, zero by
+            construction, dropped). The comparison of t with m takes the word shifted in the
+            cycle before (restarting at s = 3, before the last word's column 1 arrives)."""
+            last = t_top + carry
+            m.d.sync += [product_a.eq(product), product_q.eq(product_m)]
+            with m.If(top):
+                m.d.sync += [*shift_in(last[:WORD_BITS]), t_top.eq(last[WORD_BITS:])]
+                m.d.sync += carry.eq(0)
+            with m.Else():
+                m.d.sync += [
+                    *shift_in(column[:WORD_BITS]),
+                    carry.eq(column[WORD_BITS:]),
+                ]
+            m.d.sync += borrow.eq(Mux(s == 3, 0, borrow_out))
 
         # The read port shows a word only if its register is readable (checked on the address,
         # registered beside the memory's own address register).
@@ -362,7 +403,7 @@ class P256ALU(wiring.Component):
                     with m.Case(STOP):
                         m.next = "IDLE"
                     with m.Case(MUL):
-                        m.d.sync += [w.eq(0) for w in (*t, t_top, t_bit)]
+                        m.d.sync += [w.eq(0) for w in (*t, t_top)]
                         m.next = "MUL_B"
                     with m.Case(ADD, SUB, SEL, ADDK):
                         m.next = "PASS"
@@ -397,78 +438,72 @@ class P256ALU(wiring.Component):
                 m.d.sync += bit.eq(port_a.data.bit_select(count[0:5], 1))
                 m.next = "FETCH"
 
-            # ---- MUL: per word b[i], multiply pass, q, reduce pass, carries ----
+            # ---- MUL: per word b[i], q, then a * b[i] and q * m beside each other ----
             with m.State("MUL_B"):
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += [b_word.eq(port_b.data), j.eq(0), carry.eq(0)]
-                m.next = "MUL_A"
-            with m.State("MUL_A"):
+                # a[0] and b[0] (addressed in EXECUTE): a0m' = a[0] * m', b[i] = b[0].
                 m.d.comb += [
                     self.busy.eq(1),
-                    addr_a.eq(Cat(j_next, reg_a)),
                     mul_x.eq(port_a.data),
-                    mul_y.eq(b_word),
-                ]
-                m.d.sync += [*shift_in(mac[:WORD_BITS]), carry.eq(mac[WORD_BITS:]), j.eq(j + 1)]
-                with m.If(j == WORDS - 1):
-                    m.next = "MUL_Q"
-            with m.State("MUL_Q"):
-                # t[8..9] += carry; q = t[0] * m' mod 2^32; the next b word is addressed.
-                top = t_top + carry
-                m.d.comb += [
-                    self.busy.eq(1),
-                    mul_x.eq(t[0]),
                     mul_y.eq(factors[mod]),
                     addr_b.eq(Cat((i + 1)[:3], reg_b)),
                 ]
                 m.d.sync += [
-                    t_top.eq(top[:WORD_BITS]),
-                    t_bit.eq(top[WORD_BITS]),
-                    q.eq(product[:WORD_BITS]),
+                    a0_factor.eq(product[:WORD_BITS]),
+                    b_word.eq(port_b.data),
+                    product_a.eq(0),
+                    product_q.eq(0),
                     carry.eq(0),
-                    j.eq(0),
-                    i.eq(i + 1),
+                    s.eq(0),
                 ]
-                m.next = "MUL_R"
-            with m.State("MUL_R"):
+                m.next = "MUL_RUN"
+            with m.State("MUL_RUN"):
+                # Nine cycles per word b[i]: s = 0 computes q, s = 1..8 multiply column s - 1.
                 m.d.comb += [
                     self.busy.eq(1),
-                    mul_x.eq(q),
-                    mul_y.eq(modulus_word),
+                    addr_a.eq(Cat(s[:3], reg_a)),
+                    addr_b.eq(Cat((i + 1)[:3], reg_b)),
+                    mul_y.eq(b_word),
                 ]
-                m.d.sync += [*shift_in(mac[:WORD_BITS]), carry.eq(mac[WORD_BITS:]), j.eq(j + 1)]
-                with m.If(j == WORDS - 1):
-                    m.next = "MUL_C"
-            with m.State("MUL_C"):
-                # Drop word 0 (zero by construction): shift in t[8] + carry, t[8] = t[9] + carry.
-                top = t_top + carry
-                m.d.comb += self.busy.eq(1)
-                # b[i] (addressed since MUL_Q) is taken here: no MUL_B after the first word.
-                m.d.sync += [
-                    *shift_in(top[:WORD_BITS]),
-                    t_top.eq(t_bit + top[WORD_BITS]),
-                    t_bit.eq(0),
-                    j.eq(0),
-                    b_word.eq(port_b.data),
-                    carry.eq(0),
-                ]
-                with m.If(i == WORDS):
-                    m.next = "MUL_OUT"
+                accumulate(top=s == 1)
+                with m.If(s == 0):
+                    # q = (t[0] + a[0] b[i]) m' = t[0] m' + (a[0] m') b[i] mod 2^32; t[0] (the
+                    # previous word's column 1, shifted in two cycles ago) is at t[2].
+                    m.d.comb += [
+                        mul_x.eq(a0_factor),
+                        mul_q_x.eq(t[2]),
+                        mul_q_y.eq(factors[mod]),
+                    ]
+                    m.d.sync += q.eq(product[:WORD_BITS] + product_m[:WORD_BITS])
                 with m.Else():
-                    m.next = "MUL_A"
+                    m.d.comb += [mul_x.eq(port_a.data), mul_q_x.eq(q), mul_q_y.eq(column_modulus)]
+                m.d.sync += s.eq(s + 1)
+                with m.If(s == WORDS):
+                    m.d.sync += [b_word.eq(port_b.data), i.eq(i + 1)]
+                    with m.If(i != WORDS - 1):
+                        m.d.sync += s.eq(0)
+                    with m.Else():
+                        m.next = "MUL_TAIL"
+            with m.State("MUL_TAIL"):
+                # s = 9: the last column; 10: the top word; 11: the comparison's last word.
+                m.d.comb += self.busy.eq(1)
+                with m.If(s != WORDS + 3):
+                    accumulate(top=s == WORDS + 2)
+                m.d.sync += [s.eq(s + 1), j.eq(0), acc.eq(0)]
+                with m.If(s == WORDS + 3):
+                    m.d.sync += negative.eq(borrow_out & (t_top == 0))
+                    m.next = "MUL_OUT"
             with m.State("MUL_OUT"):
-                # dst = t - m, word by word; negative if borrowed beyond t[8].
+                # dst = t - m, or t if that borrowed (t < m), word by word.
                 diff = Signal(WORD_BITS + 1)
                 m.d.comb += [
                     self.busy.eq(1),
                     diff.eq(t[0] - modulus_word - acc[0]),
-                    port_w.data.eq(diff[:WORD_BITS]),
+                    port_w.data.eq(Mux(negative, t[0], diff[:WORD_BITS])),
                     port_w.en.eq(1),
                 ]
                 m.d.sync += [*shift_in(t[0]), acc.eq(diff[WORD_BITS]), j.eq(j + 1)]
                 with m.If(j == WORDS - 1):
-                    m.d.sync += negative.eq(diff[WORD_BITS] & ~t_top[0])
-                    m.next = "FIX_ADDRESS"
+                    m.next = "FETCH"
 
             # ---- ADD / SUB / SEL: one pass over the words ----
             with m.State("PASS"):
