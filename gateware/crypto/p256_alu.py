@@ -1,4 +1,4 @@
-"""A microcoded modular ALU for P-256: two 32 x 32-bit multipliers, operands in block RAM.
+"""A microcoded modular ALU for P-256: three multipliers, operands in block RAM.
 
 The engine runs a program of field operations (:mod:`ropuf.gateware.crypto.p256_program`
 writes them) on a register file of :data:`REGISTERS` 256-bit registers, each eight 32-bit words
@@ -7,18 +7,19 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
 (R = 2^256) for multiplication:
 
 * ``MUL dst, a, b``: ``dst = a * b * 2^-256 mod m``, word-serial CIOS Montgomery multiplication
-  (Koc, Acar, Kaliski 1996) with the multiply and reduce passes merged: one multiplier forms
-  ``a[j] * b[i]``, the other ``q * m[j]``, and each column adds both to ``t``. A first cycle
-  takes ``b[0]`` and ``a[0] * m'``; then per word ``b[i]`` nine cycles: ``q = (t[0] + a[0] *
-  b[i]) * m' = t[0] * m' + (a[0] * m') * b[i] mod 2^32`` (both multipliers, one cycle; ``m' =
-  1`` for p, a full product for n), then the eight columns. The products are registered and
-  added a cycle later (``t[j] + a[j] b[i] + q m[j] + carry``, a 33-bit carry), so the last
-  column and the word above it spill into the next word's first two cycles and three cycles
-  end the last word. ``t`` (8 words and 2 bits) is a shift register of flip-flops; a borrow
-  chain compares ``t`` with ``m`` as its last words arrive, and ``dst = t - m``, or ``t`` if
-  that borrowed, is written (8 cycles, after the last read of ``a`` and ``b``, so ``dst`` may
-  be either). The inputs need ``a * b < m * 2^256`` (any two reduced values; a 256-bit number
-  and a reduced one), the result is reduced.
+  (Koc, Acar, Kaliski 1996) with the multiply and reduce passes merged: for each word ``b[i]``,
+  eight cycles, each multiplying one column ``j`` on two 32 x 32-bit multipliers (``a[j] *
+  b[i]`` and ``q * m[j]``); the products are registered and added to the column a cycle later
+  (``t[j] + a[j] b[i] + q m[j] + carry``, a 33-bit carry). Column 0's sum is zero by
+  construction, so its cycle also adds the previous word's carry to ``t[8]``. A third
+  multiplier (the low 32 bits only) computes the next word's ``q = (t[0] + a[0] b[i+1]) m' mod
+  2^32`` meanwhile, from ``t[0]`` as soon as column 1 gave it (``m' = 1`` for p, a full word
+  for n). Two cycles compute the first ``q``, two end the last word (its last column, ``t[8]``);
+  ``t`` (8 words and 2 bits) is a shift register of flip-flops, compared with ``m`` by a
+  borrow chain as its words arrive. Then ``dst = t - m``, or ``t`` if that borrowed, is written
+  (8 cycles, after the last read of ``a`` and ``b``: ``dst`` may be either). The inputs need
+  ``a * b < m * 2^256`` (any two reduced values; a 256-bit number and a reduced one), the
+  result is reduced.
 * ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
 * ``SUB dst, a, b``: ``dst = a - b``, then the fix pass.
 * ``ADDK dst, a, b``: ADD modulo ``n - 1`` (whatever ``mod`` says; even, so no MUL): the
@@ -37,7 +38,7 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   the curve, a signature's equation); every word is read either way.
 * ``STOP``: back to idle.
 
-Each instruction is fetched, decoded and started in three cycles (MUL takes 87 in all, ADD,
+Each instruction is fetched, decoded and started in three cycles (MUL takes 79 in all, ADD,
 ADDK and SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds
 it in a ROM (20-bit words), the register file's initial contents (the constants) in the
 memory's init; an opcode the engine does not know stops it.
@@ -142,9 +143,9 @@ class Instruction:
 
 
 #: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
-#: passes (LOOP: taken or not, the same). MUL: b[0] and a[0] m', nine per word b[i], the tail
-#: (last column, top word, last compared word), the output pass.
-_MUL_CYCLES = 3 + 1 + WORDS * (1 + WORDS) + 3 + WORDS
+#: passes (LOOP: taken or not, the same). MUL: the first q (2), eight per word b[i], the tail
+#: (the last column, t[8] and the comparison's last word), the output pass.
+_MUL_CYCLES = 3 + 2 + WORDS * WORDS + 2 + WORDS
 
 
 def op_cycles(op: int) -> int:
@@ -292,8 +293,10 @@ class P256ALU(wiring.Component):
         t_top = Signal(2)  # t[8]
         b_word = Signal(WORD_BITS)  # b[i]
         q = Signal(WORD_BITS)  # the reduction factor of this i
-        a0_factor = Signal(WORD_BITS)  # a[0] * m' mod 2^32
-        s = Signal(range(WORDS + 4))  # MUL's cycle within a word b[i] (9 to 11: the tail)
+        q_next = Signal(WORD_BITS)  # the next i's
+        u = Signal(WORD_BITS)  # t[0] + a[0] * b[i + 1] mod 2^32, for q_next
+        a0 = Signal(WORD_BITS)  # a[0]
+        s = Signal(range(WORDS + 2))  # MUL's cycle within a word b[i] (8 and 9: the tail)
         borrow = Signal()  # MUL's comparison of t with m, a word behind t's shift register
         acc = Signal(range(-4, 4))  # the add passes' signed carry
         negative = Signal()
@@ -311,26 +314,36 @@ class P256ALU(wiring.Component):
             port_w.addr.eq(Cat(j[:3], dst)),
         ]
 
-        # The two multipliers, a * b[i] and q * m, their products registered, and the column's
-        # accumulation a cycle later: head of t + both products + the carry (33 bits).
+        # Two multipliers, a[j] * b[i] and q * m[j], their products registered and added a cycle
+        # later to the column: t + both products + the carry (33 bits). A third, low half only,
+        # computes the next word's q meanwhile.
         mul_x = Signal(WORD_BITS)
         mul_y = Signal(WORD_BITS)
-        mul_q_x = Signal(WORD_BITS)
-        mul_q_y = Signal(WORD_BITS)
         product = Signal(2 * WORD_BITS)
         product_m = Signal(2 * WORD_BITS)
         product_a = Signal(2 * WORD_BITS)  # registered
         product_q = Signal(2 * WORD_BITS)  # registered
+        low_x = Signal(WORD_BITS)
+        low_y = Signal(WORD_BITS)
+        low = Signal(WORD_BITS)
         carry = Signal(WORD_BITS + 1)
         column = Signal(2 * WORD_BITS + 2)
+        top = Signal(WORD_BITS + 2)
+        column_modulus = modulus_words[Cat(s[:3], mod, Const(0, 1))]
+        column_0 = s[:3] == 1  # s = 1, and s = 9 in the tail: the last top word
         m.d.comb += [
+            mul_x.eq(port_a.data),
+            mul_y.eq(b_word),
             product.eq(mul_x * mul_y),
-            product_m.eq(mul_q_x * mul_q_y),
-            column.eq(t[0] + product_a + product_q + carry),
+            product_m.eq(q * column_modulus),
+            low.eq((low_x * low_y)[:WORD_BITS]),
+            # Column 0 (s = 1) takes no carry: the carry goes to the top word instead.
+            column.eq(t[1] + product_a + product_q + Mux(column_0, 0, carry)),
+            top.eq(t_top + carry),
         ]
-        # m[s - 1] for the column multiplied at s; m[s - 4] for the comparison's word.
-        column_modulus = modulus_words[Cat((s - 1)[:3], mod, Const(0, 1))]
-        compared_modulus = modulus_words[Cat((s - 4)[:3], mod, Const(0, 1))]
+        # The comparison of t with m, a word at a time: m[s - 3] for the word that entered t's
+        # shift register the cycle before.
+        compared_modulus = modulus_words[Cat((s - 3)[:3], mod, Const(0, 1))]
         compared = Signal(WORD_BITS + 1)
         borrow_out = compared[WORD_BITS]
         m.d.comb += compared.eq(t[WORDS - 1] - compared_modulus - borrow)
@@ -338,22 +351,22 @@ class P256ALU(wiring.Component):
         def shift_in(word):
             return [*(t[k].eq(t[k + 1]) for k in range(WORDS - 1)), t[WORDS - 1].eq(word)]
 
-        def accumulate(top):
-            """One cycle of MUL's accumulation: a column (shift its low word in, keep the carry),
-            or when *top*, the word above the last column (t[8] + carry; the head, zero by
-            construction, dropped). The comparison of t with m takes the word shifted in the
-            cycle before (restarting at s = 3, before the last word's column 1 arrives)."""
-            last = t_top + carry
-            m.d.sync += [product_a.eq(product), product_q.eq(product_m)]
-            with m.If(top):
-                m.d.sync += [*shift_in(last[:WORD_BITS]), t_top.eq(last[WORD_BITS:])]
-                m.d.sync += carry.eq(0)
+        def accumulate():
+            """One cycle of MUL's accumulation. The column's word of t is t[1]: each cycle
+            shifts in the column's low word (keeping its carry), except column 0 (s = 1), whose
+            low word is zero by construction: it shifts in the word above the previous b[i]'s
+            last column (t[8] + carry) instead. The comparison takes the word shifted in the
+            cycle before (restarting at s = 2, before b[7]'s column 1 arrives)."""
+            m.d.sync += [
+                product_a.eq(product),
+                product_q.eq(product_m),
+                carry.eq(column[WORD_BITS:]),
+                borrow.eq(Mux(s == 2, 0, borrow_out)),
+            ]
+            with m.If(column_0):
+                m.d.sync += [*shift_in(top[:WORD_BITS]), t_top.eq(top[WORD_BITS:])]
             with m.Else():
-                m.d.sync += [
-                    *shift_in(column[:WORD_BITS]),
-                    carry.eq(column[WORD_BITS:]),
-                ]
-            m.d.sync += borrow.eq(Mux(s == 3, 0, borrow_out))
+                m.d.sync += shift_in(column[:WORD_BITS])
 
         # The read port shows a word only if its register is readable (checked on the address,
         # registered beside the memory's own address register).
@@ -438,59 +451,63 @@ class P256ALU(wiring.Component):
                 m.d.sync += bit.eq(port_a.data.bit_select(count[0:5], 1))
                 m.next = "FETCH"
 
-            # ---- MUL: per word b[i], q, then a * b[i] and q * m beside each other ----
+            # ---- MUL: per word b[i], a * b[i] and q * m beside each other, q ahead ----
             with m.State("MUL_B"):
-                # a[0] and b[0] (addressed in EXECUTE): a0m' = a[0] * m', b[i] = b[0].
-                m.d.comb += [
-                    self.busy.eq(1),
-                    mul_x.eq(port_a.data),
-                    mul_y.eq(factors[mod]),
-                    addr_b.eq(Cat((i + 1)[:3], reg_b)),
-                ]
+                # a[0] and b[0] (addressed in EXECUTE): u = a[0] b[0] (t is 0).
+                m.d.comb += [self.busy.eq(1), low_x.eq(port_a.data), low_y.eq(port_b.data)]
                 m.d.sync += [
-                    a0_factor.eq(product[:WORD_BITS]),
+                    a0.eq(port_a.data),
                     b_word.eq(port_b.data),
+                    u.eq(low),
                     product_a.eq(0),
                     product_q.eq(0),
                     carry.eq(0),
                     s.eq(0),
                 ]
+                m.next = "MUL_Q"
+            with m.State("MUL_Q"):
+                # q = u m' for b[0]; a[0] is addressed (the default) for the first column.
+                m.d.comb += [self.busy.eq(1), low_x.eq(u), low_y.eq(factors[mod])]
+                m.d.sync += q.eq(low)
                 m.next = "MUL_RUN"
             with m.State("MUL_RUN"):
-                # Nine cycles per word b[i]: s = 0 computes q, s = 1..8 multiply column s - 1.
+                # Eight cycles per word b[i]: column s multiplied, column s - 1 added; the next
+                # word's q = (t[0] + a[0] b[i + 1]) m' mod 2^32 computed in between.
                 m.d.comb += [
                     self.busy.eq(1),
-                    addr_a.eq(Cat(s[:3], reg_a)),
+                    addr_a.eq(Cat((s + 1)[:3], reg_a)),
                     addr_b.eq(Cat((i + 1)[:3], reg_b)),
-                    mul_y.eq(b_word),
                 ]
-                accumulate(top=s == 1)
-                with m.If(s == 0):
-                    # q = (t[0] + a[0] b[i]) m' = t[0] m' + (a[0] m') b[i] mod 2^32; t[0] (the
-                    # previous word's column 1, shifted in two cycles ago) is at t[2].
-                    m.d.comb += [
-                        mul_x.eq(a0_factor),
-                        mul_q_x.eq(t[2]),
-                        mul_q_y.eq(factors[mod]),
-                    ]
-                    m.d.sync += q.eq(product[:WORD_BITS] + product_m[:WORD_BITS])
-                with m.Else():
-                    m.d.comb += [mul_x.eq(port_a.data), mul_q_x.eq(q), mul_q_y.eq(column_modulus)]
+                accumulate()
+                with m.Switch(s):
+                    with m.Case(1):  # b[i + 1], addressed since s = 0
+                        m.d.comb += [low_x.eq(a0), low_y.eq(port_b.data)]
+                        m.d.sync += u.eq(low)
+                    with m.Case(3):  # t[0] (the column 1 added at s = 2) entered t[7]
+                        m.d.sync += u.eq(u + t[WORDS - 1])
+                    with m.Case(4):
+                        m.d.comb += [low_x.eq(u), low_y.eq(factors[mod])]
+                        m.d.sync += q_next.eq(low)
                 m.d.sync += s.eq(s + 1)
-                with m.If(s == WORDS):
-                    m.d.sync += [b_word.eq(port_b.data), i.eq(i + 1)]
+                with m.If(s == WORDS - 1):
+                    m.d.sync += [b_word.eq(port_b.data), q.eq(q_next), i.eq(i + 1)]
                     with m.If(i != WORDS - 1):
                         m.d.sync += s.eq(0)
                     with m.Else():
                         m.next = "MUL_TAIL"
             with m.State("MUL_TAIL"):
-                # s = 9: the last column; 10: the top word; 11: the comparison's last word.
-                m.d.comb += self.busy.eq(1)
-                with m.If(s != WORDS + 3):
-                    accumulate(top=s == WORDS + 2)
+                # s = 8: the last column; s = 9: the top word, which the comparison takes at
+                # once, beside t's word 7 (the cycle before's): t < m if t[8] is 0 and it borrows.
+                top_compared = Signal(WORD_BITS + 1)
+                top_modulus = modulus_words[Cat(Const(WORDS - 1, 3), mod, Const(0, 1))]
+                m.d.comb += [
+                    self.busy.eq(1),
+                    top_compared.eq(top[:WORD_BITS] - top_modulus - borrow_out),
+                ]
+                accumulate()
                 m.d.sync += [s.eq(s + 1), j.eq(0), acc.eq(0)]
-                with m.If(s == WORDS + 3):
-                    m.d.sync += negative.eq(borrow_out & (t_top == 0))
+                with m.If(s == WORDS + 1):
+                    m.d.sync += negative.eq(top_compared[WORD_BITS] & (top[WORD_BITS:] == 0))
                     m.next = "MUL_OUT"
             with m.State("MUL_OUT"):
                 # dst = t - m, or t if that borrowed (t < m), word by word.
