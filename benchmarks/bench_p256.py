@@ -25,7 +25,7 @@ from pathlib import Path
 from amaranth.back import verilog
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ropuf.gateware.crypto.p256_alu import ADD, MUL, P256ALU, SEL, SUB, op_cycles
+from ropuf.gateware.crypto.p256_alu import ADD, MUL, P256ALU, REGISTERS, SEL, SUB, op_cycles
 from ropuf.gateware.crypto.p256_program import (
     ENTRIES,
     INIT,
@@ -57,7 +57,9 @@ def tool(name: str) -> str:
 
 
 def ms(cycles: int, mhz: float) -> str:
-    return f"{cycles / mhz / 1000:.3f} ms"
+    """A duration at *mhz*: in ms, or in us below a millisecond."""
+    us = cycles / mhz
+    return f"{us / 1000:.3f} ms" if us >= 1000 else f"{us:.2f} us"
 
 
 def point(k: int) -> tuple[int, int]:
@@ -166,7 +168,10 @@ def area() -> tuple[dict, dict]:
 
 
 def main() -> None:
-    print("P-256 engine: one 32 x 32 multiplier, 32 registers of 256 bits in block RAM")
+    print(
+        "P-256 engine: two 32 x 32 multipliers and a low-half one for q,"
+        f" {REGISTERS} registers of 256 bits in block RAM"
+    )
     print(f"{'operation':<34}{'cycles':>10}{'25 MHz':>14}{'12 MHz':>14}")
     rows = [
         ("field multiplication (MUL)", op_cycles(MUL)),

@@ -1,4 +1,4 @@
-"""A microcoded modular ALU for P-256: one 32 x 32-bit multiplier, operands in block RAM.
+"""A microcoded modular ALU for P-256: three multipliers, operands in block RAM.
 
 The engine runs a program of field operations (:mod:`ropuf.gateware.crypto.p256_program`
 writes them) on a register file of :data:`REGISTERS` 256-bit registers, each eight 32-bit words
@@ -7,11 +7,17 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
 (R = 2^256) for multiplication:
 
 * ``MUL dst, a, b``: ``dst = a * b * 2^-256 mod m``, word-serial CIOS Montgomery multiplication
-  (Koc, Acar, Kaliski 1996). For each of the 8 words ``b[i]``: a multiply pass ``t += a * b[i]``
-  (8 cycles), ``q = t[0] * m'`` (one cycle), a reduce pass ``t = (t + q * m) / 2^32`` (8 cycles)
-  and a carry cycle that also takes the next ``b[i]`` (one cycle loads ``b[0]``); ``t`` (9
-  words and a bit) is a shift register of flip-flops. Then ``dst = t - m`` is written (8
-  cycles) and the fix pass below adds ``m`` back if that was negative. The inputs need
+  (Koc, Acar, Kaliski 1996) with the multiply and reduce passes merged: for each word ``b[i]``,
+  eight cycles, each multiplying one column ``j`` on two 32 x 32-bit multipliers (``a[j] *
+  b[i]`` and ``q * m[j]``); the products are registered and added to the column a cycle later
+  (``t[j] + a[j] b[i] + q m[j] + carry``, a 33-bit carry). Column 0's sum is zero by
+  construction, so its cycle also adds the previous word's carry to ``t[8]``. A third
+  multiplier (the low 32 bits only) computes the next word's ``q = (t[0] + a[0] b[i+1]) m' mod
+  2^32`` meanwhile, from ``t[0]`` as soon as column 1 gave it (``m' = 1`` for p, a full word
+  for n). Two cycles compute the first ``q``, two end the last word (its last column, ``t[8]``);
+  ``t`` (8 words and 2 bits) is a shift register of flip-flops, compared with ``m`` by a
+  borrow chain as its words arrive. Then ``dst = t - m``, or ``t`` if that borrowed, is written
+  (8 cycles, after the last read of ``a`` and ``b``: ``dst`` may be either). The inputs need
   ``a * b < m * 2^256`` (any two reduced values; a 256-bit number and a reduced one), the
   result is reduced.
 * ``ADD dst, a, b``: ``dst = a + b - m`` (8 cycles, a signed carry), then the fix pass.
@@ -32,7 +38,7 @@ Every arithmetic instruction works modulo p or modulo n (the ``mod`` bit), in Mo
   the curve, a signature's equation); every word is read either way.
 * ``STOP``: back to idle.
 
-Each instruction is fetched, decoded and started in three cycles (MUL takes 165 in all, ADD,
+Each instruction is fetched, decoded and started in three cycles (MUL takes 79 in all, ADD,
 ADDK and SUB 20, SEL and CHK 11). A program is a list of :class:`Instruction`; the engine holds
 it in a ROM (23-bit words), the register file's initial contents (the constants) in the
 memory's init; an opcode the engine does not know stops it.
@@ -137,8 +143,9 @@ class Instruction:
 
 
 #: Cycles of each instruction: fetch, decode and execute (the first cycle of each), then its
-#: passes (LOOP: taken or not, the same).
-_MUL_CYCLES = 3 + 1 + WORDS * (WORDS + 1 + WORDS + 1) + WORDS + 1 + WORDS
+#: passes (LOOP: taken or not, the same). MUL: the first q (2), eight per word b[i], the tail
+#: (the last column, t[8] and the comparison's last word), the output pass.
+_MUL_CYCLES = 3 + 2 + WORDS * WORDS + 2 + WORDS
 
 
 def op_cycles(op: int) -> int:
@@ -283,11 +290,14 @@ class P256ALU(wiring.Component):
         j = Signal(range(WORDS + 1))
         i = Signal(range(WORDS + 1))
         t = [Signal(WORD_BITS, name=f"t{k}") for k in range(WORDS)]
-        t_top = Signal(WORD_BITS)  # t[8]
-        t_bit = Signal()  # t[9]
-        carry = Signal(WORD_BITS)  # the multiplier's carry word
+        t_top = Signal(2)  # t[8]
         b_word = Signal(WORD_BITS)  # b[i]
         q = Signal(WORD_BITS)  # the reduction factor of this i
+        q_next = Signal(WORD_BITS)  # the next i's
+        u = Signal(WORD_BITS)  # t[0] + a[0] * b[i + 1] mod 2^32, for q_next
+        a0 = Signal(WORD_BITS)  # a[0]
+        s = Signal(range(WORDS + 2))  # MUL's cycle within a word b[i] (8 and 9: the tail)
+        borrow = Signal()  # MUL's comparison of t with m, a word behind t's shift register
         acc = Signal(range(-4, 4))  # the add passes' signed carry
         negative = Signal()
 
@@ -304,15 +314,59 @@ class P256ALU(wiring.Component):
             port_w.addr.eq(Cat(j[:3], dst)),
         ]
 
-        # The one multiplier and its 64-bit accumulation: head of t + x * y + carry.
+        # Two multipliers, a[j] * b[i] and q * m[j], their products registered and added a cycle
+        # later to the column: t + both products + the carry (33 bits). A third, low half only,
+        # computes the next word's q meanwhile.
         mul_x = Signal(WORD_BITS)
         mul_y = Signal(WORD_BITS)
         product = Signal(2 * WORD_BITS)
-        mac = Signal(2 * WORD_BITS)
-        m.d.comb += [product.eq(mul_x * mul_y), mac.eq(t[0] + product + carry)]
+        product_m = Signal(2 * WORD_BITS)
+        product_a = Signal(2 * WORD_BITS)  # registered
+        product_q = Signal(2 * WORD_BITS)  # registered
+        low_x = Signal(WORD_BITS)
+        low_y = Signal(WORD_BITS)
+        low = Signal(WORD_BITS)
+        carry = Signal(WORD_BITS + 1)
+        column = Signal(2 * WORD_BITS + 2)
+        top = Signal(WORD_BITS + 2)
+        column_modulus = modulus_words[Cat(s[:3], mod, Const(0, 1))]
+        column_0 = s[:3] == 1  # s = 1, and s = 9 in the tail: the last top word
+        m.d.comb += [
+            mul_x.eq(port_a.data),
+            mul_y.eq(b_word),
+            product.eq(mul_x * mul_y),
+            product_m.eq(q * column_modulus),
+            low.eq((low_x * low_y)[:WORD_BITS]),
+            # Column 0 (s = 1) takes no carry: the carry goes to the top word instead.
+            column.eq(t[1] + product_a + product_q + Mux(column_0, 0, carry)),
+            top.eq(t_top + carry),
+        ]
+        # The comparison of t with m, a word at a time: m[s - 3] for the word that entered t's
+        # shift register the cycle before.
+        compared_modulus = modulus_words[Cat((s - 3)[:3], mod, Const(0, 1))]
+        compared = Signal(WORD_BITS + 1)
+        borrow_out = compared[WORD_BITS]
+        m.d.comb += compared.eq(t[WORDS - 1] - compared_modulus - borrow)
 
         def shift_in(word):
             return [*(t[k].eq(t[k + 1]) for k in range(WORDS - 1)), t[WORDS - 1].eq(word)]
+
+        def accumulate():
+            """One cycle of MUL's accumulation. The column's word of t is t[1]: each cycle
+            shifts in the column's low word (keeping its carry), except column 0 (s = 1), whose
+            low word is zero by construction: it shifts in the word above the previous b[i]'s
+            last column (t[8] + carry) instead. The comparison takes the word shifted in the
+            cycle before (restarting at s = 2, before b[7]'s column 1 arrives)."""
+            m.d.sync += [
+                product_a.eq(product),
+                product_q.eq(product_m),
+                carry.eq(column[WORD_BITS:]),
+                borrow.eq(Mux(s == 2, 0, borrow_out)),
+            ]
+            with m.If(column_0):
+                m.d.sync += [*shift_in(top[:WORD_BITS]), t_top.eq(top[WORD_BITS:])]
+            with m.Else():
+                m.d.sync += shift_in(column[:WORD_BITS])
 
         # The read port shows a word only if its register is readable (checked on the address,
         # registered beside the memory's own address register).
@@ -362,7 +416,7 @@ class P256ALU(wiring.Component):
                     with m.Case(STOP):
                         m.next = "IDLE"
                     with m.Case(MUL):
-                        m.d.sync += [w.eq(0) for w in (*t, t_top, t_bit)]
+                        m.d.sync += [w.eq(0) for w in (*t, t_top)]
                         m.next = "MUL_B"
                     with m.Case(ADD, SUB, SEL, ADDK):
                         m.next = "PASS"
@@ -397,78 +451,76 @@ class P256ALU(wiring.Component):
                 m.d.sync += bit.eq(port_a.data.bit_select(count[0:5], 1))
                 m.next = "FETCH"
 
-            # ---- MUL: per word b[i], multiply pass, q, reduce pass, carries ----
+            # ---- MUL: per word b[i], a * b[i] and q * m beside each other, q ahead ----
             with m.State("MUL_B"):
-                m.d.comb += self.busy.eq(1)
-                m.d.sync += [b_word.eq(port_b.data), j.eq(0), carry.eq(0)]
-                m.next = "MUL_A"
-            with m.State("MUL_A"):
-                m.d.comb += [
-                    self.busy.eq(1),
-                    addr_a.eq(Cat(j_next, reg_a)),
-                    mul_x.eq(port_a.data),
-                    mul_y.eq(b_word),
+                # a[0] and b[0] (addressed in EXECUTE): u = a[0] b[0] (t is 0).
+                m.d.comb += [self.busy.eq(1), low_x.eq(port_a.data), low_y.eq(port_b.data)]
+                m.d.sync += [
+                    a0.eq(port_a.data),
+                    b_word.eq(port_b.data),
+                    u.eq(low),
+                    product_a.eq(0),
+                    product_q.eq(0),
+                    carry.eq(0),
+                    s.eq(0),
                 ]
-                m.d.sync += [*shift_in(mac[:WORD_BITS]), carry.eq(mac[WORD_BITS:]), j.eq(j + 1)]
-                with m.If(j == WORDS - 1):
-                    m.next = "MUL_Q"
+                m.next = "MUL_Q"
             with m.State("MUL_Q"):
-                # t[8..9] += carry; q = t[0] * m' mod 2^32; the next b word is addressed.
-                top = t_top + carry
+                # q = u m' for b[0]; a[0] is addressed (the default) for the first column.
+                m.d.comb += [self.busy.eq(1), low_x.eq(u), low_y.eq(factors[mod])]
+                m.d.sync += q.eq(low)
+                m.next = "MUL_RUN"
+            with m.State("MUL_RUN"):
+                # Eight cycles per word b[i]: column s multiplied, column s - 1 added; the next
+                # word's q = (t[0] + a[0] b[i + 1]) m' mod 2^32 computed in between.
                 m.d.comb += [
                     self.busy.eq(1),
-                    mul_x.eq(t[0]),
-                    mul_y.eq(factors[mod]),
+                    addr_a.eq(Cat((s + 1)[:3], reg_a)),
                     addr_b.eq(Cat((i + 1)[:3], reg_b)),
                 ]
-                m.d.sync += [
-                    t_top.eq(top[:WORD_BITS]),
-                    t_bit.eq(top[WORD_BITS]),
-                    q.eq(product[:WORD_BITS]),
-                    carry.eq(0),
-                    j.eq(0),
-                    i.eq(i + 1),
-                ]
-                m.next = "MUL_R"
-            with m.State("MUL_R"):
+                accumulate()
+                with m.Switch(s):
+                    with m.Case(1):  # b[i + 1], addressed since s = 0
+                        m.d.comb += [low_x.eq(a0), low_y.eq(port_b.data)]
+                        m.d.sync += u.eq(low)
+                    with m.Case(3):  # t[0] (the column 1 added at s = 2) entered t[7]
+                        m.d.sync += u.eq(u + t[WORDS - 1])
+                    with m.Case(4):
+                        m.d.comb += [low_x.eq(u), low_y.eq(factors[mod])]
+                        m.d.sync += q_next.eq(low)
+                m.d.sync += s.eq(s + 1)
+                with m.If(s == WORDS - 1):
+                    m.d.sync += [b_word.eq(port_b.data), q.eq(q_next), i.eq(i + 1)]
+                    with m.If(i != WORDS - 1):
+                        m.d.sync += s.eq(0)
+                    with m.Else():
+                        m.next = "MUL_TAIL"
+            with m.State("MUL_TAIL"):
+                # s = 8: the last column; s = 9: the top word, which the comparison takes at
+                # once, beside t's word 7 (the cycle before's): t < m if t[8] is 0 and it borrows.
+                top_compared = Signal(WORD_BITS + 1)
+                top_modulus = modulus_words[Cat(Const(WORDS - 1, 3), mod, Const(0, 1))]
                 m.d.comb += [
                     self.busy.eq(1),
-                    mul_x.eq(q),
-                    mul_y.eq(modulus_word),
+                    top_compared.eq(top[:WORD_BITS] - top_modulus - borrow_out),
                 ]
-                m.d.sync += [*shift_in(mac[:WORD_BITS]), carry.eq(mac[WORD_BITS:]), j.eq(j + 1)]
-                with m.If(j == WORDS - 1):
-                    m.next = "MUL_C"
-            with m.State("MUL_C"):
-                # Drop word 0 (zero by construction): shift in t[8] + carry, t[8] = t[9] + carry.
-                top = t_top + carry
-                m.d.comb += self.busy.eq(1)
-                # b[i] (addressed since MUL_Q) is taken here: no MUL_B after the first word.
-                m.d.sync += [
-                    *shift_in(top[:WORD_BITS]),
-                    t_top.eq(t_bit + top[WORD_BITS]),
-                    t_bit.eq(0),
-                    j.eq(0),
-                    b_word.eq(port_b.data),
-                    carry.eq(0),
-                ]
-                with m.If(i == WORDS):
+                accumulate()
+                m.d.sync += [s.eq(s + 1), j.eq(0), acc.eq(0)]
+                with m.If(s == WORDS + 1):
+                    m.d.sync += negative.eq(top_compared[WORD_BITS] & (top[WORD_BITS:] == 0))
                     m.next = "MUL_OUT"
-                with m.Else():
-                    m.next = "MUL_A"
             with m.State("MUL_OUT"):
-                # dst = t - m, word by word; negative if borrowed beyond t[8].
+                # dst = t - m, or t if that borrowed (t < m), word by word.
                 diff = Signal(WORD_BITS + 1)
                 m.d.comb += [
                     self.busy.eq(1),
                     diff.eq(t[0] - modulus_word - acc[0]),
-                    port_w.data.eq(diff[:WORD_BITS]),
+                    port_w.data.eq(Mux(negative, t[0], diff[:WORD_BITS])),
                     port_w.en.eq(1),
                 ]
                 m.d.sync += [*shift_in(t[0]), acc.eq(diff[WORD_BITS]), j.eq(j + 1)]
                 with m.If(j == WORDS - 1):
-                    m.d.sync += negative.eq(diff[WORD_BITS] & ~t_top[0])
-                    m.next = "FIX_ADDRESS"
+                    m.next = "FETCH"
 
             # ---- ADD / SUB / SEL: one pass over the words ----
             with m.State("PASS"):

@@ -30,6 +30,7 @@ from ropuf.gateware.crypto.p256_alu import (
     WORDS,
     Instruction,
     cycles,
+    run_model,
 )
 
 R = 2 ** (WORD_BITS * WORDS)
@@ -111,6 +112,33 @@ def test_arithmetic_matches_python(mod):
         assert out[6] == x * x * r_inv % modulus
         assert out[0] == 2 * x % modulus
         assert busy == cycles(program)
+
+
+@pytest.mark.parametrize("mod", [0, 1], ids=["p", "n"])
+def test_multiplication_in_place_and_carry_heavy_operands_match_the_model(mod):
+    # MUL writes dst only after its last read: dst = a, dst = b and a = b = dst all work. The
+    # operands include words of all ones (every column's carry at its largest) and results on
+    # both sides of the final subtraction (t < m and t >= m, a pair of each per modulus).
+    modulus = MODULI[mod]
+    rng = random.Random(10 + mod)
+    values = [modulus - 1, modulus - 2, R - 1 - modulus, 2**255, 1, R // 3 % modulus]
+    values += [rng.randrange(modulus) for _ in range(6)]
+    program = [
+        Instruction(MUL, dst=2, a=0, b=1, mod=mod),
+        Instruction(MUL, dst=0, a=0, b=1, mod=mod),  # dst = a
+        Instruction(MUL, dst=1, a=2, b=1, mod=mod),  # dst = b
+        Instruction(MUL, dst=3, a=3, b=3, mod=mod),  # dst = a = b
+        Instruction(STOP),
+    ]
+    for x, y in zip(values, reversed(values), strict=True):
+        loaded = {0: x, 1: y, 3: x ^ y if x ^ y < modulus else y}
+        expected = [0] * REGISTERS
+        for number, value in loaded.items():
+            expected[number] = value
+        total, _ = run_model(program, expected)
+        out, busy = run(program, {**loaded, 2: 0}, read=[0, 1, 2, 3])
+        assert [out[k] for k in range(4)] == expected[:4]
+        assert busy == total == cycles(program)
 
 
 def test_multiplication_takes_a_full_width_operand():
