@@ -155,7 +155,9 @@ class DeviceConfig:
         if self.compact_key_path:
             config += ("compact key path",)
         if self.identity:
-            config += ("identity",)
+            # Revision 2: SIGN verifies before release, GENERIC only on an unlocked enrollment
+            # build (a certificate's build id tells an owner which identity a device runs).
+            config += ("identity", 2)
         return hashlib.sha256(repr(("ropuf", DESIGN_VERSION, config)).encode()).digest()[:8]
 
     @cached_property

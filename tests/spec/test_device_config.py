@@ -12,14 +12,14 @@ from ropuf.sim.board import Condition, _design, device_model
 
 #: INFO's build id of every configuration that exists (records and reports name these).
 BUILD_IDS = {
-    ("sim", "enrollment"): "0c2b417cb36a285c",  # the identity joined it
+    ("sim", "enrollment"): "a5c233e7fd0235c7",  # the identity joined it (revision 2: verified SIGN)
     ("sim-icebreaker", "enrollment"): "32b2b118468679dd",
     ("icebreaker", "enrollment"): "f4e8bf8d0ea32706",
     ("icebreaker", "deployment"): "814fdc27bab534e8",
-    ("ulx3s-85f", "enrollment"): "e4da2ff8dedd3b8b",  # the identity joined these four
-    ("ulx3s-85f", "deployment"): "1c2133c139bb7357",
-    ("ulx3s-45f", "enrollment"): "e4da2ff8dedd3b8b",
-    ("ulx3s-45f", "deployment"): "1c2133c139bb7357",
+    ("ulx3s-85f", "enrollment"): "cc9bb5f1102c3d9f",  # the identity joined these four (rev. 2)
+    ("ulx3s-85f", "deployment"): "3af22e1133d4c072",
+    ("ulx3s-45f", "enrollment"): "cc9bb5f1102c3d9f",
+    ("ulx3s-45f", "deployment"): "3af22e1133d4c072",
     ("ulx3s-25f", "enrollment"): "cd09f0238b587b54",
     ("ulx3s-25f", "deployment"): "50729416fa51370b",
     ("ulx3s-12f", "enrollment"): "781567aeac0eafe8",
