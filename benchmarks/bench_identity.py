@@ -15,10 +15,10 @@ tests/gateware/key/test_identity_verilator.py) and ms at 25 MHz (ULX3S) and 12 M
 RECONSTRUCT without the identity comes from Amaranth's simulator (bench_key_engine.py's way).
 About a minute with a cold Verilator build.
 
-Figures (CHOSEN): IDENTITY 1,424,621 cycles (57.0 ms at 25 MHz, 118.7 ms at 12 MHz), SIGN
-1,521,274 generic and 1,521,658 attestation (60.9 ms, 126.8 ms); RECONSTRUCT 45,467 cycles
-against 13,637 without the identity (+31,830, 1.27 ms at 25 MHz: two HMACs of the expansion,
-DERIVE's 29,739 on the P-256 engine, the moves and CLEAR).
+Figures (CHOSEN, identity revision 2): RECONSTRUCT 900,002 cycles (36.0 ms at 25 MHz) against
+13,637 without the identity (DERIVE, then Q = d G and G + Q once); IDENTITY 1,008 (the kept Q);
+SIGN 1,693,859 generic and 1,694,243 attestation (67.8 ms at 25 MHz, 141.2 ms at 12 MHz: k G,
+r and s, the DRBG's second run and VERIFY).
 """
 
 import json

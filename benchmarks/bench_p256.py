@@ -1,4 +1,5 @@
-"""The P-256 engine: cycles per field operation, inversion, k * G and ECDSA's s; area alone.
+"""The P-256 engine: cycles per field operation, inversion, k * G, ECDSA's s and the
+verification before release; area alone.
 
 Usage::
 
@@ -37,6 +38,7 @@ from ropuf.gateware.crypto.p256_program import (
     SIG_R,
     SIG_S,
     SIGNATURE_CYCLES,
+    VERIFY_CYCLES,
 )
 from ropuf.sim import harness
 from ropuf.sim.testbenches.p256 import CASES_ENV, write_cases
@@ -172,7 +174,7 @@ def main() -> None:
         "P-256 engine: two 32 x 32 multipliers and a low-half one for q,"
         f" {REGISTERS} registers of 256 bits in block RAM"
     )
-    print(f"{'operation':<34}{'cycles':>10}{'25 MHz':>14}{'12 MHz':>14}")
+    print(f"{'operation':<40}{'cycles':>10}{'25 MHz':>14}{'12 MHz':>14}")
     rows = [
         ("field multiplication (MUL)", op_cycles(MUL)),
         ("field addition (ADD)", op_cycles(ADD)),
@@ -182,9 +184,15 @@ def main() -> None:
         ("k * G, affine (scalar_mult)", SCALAR_MULT_CYCLES),
         ("r, s from k * G (signature)", SIGNATURE_CYCLES),
         ("ECDSA core total", SCALAR_MULT_CYCLES + SIGNATURE_CYCLES),
+        ("verification before release (verify)", VERIFY_CYCLES),
+        ("signed and verified", SCALAR_MULT_CYCLES + SIGNATURE_CYCLES + VERIFY_CYCLES),
+        ("verify / k * G", None),
     ]
     for name, cycles in rows:
-        print(f"{name:<34}{cycles:>10,}{ms(cycles, 25):>14}{ms(cycles, 12):>14}")
+        if cycles is None:
+            print(f"{name:<40}{VERIFY_CYCLES / SCALAR_MULT_CYCLES:>10.3f}")
+            continue
+        print(f"{name:<40}{cycles:>10,}{ms(cycles, 25):>14}{ms(cycles, 12):>14}")
 
     figures = measured()
     print("\nVerilator (results checked against cryptography and RFC 6979 A.2.5):")
