@@ -193,11 +193,15 @@ def rfc6979_nonce(d: int, h: bytes) -> int:
 
 def sign(d: int, h: bytes) -> bytes | None:
     """The device's signature ``r || s`` of the 32-byte *h* with key *d* (RFC 6979's first
-    nonce); None when the device answers FAULT (that nonce out of range, r or s zero)."""
+    nonce); None when the device answers FAULT (that nonce out of range, r or s zero, or the
+    verification before release refusing it)."""
     k = rfc6979_nonce(d, h)
     if not 1 <= k < p256.N:
         return None
     rs = p256.ecdsa_sign(d, k, h)
-    if rs is None:
+    # The device verifies before release (p256.ecdsa_verify: u1 G + u2 Q, X == r Z), which a
+    # correct signature fails only for Q = -G (d = n - 1: G + Q is infinity) or x(k G) = r + n
+    # (probability about 2^-128 each); it answers FAULT then, and so does this.
+    if rs is None or not p256.ecdsa_verify(public_key(d), h, *rs):
         return None
     return rs[0].to_bytes(32, "big") + rs[1].to_bytes(32, "big")

@@ -1,4 +1,4 @@
-"""The P-256 engine's microcode: register map, constants, and the three routines.
+"""The P-256 engine's microcode: register map, constants, and its routines.
 
 Programs for :class:`~ropuf.gateware.crypto.p256_alu.P256ALU`, assembled from the reference
 model's formulas (:data:`ropuf.spec.p256.DOUBLE` and :data:`~ropuf.spec.p256.MIXED_ADD`, one
@@ -18,29 +18,37 @@ instruction a step), so the gateware runs exactly the field operations the refer
   ``r != 0``, ``s != 0``, r against r computed again from x R (which SCALAR_MULT keeps in TX),
   and ``s K = H + r D`` computed afresh from the s given and K, D, H (no inversion: no value
   that made s is reused).
-* :data:`CLEAR` (entry ``ENTRIES["clear"]``): every register but the constants set to 0 (K, D,
-  H, the results and every intermediate value), for the caller to run once it has read the
-  results. It leaves the fault flag as it is.
-* The identity's three (:mod:`ropuf.spec.identity`): :data:`DERIVE` (entry ``"derive"``):
-  ``D = (c mod (n - 1)) + 1`` for the 320-bit ``c`` loaded as H (its top 64 bits) and K (its
-  low 256), Horner's rule a bit at a time modulo n - 1 (ADDK: double, add the bit as SEL of
-  ``acc`` and ``acc + 1``) over all 512 bits, FIPS 186-5 A.2.1; :data:`REDUCE` (``"reduce"``):
-  ``H = H mod n`` (RFC 6979's bits2octets, and z); :data:`NONCE_CHECK` (``"nonce_check"``,
-  after SCALAR_MULT): sets ``fault`` if K is not below n (RFC 6979's range check; K = 0
-  already fails SCALAR_MULT). DERIVE and REDUCE start with CLRF, so their result reads.
+* :data:`VERIFY` (``"verify"``), after SIGNATURE with K2, D2, H2 loaded a second time: K, D, H
+  equal to them, then (r, s) verified against the public key PUBLIC kept: ``u1 G + u2 Q`` by
+  Shamir's trick (:func:`ropuf.spec.p256.double_scalar_mult`), ``X == r Z`` and ``Z != 0``.
+* :data:`PUBLIC` (``"public"``), after SCALAR_MULT of d at RECONSTRUCT: Q kept in QPX, QPY
+  (plain) and G + Q in GQX, GQY (affine, Montgomery form); :data:`IDENTITY` (``"identity"``):
+  the kept Q copied to QX, QY and checked on the curve.
+* :data:`CLEAR` (entry ``ENTRIES["clear"]``): every register but the constants and the public
+  key's four (QPX, QPY, GQX, GQY) set to 0 (K, D, H, the results and every intermediate
+  value), for the caller to run once it has read the results. It leaves the fault flag as it
+  is.
+* The identity key's (:mod:`ropuf.spec.identity`): :data:`DERIVE` (entry ``"derive"``):
+  ``QX = d = (c mod (n - 1)) + 1`` for the 320-bit ``c`` loaded as U1 (its top 64 bits) and K
+  (its low 256), Horner's rule a bit at a time modulo n - 1 (ADDK: double, add the bit as SEL
+  of ``acc`` and ``acc + 1``) over all 512 bits, FIPS 186-5 A.2.1; ``check_derive``: QX (a
+  second DERIVE's d) equal to D2 (the first's, loaded back); ``check_public``: QX, QY (a second
+  SCALAR_MULT's Q) equal to the kept QPX, QPY; :data:`REDUCE` (``"reduce"``): ``H = H mod n``
+  (RFC 6979's bits2octets, and z); :data:`NONCE_CHECK` (``"nonce_check"``, after SCALAR_MULT):
+  sets ``fault`` if K is not below n (RFC 6979's range check; K = 0 already fails SCALAR_MULT).
+  DERIVE, REDUCE and IDENTITY start with CLRF, so their result reads.
 
-A failed check sets the engine's ``fault`` until the next SCALAR_MULT (or DERIVE, REDUCE), and while
-it is set the read port shows 0: a point off the curve (a fault in the ladder or the inversion), a
-zero r or s, or a signature that does not satisfy its equation (a fault in the inversion modulo n or
-in s) does not leave. Not caught: a fault that keeps the point on the curve (a flipped ladder
-selection) or changes K, D or H as loaded; with RFC 6979's repeatable nonce one such fault can
-give away d (docs/identity.md, "Fault checks"). The caller reads ``fault`` after each routine
-(ECDSA's answer to r = 0 or s = 0 is another nonce). The read port shows only :data:`READABLE`
-(QX and QY, which hold r and s after SIGNATURE): the secrets loaded and everything computed from
-them stay inside.
+A failed check sets the engine's ``fault`` until the next routine that starts with CLRF, and
+while it is set the read port shows 0: a point off the curve, a zero r or s, a signature that
+does not satisfy its equation or does not verify, or an input that differs from its second
+computation does not leave (docs/identity.md, "Fault checks", lists the single faults and what
+catches each). The caller latches ``fault`` after each routine that may set it. The read port
+shows only :data:`READABLE` (QX and QY, which hold r and s after SIGNATURE): the secrets loaded
+and everything computed from them stay inside.
 
 Each runs the same instructions whatever the data: the cycle counts are
-:data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES` and :data:`CLEAR_CYCLES`.
+:data:`SCALAR_MULT_CYCLES`, :data:`SIGNATURE_CYCLES`, :data:`VERIFY_CYCLES` and the others
+named ``*_CYCLES``.
 """
 
 from ropuf.gateware.crypto.p256_alu import (
@@ -362,10 +370,27 @@ def _horner(register, start):
 
 
 def _derive(entry):
+    # c's top 64 bits in U1, its low 256 in K (neither readable); d to QX for the sequencer.
     code = [_ins(CLRF), _ins(SEL, "ACC", "ZERO", "ZERO")]
-    code += _horner("H", entry + len(code))
+    code += _horner("U1", entry + len(code))
     code += _horner("K", entry + len(code))
-    return [*code, _ins(ADD, "D", "ACC", "ONE", mod=1), _ins(STOP)]
+    return [*code, _ins(ADD, "QX", "ACC", "ONE", mod=1), _ins(STOP)]
+
+
+def _check_derive():
+    """DERIVE's d (QX, from its second run) equal to the d stored from its first (D2)."""
+    return [_ins(SUB, "t0", "QX", "D2", mod=1), _ins(CHK, a="t0"), _ins(STOP)]
+
+
+def _check_public():
+    """SCALAR_MULT's Q (QX, QY, from its second run) equal to the Q PUBLIC kept (QPX, QPY)."""
+    return [
+        _ins(SUB, "t0", "QX", "QPX"),
+        _ins(CHK, a="t0"),
+        _ins(SUB, "t0", "QY", "QPY"),
+        _ins(CHK, a="t0"),
+        _ins(STOP),
+    ]
 
 
 def _reduce():
@@ -402,6 +427,8 @@ PROGRAM, ENTRIES = _assemble(
     ("public", _public),
     ("identity", lambda entry: _identity()),
     ("verify", _verify),
+    ("check_derive", lambda entry: _check_derive()),
+    ("check_public", lambda entry: _check_public()),
 )
 
 
@@ -427,9 +454,10 @@ VERIFY = _routine("verify")
 #: the results. K, D, H and every intermediate value read as 0.
 READABLE = (REGISTER["QX"], REGISTER["QY"])
 #: What the key engine's identity sequencer reads (:mod:`ropuf.gateware.key.identity`): the
-#: results, DERIVE's d and REDUCE's h mod n, which it stores in its own memory (where the
-#: attestation key lives too) for RFC 6979; K and every intermediate value still read as 0.
-READABLE_IDENTITY = (REGISTER["QX"], REGISTER["QY"], REGISTER["D"], REGISTER["H"])
+#: results (QX, QY: also DERIVE's d, which the sequencer stores in its own memory, where the
+#: attestation key lives too) and REDUCE's h mod n (H, the public digest). D, K, U1 (the
+#: loaded secrets) and every intermediate value read as 0.
+READABLE_IDENTITY = (REGISTER["QX"], REGISTER["QY"], REGISTER["H"])
 
 #: Clock cycles of each routine, from its start to its STOP, whatever the data.
 SCALAR_MULT_CYCLES = cycles(PROGRAM, ENTRIES["scalar_mult"])

@@ -133,8 +133,12 @@ class KeyEngine(wiring.Component):
         self.generic_sign = bool(generic_sign)
         self.map = MemoryMap(code, n_ro, identity=self.identity)
         self.program = compile_program(self.map)
-        if self.program.depth > 1024:
-            raise ValueError(f"A {self.map.record}-byte record does not fit the 1 KiB memory")
+        # 1 KiB (two iCE40 block RAMs); the identity's builds (ECP5: 2 KiB in one DP16KD) 2 KiB.
+        limit = 2048 if self.identity else 1024
+        if self.program.depth > limit:
+            raise ValueError(
+                f"A {self.map.record}-byte record does not fit the {limit // 1024} KiB memory"
+            )
         if offsets is not None and len(offsets) != n_ro:
             raise ValueError(f"{len(offsets)} design offsets for {n_ro} ROs")
         self._code = code

@@ -6,25 +6,34 @@ moves values between the key engine's byte memory and the P-256 engine's registe
 the P-256 routines and the SHA-256 program's identity entries (:mod:`.sha_program`, run by the
 engine's :class:`~.program_runner.ProgramRunner`). It follows :mod:`ropuf.spec.identity`::
 
-    derive (RECONSTRUCT, after the derivation):
-        H, K = c[:8], c[8:40]  (c: V and the first 8 bytes of KD);  P-256 DERIVE;  IDKEY = d;
+    derive (RECONSTRUCT, after the derivation; c: V and the first 8 bytes of KD):
+        U1, K = c[:8], c[8:40];  P-256 DERIVE;  IDKEY = d (QX);
+        U1, K = c again;  P-256 DERIVE;  D2 = IDKEY;  P-256 check_derive;  latch;
         P-256 CLEAR;  SHA identity_finish (clears c; clears IDKEY if the key check failed);
-        K = IDKEY;  P-256 SCALAR_MULT, PUBLIC (keeps Q and G + Q);  P-256 CLEAR
+        K = IDKEY;  P-256 SCALAR_MULT, PUBLIC (keeps Q and G + Q);  latch;
+        K = IDKEY;  P-256 SCALAR_MULT, check_public (the same Q);  key_bad = latched | fault;
+        P-256 CLEAR
     identity:
-        P-256 IDENTITY (Q, checked on the curve);  fault?;  V, KD = x, y;  P-256 CLEAR
+        P-256 IDENTITY (Q, checked on the curve);  answer
     sign_attest:  SHA sign_attest (H1 = SHA(label || HREC || NONCE)), then sign
     sign:
-        H = H1;  P-256 REDUCE;  H1 = h mod n;  D = IDKEY;  SHA drbg (V = RFC 6979's k);
-        K = V;  SHA wipe (clears V);  P-256 SCALAR_MULT, NONCE_CHECK, SIGNATURE;
-        SHA drbg again;  K2 = V;  SHA wipe;  D2 = IDKEY;  H2 = H1;
-        P-256 VERIFY (K, D, H equal to K2, D2, H2; r, s verified against Q);  fault?;
-        V, KD = r, s;  P-256 CLEAR
+        H = H1;  P-256 REDUCE;  H1 = h mod n;  D = IDKEY;  SHA drbg (RV = RFC 6979's k);
+        K = RV;  SHA wipe (clears RV);  P-256 SCALAR_MULT, NONCE_CHECK, SIGNATURE;
+        SHA drbg2 (RV2: k again, other cells);  K2 = RV2;  SHA wipe2;  D2 = IDKEY;  H2 = H1;
+        P-256 VERIFY (K, D, H equal to K2, D2, H2; r, s verified against Q);  answer
+    answer:
+        V, KD = QX, QY (0 if the P-256 engine's flag is set);  P-256 CLEAR;
+        RELEASE: fault = latched | the P-256 engine's flag | key_bad
 
-The signature leaves only if it verifies against the public key RECONSTRUCT computed (and
-IDENTITY reports), and the nonce, key and digest it was made from equal the ones computed and
-loaded a second time: with RFC 6979's repeatable nonce, a signature made with one wrong value
-(a flipped ladder step, a changed k, d or z) would give d away beside a good one
-(docs/identity.md, "Fault checks").
+The signature leaves only if it verifies against the public key RECONSTRUCT computed (twice,
+compared) and IDENTITY reports, and the nonce, key and digest it was made from equal the ones
+computed and loaded a second time: with RFC 6979's repeatable nonce, a signature made with one
+wrong value (a flipped ladder step, a changed k, d or z) would give d away beside a good one
+(docs/identity.md, "Fault checks"). The sequencer fails closed: ``fault`` is set when a sequence
+starts and only RELEASE, the last step of an answer, can clear it, so a sequence cut short (a
+glitch to STOP, a step code that is not one) answers FAULT; the answer slots V, KD hold nothing
+secret at any time of IDENTITY or SIGN (the DRBG works in RV, RK and RV2, RK2), so a jump to
+RELEASE answers an old answer or zeros.
 
 A value moves a byte every two cycles (big-endian in memory, 32-bit words least significant
 first in the register file); nothing branches: ``fault?`` only latches the P-256 engine's flag
@@ -68,8 +77,10 @@ class Step(IntEnum):
     STORE = 1  # the 32 bytes at `addr` = register `reg`, big-endian
     ALU = 2  # run the P-256 routine at `arg` to its STOP
     SHA = 3  # run the SHA-256 program's entry number `arg` to its STOP
-    LATCH = 4  # fault |= the P-256 engine's flag
-    STOP = 5
+    LATCH = 4  # latched |= the P-256 engine's flag
+    RELEASE = 5  # fault = latched | the P-256 engine's flag | key_bad (the answer may leave)
+    KEYSET = 6  # key_bad = latched | the P-256 engine's flag (RECONSTRUCT's checks)
+    STOP = 7
 
 
 StepLayout = data.StructLayout({"step": 3, "reg": 6, "addr": 11, "arg": 10})
@@ -95,26 +106,35 @@ def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict
     def sha(entry):
         steps.append({"step": Step.SHA, "arg": program.entry_number(entry)})
 
+    def step(kind):
+        steps.append({"step": kind})
+
     def answer():
-        steps.append({"step": Step.LATCH})
         store("QX", "V")
         store("QY", "KD")
         alu("clear")
-        steps.append({"step": Step.STOP})
+        step(Step.RELEASE)
+        step(Step.STOP)
 
     starts["derive"] = len(steps)
-    load("H", s("V"), 8)
-    load("K", s("V") + 8)
-    alu("derive")
-    store("D", "IDKEY")
+    for run in range(2):  # d twice, compared
+        load("U1", s("V"), 8)
+        load("K", s("V") + 8)
+        alu("derive")
+        if run == 0:
+            store("QX", "IDKEY")
+    load("D2", s("IDKEY"))
+    alu("check_derive")
+    step(Step.LATCH)
     alu("clear")
     sha("identity_finish")
-
-    load("K", s("IDKEY"))
-    alu("scalar_mult")
-    alu("public")
+    for routine in ("public", "check_public"):  # Q twice, compared
+        load("K", s("IDKEY"))
+        alu("scalar_mult")
+        alu(routine)
+        step(Step.LATCH if routine == "public" else Step.KEYSET)
     alu("clear")
-    steps.append({"step": Step.STOP})
+    step(Step.STOP)
 
     starts["identity"] = len(steps)
     alu("identity")
@@ -128,14 +148,14 @@ def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict
     store("H", "H1")
     load("D", s("IDKEY"))
     sha("drbg")
-    load("K", s("V"))
+    load("K", s("RV"))
     sha("wipe")
     alu("scalar_mult")
     alu("nonce_check")
     alu("signature")
-    sha("drbg")  # everything SIGNATURE read, computed or loaded again for VERIFY
-    load("K2", s("V"))
-    sha("wipe")
+    sha("drbg2")  # everything SIGNATURE read, computed or loaded again for VERIFY
+    load("K2", s("RV2"))
+    sha("wipe2")
     load("D2", s("IDKEY"))
     load("H2", s("H1"))
     alu("verify")
@@ -162,7 +182,12 @@ class IdentitySequencer(wiring.Component):
     done : Out(1)
         High for one cycle at the sequence's end; ``fault`` is then valid.
     fault : Out(1)
-        The P-256 engine's check failed during the sequence (no answer may be sent).
+        No answer may be sent: set when a sequence starts, cleared only by the RELEASE step
+        when no check failed (in this sequence, or at RECONSTRUCT: ``key_bad``).
+    key_bad : Out(1)
+        RECONSTRUCT's identity checks failed (d or Q computed twice differ, Q off the curve, or
+        the key check failed and d is 0): every IDENTITY and SIGN answers FAULT until the next
+        RECONSTRUCT.
     read_addr, read_data, write_addr, write_data, write_en
         The engine memory's ports, while ``sha_busy`` is low (else the runner's).
     sha_start : Out(1)
@@ -182,6 +207,7 @@ class IdentitySequencer(wiring.Component):
                 "entry": In(range(len(SEQUENCES))),
                 "done": Out(1),
                 "fault": Out(1),
+                "key_bad": Out(1, init=1),  # no checked key before the first RECONSTRUCT
                 "read_addr": Out(11),
                 "read_data": In(8),
                 "write_addr": Out(11),
@@ -209,6 +235,7 @@ class IdentitySequencer(wiring.Component):
 
         fetched = Signal()
         phase = Signal()
+        latched = Signal()  # a check failed earlier in this sequence
         index = Signal(range(WORDS * 4 + 1))  # byte of a LOAD or STORE
         word = Signal(WORD_BITS)  # a LOAD's word being assembled
         next_step = [pc.eq(pc + 1), fetched.eq(0), phase.eq(0), index.eq(0)]
@@ -217,7 +244,10 @@ class IdentitySequencer(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [fetched.eq(0), phase.eq(0), index.eq(0), self.fault.eq(0)]
+                    # Fail closed: only RELEASE clears fault.
+                    m.d.sync += [
+                        fetched.eq(0), phase.eq(0), index.eq(0), self.fault.eq(1), latched.eq(0)
+                    ]  # fmt: skip
                     with m.Switch(self.entry):
                         for number, address in enumerate(starts):
                             with m.Case(number):
@@ -273,8 +303,15 @@ class IdentitySequencer(wiring.Component):
                         with m.Elif(self.sha_done):
                             m.d.sync += next_step
                     with m.Case(Step.LATCH):
-                        m.d.sync += [self.fault.eq(self.fault | alu.fault), *next_step]
-                    with m.Default():  # STOP
+                        m.d.sync += [latched.eq(latched | alu.fault), *next_step]
+                    with m.Case(Step.RELEASE):
+                        m.d.sync += [
+                            self.fault.eq(latched | alu.fault | self.key_bad),
+                            *next_step,
+                        ]
+                    with m.Case(Step.KEYSET):
+                        m.d.sync += [self.key_bad.eq(latched | alu.fault), *next_step]
+                    with m.Default():  # STOP (and a step code that is none: fault stays set)
                         m.d.comb += self.done.eq(1)
                         m.next = "IDLE"
         return m

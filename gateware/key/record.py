@@ -11,11 +11,15 @@ Memory (8 bits wide)::
         TMP     inner HMAC digests
         AKEY    the attestation key
         NONCE   the verifier's nonce (and SIGN's attestation nonce)
-    with the identity (:mod:`.identity`), four more:
+    with the identity (:mod:`.identity`), eight more:
         IDKEY   the identity private key d, big-endian
         H1      the digest SIGN signs, then that digest modulo n (RFC 6979's bits2octets)
-        V, KD   RFC 6979's V and K; at RECONSTRUCT, d's 40 bytes of expansion (V and the
-                first 8 bytes of KD); after IDENTITY or SIGN the answer (V, KD: x, y or r, s)
+        V, KD   the answer of IDENTITY or SIGN (x, y or r, s), written only by the answer's
+                last steps; at RECONSTRUCT, d's 40 bytes of expansion (V and the first 8
+                bytes of KD), cleared before RECONSTRUCT answers
+        RV, RK  RFC 6979's V and K (the DRBG's state; RV ends holding k, until wiped)
+        RV2, RK2  the same for the DRBG's second run (VERIFY's K2): other cells, other
+                program words, so one fault cannot change both runs alike
     then the constants the SHA-256 program hashes (:mod:`.sha_program`), from ``depth``
 
 The record's field offsets are :class:`ropuf.spec.helper_data.RecordLayout`'s, the definition the
@@ -40,8 +44,11 @@ from ropuf.spec.helper_data import CRC_BYTES, HelperData, RecordLayout
 __all__ = ["IDENTITY_SLOTS", "SLOTS", "MemoryMap", "RecordCheck"]
 
 #: Slot names, in memory order; the last :data:`IDENTITY_SLOTS` only with the identity.
-SLOTS = ("HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE", "IDKEY", "H1", "V", "KD")
-IDENTITY_SLOTS = 4
+SLOTS = (
+    "HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE",
+    "IDKEY", "H1", "V", "KD", "RV", "RK", "RV2", "RK2",
+)  # fmt: skip
+IDENTITY_SLOTS = 8
 
 
 @dataclass(frozen=True)

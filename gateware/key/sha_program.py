@@ -14,15 +14,16 @@ follows :mod:`ropuf.spec.kdf_labels` and :mod:`ropuf.spec.attestation` exactly (
 
 With the identity (:mod:`ropuf.spec.identity`; the engine's :mod:`.identity` sequencer starts
 the entries and moves values to and from the P-256 engine), the derivation also writes d's
-40 bytes of expansion, and four more entries run::
+40 bytes of expansion, and more entries run::
 
     V || KD[:8] = HMAC(MASTER, "ropuf identity" 0x01) || HMAC(MASTER, T1 || "ropuf identity" 0x02)
     identity_finish: clear V, KD; clear IDKEY if the key check failed
     sign_attest: H1 = SHA("ropuf sign v1" 0^3 || HREC || NONCE)
-    drbg (RFC 6979 3.2 b-h, one candidate): KD = HMAC(0^32, 1^32 || 0x00 || IDKEY || H1),
-        V = HMAC(KD, 1^32), KD = HMAC(KD, V || 0x01 || IDKEY || H1), V = HMAC(KD, V),
-        V = HMAC(KD, V) (k's candidate); KD and TMP cleared
-    wipe: clear V (once the sequencer has loaded k)
+    drbg (RFC 6979 3.2 b-h, one candidate): RK = HMAC(0^32, 1^32 || 0x00 || IDKEY || H1),
+        RV = HMAC(RK, 1^32), RK = HMAC(RK, RV || 0x01 || IDKEY || H1), RV = HMAC(RK, RV),
+        RV = HMAC(RK, RV) (k's candidate); RK and TMP cleared
+    wipe: clear RV (once the sequencer has loaded k)
+    drbg2, wipe2: the same in RV2, RK2 (the second k, for VERIFY's comparison)
 
 The key is kept only when the decoder succeeded and the key-check value matches; otherwise the
 attestation-key slot is cleared (in the same cycles). SECRET, MASTER and TMP are cleared at the
@@ -179,25 +180,29 @@ def compile_program(layout: MemoryMap) -> Program:
         write("H1")
         ops.append({"op": Op.STOP})
 
-        entries["drbg"] = len(ops)
+        # RFC 6979's DRBG twice, each run in its own slots and program words (VERIFY compares
+        # the two k): one fault cannot change both alike.
         x_h1 = ((Op.MEM, s("IDKEY"), 32), (Op.MEM, s("H1"), 32))
         zeros = layout.depth + where["zeros"][0]
-        hmac(None, const("ones"), const("zeros", 1), *x_h1, key=zeros)
-        write("KD")
-        hmac("KD", const("ones"))
-        write("V")
-        hmac("KD", (Op.MEM, s("V"), 32), const("ones", 1), *x_h1)
-        write("KD")
-        for _ in range(2):
-            hmac("KD", (Op.MEM, s("V"), 32))
-            write("V")
-        zero("KD")
-        zero("TMP")
-        ops.append({"op": Op.STOP})
+        for suffix in ("", "2"):
+            v, k = f"RV{suffix}", f"RK{suffix}"
+            entries[f"drbg{suffix}"] = len(ops)
+            hmac(None, const("ones"), const("zeros", 1), *x_h1, key=zeros)
+            write(k)
+            hmac(k, const("ones"))
+            write(v)
+            hmac(k, (Op.MEM, s(v), 32), const("ones", 1), *x_h1)
+            write(k)
+            for _ in range(2):
+                hmac(k, (Op.MEM, s(v), 32))
+                write(v)
+            zero(k)
+            zero("TMP")
+            ops.append({"op": Op.STOP})
 
-        entries["wipe"] = len(ops)
-        zero("V")
-        ops.append({"op": Op.STOP})
+            entries[f"wipe{suffix}"] = len(ops)
+            zero(v)
+            ops.append({"op": Op.STOP})
 
     entries["attest"] = len(ops)
     hmac("AKEY", const("attest"), (Op.MEM, s("HREC"), 32), (Op.MEM, s("NONCE"), 32))

@@ -98,3 +98,10 @@ def test_sign_request_formats_and_attestation_digest():
         identity.decode_public_key(b"\x04" + bytes(64))
     with pytest.raises(ValueError, match="uncompressed"):
         identity.decode_public_key(b"\x02" + bytes(32))
+
+
+def test_the_key_n_minus_1_signs_nothing():
+    # Q = -G: G + Q, which the device's verification adds, is infinity; the device answers
+    # FAULT for every digest, and the reference says so (probability of such a d: 2^-256).
+    assert identity.sign(p256.N - 1, bytes(range(32))) is None
+    assert identity.sign(p256.N - 2, bytes(range(32))) is not None

@@ -183,10 +183,10 @@ def test_clear_zeroes_everything_but_the_constants_and_the_public_key():
     "c", [0, 1, N - 2, N - 1, N, 2 * N - 2, 2**320 - 1, 0x1234 << 300], ids=hex
 )
 def test_derive_is_fips_a21(c):
-    # D = (c mod (n - 1)) + 1 from c's top 64 bits in H and its low 256 in K.
-    registers = fresh_registers(H=c >> 256, K=c % 2**256)
+    # d = (c mod (n - 1)) + 1 from c's top 64 bits in U1 and its low 256 in K, to QX.
+    registers = fresh_registers(U1=c >> 256, K=c % 2**256)
     assert run_model(PROGRAM, registers, ENTRIES["derive"], True) == (DERIVE_CYCLES, False)
-    assert registers[REGISTER["D"]] == c % (N - 1) + 1
+    assert registers[REGISTER["QX"]] == c % (N - 1) + 1
 
 
 @pytest.mark.parametrize("h", [0, 1, N - 1, N, N + 1, 2**256 - 1], ids=hex)
@@ -330,3 +330,19 @@ def test_verification_cycles_are_constant():
     assert p256_alu.cycles(PROGRAM, ENTRIES["verify"]) == VERIFY_CYCLES
     for d, k, z in ((1, 1, 0), (N - 2, N - 1, 2**256 - 1), (D, K, Z)):
         sign_verified(d, k, z % N)  # asserts the cycles
+
+
+def test_reconstructs_second_computations_are_compared():
+    # check_derive: a second DERIVE's d against the first's (D2); check_public: a second
+    # SCALAR_MULT's Q against the kept one. Equal passes; one bit off sets the flag.
+    registers = with_public(D)
+    registers[REGISTER["QX"]], registers[REGISTER["D2"]] = D, D
+    assert run_model(PROGRAM, registers, ENTRIES["check_derive"])[1] is False
+    registers[REGISTER["D2"]] = _flip(D, 64)
+    assert run_model(PROGRAM, registers, ENTRIES["check_derive"])[1] is True
+    registers[REGISTER["K"]] = D
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    assert run_model(PROGRAM, registers, ENTRIES["check_public"])[1] is False
+    registers[REGISTER["K"]] = _flip(D, 3)  # a flipped ladder step in one of the two runs
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+    assert run_model(PROGRAM, registers, ENTRIES["check_public"])[1] is True

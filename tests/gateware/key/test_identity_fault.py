@@ -22,20 +22,24 @@ from ropuf.spec.identity import SignDomain, encode_sign_request
 
 from .test_engine import CODE, N_RO, OFFSETS, enrol, make
 
-_QUICK = ("scalar_mult", "signature", "nonce_check", "derive", "clear", "public", "identity")
+_ROUTINES = (
+    "scalar_mult", "signature", "nonce_check", "derive", "clear", "public", "identity",
+    "verify", "check_derive", "check_public",
+)  # fmt: skip
 
 
-@pytest.mark.parametrize("failing", ["scalar_mult", "verify"])
-def test_a_failed_check_answers_fault_and_nothing_else(monkeypatch, failing):
+def _program(failing=None):
+    """Every routine stops at once; *failing* is a failing check (``CHK ONE``)."""
     program = list(PROGRAM)
-    for name in (*_QUICK, "verify"):
+    for name in _ROUTINES:
         program[ENTRIES[name]] = Instruction(STOP)
-    for name in (failing, "identity"):
-        program[ENTRIES[name]] = Instruction(CHK, a=REGISTER["ONE"])  # ONE != 0: fault
-        program[ENTRIES[name] + 1] = Instruction(STOP)
-    monkeypatch.setattr(sequencer, "PROGRAM", program)
-    _, _, rates = make()
-    record, keys, _ = enrol(rates)
+    if failing:
+        program[ENTRIES[failing]] = Instruction(CHK, a=REGISTER["ONE"])  # ONE != 0: fault
+        program[ENTRIES[failing] + 1] = Instruction(STOP)
+    return program
+
+
+def _run(record, rates):
     engine = KeyEngine(
         code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True
     )
@@ -50,8 +54,54 @@ def test_a_failed_check_answers_fault_and_nothing_else(monkeypatch, failing):
     answers = drive_handler(engine, requests, soft_of_pair=lambda a, b: (rates[a] - rates[b]) >> 12)
     *_, reconstruct, ident, signature, attest = answers
     assert reconstruct[0] == Status.OK
-    assert [(status, payload) for status, payload, _ in (ident, signature)] == [
-        (Status.FAULT, b"")
-    ] * 2
+    return nonce, ident, signature, attest
+
+
+# (the failing routine, IDENTITY's status, SIGN's): a check at RECONSTRUCT (d or Q computed
+# twice and compared; the ladder's own check) refuses both until the next RECONSTRUCT.
+CASES = {
+    "check_derive": (Status.FAULT, Status.FAULT),
+    "check_public": (Status.FAULT, Status.FAULT),
+    "scalar_mult": (Status.FAULT, Status.FAULT),
+    "identity": (Status.FAULT, Status.OK),
+    "verify": (Status.OK, Status.FAULT),
+}
+
+
+@pytest.mark.parametrize("failing", CASES)
+def test_a_failed_check_answers_fault_and_nothing_else(monkeypatch, failing):
+    monkeypatch.setattr(sequencer, "PROGRAM", _program(failing))
+    _, _, rates = make()
+    record, keys, _ = enrol(rates)
+    nonce, ident, signature, attest = _run(record, rates)
+    statuses = (ident[0], signature[0])
+    assert statuses == CASES[failing]
+    for (status, payload, _), length in ((ident, 65), (signature, 64)):
+        assert len(payload) == (0 if status == Status.FAULT else length)
     # The engine is idle again and its key intact: ATTEST answers the host's MAC.
     assert attest[:2] == (Status.OK, attestation_mac(keys.attestation, record, nonce))
+
+
+def test_a_sequence_cut_short_answers_fault(monkeypatch):
+    # A glitch that ends SIGN early (here: a STOP where the first wipe is, k still in RV) finds
+    # the fault flag set since the sequence started: FAULT, and nothing of RV leaves.
+    compile_steps = sequencer.compile_steps
+
+    def cut(layout, program):
+        steps, starts = compile_steps(layout, program)
+        wipe = program.entry_number("wipe")
+        at = next(
+            i
+            for i in range(starts["sign"], len(steps))
+            if steps[i]["step"] == sequencer.Step.SHA and steps[i]["arg"] == wipe
+        )
+        steps = [*steps[:at], {"step": sequencer.Step.STOP}, *steps[at + 1 :]]
+        return steps, starts
+
+    monkeypatch.setattr(sequencer, "PROGRAM", _program())
+    monkeypatch.setattr(sequencer, "compile_steps", cut)
+    _, _, rates = make()
+    record, _, _ = enrol(rates)
+    _, ident, signature, _ = _run(record, rates)
+    assert ident[0] == Status.OK
+    assert signature[:2] == (Status.FAULT, b"")

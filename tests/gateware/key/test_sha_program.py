@@ -66,12 +66,15 @@ def test_drbg_entry_gives_rfc6979_a25_nonces(program, message):
     memory[s("IDKEY") : s("IDKEY") + 32] = RFC_KEY.to_bytes(32, "big")
     # The sequencer stores h mod n in H1 before the DRBG (bits2octets).
     memory[s("H1") : s("H1") + 32] = (int.from_bytes(h, "big") % N).to_bytes(32)
-    run(compiled, memory, "drbg")
-    assert int.from_bytes(memory[s("V") : s("V") + 32], "big") == RFC_NONCES[message]
-    assert memory[s("KD") : s("KD") + 32] == bytes(32)  # the DRBG's key cleared
-    assert memory[s("TMP") : s("TMP") + 32] == bytes(32)
-    run(compiled, memory, "wipe")
-    assert memory[s("V") : s("V") + 32] == bytes(32)
+    for suffix in ("", "2"):  # the two runs, each in its own slots; the answer slots untouched
+        v, k = s(f"RV{suffix}"), s(f"RK{suffix}")
+        run(compiled, memory, f"drbg{suffix}")
+        assert int.from_bytes(memory[v : v + 32], "big") == RFC_NONCES[message]
+        assert memory[k : k + 32] == bytes(32)  # the DRBG's key cleared
+        assert memory[s("TMP") : s("TMP") + 32] == bytes(32)
+        assert memory[s("V") : s("KD") + 32] == bytes(64)
+        run(compiled, memory, f"wipe{suffix}")
+        assert memory[v : v + 32] == bytes(32)
 
 
 def test_sign_attest_entry_is_the_attestation_digest(program):
