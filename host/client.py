@@ -64,7 +64,8 @@ class DeviceError(RopufError):
         "(length, CRC, version or code parameters)",
         Status.FAULT: "the device's P-256 engine failed its self-check and answered nothing "
         "(a glitch, or a nonce out of range: about 1 in 2^32); send the request again, and "
-        "treat a fault that repeats as tampering",
+        "RECONSTRUCT again if it repeats (a fault at RECONSTRUCT refuses every IDENTITY and "
+        "SIGN until the next one); treat faults that keep coming back as tampering",
     }
 
     #: Where a command gives a status another meaning: (command name, status) -> reason.
@@ -378,8 +379,8 @@ class DeviceClient(Closing):
     def identity(self, *, timeout: float | None = None) -> bytes:
         """The device's identity public key: the uncompressed P-256 point ``0x04 || x || y``
         (65 bytes, :mod:`ropuf.spec.identity`; load it with ``cryptography``'s
-        ``EllipticCurvePublicKey.from_encoded_point``). The device computes it (about 57 ms
-        at 25 MHz): *timeout* may raise the client's wait.
+        ``EllipticCurvePublicKey.from_encoded_point``). The device computed it at RECONSTRUCT
+        (twice, compared) and answers it at once; *timeout* may raise the client's wait.
 
         Raises
         ------
@@ -388,7 +389,7 @@ class DeviceClient(Closing):
         NoKeyError
             No successful :meth:`reconstruct` since the last configuration or LOAD_HELPER.
         FaultError
-            The device's self-check failed; ask again.
+            The device's self-check failed (here or at RECONSTRUCT): RECONSTRUCT again.
         ProtocolError
             The answer is not a point on P-256.
         """
@@ -403,7 +404,8 @@ class DeviceClient(Closing):
         """The device's ECDSA P-256 signature ``r || s`` (64 bytes) in *domain*: of the
         digest *value* (GENERIC) or of :func:`ropuf.spec.identity.attestation_digest` of its
         loaded helper data and the nonce *value* (ATTESTATION). RFC 6979 nonces: equal requests
-        give equal signatures. *timeout* may raise the client's wait (about 61 ms at 25 MHz).
+        give equal signatures. *timeout* may raise the client's wait (about 68 ms at 25 MHz, the
+        signature verified on the device before it leaves).
 
         Raises
         ------
