@@ -31,9 +31,10 @@ instruction a step), so the gateware runs exactly the field operations the refer
 * The identity key's (:mod:`ropuf.spec.identity`): :data:`DERIVE` (entry ``"derive"``):
   ``QX = d = (c mod (n - 1)) + 1`` for the 320-bit ``c`` loaded as U1 (its top 64 bits) and K
   (its low 256), Horner's rule a bit at a time modulo n - 1 (ADDK: double, add the bit as SEL
-  of ``acc`` and ``acc + 1``) over all 512 bits, FIPS 186-5 A.2.1; ``check_derive``: QX (a
-  second DERIVE's d) equal to D2 (the first's, loaded back); ``check_public``: QX, QY (a second
-  SCALAR_MULT's Q) equal to the kept QPX, QPY; :data:`REDUCE` (``"reduce"``): ``H = H mod n``
+  of ``acc`` and ``acc + 1``) over all 512 bits, FIPS 186-5 A.2.1; ``check_derive``: QX (d
+  from the second expansion of c) equal to D (the first's, loaded back), kept in D2;
+  ``check_public``: QX, QY (a second SCALAR_MULT's Q) equal to the kept QPX, QPY, and K equal
+  to D2 (as PUBLIC checks it too); :data:`REDUCE` (``"reduce"``): ``H = H mod n``
   (RFC 6979's bits2octets, and z); :data:`NONCE_CHECK` (``"nonce_check"``, after SCALAR_MULT):
   sets ``fault`` if K is not below n (RFC 6979's range check; K = 0 already fails SCALAR_MULT).
   DERIVE, REDUCE and IDENTITY start with CLRF, so their result reads.
@@ -251,7 +252,7 @@ def _signature(entry):
 
 def _public(entry):
     """After SCALAR_MULT of d: Q = (QX, QY) kept in QPX, QPY (plain) and G + Q in GQX, GQY
-    (affine, Montgomery form), for IDENTITY and VERIFY."""
+    (affine, Montgomery form), for IDENTITY and VERIFY; K (d as loaded) checked against D2."""
     add = dict(
         zip(
             ("X1", "Y1", "Z1", "X2", "Y2", "X3", "Y3", "Z3"),
@@ -260,6 +261,7 @@ def _public(entry):
         )
     )
     code = [
+        *_same_key(),
         _ins(SEL, "QPX", "QX", "QX"),
         _ins(SEL, "QPY", "QY", "QY"),
         _ins(MUL, "MQX", "QX", "R2_P"),
@@ -378,13 +380,26 @@ def _derive(entry):
 
 
 def _check_derive():
-    """DERIVE's d (QX, from its second run) equal to the d stored from its first (D2)."""
-    return [_ins(SUB, "t0", "QX", "D2", mod=1), _ins(CHK, a="t0"), _ins(STOP)]
+    """DERIVE's d (QX, from the second expansion) equal to the d stored from the first (loaded
+    back into D); kept in D2, which PUBLIC and check_public compare K with."""
+    return [
+        _ins(SUB, "t0", "QX", "D", mod=1),
+        _ins(CHK, a="t0"),
+        _ins(SEL, "D2", "QX", "QX"),
+        _ins(STOP),
+    ]
+
+
+def _same_key():
+    """K (d as loaded for SCALAR_MULT) equal to D2 (check_derive's d)."""
+    return [_ins(SUB, "t0", "K", "D2", mod=1), _ins(CHK, a="t0")]
 
 
 def _check_public():
-    """SCALAR_MULT's Q (QX, QY, from its second run) equal to the Q PUBLIC kept (QPX, QPY)."""
+    """SCALAR_MULT's Q (QX, QY, from its second run) equal to the Q PUBLIC kept (QPX, QPY),
+    from the d check_derive kept."""
     return [
+        *_same_key(),
         _ins(SUB, "t0", "QX", "QPX"),
         _ins(CHK, a="t0"),
         _ins(SUB, "t0", "QY", "QPY"),

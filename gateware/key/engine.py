@@ -104,8 +104,8 @@ class KeyEngine(wiring.Component):
     ------
     ValueError
         The code does not fit the array, the soft widths differ, the secret does not fit a
-        32-byte slot, the record, slots and program constants do not fit the 1 KiB memory, or
-        *offsets* has not one entry per RO.
+        32-byte slot, the record, slots and program constants do not fit the memory (1 KiB;
+        2 KiB with the identity), or *offsets* has not one entry per RO.
     TypeError
         *code* is not a :class:`~ropuf.spec.code_params.CodeParams`.
     """

@@ -6,13 +6,15 @@ moves values between the key engine's byte memory and the P-256 engine's registe
 the P-256 routines and the SHA-256 program's identity entries (:mod:`.sha_program`, run by the
 engine's :class:`~.program_runner.ProgramRunner`). It follows :mod:`ropuf.spec.identity`::
 
-    derive (RECONSTRUCT, after the derivation; c: V and the first 8 bytes of KD):
-        U1, K = c[:8], c[8:40];  P-256 DERIVE;  IDKEY = d (QX);
-        U1, K = c again;  P-256 DERIVE;  D2 = IDKEY;  P-256 check_derive;  latch;
-        P-256 CLEAR;  SHA identity_finish (clears c; clears IDKEY if the key check failed);
-        K = IDKEY;  P-256 SCALAR_MULT, PUBLIC (keeps Q and G + Q);  latch;
-        K = IDKEY;  P-256 SCALAR_MULT, check_public (the same Q);  key_bad = latched | fault;
-        P-256 CLEAR
+    derive (RECONSTRUCT, after the derivation, which expands c twice: RV || RK[:8] and
+            RV2 || RK2[:8]):  key_bad = 1;
+        U1, K = c (first copy);  P-256 DERIVE;  IDKEY = d (QX);
+        U1, K = c (second copy);  P-256 DERIVE;  D = IDKEY;  P-256 check_derive (the two d
+        equal; D2 = d);  latch;
+        SHA identity_finish (clears both copies of c; clears IDKEY if the key check failed);
+        K = IDKEY;  P-256 SCALAR_MULT, PUBLIC (K equal to D2; keeps Q and G + Q);  latch;
+        K = IDKEY;  P-256 SCALAR_MULT, check_public (K equal to D2, the same Q);
+        key_bad = latched | fault;  P-256 CLEAR
     identity:
         P-256 IDENTITY (Q, checked on the curve);  answer
     sign_attest:  SHA sign_attest (H1 = SHA(label || HREC || NONCE)), then sign
@@ -22,7 +24,7 @@ engine's :class:`~.program_runner.ProgramRunner`). It follows :mod:`ropuf.spec.i
         SHA drbg2 (RV2: k again, other cells);  K2 = RV2;  SHA wipe2;  D2 = IDKEY;  H2 = H1;
         P-256 VERIFY (K, D, H equal to K2, D2, H2; r, s verified against Q);  answer
     answer:
-        V, KD = QX, QY (0 if the P-256 engine's flag is set);  P-256 CLEAR;
+        V, KD = QX, QY (0 if the P-256 engine's flag or key_bad is set);  P-256 CLEAR;
         RELEASE: fault = latched | the P-256 engine's flag | key_bad
 
 The signature leaves only if it verifies against the public key RECONSTRUCT computed (twice,
@@ -31,9 +33,10 @@ computed and loaded a second time: with RFC 6979's repeatable nonce, a signature
 wrong value (a flipped ladder step, a changed k, d or z) would give d away beside a good one
 (docs/identity.md, "Fault checks"). The sequencer fails closed: ``fault`` is set when a sequence
 starts and only RELEASE, the last step of an answer, can clear it, so a sequence cut short (a
-glitch to STOP, a step code that is not one) answers FAULT; the answer slots V, KD hold nothing
-secret at any time of IDENTITY or SIGN (the DRBG works in RV, RK and RV2, RK2), so a jump to
-RELEASE answers an old answer or zeros.
+glitch to STOP) answers FAULT, and so does every IDENTITY and SIGN after a RECONSTRUCT whose
+checks did not all run (``key_bad`` is set when RECONSTRUCT's sequence starts); the answer slots
+V, KD hold nothing secret at any time (the expansion of c and the DRBG work in RV, RK and RV2,
+RK2), so a jump to RELEASE answers an old answer or zeros.
 
 A value moves a byte every two cycles (big-endian in memory, 32-bit words least significant
 first in the register file); nothing branches: ``fault?`` only latches the P-256 engine's flag
@@ -41,8 +44,9 @@ first in the register file); nothing branches: ``fault?`` only latches the P-256
 results then read as 0 anyway). Every sequence therefore takes the same cycles whatever d, k or
 the digest: the P-256 routines and the SHA-256 program are constant, and so are the moves.
 
-The secret values are d (IDKEY; D in the P-256 engine), c (V, KD during RECONSTRUCT) and the
-DRBG's state and k (KD, V; K): each is cleared by the sequence that made it. Only x, y, r and s
+The secret values are d (IDKEY; QX, D, D2 in the P-256 engine), c (RV, RK, RV2, RK2 during
+RECONSTRUCT; U1, K) and the DRBG's state and k (RK, RV, RK2, RV2; K, K2): each is cleared by the
+sequence that made it. Only x, y, r and s
 are left for the answer.
 """
 
@@ -117,16 +121,15 @@ def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict
         step(Step.STOP)
 
     starts["derive"] = len(steps)
-    for run in range(2):  # d twice, compared
-        load("U1", s("V"), 8)
-        load("K", s("V") + 8)
+    for copy in ("RV", "RV2"):  # d from each of the two expansions of c, compared
+        load("U1", s(copy), 8)
+        load("K", s(copy) + 8)
         alu("derive")
-        if run == 0:
+        if copy == "RV":
             store("QX", "IDKEY")
-    load("D2", s("IDKEY"))
+    load("D", s("IDKEY"))
     alu("check_derive")
     step(Step.LATCH)
-    alu("clear")
     sha("identity_finish")
     for routine in ("public", "check_public"):  # Q twice, compared
         load("K", s("IDKEY"))
@@ -236,6 +239,7 @@ class IdentitySequencer(wiring.Component):
         fetched = Signal()
         phase = Signal()
         latched = Signal()  # a check failed earlier in this sequence
+        answering = Signal()  # IDENTITY or SIGN: STORE writes 0 while key_bad is set
         index = Signal(range(WORDS * 4 + 1))  # byte of a LOAD or STORE
         word = Signal(WORD_BITS)  # a LOAD's word being assembled
         next_step = [pc.eq(pc + 1), fetched.eq(0), phase.eq(0), index.eq(0)]
@@ -244,6 +248,9 @@ class IdentitySequencer(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.start):
+                    m.d.sync += answering.eq(self.entry != SEQUENCES.index("derive"))
+                    with m.If(self.entry == SEQUENCES.index("derive")):
+                        m.d.sync += self.key_bad.eq(1)  # until this RECONSTRUCT's KEYSET
                     # Fail closed: only RELEASE clears fault.
                     m.d.sync += [
                         fetched.eq(0), phase.eq(0), index.eq(0), self.fault.eq(1), latched.eq(0)
@@ -283,7 +290,13 @@ class IdentitySequencer(wiring.Component):
                         with m.Else():
                             m.d.comb += [
                                 self.write_addr.eq(step.addr + index),
-                                self.write_data.eq(alu.rdata.word_select(~index[:2], 8)),
+                                self.write_data.eq(
+                                    Mux(
+                                        answering & self.key_bad,
+                                        0,
+                                        alu.rdata.word_select(~index[:2], 8),
+                                    )
+                                ),
                                 self.write_en.eq(1),
                             ]
                             m.d.sync += [phase.eq(0), index.eq(index + 1)]
@@ -311,7 +324,7 @@ class IdentitySequencer(wiring.Component):
                         ]
                     with m.Case(Step.KEYSET):
                         m.d.sync += [self.key_bad.eq(latched | alu.fault), *next_step]
-                    with m.Default():  # STOP (and a step code that is none: fault stays set)
+                    with m.Default():  # STOP: fault stays as RELEASE left it (set if none ran)
                         m.d.comb += self.done.eq(1)
                         m.next = "IDLE"
         return m

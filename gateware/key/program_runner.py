@@ -96,7 +96,8 @@ class ProgramRunner(wiring.Component):
         program = self.program
         ops = program.ops
         if self.compact:
-            # Every message the program hashes comes from the 1 KiB memory: 11 length bits.
+            # Every message the program hashes comes from the memory (2 KiB at most): 11
+            # length bits.
             m.submodules.sha = sha = SHA256Compact(length_bits=11)
         else:
             m.submodules.sha = sha = SHA256()

@@ -16,8 +16,9 @@ With the identity (:mod:`ropuf.spec.identity`; the engine's :mod:`.identity` seq
 the entries and moves values to and from the P-256 engine), the derivation also writes d's
 40 bytes of expansion, and more entries run::
 
-    V || KD[:8] = HMAC(MASTER, "ropuf identity" 0x01) || HMAC(MASTER, T1 || "ropuf identity" 0x02)
-    identity_finish: clear V, KD; clear IDKEY if the key check failed
+    RV || RK[:8] = HMAC(MASTER, "ropuf identity" 0x01) || HMAC(MASTER, T1 || "ropuf identity" 0x02)
+    RV2 || RK2[:8] = the same, computed again (the sequencer derives d from each and compares)
+    identity_finish: clear RV, RK, RV2, RK2; clear IDKEY if the key check failed
     sign_attest: H1 = SHA("ropuf sign v1" 0^3 || HREC || NONCE)
     drbg (RFC 6979 3.2 b-h, one candidate): RK = HMAC(0^32, 1^32 || 0x00 || IDKEY || H1),
         RV = HMAC(RK, 1^32), RK = HMAC(RK, RV || 0x01 || IDKEY || H1), RV = HMAC(RK, RV),
@@ -156,11 +157,12 @@ def compile_program(layout: MemoryMap) -> Program:
     ops.append({"op": Op.CHECK, "addr": layout.kcv, "length": KCV_BYTES})
     hmac("MASTER", const("akey"))
     ops.append({"op": Op.WRITE, "addr": s("AKEY"), "length": 32})
-    if layout.identity:  # d's 40 bytes: T1 in V, T2's first 8 bytes in KD
-        hmac("MASTER", const("id1"))
-        write("V")
-        hmac("MASTER", (Op.MEM, s("V"), 32), const("id2"))
-        write("KD", 8)
+    if layout.identity:  # d's 40 bytes, twice: T1 in RV, T2's first 8 bytes in RK; RV2, RK2
+        for v, k in (("RV", "RK"), ("RV2", "RK2")):
+            hmac("MASTER", const("id1"))
+            write(v)
+            hmac("MASTER", (Op.MEM, s(v), 32), const("id2"))
+            write(k, 8)
     msg((Op.MEM, 0, layout.record))
     ops.append({"op": Op.WRITE, "addr": s("HREC"), "length": 32})
     for name in ("SECRET", "MASTER", "TMP"):
@@ -170,8 +172,8 @@ def compile_program(layout: MemoryMap) -> Program:
 
     if layout.identity:
         entries["identity_finish"] = len(ops)
-        zero("V")
-        zero("KD")
+        for slot in ("RV", "RK", "RV2", "RK2"):
+            zero(slot)
         ops.append({"op": Op.ZERO_IF_BAD, "addr": s("IDKEY"), "length": 32})
         ops.append({"op": Op.STOP})
 

@@ -217,7 +217,7 @@ _R = 2**256
 
 def with_public(d):
     """Registers after RECONSTRUCT's d G and PUBLIC (then CLEAR): Q and G + Q kept."""
-    registers = fresh_registers(K=d)
+    registers = fresh_registers(K=d, D2=d)  # D2: check_derive's d
     assert run_model(PROGRAM, registers, ENTRIES["scalar_mult"])[1] is False
     assert run_model(PROGRAM, registers, ENTRIES["public"]) == (PUBLIC_CYCLES, False)
     run_model(PROGRAM, registers, ENTRIES["clear"])
@@ -333,16 +333,27 @@ def test_verification_cycles_are_constant():
 
 
 def test_reconstructs_second_computations_are_compared():
-    # check_derive: a second DERIVE's d against the first's (D2); check_public: a second
+    # check_derive: d from the second expansion (QX) against the first's, loaded back (D),
+    # kept in D2; PUBLIC and check_public: K (d as loaded) against D2, and a second
     # SCALAR_MULT's Q against the kept one. Equal passes; one bit off sets the flag.
     registers = with_public(D)
-    registers[REGISTER["QX"]], registers[REGISTER["D2"]] = D, D
+    registers[REGISTER["QX"]], registers[REGISTER["D"]] = D, D
     assert run_model(PROGRAM, registers, ENTRIES["check_derive"])[1] is False
-    registers[REGISTER["D2"]] = _flip(D, 64)
+    assert registers[REGISTER["D2"]] == D
+    registers[REGISTER["QX"]] = _flip(D, 64)  # c changed in one copy: another d
     assert run_model(PROGRAM, registers, ENTRIES["check_derive"])[1] is True
+    registers[REGISTER["D2"]] = D
+    for k, routine, fault in [
+        (D, "check_public", False),
+        (_flip(D, 3), "check_public", True),  # IDKEY changed since check_derive
+        (_flip(D, 3), "public", True),
+    ]:
+        registers[REGISTER["K"]] = k
+        run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
+        assert run_model(PROGRAM, registers, ENTRIES[routine])[1] is fault, (k, routine)
+    # A flipped ladder step in one of the two runs: another Q, with K itself right.
+    registers = with_public(D)
+    registers[REGISTER["K"]], registers[REGISTER["D2"]] = _flip(D, 3), D
+    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
     registers[REGISTER["K"]] = D
-    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
-    assert run_model(PROGRAM, registers, ENTRIES["check_public"])[1] is False
-    registers[REGISTER["K"]] = _flip(D, 3)  # a flipped ladder step in one of the two runs
-    run_model(PROGRAM, registers, ENTRIES["scalar_mult"])
     assert run_model(PROGRAM, registers, ENTRIES["check_public"])[1] is True

@@ -75,7 +75,12 @@ def verified_runs(d, k, digest, r, s, *, corrupt_s=False):
     must then set the flag and hide r, s."""
     z = int.from_bytes(digest)
     public = {**scalar_mult_run(d), "expect": {}}
-    keep = {"entry": ENTRIES["public"], "cycles": PUBLIC_CYCLES, "load": {}, "expect": {}}
+    keep = {  # D2: RECONSTRUCT's check_derive leaves d there, PUBLIC compares K with it
+        "entry": ENTRIES["public"],
+        "cycles": PUBLIC_CYCLES,
+        "load": {REGISTER["D2"]: d},
+        "expect": {},
+    }
     mult, signature, _ = signature_runs(d, k, digest, r, s)
     again = {REGISTER["K2"]: k, REGISTER["D2"]: d, REGISTER["H2"]: z}
     if corrupt_s:

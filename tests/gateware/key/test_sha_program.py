@@ -88,27 +88,30 @@ def test_sign_attest_entry_is_the_attestation_digest(program):
 
 
 def test_derivation_writes_the_identity_expansion():
-    # The derivation's identity part (the HMACs after the attestation key) leaves c in V, KD.
+    # The derivation's identity part (the HMACs after the attestation key) leaves c twice, in
+    # RV, RK and in RV2, RK2 (two expansions, which the sequencer compares through d).
     layout = MemoryMap(CODE, N_RO, identity=True)
     compiled = compile_program(layout)
     s = layout.slot
     master = bytes(range(1, 33))
     t1 = hmac.digest(master, IDENTITY_LABEL + b"\x01", "sha256")
     t2 = hmac.digest(master, t1 + IDENTITY_LABEL + b"\x02", "sha256")
-    # The ops from the first HMAC keyed with MASTER after AKEY's write, to the write of KD.
+    # The ops from the first HMAC keyed with MASTER after AKEY's write, to the write of RK2.
     ops = compiled.ops
     start = (
         next(i for i, op in enumerate(ops) if op["op"] == Op.WRITE and op["addr"] == s("AKEY")) + 1
     )
-    end = next(i for i, op in enumerate(ops) if op["op"] == Op.WRITE and op["addr"] == s("KD"))
+    end = next(i for i, op in enumerate(ops) if op["op"] == Op.WRITE and op["addr"] == s("RK2"))
     part = type(compiled)([*ops[start : end + 1], {"op": Op.STOP}], {"part": 0},
                           compiled.rom, compiled.rom_base)  # fmt: skip
     memory = bytearray(compiled.depth)
     memory[compiled.rom_base :] = compiled.rom
     memory[s("MASTER") : s("MASTER") + 32] = master
     run(part, memory, "part")
-    c = bytes(memory[s("V") : s("V") + 40])
+    c = bytes(memory[s("RV") : s("RV") + 40])
     assert c == (t1 + t2)[: identity.C_BYTES]
+    assert bytes(memory[s("RV2") : s("RV2") + 40]) == c
+    assert bytes(memory[s("V") : s("KD") + 32]) == bytes(64)  # the answer slots untouched
     assert int.from_bytes(c, "big") % (N - 1) + 1 == identity.identity_scalar(master)
     # Without the identity, the program has none of it.
     plain = compile_program(MemoryMap(CODE, N_RO))
