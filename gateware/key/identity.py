@@ -39,15 +39,15 @@ V, KD hold nothing secret at any time (the expansion of c and the DRBG work in R
 RK2), so a jump to RELEASE answers an old answer or zeros.
 
 A value moves a byte every two cycles (big-endian in memory, 32-bit words least significant
-first in the register file); nothing branches: ``fault?`` only latches the P-256 engine's flag
-(:attr:`IdentitySequencer.fault`), which the engine reports as FAULT with no payload (the
-results then read as 0 anyway). Every sequence therefore takes the same cycles whatever d, k or
-the digest: the P-256 routines and the SHA-256 program are constant, and so are the moves.
+first in the register file); nothing branches: LATCH, RELEASE and KEYSET only record the P-256
+engine's flag (:attr:`IdentitySequencer.fault`, which the engine reports as FAULT with no
+payload; the results then read as 0 anyway). Every sequence therefore takes the same cycles
+whatever d, k or the digest: the P-256 routines and the SHA-256 program are constant, and so
+are the moves.
 
 The secret values are d (IDKEY; QX, D, D2 in the P-256 engine), c (RV, RK, RV2, RK2 during
 RECONSTRUCT; U1, K) and the DRBG's state and k (RK, RV, RK2, RV2; K, K2): each is cleared by the
-sequence that made it. Only x, y, r and s
-are left for the answer.
+sequence that made it. Only x, y, r and s are left for the answer.
 """
 
 from enum import IntEnum
