@@ -15,7 +15,7 @@ tests/gateware/key/test_identity_verilator.py) and ms at 25 MHz (ULX3S) and 12 M
 RECONSTRUCT without the identity comes from Amaranth's simulator (bench_key_engine.py's way).
 About a minute with a cold Verilator build.
 
-Figures (CHOSEN, identity revision 2): RECONSTRUCT 1,737,249 cycles (69.5 ms at 25 MHz)
+Figures (CHOSEN, identity revision 2): RECONSTRUCT 1,738,603 cycles (69.5 ms at 25 MHz)
 against 13,637 without the identity (d and Q = d G each computed twice and compared, G + Q);
 IDENTITY 1,008 (the kept Q); SIGN 1,693,859 generic and 1,694,243 attestation (67.8 ms at
 25 MHz, 141.2 ms at 12 MHz: k G, r and s, the DRBG's second run and VERIFY).
