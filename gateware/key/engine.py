@@ -58,7 +58,7 @@ from .decoder import BCHDecoder
 from .decoder_compact import CompactBCHDecoder
 from .identity import SEQUENCES, IdentitySequencer
 from .program_runner import ProgramRunner
-from .record import MemoryMap, RecordCheck
+from .record import ANSWER, ANSWER_BYTES, MemoryMap, RecordCheck
 from .sha_program import compile_program
 
 __all__ = ["KeyEngine"]
@@ -133,8 +133,9 @@ class KeyEngine(wiring.Component):
         self.generic_sign = bool(generic_sign)
         self.map = MemoryMap(code, n_ro, identity=self.identity)
         self.program = compile_program(self.map)
-        # 1 KiB (two iCE40 block RAMs); the identity's builds (ECP5: 2 KiB in one DP16KD) 2 KiB.
-        limit = 2048 if self.identity else 1024
+        # 1 KiB (two iCE40 block RAMs); the identity's builds (ECP5: 2 KiB in one DP16KD) up
+        # to the answer buffer's addresses.
+        limit = ANSWER if self.identity else 1024
         if self.program.depth > limit:
             raise ValueError(
                 f"A {self.map.record}-byte record does not fit the {limit // 1024} KiB memory"
@@ -177,6 +178,12 @@ class KeyEngine(wiring.Component):
         if self.identity:
             m.submodules.identity = seq = IdentitySequencer(mm, program)
             m.d.comb += [seq.read_data.eq(rd.data), seq.sha_done.eq(runner.done)]
+            # IDENTITY's and SIGN's answer: its own 64 bytes, written by the sequencer's stores
+            # at ANSWER and up (never the memory), the only source of their answer.
+            m.submodules.answer = answer_mem = memory.Memory(shape=8, depth=ANSWER_BYTES, init=[])
+            answer_wr = answer_mem.write_port()
+            answer_rd = answer_mem.read_port(transparent_for=())
+            to_answer = seq.write_addr >= ANSWER
             sign_domain = Signal(8)
 
         status = Signal(8)
@@ -502,7 +509,10 @@ class KeyEngine(wiring.Component):
                             rd.addr.eq(seq.read_addr),
                             wr.addr.eq(seq.write_addr),
                             wr.data.eq(seq.write_data),
-                            wr.en.eq(seq.write_en),
+                            wr.en.eq(seq.write_en & ~to_answer),
+                            answer_wr.addr.eq(seq.write_addr[: ANSWER_BYTES.bit_length() - 1]),
+                            answer_wr.data.eq(seq.write_data),
+                            answer_wr.en.eq(seq.write_en & to_answer),
                         ]
                     with m.If(seq.done):
                         m.d.sync += index.eq(0)
@@ -525,17 +535,17 @@ class KeyEngine(wiring.Component):
                             with m.Else():
                                 m.next = "ANSWER"
 
-                # The answer from V and KD (x, y or r, s); IDENTITY's starts with 0x04.
+                # The answer from the answer buffer (x, y or r, s); IDENTITY's starts with 0x04.
                 with m.State("ANSWER"):
                     prefix = h.code == Command.IDENTITY
                     answer_phase = Signal()
-                    m.d.comb += rd.addr.eq(mm.slot("V") + index - prefix)
+                    m.d.comb += answer_rd.addr.eq(index - prefix)
                     with m.If(answer_phase == 0):
                         m.d.sync += answer_phase.eq(1)
                     with m.Else():
                         m.d.comb += [
                             h.response.valid.eq(1),
-                            h.response.payload.eq(Mux(prefix & (index == 0), 0x04, rd.data)),
+                            h.response.payload.eq(Mux(prefix & (index == 0), 0x04, answer_rd.data)),
                         ]
                         with m.If(h.response.ready):
                             m.d.sync += [answer_phase.eq(0), index.eq(index + 1)]

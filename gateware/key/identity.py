@@ -24,7 +24,8 @@ engine's :class:`~.program_runner.ProgramRunner`). It follows :mod:`ropuf.spec.i
         SHA drbg2 (RV2: k again, other cells);  K2 = RV2;  SHA wipe2;  D2 = IDKEY;  H2 = H1;
         P-256 VERIFY (K, D, H equal to K2, D2, H2; r, s verified against Q);  answer
     answer:
-        V, KD = QX, QY (0 if the P-256 engine's flag or key_bad is set);  P-256 CLEAR;
+        ANSWER = QX || QY (the engine's answer buffer; 0 if the P-256 engine's flag or
+        key_bad is set);  P-256 CLEAR;
         RELEASE: fault = latched | the P-256 engine's flag | key_bad
 
 The signature leaves only if it verifies against the public key RECONSTRUCT computed (twice,
@@ -34,9 +35,11 @@ wrong value (a flipped ladder step, a changed k, d or z) would give d away besid
 (docs/identity.md, "Fault checks"). The sequencer fails closed: ``fault`` is set when a sequence
 starts and only RELEASE, the last step of an answer, can clear it, so a sequence cut short (a
 glitch to STOP) answers FAULT, and so does every IDENTITY and SIGN after a RECONSTRUCT whose
-checks did not all run (``key_bad`` is set when RECONSTRUCT's sequence starts); the answer slots
-V, KD hold nothing secret at any time (the expansion of c and the DRBG work in RV, RK and RV2,
-RK2), so a jump to RELEASE answers an old answer or zeros.
+checks did not all run (``key_bad`` is set when RECONSTRUCT's sequence starts). The answer
+goes to the key engine's own 64-byte buffer (:data:`.record.ANSWER`), which only the answer's
+stores write and from which alone IDENTITY's and SIGN's answer is read: no secret is ever in
+it, so a jump to RELEASE answers an old answer or zeros, and no glitched answer address reaches
+a secret.
 
 A value moves a byte every two cycles (big-endian in memory, 32-bit words least significant
 first in the register file); nothing branches: LATCH, RELEASE and KEYSET only record the P-256
@@ -65,7 +68,7 @@ from ropuf.gateware.crypto.p256_program import (
     REGISTER,
 )
 
-from .record import MemoryMap
+from .record import ANSWER, MemoryMap
 from .sha_program import Program
 
 __all__ = ["SEQUENCES", "IdentitySequencer", "Step", "StepLayout", "compile_steps"]
@@ -113,9 +116,9 @@ def compile_steps(layout: MemoryMap, program: Program) -> tuple[list[dict], dict
     def step(kind):
         steps.append({"step": kind})
 
-    def answer():
-        store("QX", "V")
-        store("QY", "KD")
+    def answer():  # x, y or r, s to the engine's answer buffer (not the memory)
+        for reg, offset in (("QX", 0), ("QY", 32)):
+            steps.append({"step": Step.STORE, "reg": REGISTER[reg], "addr": ANSWER + offset})
         alu("clear")
         step(Step.RELEASE)
         step(Step.STOP)

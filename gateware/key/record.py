@@ -11,16 +11,20 @@ Memory (8 bits wide)::
         TMP     inner HMAC digests
         AKEY    the attestation key
         NONCE   the verifier's nonce (and SIGN's attestation nonce)
-    with the identity (:mod:`.identity`), eight more:
+    with the identity (:mod:`.identity`), six more:
         IDKEY   the identity private key d, big-endian
         H1      the digest SIGN signs, then that digest modulo n (RFC 6979's bits2octets)
-        V, KD   the answer of IDENTITY or SIGN (x, y or r, s), written only by the answer's
-                last steps; at RECONSTRUCT, d's 40 bytes of expansion (V and the first 8
-                bytes of KD), cleared before RECONSTRUCT answers
-        RV, RK  RFC 6979's V and K (the DRBG's state; RV ends holding k, until wiped)
-        RV2, RK2  the same for the DRBG's second run (VERIFY's K2): other cells, other
-                program words, so one fault cannot change both runs alike
+        RV, RK  RFC 6979's V and K (the DRBG's state; RV ends holding k, until wiped); at
+                RECONSTRUCT, d's 40 bytes of expansion (RV and the first 8 bytes of RK)
+        RV2, RK2  the same for the DRBG's second run (VERIFY's K2) and the expansion's second
+                computation: other cells, other program words, so one fault cannot change
+                both alike
     then the constants the SHA-256 program hashes (:mod:`.sha_program`), from ``depth``
+
+IDENTITY's and SIGN's answer (x, y or r, s: 64 bytes) is not in this memory: the identity
+sequencer stores it at :data:`ANSWER` and up, past the memory's end, which the key engine maps
+to a 64-byte answer buffer of its own, the only thing IDENTITY's and SIGN's answer is read
+from. No address that reads the answer can reach a secret, however it is glitched.
 
 The record's field offsets are :class:`ropuf.spec.helper_data.RecordLayout`'s, the definition the
 host's parser reads too.
@@ -41,14 +45,19 @@ from amaranth.lib.wiring import In, Out
 from ropuf.gateware.crypto.crc32 import SerialCRC32
 from ropuf.spec.helper_data import CRC_BYTES, HelperData, RecordLayout
 
-__all__ = ["IDENTITY_SLOTS", "SLOTS", "MemoryMap", "RecordCheck"]
+__all__ = ["ANSWER", "ANSWER_BYTES", "IDENTITY_SLOTS", "SLOTS", "MemoryMap", "RecordCheck"]
 
 #: Slot names, in memory order; the last :data:`IDENTITY_SLOTS` only with the identity.
 SLOTS = (
     "HREC", "HBODY", "SECRET", "MASTER", "TMP", "AKEY", "NONCE",
-    "IDKEY", "H1", "V", "KD", "RV", "RK", "RV2", "RK2",
+    "IDKEY", "H1", "RV", "RK", "RV2", "RK2",
 )  # fmt: skip
-IDENTITY_SLOTS = 8
+IDENTITY_SLOTS = 6
+#: Bytes of IDENTITY's and SIGN's answer buffer (x || y, or r || s).
+ANSWER_BYTES = 64
+#: The answer buffer's first address in the identity sequencer's 11-bit address space, past
+#: every memory the engine builds (the memory with the identity ends below it).
+ANSWER = 2**11 - ANSWER_BYTES
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ropuf.gateware.crypto.p256_alu import CHK, STOP, Instruction
 from ropuf.gateware.crypto.p256_program import ENTRIES, PROGRAM, REGISTER
 from ropuf.gateware.key import identity as sequencer
 from ropuf.gateware.key.engine import KeyEngine
+from ropuf.gateware.key.record import ANSWER
 from ropuf.sim.handler_driver import drive_handler
 from ropuf.spec import commands
 from ropuf.spec.attestation import attestation_mac
@@ -105,3 +106,27 @@ def test_a_sequence_cut_short_answers_fault(monkeypatch):
     _, ident, signature, _ = _run(record, rates)
     assert ident[0] == Status.OK
     assert signature[:2] == (Status.FAULT, b"")
+
+
+def test_only_the_answers_stores_reach_the_answer_buffer():
+    # The answer buffer (ANSWER and up, past the memory) is written by the two stores of
+    # IDENTITY's and SIGN's answer, of QX and QY only, and no memory address reaches it: a
+    # glitched answer address can only read the buffer, which never holds a secret.
+    engine = KeyEngine(
+        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True
+    )
+    assert engine.program.depth <= ANSWER
+    assert all(op.get("addr", 0) + op.get("length", 0) <= ANSWER for op in engine.program.ops)
+    steps, starts = sequencer.compile_steps(engine.map, engine.program)
+    reaching = [
+        (i, step["reg"], step["addr"])
+        for i, step in enumerate(steps)
+        if step["step"] == sequencer.Step.STORE and step["addr"] >= ANSWER
+    ]
+    qx, qy = REGISTER["QX"], REGISTER["QY"]
+    assert [(reg, addr) for _, reg, addr in reaching] == [(qx, ANSWER), (qy, ANSWER + 32)] * 2
+    assert {i < starts["sign_attest"] for i, _, _ in reaching} == {True, False}
+    answers = {i for i, _, _ in reaching}
+    moves = (sequencer.Step.LOAD, sequencer.Step.STORE)
+    others = [s for i, s in enumerate(steps) if s["step"] in moves and i not in answers]
+    assert others and all(s["addr"] + 32 <= ANSWER for s in others)
