@@ -52,6 +52,29 @@ def verify(public: bytes, h: bytes, signature: bytes) -> None:
     key.verify(encode_dss_signature(r, s), h, ec.ECDSA(Prehashed(hashes.SHA256())))
 
 
+def run_engine(tmp_path, requests, rates, *, generic_sign, name):
+    """*requests* answered by the identity's key engine in Verilator (``generic_sign``: an
+    enrollment build's): ``(status, payload, cycles)`` each."""
+    result = tmp_path / "answers.json"
+    soft = ResultLayout(16, 16)["soft"]
+    write_job(
+        tmp_path / "job.json", requests, rates=rates, shift=12,
+        soft_offset=soft.offset, soft_width=soft.shape.width,
+    )  # fmt: skip
+    engine = KeyEngine(
+        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True,
+        generic_sign=generic_sign,
+    )  # fmt: skip
+    harness.run(
+        harness.build(engine, name),
+        TESTBENCH,
+        env={JOB_ENV: str(tmp_path / "job.json"), "ROPUF_RESULT": str(result)},
+    )
+    return [(status, bytes.fromhex(data), cycles) for status, data, cycles in json.loads(
+        result.read_text()
+    )]  # fmt: skip
+
+
 @pytest.mark.sim
 def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
     _, _, rates = make()
@@ -79,23 +102,7 @@ def test_identity_and_sign_match_the_reference_in_constant_time(tmp_path):
     ]
     requests = before + [request for s in sessions for request in s] + locked
 
-    result = tmp_path / "answers.json"
-    soft = ResultLayout(16, 16)["soft"]
-    write_job(
-        tmp_path / "job.json", requests, rates=rates, shift=12,
-        soft_offset=soft.offset, soft_width=soft.shape.width,
-    )  # fmt: skip
-    engine = KeyEngine(
-        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True,
-        generic_sign=True,
-    )  # fmt: skip
-    build = harness.build(engine, "key_engine_identity")
-    harness.run(
-        build, TESTBENCH, env={JOB_ENV: str(tmp_path / "job.json"), "ROPUF_RESULT": str(result)}
-    )
-    answers = [(status, bytes.fromhex(data), cycles) for status, data, cycles in json.loads(
-        result.read_text()
-    )]  # fmt: skip
+    answers = run_engine(tmp_path, requests, rates, generic_sign=True, name="key_engine_identity")
     assert len(answers) == len(requests)
     assert [status for status, _, _ in answers[:2]] == [Status.NO_KEY] * 2
     runs, at = [], len(before)
@@ -161,20 +168,13 @@ def test_a_deployment_engine_refuses_generic_and_signs_attestations(tmp_path):
         generic,
         (Command.SIGN, identity.encode_sign_request(SignDomain.ATTESTATION, NONCES[0])),
     ]
-    result = tmp_path / "answers.json"
-    soft = ResultLayout(16, 16)["soft"]
-    write_job(
-        tmp_path / "job.json", requests, rates=rates, shift=12,
-        soft_offset=soft.offset, soft_width=soft.shape.width,
-    )  # fmt: skip
-    engine = KeyEngine(
-        code=CODE, n_ro=N_RO, count_width=16, soft_width=16, offsets=OFFSETS, identity=True
-    )  # generic_sign=False: a deployment build's engine
-    build = harness.build(engine, "key_engine_identity_deployment")
-    harness.run(
-        build, TESTBENCH, env={JOB_ENV: str(tmp_path / "job.json"), "ROPUF_RESULT": str(result)}
-    )
-    answers = [(status, bytes.fromhex(data)) for status, data, _ in json.loads(result.read_text())]
+    # generic_sign=False: a deployment build's engine.
+    answers = [
+        (status, payload)
+        for status, payload, _ in run_engine(
+            tmp_path, requests, rates, generic_sign=False, name="key_engine_identity_deployment"
+        )
+    ]
     params = DeviceConfig(
         variant="deployment", n_ro=N_RO, gate_cycles=GATE, code=CODE, offsets=OFFSETS,
         identity=True,
